@@ -1,0 +1,74 @@
+# ringflow — the two commands of the quick start, and the rest.
+#
+#   make demo       install what is missing, build (release), run `ringflow demo`
+#   make test       install what is missing, build (dev), run every test
+#   make test-tsan  ThreadSanitizer over the concurrency and shm tests
+#   make test-asan  AddressSanitizer + UBSan over every test
+#   make bench      benchmarks (not implemented yet: see below)
+#   make deps       the Debian packages, installed only when missing
+#   make format     clang-format the tree in place
+#
+# Every target is a thin wrapper around CMake presets (CMakePresets.json).
+
+SHELL := /bin/bash
+JOBS ?= 2
+
+# Everything ringflow builds against or tests with, as Debian packages.
+PACKAGES := g++ cmake ninja-build make pkgconf \
+  libabsl-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  prometheus-cpp-dev prometheus curl \
+  libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev \
+  gnuplot-nox clang libclang-rt-14-dev
+
+# CI=true (set by the CI runner) selects the ci preset: warnings are errors.
+TEST_PRESET := $(if $(filter true,$(CI)),ci,dev)
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: deps demo test test-tsan test-asan bench format clean
+
+# Idempotent: dpkg -s each package; only when one is missing, one
+# apt-get update and one non-interactive install of the missing ones.
+deps:
+	@missing=""; \
+	for p in $(PACKAGES); do \
+	  dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "make deps: all $(words $(PACKAGES)) packages present"; \
+	fi
+
+demo: deps
+	cmake --preset release
+	cmake --build --preset release --target ringflow
+	./build/release/tools/ringflow demo
+
+test: deps
+	cmake --preset $(TEST_PRESET)
+	cmake --build --preset $(TEST_PRESET)
+	ctest --preset $(TEST_PRESET) -j $(JOBS)
+
+test-tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan
+	ctest --preset tsan -j $(JOBS)
+
+test-asan: deps
+	cmake --preset asan
+	cmake --build --preset asan
+	ctest --preset asan -j $(JOBS)
+
+bench:
+	@echo "make bench: the benchmark harness is not implemented yet (issue 5);"
+	@echo "nothing was measured."
+	@exit 2
+
+format:
+	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build

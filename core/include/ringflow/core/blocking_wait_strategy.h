@@ -1,0 +1,134 @@
+// ringflow/core/blocking_wait_strategy.h
+//
+// Provides `BlockingWaitStrategy` (sleeps on a futex until a publish; zero
+// CPU while idle) and `TimeoutBlockingWaitStrategy` (the same, returning
+// kTimeout after a fixed time without events).
+//
+// Only the wait for the producer's cursor sleeps. Waiting for upstream
+// consumers (a pipeline stage behind another) spins, then yields, then naps:
+// when the cursor has moved, upstream consumers are running and will catch
+// up soon; publishers never wake downstream stages twice.
+//
+// Publishers make a syscall only when a waiter is registered: see
+// WakeupSignal for the seq_cst handshake. The futex is not private, so the
+// strategy works across processes when the signal lives in shared memory.
+
+#ifndef RINGFLOW_CORE_BLOCKING_WAIT_STRATEGY_H_
+#define RINGFLOW_CORE_BLOCKING_WAIT_STRATEGY_H_
+
+#include <sched.h>
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include "ringflow/core/config.h"
+#include "ringflow/core/wait_probe.h"
+#include "ringflow/core/wait_result.h"
+#include "ringflow/core/wakeup_signal.h"
+
+namespace ringflow {
+namespace core_internal {
+
+inline int64_t MonotonicNanos() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// `timeout_ns < 0` waits without limit.
+template <WaitProbe Probe>
+WaitResult BlockingWaitFor(int64_t sequence, const Probe& probe,
+                           const AlertFlag& alert, WakeupSignal& signal,
+                           int64_t timeout_ns) noexcept {
+  const int64_t deadline =
+      timeout_ns >= 0 ? MonotonicNanos() + timeout_ns : INT64_MAX;
+  int64_t published = probe.Published(sequence, std::memory_order_acquire);
+  if (published < sequence) {
+    signal.Register();
+    for (;;) {
+      // Epoch first, then the seq_cst re-check: a publish after the
+      // re-check bumps the epoch and the futex wait returns at once.
+      const uint32_t epoch = signal.Epoch();
+      published = probe.Published(sequence, std::memory_order_seq_cst);
+      if (published >= sequence) break;
+      if (alert.IsSet()) {
+        signal.Unregister();
+        return WaitResult::Alerted();
+      }
+      int64_t remaining = -1;
+      if (timeout_ns >= 0) {
+        remaining = deadline - MonotonicNanos();
+        if (remaining <= 0) {
+          signal.Unregister();
+          return WaitResult::Timeout();
+        }
+      }
+      signal.Wait(epoch, remaining);
+    }
+    signal.Unregister();
+  }
+  if (!probe.HasDependents()) return WaitResult::Available(published);
+
+  // Upstream consumers are behind but running: spin, yield, then nap.
+  for (uint32_t tries = 0;; ++tries) {
+    const int64_t available = probe.Gate(published);
+    if (available >= sequence) return WaitResult::Available(available);
+    if (alert.IsSet()) return WaitResult::Alerted();
+    if (tries < 100) {
+      CpuRelax();
+    } else if (tries < 10'000) {
+      sched_yield();
+    } else {
+      if (timeout_ns >= 0 && MonotonicNanos() >= deadline) {
+        return WaitResult::Timeout();
+      }
+      const struct timespec ts{0, 50'000};
+      nanosleep(&ts, nullptr);
+    }
+  }
+}
+
+}  // namespace core_internal
+
+class BlockingWaitStrategy {
+ public:
+  // `signal` is the ring's; it must outlive the strategy.
+  explicit BlockingWaitStrategy(WakeupSignal* signal) noexcept
+      : signal_(signal) {}
+
+  // Consumer thread only. Never allocates. Sleeps in the kernel while idle.
+  template <WaitProbe Probe>
+  WaitResult WaitFor(int64_t sequence, const Probe& probe,
+                     const AlertFlag& alert) const noexcept {
+    return core_internal::BlockingWaitFor(sequence, probe, alert, *signal_,
+                                          -1);
+  }
+
+ private:
+  WakeupSignal* signal_;  // owned by the ring
+};
+
+class TimeoutBlockingWaitStrategy {
+ public:
+  TimeoutBlockingWaitStrategy(WakeupSignal* signal, int64_t timeout_ns) noexcept
+      : signal_(signal), timeout_ns_(timeout_ns) {}
+
+  // Consumer thread only. Never allocates. Returns kTimeout after
+  // `timeout_ns` without the sequence becoming available.
+  template <WaitProbe Probe>
+  WaitResult WaitFor(int64_t sequence, const Probe& probe,
+                     const AlertFlag& alert) const noexcept {
+    return core_internal::BlockingWaitFor(sequence, probe, alert, *signal_,
+                                          timeout_ns_);
+  }
+
+ private:
+  WakeupSignal* signal_;  // owned by the ring
+  int64_t timeout_ns_;
+};
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_CORE_BLOCKING_WAIT_STRATEGY_H_

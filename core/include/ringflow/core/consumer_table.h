@@ -1,0 +1,146 @@
+// ringflow/core/consumer_table.h
+//
+// Provides `ConsumerTable`, the in-process gating view: a fixed table of
+// consumer slots, each a Sequence plus a state word. Every processor,
+// poller, lease reader and worker of a ring owns one slot; the producer
+// never laps the lowest active slot. A slot is released when its owner goes
+// away, so a destroyed poller stops gating the producer at once.
+//
+// The slots live inside the ring, so a Sequence pointer handed to a
+// downstream barrier never dangles while the ring exists.
+//
+// Who calls what:
+//   Acquire/Release       setup threads (serialised by an internal mutex)
+//   MinimumSequence       producer threads; lock-free, never allocates
+//   slot sequence writes  the slot's owner only
+//
+// Memory ordering: a slot becomes visible to the producer through a seq_cst
+// store of its state after its sequence was initialised; the producer reads
+// the state and then the sequence with acquire. The sequence is read with
+// acquire because a consumer's StoreRelease says "I am done reading those
+// slots": the producer must not overwrite them before that.
+
+#ifndef RINGFLOW_CORE_CONSUMER_TABLE_H_
+#define RINGFLOW_CORE_CONSUMER_TABLE_H_
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "absl/status/statusor.h"
+#include "ringflow/core/config.h"
+#include "ringflow/core/sequence.h"
+
+namespace ringflow {
+
+class ConsumerTable {
+ public:
+  enum State : uint32_t { kFree = 0, kActive = 1 };
+
+  explicit ConsumerTable(int max_consumers)
+      : capacity_(max_consumers),
+        slots_(std::make_unique<Slot[]>(static_cast<size_t>(max_consumers))) {}
+
+  ConsumerTable(const ConsumerTable&) = delete;
+  ConsumerTable& operator=(const ConsumerTable&) = delete;
+
+  // Takes a free slot with its sequence at `initial`. ResourceExhausted when
+  // all max_consumers slots are taken. Thread-safe (setup path).
+  absl::StatusOr<int> Acquire(int64_t initial);
+
+  // Frees a slot taken by Acquire. Thread-safe (setup path).
+  void Release(int index);
+
+  Sequence& sequence(int index) noexcept { return slots_[index].sequence; }
+  const Sequence& sequence(int index) const noexcept {
+    return slots_[index].sequence;
+  }
+
+  // Lowest sequence over the active slots, or `default_value` when there
+  // are none. Producer threads. Lock-free. Never allocates.
+  int64_t MinimumSequence(int64_t default_value) const noexcept {
+    // Acquire: pairs with the seq_cst store of high_water_ in Acquire, so
+    // the slots below it are initialised.
+    const int n = high_water_.load(std::memory_order_acquire);
+    int64_t minimum = default_value;
+    for (int i = 0; i < n; ++i) {
+      const Slot& slot = slots_[i];
+      // Acquire: pairs with the seq_cst state store in Acquire (sequence
+      // initialised before the slot turned active).
+      if (slot.state.load(std::memory_order_acquire) == kActive) {
+        // Acquire: pairs with the consumer's StoreRelease after it finished
+        // reading the events up to that sequence.
+        minimum = std::min(minimum, slot.sequence.LoadAcquire());
+      }
+    }
+    return minimum;
+  }
+
+  // Number of active slots (statistic; relaxed reads).
+  int ActiveCount() const noexcept;
+
+  // Calls fn(index, const Sequence&) for each active slot (observability,
+  // shutdown checks). Not for the hot path.
+  template <typename Fn>
+  void ForEachActive(Fn&& fn) const {
+    const int n = high_water_.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i) {
+      if (slots_[i].state.load(std::memory_order_acquire) == kActive) {
+        fn(i, slots_[i].sequence);
+      }
+    }
+  }
+
+  int capacity() const noexcept { return capacity_; }
+
+ private:
+  struct alignas(kFalseSharingRange) Slot {
+    Sequence sequence;                 // written by the slot's consumer
+    std::atomic<uint32_t> state{kFree};  // written by Acquire/Release
+  };
+  static_assert(sizeof(Slot) == 2 * kFalseSharingRange,
+                "the state word sits beside, not inside, the hot sequence");
+
+  const int capacity_;
+  std::unique_ptr<Slot[]> slots_;
+  std::atomic<int> high_water_{0};  // written under mu_, read by producers
+  std::mutex mu_;                   // serialises Acquire/Release
+};
+
+// Owns one slot of a ConsumerTable and frees it on destruction. Move-only.
+class ConsumerHandle {
+ public:
+  ConsumerHandle() = default;
+  ConsumerHandle(ConsumerTable* table, int index) noexcept
+      : table_(table), index_(index) {}
+  ConsumerHandle(ConsumerHandle&& other) noexcept
+      : table_(std::exchange(other.table_, nullptr)), index_(other.index_) {}
+  ConsumerHandle& operator=(ConsumerHandle&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      table_ = std::exchange(other.table_, nullptr);
+      index_ = other.index_;
+    }
+    return *this;
+  }
+  ~ConsumerHandle() { Reset(); }
+
+  bool valid() const noexcept { return table_ != nullptr; }
+  int index() const noexcept { return index_; }
+  Sequence& sequence() const noexcept { return table_->sequence(index_); }
+
+  void Reset() noexcept {
+    if (table_ != nullptr) table_->Release(index_);
+    table_ = nullptr;
+  }
+
+ private:
+  ConsumerTable* table_ = nullptr;
+  int index_ = -1;
+};
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_CORE_CONSUMER_TABLE_H_

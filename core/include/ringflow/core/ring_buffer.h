@@ -1,0 +1,305 @@
+// ringflow/core/ring_buffer.h
+//
+// Provides `RingBuffer<E>`: a power-of-two ring of pre-allocated events with
+// one producer cursor and a table of consumer sequences that gate it.
+//
+//   auto ring = RingBuffer<Tick>::Create({.capacity = 1024});
+//   if (!ring.ok()) return ring.status();
+//   (*ring)->PublishEvent([](Tick& t, int64_t seq) { t.value = seq; });
+//
+// Producer API (DESIGN.md section 3): Next/TryNext claim, operator[] fills,
+// Publish makes slots visible; PublishEvent/TryPublishEvent/PublishEvents
+// do all three around a `fill(E&, int64_t sequence)` callable. Consumers
+// register a slot (RegisterConsumer) and wait on a SequenceBarrier; the
+// processors library builds on those.
+//
+// Who calls what:
+//   claim/publish      producer thread(s): one thread for kSingle, any
+//                      number for kMulti
+//   RegisterConsumer,  setup, any thread
+//   NewBarrier
+//   Cursor, capacity,  any thread
+//   RemainingCapacity  (producer thread for kSingle)
+//   Halt               any thread; waiting producers return empty
+//
+// Memory ordering: slot writes happen before Publish; Publish is a release
+// (seq_cst for blocking strategies) store that consumers acquire through
+// their barrier. A consumer's release of its sequence happens before the
+// producer overwrites those slots (acquire in the gating read).
+//
+// Nothing here throws or allocates after Create, except that a throwing
+// `fill` is rethrown after its slot was published (a claimed slot is never
+// left unpublished, which would stall every consumer).
+
+#ifndef RINGFLOW_CORE_RING_BUFFER_H_
+#define RINGFLOW_CORE_RING_BUFFER_H_
+
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ringflow/core/config.h"
+#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/published_cursor.h"
+#include "ringflow/core/ring_options.h"
+#include "ringflow/core/ring_slots.h"
+#include "ringflow/core/sequence.h"
+#include "ringflow/core/sequence_barrier.h"
+#include "ringflow/core/sequencer.h"
+#include "ringflow/core/status_macros.h"
+#include "ringflow/core/wait_probe.h"
+#include "ringflow/core/wait_strategy.h"
+#include "ringflow/core/wakeup_signal.h"
+
+namespace ringflow {
+
+// A callable that fills one event: fill(E& event, int64_t sequence).
+template <typename F, typename E>
+concept EventFiller = std::invocable<F&, E&, int64_t>;
+
+template <typename E>
+class RingBuffer {
+ public:
+  using EventType = E;
+
+  // Default-constructs every event. InvalidArgument names a bad option.
+  static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
+      const RingOptions& options)
+    requires std::is_default_constructible_v<E>
+  {
+    return Create(options, [] { return E(); });
+  }
+
+  // Constructs every event from `factory()` (called capacity times, on this
+  // thread, before Create returns).
+  template <typename Factory>
+    requires std::is_invocable_r_v<E, Factory&>
+  static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
+      const RingOptions& options, Factory factory) {
+    RINGFLOW_RETURN_IF_ERROR(ValidateRingOptions(options, sizeof(E)));
+    auto ring = std::unique_ptr<RingBuffer>(new RingBuffer(options));
+    ring->AllocateEvents(factory);
+    return ring;
+  }
+
+  ~RingBuffer() {
+    for (int64_t i = 0; i < capacity_; ++i) events_[i].~E();
+    ::operator delete(raw_, AllocationBytes(),
+                      std::align_val_t{kFalseSharingRange});
+  }
+
+  RingBuffer(const RingBuffer&) = delete;
+  RingBuffer& operator=(const RingBuffer&) = delete;
+
+  // ---- producer side -------------------------------------------------------
+
+  // Claims n slots (waiting for space) and returns the highest claimed
+  // sequence; the range is [hi - n + 1, hi]. Empty when n is outside
+  // [1, capacity] or the ring was halted. Never allocates.
+  std::optional<int64_t> Next(int64_t n = 1) noexcept {
+    return sequencer_.Next(n);
+  }
+
+  // As Next, but never waits: empty at once when the ring is full.
+  std::optional<int64_t> TryNext(int64_t n = 1) noexcept {
+    return sequencer_.TryNext(n);
+  }
+
+  // The slot for a claimed (producer) or available (consumer) sequence.
+  E& operator[](int64_t sequence) noexcept {
+    return events_[sequence & mask_];
+  }
+  const E& operator[](int64_t sequence) const noexcept {
+    return events_[sequence & mask_];
+  }
+
+  // Makes claimed slots visible to consumers. Never allocates.
+  void Publish(int64_t sequence) noexcept {
+    sequencer_.Publish(sequence, sequence);
+  }
+  void Publish(int64_t lo, int64_t hi) noexcept { sequencer_.Publish(lo, hi); }
+
+  // Claims one slot (waiting for space), calls fill(event, sequence),
+  // publishes. False only when the ring was halted.
+  template <EventFiller<E> F>
+  bool PublishEvent(F&& fill) noexcept(
+      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
+    const std::optional<int64_t> sequence = sequencer_.Next(1);
+    if (!sequence) return false;
+    FillAndPublish(*sequence, *sequence, fill);
+    return true;
+  }
+
+  // As PublishEvent, but false at once when the ring is full.
+  template <EventFiller<E> F>
+  bool TryPublishEvent(F&& fill) noexcept(
+      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
+    const std::optional<int64_t> sequence = sequencer_.TryNext(1);
+    if (!sequence) return false;
+    FillAndPublish(*sequence, *sequence, fill);
+    return true;
+  }
+
+  // Claims n slots, fills each, publishes them together. False when n is
+  // outside [1, capacity] or the ring was halted.
+  template <EventFiller<E> F>
+  bool PublishEvents(int64_t n, F&& fill) noexcept(
+      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
+    const std::optional<int64_t> hi = sequencer_.Next(n);
+    if (!hi) return false;
+    FillAndPublish(*hi - n + 1, *hi, fill);
+    return true;
+  }
+
+  // As PublishEvents, but false at once when n slots are not free.
+  template <EventFiller<E> F>
+  bool TryPublishEvents(int64_t n, F&& fill) noexcept(
+      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
+    const std::optional<int64_t> hi = sequencer_.TryNext(n);
+    if (!hi) return false;
+    FillAndPublish(*hi - n + 1, *hi, fill);
+    return true;
+  }
+
+  // Highest published (kSingle) or claimed (kMulti) sequence, as in LMAX.
+  // Thread-safe. Acquire: pairs with the producer's publish.
+  int64_t Cursor() const noexcept { return cursor_.LoadAcquire(); }
+
+  // Free slots. kSingle: producer thread only. kMulti: an estimate.
+  int64_t RemainingCapacity() const noexcept {
+    return sequencer_.RemainingCapacity();
+  }
+
+  int64_t capacity() const noexcept { return capacity_; }
+
+  // Stops producers: a claim that waits for space returns empty, later
+  // claims fail. Consumers are halted through their barriers. Thread-safe.
+  void Halt() noexcept { halt_.Set(); }
+  bool IsHalted() const noexcept { return halt_.IsSet(); }
+
+  // ---- consumer side -------------------------------------------------------
+
+  // Takes a consumer slot that gates the producer from now on, starting at
+  // the current cursor (a consumer added before the first publish sees
+  // every event). ResourceExhausted when max_consumers slots are taken.
+  // Thread-safe (setup path).
+  absl::StatusOr<ConsumerHandle> RegisterConsumer() {
+    // Late-joiner protocol (as LMAX addGatingSequences): set the sequence to
+    // the cursor before the slot becomes visible and again after, both
+    // seq_cst, so the producer never laps a slot the new consumer has not
+    // read: anything it claimed before seeing the slot is above the cursor
+    // we read the second time.
+    RINGFLOW_ASSIGN_OR_RETURN(const int index,
+                              consumers_.Acquire(cursor_.LoadSeqCst()));
+    consumers_.sequence(index).StoreSeqCst(cursor_.LoadSeqCst());
+    return ConsumerHandle(&consumers_, index);
+  }
+
+  // A barrier over the producer and the given upstream sequences (which
+  // must outlive it). Setup path.
+  std::unique_ptr<SequenceBarrier> NewBarrier(
+      std::vector<const Sequence*> dependents = {}) const {
+    return std::make_unique<SequenceBarrier>(published_cursor(), wait_,
+                                             std::move(dependents));
+  }
+
+  RingSlots<E> slots() noexcept { return RingSlots<E>(events_, capacity_); }
+  PublishedCursor published_cursor() const noexcept {
+    return PublishedCursor(options_.producer_type, &cursor_, available_.get(),
+                           capacity_);
+  }
+  const WaitStrategy& wait_strategy() const noexcept { return wait_; }
+  const ConsumerTable& consumers() const noexcept { return consumers_; }
+  const RingOptions& options() const noexcept { return options_; }
+
+  // Producer statistics (relaxed reads; see observability).
+  uint64_t full_waits() const noexcept { return sequencer_.full_waits(); }
+  uint64_t try_next_failures() const noexcept {
+    return sequencer_.try_next_failures();
+  }
+
+ private:
+  explicit RingBuffer(const RingOptions& options)
+      : options_(options),
+        capacity_(options.capacity),
+        mask_(options.capacity - 1),
+        available_(MakeAvailability(options)),
+        consumers_(options.max_consumers),
+        wait_(options.wait_strategy, &signal_,
+              absl::ToInt64Nanoseconds(options.wait_timeout)),
+        sequencer_(options.producer_type, capacity_, &cursor_,
+                   available_.get(), &consumers_, &wait_, &halt_) {}
+
+  static std::unique_ptr<std::atomic<int64_t>[]> MakeAvailability(
+      const RingOptions& options) {
+    if (options.producer_type != ProducerType::kMulti) return nullptr;
+    auto available = std::make_unique<std::atomic<int64_t>[]>(
+        static_cast<size_t>(options.capacity));
+    for (int64_t i = 0; i < options.capacity; ++i) {
+      // Relaxed: setup, published to other threads by whatever hands them
+      // the ring (thread start, or a mutex).
+      available[i].store(kInitialSequence, std::memory_order_relaxed);
+    }
+    return available;
+  }
+
+  size_t AllocationBytes() const noexcept {
+    // One false-sharing range of padding on each side of the events so no
+    // neighbouring allocation shares their lines.
+    return 2 * kFalseSharingRange + static_cast<size_t>(capacity_) * sizeof(E);
+  }
+
+  template <typename Factory>
+  void AllocateEvents(Factory& factory) {
+    raw_ = static_cast<std::byte*>(::operator new(
+        AllocationBytes(), std::align_val_t{kFalseSharingRange}));
+    events_ = reinterpret_cast<E*>(raw_ + kFalseSharingRange);
+    for (int64_t i = 0; i < capacity_; ++i) new (&events_[i]) E(factory());
+  }
+
+  template <typename F>
+  void FillAndPublish(int64_t lo, int64_t hi, F& fill) noexcept(
+      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
+    if constexpr (std::is_nothrow_invocable_v<F&, E&, int64_t>) {
+      for (int64_t s = lo; s <= hi; ++s) fill(events_[s & mask_], s);
+      sequencer_.Publish(lo, hi);
+    } else {
+      try {
+        for (int64_t s = lo; s <= hi; ++s) fill(events_[s & mask_], s);
+      } catch (...) {
+        sequencer_.Publish(lo, hi);
+        throw;
+      }
+      sequencer_.Publish(lo, hi);
+    }
+  }
+
+  // Read-only after construction (read by every thread).
+  const RingOptions options_;
+  const int64_t capacity_;
+  const int64_t mask_;
+  std::byte* raw_ = nullptr;
+  E* events_ = nullptr;
+  const std::unique_ptr<std::atomic<int64_t>[]> available_;  // kMulti only
+
+  Sequence cursor_;          // written by producers
+  WakeupSignal signal_;      // bumped by producers, slept on by consumers
+  AlertFlag halt_;           // written by Halt
+  ConsumerTable consumers_;  // slots written by their consumers
+  const WaitStrategy wait_;
+  Sequencer<ConsumerTable> sequencer_;  // producer-local state inside
+};
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_CORE_RING_BUFFER_H_

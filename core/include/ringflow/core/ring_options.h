@@ -1,0 +1,62 @@
+// ringflow/core/ring_options.h
+//
+// Provides `RingOptions`, the setup parameters of a ring, and
+// `ValidateRingOptions`, which names the first bad value it finds.
+//
+// Thread-safety: plain value types.
+
+#ifndef RINGFLOW_CORE_RING_OPTIONS_H_
+#define RINGFLOW_CORE_RING_OPTIONS_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace ringflow {
+
+// Who may call the claim functions (Next/TryNext/PublishEvent...).
+enum class ProducerType : uint8_t {
+  kSingle,  // exactly one thread claims; no atomic read-modify-write
+  kMulti,   // any number of threads claim concurrently
+};
+
+// How a consumer waits for the next sequence. Chosen once at setup; the
+// waiting loop of each strategy is a template on the hot path.
+enum class WaitStrategyKind : uint8_t {
+  kBusySpin,         // spins with a pause hint: lowest latency, burns a core
+  kYielding,         // spins, then sched_yield(): low latency, burns a core
+  kSleeping,         // spins, yields, then sleeps: low CPU, higher latency
+  kBlocking,         // futex: zero CPU while idle; wakes on publish
+  kTimeoutBlocking,  // kBlocking that reports a timeout to the handler
+};
+
+std::string_view ProducerTypeName(ProducerType type);
+std::string_view WaitStrategyName(WaitStrategyKind kind);
+
+// Limits checked by ValidateRingOptions.
+inline constexpr int64_t kMaxCapacity = int64_t{1} << 30;
+inline constexpr int kMaxConsumers = 256;
+
+struct RingOptions {
+  // Number of event slots; a power of two in [1, kMaxCapacity].
+  int64_t capacity = 1024;
+  // Multi is the safe default; pick kSingle when exactly one thread claims.
+  ProducerType producer_type = ProducerType::kMulti;
+  WaitStrategyKind wait_strategy = WaitStrategyKind::kBlocking;
+  // kTimeoutBlocking only: how long a consumer waits before OnTimeout.
+  absl::Duration wait_timeout = absl::Milliseconds(100);
+  // Size of the consumer slot table: processors, pollers and workers each
+  // take one slot. In [1, kMaxConsumers].
+  int max_consumers = 32;
+};
+
+// Returns InvalidArgument naming the first bad field and its value, or OK.
+// `event_size` (sizeof the event type) bounds the total allocation.
+absl::Status ValidateRingOptions(const RingOptions& options,
+                                 std::size_t event_size);
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_CORE_RING_OPTIONS_H_

@@ -1,0 +1,73 @@
+// ringflow/core/sequencer.h
+//
+// Provides `Sequencer`: the producer type chosen once at setup, dispatching
+// each claim and publish to SingleProducerSequencer or
+// MultiProducerSequencer with one predictable branch (no virtual call).
+//
+// Thread-safety: as the chosen sequencer (single: one producer thread;
+// multi: any producer thread). Memory ordering: see those two headers.
+
+#ifndef RINGFLOW_CORE_SEQUENCER_H_
+#define RINGFLOW_CORE_SEQUENCER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+
+#include "ringflow/core/gating_view.h"
+#include "ringflow/core/multi_producer_sequencer.h"
+#include "ringflow/core/ring_options.h"
+#include "ringflow/core/sequence.h"
+#include "ringflow/core/single_producer_sequencer.h"
+#include "ringflow/core/wait_probe.h"
+#include "ringflow/core/wait_strategy.h"
+
+namespace ringflow {
+
+template <GatingView Gating>
+class Sequencer {
+ public:
+  Sequencer(ProducerType type, int64_t capacity, Sequence* cursor,
+            std::atomic<int64_t>* available, const Gating* gating,
+            const WaitStrategy* wait, const AlertFlag* halt) noexcept
+      : type_(type),
+        single_(capacity, cursor, gating, wait, halt),
+        multi_(capacity, cursor, available, gating, wait, halt) {}
+
+  std::optional<int64_t> Next(int64_t n) noexcept {
+    return type_ == ProducerType::kSingle ? single_.Next(n) : multi_.Next(n);
+  }
+  std::optional<int64_t> TryNext(int64_t n) noexcept {
+    return type_ == ProducerType::kSingle ? single_.TryNext(n)
+                                          : multi_.TryNext(n);
+  }
+  void Publish(int64_t lo, int64_t hi) noexcept {
+    if (type_ == ProducerType::kSingle) {
+      single_.Publish(hi);
+    } else {
+      multi_.Publish(lo, hi);
+    }
+  }
+  int64_t RemainingCapacity() const noexcept {
+    return type_ == ProducerType::kSingle ? single_.RemainingCapacity()
+                                          : multi_.RemainingCapacity();
+  }
+  uint64_t full_waits() const noexcept {
+    return type_ == ProducerType::kSingle ? single_.full_waits()
+                                          : multi_.full_waits();
+  }
+  uint64_t try_next_failures() const noexcept {
+    return type_ == ProducerType::kSingle ? single_.try_next_failures()
+                                          : multi_.try_next_failures();
+  }
+  ProducerType type() const noexcept { return type_; }
+
+ private:
+  const ProducerType type_;
+  SingleProducerSequencer<Gating> single_;
+  MultiProducerSequencer<Gating> multi_;
+};
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_CORE_SEQUENCER_H_

@@ -1,0 +1,154 @@
+// ringflow/core/single_producer_sequencer.h
+//
+// Provides `SingleProducerSequencer`: claims and publishes for exactly one
+// producer thread. A claim is plain arithmetic on producer-local state (no
+// atomic read-modify-write); the gating minimum is cached and consumers are
+// re-read only when the ring looks full.
+//
+// Who calls what: every member is for the one producer thread, except the
+// constructor (setup).
+//
+// Memory ordering: Publish stores the cursor with release (seq_cst when a
+// blocking strategy needs the wake-up handshake). Pairs with
+// PublishedCursor::Published -> cursor load (acquire / seq_cst) in the
+// consumers' barriers. Gating sequences are read with acquire (see
+// ConsumerTable::MinimumSequence) so a slot is overwritten only after its
+// last reader released it.
+
+#ifndef RINGFLOW_CORE_SINGLE_PRODUCER_SEQUENCER_H_
+#define RINGFLOW_CORE_SINGLE_PRODUCER_SEQUENCER_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "ringflow/core/config.h"
+#include "ringflow/core/gating_view.h"
+#include "ringflow/core/internal/producer_backoff.h"
+#include "ringflow/core/sequence.h"
+#include "ringflow/core/wait_probe.h"
+#include "ringflow/core/wait_strategy.h"
+
+namespace ringflow {
+
+template <GatingView Gating>
+class SingleProducerSequencer {
+ public:
+  // Pointers are to storage owned by the ring; they must outlive this.
+  SingleProducerSequencer(int64_t capacity, Sequence* cursor,
+                          const Gating* gating, const WaitStrategy* wait,
+                          const AlertFlag* halt) noexcept
+      : capacity_(capacity),
+        cursor_(cursor),
+        gating_(gating),
+        wait_(wait),
+        halt_(halt) {
+    // Relaxed: setup, before any other thread runs. A restarted producer
+    // resumes after the last published sequence.
+    local_.next_value = cursor->LoadRelaxed();
+    local_.cached_gating = kInitialSequence;
+  }
+
+  SingleProducerSequencer(const SingleProducerSequencer&) = delete;
+  SingleProducerSequencer& operator=(const SingleProducerSequencer&) = delete;
+
+  // Claims `n` slots, waiting for space; returns the highest claimed
+  // sequence. Empty when n is outside [1, capacity] or the ring was halted
+  // while waiting. Producer thread only. Never allocates.
+  std::optional<int64_t> Next(int64_t n) noexcept {
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_)) return std::nullopt;
+    const int64_t next_value = local_.next_value;
+    const int64_t next = next_value + n;
+    const int64_t wrap_point = next - capacity_;
+    const int64_t cached = local_.cached_gating;
+    if (RINGFLOW_UNLIKELY(wrap_point > cached || cached > next_value)) {
+      int64_t minimum = gating_->MinimumSequence(next_value);
+      if (wrap_point > minimum) {
+        core_internal::ProducerBackoff backoff;
+        ++local_.full_waits;
+        do {
+          if (halt_->IsSet()) return std::nullopt;
+          backoff.Pause();
+        } while (wrap_point > (minimum = gating_->MinimumSequence(next_value)));
+      }
+      local_.cached_gating = minimum;
+    }
+    local_.next_value = next;
+    return next;
+  }
+
+  // Claims `n` slots only if they are free now; never waits. Empty when the
+  // ring is full, n is outside [1, capacity], or the ring was halted.
+  // Producer thread only. Never allocates.
+  std::optional<int64_t> TryNext(int64_t n) noexcept {
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_)) return std::nullopt;
+    if (!HasAvailableCapacity(n) || halt_->IsSet()) {
+      ++local_.try_next_failures;
+      return std::nullopt;
+    }
+    local_.next_value += n;
+    return local_.next_value;
+  }
+
+  // Publishes every claimed sequence up to `hi`. Producer thread only.
+  // Wait-free; one syscall only when a blocking consumer sleeps.
+  void Publish(int64_t hi) noexcept {
+    if (wait_->NeedsWakeup()) {
+      // Seq_cst: the store->load half of the wake-up handshake; pairs with
+      // WakeupSignal::Register + the seq_cst re-read in BlockingWaitFor.
+      cursor_->StoreSeqCst(hi);
+      wait_->signal()->WakeIfWaiters();
+    } else {
+      // Release: makes the slot writes above visible to consumers.
+      // Pairs with: PublishedCursor::Published -> cursor load (acquire).
+      cursor_->StoreRelease(hi);
+    }
+  }
+
+  // Free slots from the producer's point of view. Producer thread only.
+  int64_t RemainingCapacity() const noexcept {
+    const int64_t next_value = local_.next_value;
+    const int64_t consumed = gating_->MinimumSequence(next_value);
+    return capacity_ - (next_value - consumed);
+  }
+
+  // Producer-thread statistics (plain reads; see observability for export).
+  uint64_t full_waits() const noexcept { return local_.full_waits; }
+  uint64_t try_next_failures() const noexcept {
+    return local_.try_next_failures;
+  }
+
+ private:
+  bool HasAvailableCapacity(int64_t n) noexcept {
+    const int64_t next_value = local_.next_value;
+    const int64_t wrap_point = next_value + n - capacity_;
+    const int64_t cached = local_.cached_gating;
+    if (wrap_point > cached || cached > next_value) {
+      const int64_t minimum = gating_->MinimumSequence(next_value);
+      local_.cached_gating = minimum;
+      if (wrap_point > minimum) return false;
+    }
+    return true;
+  }
+
+  // Read-only after construction; read by the producer only, but kept off
+  // the producer-local line anyway so the layout does not depend on that.
+  const int64_t capacity_;
+  Sequence* const cursor_;
+  const Gating* const gating_;
+  const WaitStrategy* const wait_;
+  const AlertFlag* const halt_;
+
+  // Written by the producer thread only.
+  struct alignas(kFalseSharingRange) Local {
+    int64_t next_value;     // highest claimed sequence
+    int64_t cached_gating;  // last gating minimum seen
+    uint64_t full_waits = 0;
+    uint64_t try_next_failures = 0;
+  } local_;
+  static_assert(sizeof(Local) == kFalseSharingRange,
+                "producer-local state fills its own 128 bytes");
+};
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_CORE_SINGLE_PRODUCER_SEQUENCER_H_

@@ -1,0 +1,86 @@
+#include "ringflow/core/ring_options.h"
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringflow {
+
+std::string_view ProducerTypeName(ProducerType type) {
+  switch (type) {
+    case ProducerType::kSingle:
+      return "single";
+    case ProducerType::kMulti:
+      return "multi";
+  }
+  return "unknown";
+}
+
+std::string_view WaitStrategyName(WaitStrategyKind kind) {
+  switch (kind) {
+    case WaitStrategyKind::kBusySpin:
+      return "busy-spin";
+    case WaitStrategyKind::kYielding:
+      return "yielding";
+    case WaitStrategyKind::kSleeping:
+      return "sleeping";
+    case WaitStrategyKind::kBlocking:
+      return "blocking";
+    case WaitStrategyKind::kTimeoutBlocking:
+      return "timeout-blocking";
+  }
+  return "unknown";
+}
+
+absl::Status ValidateRingOptions(const RingOptions& options,
+                                 std::size_t event_size) {
+  const int64_t capacity = options.capacity;
+  if (capacity < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("capacity ", capacity, " must be at least 1"));
+  }
+  if ((capacity & (capacity - 1)) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "capacity ", capacity, " is not a power of two"));
+  }
+  if (capacity > kMaxCapacity) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "capacity ", capacity, " exceeds the maximum ", kMaxCapacity));
+  }
+  // 1 TiB of events is far beyond any sane ring and keeps the product of
+  // capacity and event size away from overflow.
+  constexpr uint64_t kMaxBytes = uint64_t{1} << 40;
+  if (event_size != 0 &&
+      static_cast<uint64_t>(capacity) > kMaxBytes / event_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "capacity ", capacity, " x event size ", event_size,
+        " bytes exceeds the 1 TiB limit"));
+  }
+  if (options.producer_type != ProducerType::kSingle &&
+      options.producer_type != ProducerType::kMulti) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "producer_type ", static_cast<int>(options.producer_type),
+        " is not a ProducerType"));
+  }
+  if (static_cast<uint8_t>(options.wait_strategy) >
+      static_cast<uint8_t>(WaitStrategyKind::kTimeoutBlocking)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "wait_strategy ", static_cast<int>(options.wait_strategy),
+        " is not a WaitStrategyKind"));
+  }
+  if (options.wait_strategy == WaitStrategyKind::kTimeoutBlocking &&
+      options.wait_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("wait_timeout ", absl::FormatDuration(options.wait_timeout),
+                     " must be positive for the timeout-blocking strategy"));
+  }
+  if (options.max_consumers < 1 || options.max_consumers > kMaxConsumers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_consumers ", options.max_consumers,
+                     " is outside [1, ", kMaxConsumers, "]"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ringflow

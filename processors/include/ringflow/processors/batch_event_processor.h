@@ -1,0 +1,247 @@
+// ringflow/processors/batch_event_processor.h
+//
+// Provides `BatchEventProcessor<E, H>`: runs one handler over every event
+// of a ring, on the thread that calls Run(). It waits on its barrier, hands
+// the handler the whole available batch (optionally capped by
+// max_batch_size), then stores its sequence once per batch with release.
+//
+//   auto p = BatchEventProcessor<Tick, Sum>::Create(*ring, sum);
+//   std::thread t([&] { (*p)->Run(); });
+//   ...
+//   (*p)->Halt(); t.join();
+//
+// Who calls what: Run on one thread (the processor thread; all handler
+// callbacks happen there); Halt, IsRunning, sequence, status from any
+// thread.
+//
+// Memory ordering: events are read after the barrier's acquire; the
+// release store of the sequence after a batch tells the producer and
+// downstream stages that the handler is done with those slots (and makes
+// the handler's writes to them visible to downstream stages).
+//
+// Exceptions from OnEvent go to the ExceptionPolicy; a handler whose
+// OnEvent is noexcept compiles without any try block.
+
+#ifndef RINGFLOW_PROCESSORS_BATCH_EVENT_PROCESSOR_H_
+#define RINGFLOW_PROCESSORS_BATCH_EVENT_PROCESSOR_H_
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/ring_slots.h"
+#include "ringflow/core/sequence.h"
+#include "ringflow/core/sequence_barrier.h"
+#include "ringflow/core/status_macros.h"
+#include "ringflow/core/wait_result.h"
+#include "ringflow/processors/event_handler.h"
+#include "ringflow/processors/exception_policy.h"
+#include "ringflow/processors/internal/run_state.h"
+#include "ringflow/processors/internal/type_name.h"
+
+namespace ringflow {
+
+struct ProcessorOptions {
+  // Upper bound on the events handed to the handler between two sequence
+  // stores; >= 1. A smaller batch releases slots to the producer sooner.
+  int64_t max_batch_size = std::numeric_limits<int64_t>::max();
+  ExceptionPolicy exception_policy;
+  // Label for logs, errors and metrics; defaults to the handler's type.
+  std::string name;
+};
+
+template <typename E, typename H>
+  requires EventHandler<H, E>
+class BatchEventProcessor {
+ public:
+  // Registers a consumer slot on `ring` (a RingBuffer or a shared ring) and
+  // builds a barrier over `dependents`. `handler` must outlive the processor.
+  template <typename Ring>
+  static absl::StatusOr<std::unique_ptr<BatchEventProcessor>> Create(
+      Ring& ring, H& handler, std::vector<const Sequence*> dependents = {},
+      ProcessorOptions options = {}) {
+    if (options.max_batch_size < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_batch_size ", options.max_batch_size, " must be at least 1"));
+    }
+    if (options.exception_policy.action == ExceptionAction::kRewind &&
+        options.exception_policy.max_rewinds < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("max_rewinds ", options.exception_policy.max_rewinds,
+                       " must be at least 1 for ExceptionAction::kRewind"));
+    }
+    RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot, ring.RegisterConsumer());
+    return std::unique_ptr<BatchEventProcessor>(new BatchEventProcessor(
+        ring.slots(), ring.NewBarrier(std::move(dependents)), std::move(slot),
+        handler, std::move(options)));
+  }
+
+  BatchEventProcessor(const BatchEventProcessor&) = delete;
+  BatchEventProcessor& operator=(const BatchEventProcessor&) = delete;
+
+  // Processes events until Halt(), or until the exception policy halts.
+  // Returns at once if already running or halted. Never allocates per event.
+  void Run() {
+    if (!state_.TryStart()) return;
+    barrier_->ClearAlert();
+    if (state_.IsHalted()) return;  // Halt raced with the start: honour it
+    if constexpr (HasOnStart<H>) CallGuarded([&] { handler_.OnStart(); });
+    Loop();
+    if constexpr (HasOnShutdown<H>) CallGuarded([&] { handler_.OnShutdown(); });
+  }
+
+  // Stops Run after the current batch. Thread-safe.
+  void Halt() noexcept {
+    state_.Halt();
+    barrier_->Alert();
+  }
+
+  bool IsRunning() const noexcept { return state_.IsRunning(); }
+
+  // The last sequence this processor finished (its gating sequence).
+  const Sequence& sequence() const noexcept { return slot_.sequence(); }
+  const SequenceBarrier& barrier() const noexcept { return *barrier_; }
+  const std::string& name() const noexcept { return options_.name; }
+
+  // OK, or the error that made the exception policy halt the processor.
+  absl::Status status() const {
+    std::lock_guard<std::mutex> lock(status_mu_);
+    return status_;
+  }
+
+  // Number of exceptions the handler threw (any policy). Relaxed read.
+  uint64_t exception_count() const noexcept {
+    return exceptions_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  BatchEventProcessor(RingSlots<E> slots,
+                      std::unique_ptr<SequenceBarrier> barrier,
+                      ConsumerHandle slot, H& handler, ProcessorOptions options)
+      : slots_(slots),
+        barrier_(std::move(barrier)),
+        slot_(std::move(slot)),
+        handler_(handler),
+        options_(std::move(options)) {
+    if (options_.name.empty()) {
+      options_.name = processors_internal::TypeName<H>();
+    }
+  }
+
+  void Loop() {
+    Sequence& sequence = slot_.sequence();
+    // Relaxed: our own value (single writer).
+    int64_t next = sequence.LoadRelaxed() + 1;
+    for (;;) {
+      const WaitResult result = barrier_->WaitFor(next);
+      if (RINGFLOW_LIKELY(result.ok())) {
+        const int64_t end = std::min(
+            result.available,
+            next + std::min(options_.max_batch_size - 1,
+                            std::numeric_limits<int64_t>::max() - next));
+        if constexpr (HasOnBatchStart<H>) {
+          handler_.OnBatchStart(end - next + 1, result.available - next + 1);
+        }
+        if (!ProcessBatch(next, end)) return;  // the policy halted us
+        // Release: the handler is done with [next, end]; pairs with the
+        // producer's gating read and downstream barriers (acquire).
+        sequence.StoreRelease(end);
+        next = end + 1;
+      } else if (result.status == WaitStatus::kTimeout) {
+        if constexpr (HasOnTimeout<H>) {
+          CallGuarded([&] { handler_.OnTimeout(next - 1); });
+        }
+      } else if (state_.IsHalted()) {
+        return;
+      }
+    }
+  }
+
+  // Handles [lo, hi]. False when the exception policy halted the processor.
+  bool ProcessBatch(int64_t lo, int64_t hi) {
+    if constexpr (kNothrowHandler<H, E>) {
+      for (int64_t s = lo; s <= hi; ++s) handler_.OnEvent(slots_[s], s, s == hi);
+      return true;
+    } else {
+      int rewinds = 0;
+      int64_t s = lo;
+      for (;;) {
+        try {
+          for (; s <= hi; ++s) handler_.OnEvent(slots_[s], s, s == hi);
+          return true;
+        } catch (...) {
+          // Relaxed: statistic; publishes no data.
+          exceptions_.fetch_add(1, std::memory_order_relaxed);
+          const std::string what = processors_internal::CurrentExceptionMessage();
+          const ExceptionPolicy& policy = options_.exception_policy;
+          if (policy.action == ExceptionAction::kLogAndContinue) {
+            processors_internal::LogHandlerException(options_.name, s, what,
+                                                     "skipped");
+            ++s;
+            continue;
+          }
+          if (policy.action == ExceptionAction::kRewind &&
+              rewinds < policy.max_rewinds) {
+            ++rewinds;
+            processors_internal::LogHandlerException(options_.name, s, what,
+                                                     "rewinding batch");
+            s = lo;
+            continue;
+          }
+          processors_internal::LogHandlerException(options_.name, s, what,
+                                                   "halting");
+          HaltOnError(s, what);
+          return false;
+        }
+      }
+    }
+  }
+
+  void HaltOnError(int64_t failed, const std::string& what) {
+    {
+      std::lock_guard<std::mutex> lock(status_mu_);
+      status_ = absl::AbortedError(absl::StrCat(
+          "handler '", options_.name, "' threw at sequence ", failed, ": ",
+          what, "; processor halted with sequence ", failed - 1));
+    }
+    // Release: events before the failing one are done.
+    slot_.sequence().StoreRelease(failed - 1);
+    state_.Halt();
+  }
+
+  template <typename Fn>
+  void CallGuarded(Fn&& fn) {
+    try {
+      fn();
+    } catch (...) {
+      exceptions_.fetch_add(1, std::memory_order_relaxed);
+      processors_internal::LogHandlerException(
+          options_.name, slot_.sequence().LoadRelaxed(),
+          processors_internal::CurrentExceptionMessage(), "lifecycle callback");
+    }
+  }
+
+  RingSlots<E> slots_;
+  std::unique_ptr<SequenceBarrier> barrier_;
+  ConsumerHandle slot_;  // our sequence: written by the processor thread
+  H& handler_;
+  ProcessorOptions options_;
+  processors_internal::RunState state_;
+  std::atomic<uint64_t> exceptions_{0};  // written by the processor thread
+  mutable std::mutex status_mu_;
+  absl::Status status_;  // guarded by status_mu_
+};
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_PROCESSORS_BATCH_EVENT_PROCESSOR_H_

@@ -1,0 +1,56 @@
+// ringflow/processors/event_handler.h
+//
+// Provides the `EventHandler<H, E>` concept and the compile-time detection
+// of its optional callbacks. A handler is any type with
+//
+//   void OnEvent(E& event, int64_t sequence, bool end_of_batch);
+//
+// and, optionally,
+//
+//   void OnStart();                                  // processor thread, first
+//   void OnShutdown();                               // processor thread, last
+//   void OnBatchStart(int64_t batch_size, int64_t queue_depth);
+//   void OnTimeout(int64_t sequence);                // kTimeoutBlocking only
+//   std::string_view Name() const;   // label in logs, errors and metrics
+//
+// Processors call these on the handler's static type: no virtual call per
+// event, and a handler may be `final` or have no vtable at all. A handler
+// whose OnEvent is noexcept skips the exception machinery entirely.
+
+#ifndef RINGFLOW_PROCESSORS_EVENT_HANDLER_H_
+#define RINGFLOW_PROCESSORS_EVENT_HANDLER_H_
+
+#include <concepts>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+namespace ringflow {
+
+template <typename H, typename E>
+concept EventHandler = requires(H& h, E& e, int64_t s, bool b) {
+  h.OnEvent(e, s, b);
+};
+
+template <typename H>
+concept HasOnStart = requires(H& h) { h.OnStart(); };
+template <typename H>
+concept HasOnShutdown = requires(H& h) { h.OnShutdown(); };
+template <typename H>
+concept HasOnBatchStart =
+    requires(H& h, int64_t n, int64_t d) { h.OnBatchStart(n, d); };
+template <typename H>
+concept HasOnTimeout = requires(H& h, int64_t s) { h.OnTimeout(s); };
+
+template <typename H>
+concept HasName = requires(const H& h) {
+  { h.Name() } -> std::convertible_to<std::string_view>;
+};
+
+template <typename H, typename E>
+inline constexpr bool kNothrowHandler =
+    noexcept(std::declval<H&>().OnEvent(std::declval<E&>(), int64_t{0}, true));
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_PROCESSORS_EVENT_HANDLER_H_

@@ -1,0 +1,78 @@
+// ringflow/processors/event_handler_group.h
+//
+// Provides `EventHandlerGroup<E>`: a set of handlers already in a
+// Disruptor's graph, returned by HandleEventsWith / After / Then, so the
+// next stage can be hung behind them:
+//
+//   d.HandleEventsWith(journal, risk).Then(matcher);
+//   d.After(journal).HandleEventsWith(archiver);
+//   d.HandleEventsWith(a).And(d.HandleEventsWith(b)).Then(c);
+//
+// A group remembers the error of the call that made it (status()); the
+// Disruptor also keeps the first one for Start(). Setup path only.
+
+#ifndef RINGFLOW_PROCESSORS_EVENT_HANDLER_GROUP_H_
+#define RINGFLOW_PROCESSORS_EVENT_HANDLER_GROUP_H_
+
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "ringflow/core/sequence.h"
+
+namespace ringflow {
+
+template <typename E>
+class Disruptor;
+
+template <typename E>
+class EventHandlerGroup {
+ public:
+  // Handlers that each see every event after every handler of this group.
+  template <typename... Hs>
+  EventHandlerGroup Then(Hs&&... handlers) {
+    return HandleEventsWith(std::forward<Hs>(handlers)...);
+  }
+  template <typename... Hs>
+  EventHandlerGroup HandleEventsWith(Hs&&... handlers) {
+    if (!status_.ok()) return *this;
+    return disruptor_->AddHandlers(sequences_, std::forward<Hs>(handlers)...);
+  }
+  // A worker pool behind this group.
+  template <typename H>
+  EventHandlerGroup ThenWorkerPool(std::span<H> handlers) {
+    if (!status_.ok()) return *this;
+    return disruptor_->AddWorkerPool(sequences_, handlers);
+  }
+
+  // The union of two groups (both must come from the same Disruptor).
+  EventHandlerGroup And(const EventHandlerGroup& other) const {
+    std::vector<const Sequence*> merged = sequences_;
+    merged.insert(merged.end(), other.sequences_.begin(),
+                  other.sequences_.end());
+    return EventHandlerGroup(disruptor_, std::move(merged),
+                             status_.ok() ? other.status_ : status_);
+  }
+
+  const absl::Status& status() const noexcept { return status_; }
+  const std::vector<const Sequence*>& sequences() const noexcept {
+    return sequences_;
+  }
+
+ private:
+  friend class Disruptor<E>;
+  EventHandlerGroup(Disruptor<E>* disruptor,
+                    std::vector<const Sequence*> sequences, absl::Status status)
+      : disruptor_(disruptor),
+        sequences_(std::move(sequences)),
+        status_(std::move(status)) {}
+
+  Disruptor<E>* disruptor_;
+  std::vector<const Sequence*> sequences_;
+  absl::Status status_;
+};
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_PROCESSORS_EVENT_HANDLER_GROUP_H_
