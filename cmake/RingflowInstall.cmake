@@ -8,15 +8,16 @@ set(RINGFLOW_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/ringflow")
 install(DIRECTORY
     "${PROJECT_SOURCE_DIR}/core/include/"
     "${PROJECT_SOURCE_DIR}/processors/include/"
+    "${PROJECT_SOURCE_DIR}/observability/include/"
     "${PROJECT_SOURCE_DIR}/include/"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
   FILES_MATCHING PATTERN "*.h")
 
-install(TARGETS ringflow_core ringflow_processors ringflow_ringflow
+install(TARGETS ringflow_counters ringflow_core ringflow_processors
+    ringflow_observability ringflow_ringflow
   EXPORT ringflowTargets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-  INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 
 install(EXPORT ringflowTargets
   NAMESPACE ringflow::
@@ -34,6 +35,23 @@ install(FILES
     "${PROJECT_BINARY_DIR}/ringflowConfigVersion.cmake"
   DESTINATION "${RINGFLOW_INSTALL_CMAKEDIR}")
 
+# The .pc file finds its prefix relative to itself (${pcfiledir}), so it
+# stays right after `cmake --install <build> --prefix <dir>` (the prefix is
+# not known at configure time) and when the tree is moved. Absolute install
+# dirs are used as they are.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR
+   IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  set(RINGFLOW_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  set(RINGFLOW_PC_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
+  set(RINGFLOW_PC_INCLUDEDIR "${CMAKE_INSTALL_FULL_INCLUDEDIR}")
+else()
+  file(RELATIVE_PATH _ringflow_pc_up "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+  string(REGEX REPLACE "/$" "" _ringflow_pc_up "${_ringflow_pc_up}")
+  set(RINGFLOW_PC_PREFIX "\${pcfiledir}/${_ringflow_pc_up}")
+  set(RINGFLOW_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+  set(RINGFLOW_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+  unset(_ringflow_pc_up)
+endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/ringflow.pc.in"
   "${PROJECT_BINARY_DIR}/ringflow.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/ringflow.pc"

@@ -2,24 +2,71 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "ringflow/core/ring_options.h"
 
 namespace ringflow {
 
-absl::StatusOr<int> ConsumerTable::Acquire(int64_t initial) {
+bool ConsumerTable::NameTaken(std::string_view name) const {
+  for (int i = 0; i < capacity_; ++i) {
+    // Relaxed: state is only written under mu_, which the caller holds.
+    if (slots_[i].state.load(std::memory_order_relaxed) == kActive &&
+        name == slots_[i].name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<int> ConsumerTable::Acquire(int64_t initial,
+                                           std::string_view requested) {
+  if (!requested.empty()) {
+    if (absl::Status s = ValidateName("consumer name", requested); !s.ok()) {
+      return s;
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   for (int i = 0; i < capacity_; ++i) {
     Slot& slot = slots_[i];
     // Relaxed: state is only written under mu_, which we hold.
     if (slot.state.load(std::memory_order_relaxed) != kFree) continue;
+
+    // A unique name: the requested one, or consumer-<i>, then #2, #3...
+    const std::string base = requested.empty() ? absl::StrCat("consumer-", i)
+                                               : std::string(requested);
+    std::string name = base;
+    for (int n = 2; NameTaken(name); ++n) {
+      const std::string suffix = absl::StrCat("#", n);
+      name = base.substr(0, kMaxNameLength - suffix.size()) + suffix;
+    }
+    std::memcpy(slot.name, name.data(), name.size());
+    slot.name[name.size()] = '\0';
+
+    slot.counters = ConsumerCounters();
+    slot.counters_index = -1;
+    if (counters_ != nullptr) {
+      std::string labels;
+      const std::vector<observability::CounterSpec> specs =
+          ConsumerCounters::Specs(ring_name_, name, labels);
+      // A full block (every group taken or resting after a release) leaves
+      // this consumer without statistics; registration never fails for it.
+      const int first = counters_->Allocate(specs, nullptr);
+      if (first >= 0) {
+        slot.counters_index = first;
+        slot.counters = ConsumerCounters(&counters_->value(first));
+      }
+    }
+
     // Relaxed: published by the seq_cst state store below.
     slot.sequence.StoreRelaxed(initial);
-    // Seq_cst: the slot turns active before high_water_ covers it and is
-    // ordered against the caller's later seq_cst re-store of the sequence
-    // (the late-joiner protocol in RingBuffer::RegisterConsumer).
+    // Seq_cst: the slot turns active after its fields are set, and this is
+    // the store half of the late-joiner handshake (RegisterConsumer).
     slot.state.store(kActive, std::memory_order_seq_cst);
     if (i >= high_water_.load(std::memory_order_relaxed)) {
       // Seq_cst: pairs with the acquire load in MinimumSequence.
@@ -27,16 +74,26 @@ absl::StatusOr<int> ConsumerTable::Acquire(int64_t initial) {
     }
     return i;
   }
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "all ", capacity_, " consumer slots are taken; raise "
-      "RingOptions::max_consumers"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("all ", capacity_,
+                   " consumer slots are taken; raise "
+                   "RingOptions::max_consumers"));
 }
 
 void ConsumerTable::Release(int index) {
   std::lock_guard<std::mutex> lock(mu_);
+  Slot& slot = slots_[index];
   // Release: the producer may reuse the consumer's last slots from now on.
-  // Pairs with the acquire state load in MinimumSequence.
-  slots_[index].state.store(kFree, std::memory_order_release);
+  // Pairs with the seq_cst state load in MinimumSequence.
+  slot.state.store(kFree, std::memory_order_release);
+  if (counters_ != nullptr && slot.counters_index >= 0) {
+    counters_->Free(slot.counters_index, ConsumerCounters::kCount);
+  }
+}
+
+std::string ConsumerTable::name(int index) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return slots_[index].name;
 }
 
 int ConsumerTable::ActiveCount() const noexcept {

@@ -51,11 +51,14 @@ template <WaitProbe Probe>
 WaitResult BlockingWaitFor(int64_t sequence, const Probe& probe,
                            const AlertFlag& alert, WakeupSignal& signal,
                            int64_t timeout_ns) noexcept {
-  const int64_t deadline =
-      timeout_ns >= 0 ? MonotonicNanos() + timeout_ns : INT64_MAX;
+  // Saturating: a huge timeout means "no deadline", never an overflow.
+  const int64_t now = timeout_ns >= 0 ? MonotonicNanos() : 0;
+  const int64_t deadline = timeout_ns < 0 || timeout_ns > INT64_MAX - now
+                               ? INT64_MAX
+                               : now + timeout_ns;
   int64_t published = probe.Published(sequence, std::memory_order_acquire);
-  for (int tries = 0; published < sequence && tries < kBlockingSpinTries +
-                                                          kBlockingYieldTries;
+  for (int tries = 0;
+       published < sequence && tries < kBlockingSpinTries + kBlockingYieldTries;
        ++tries) {
     if (alert.IsSet()) return WaitResult::Alerted();
     if (tries < kBlockingSpinTries) {
@@ -104,7 +107,7 @@ WaitResult BlockingWaitFor(int64_t sequence, const Probe& probe,
       if (timeout_ns >= 0 && MonotonicNanos() >= deadline) {
         return WaitResult::Timeout();
       }
-      const struct timespec ts{0, 50'000};
+      const struct timespec ts { 0, 50'000 };
       nanosleep(&ts, nullptr);
     }
   }
@@ -122,8 +125,7 @@ class BlockingWaitStrategy {
   template <WaitProbe Probe>
   WaitResult WaitFor(int64_t sequence, const Probe& probe,
                      const AlertFlag& alert) const noexcept {
-    return core_internal::BlockingWaitFor(sequence, probe, alert, *signal_,
-                                          -1);
+    return core_internal::BlockingWaitFor(sequence, probe, alert, *signal_, -1);
   }
 
  private:

@@ -1,7 +1,8 @@
 // ringflow/core/consumer_table.h
 //
 // Provides `ConsumerTable`, the in-process gating view: a fixed table of
-// consumer slots, each a Sequence plus a state word. Every processor,
+// consumer slots, each a Sequence, a state word, a name and (when counters
+// are on) a group of counters in the ring's CountersBlock. Every processor,
 // poller, lease reader and worker of a ring owns one slot; the producer
 // never laps the lowest active slot. A slot is released when its owner goes
 // away, so a destroyed poller stops gating the producer at once.
@@ -13,12 +14,13 @@
 //   Acquire/Release       setup threads (serialised by an internal mutex)
 //   MinimumSequence       producer threads; lock-free, never allocates
 //   slot sequence writes  the slot's owner only
+//   name, ForEachActive   any thread (observability)
 //
 // Memory ordering: a slot becomes visible to the producer through a seq_cst
 // store of its state after its sequence was initialised; the producer reads
-// the state and then the sequence with acquire. The sequence is read with
-// acquire because a consumer's StoreRelease says "I am done reading those
-// slots": the producer must not overwrite them before that.
+// the state (seq_cst) and then the sequence (acquire). The sequence is read
+// with acquire because a consumer's StoreRelease says "I am done reading
+// those slots": the producer must not overwrite them before that.
 
 #ifndef RINGFLOW_CORE_CONSUMER_TABLE_H_
 #define RINGFLOW_CORE_CONSUMER_TABLE_H_
@@ -28,10 +30,16 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "ringflow/core/config.h"
+#include "ringflow/core/consumer_counters.h"
+#include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
+#include "ringflow/observability/counters_block.h"
 
 namespace ringflow {
 
@@ -39,16 +47,23 @@ class ConsumerTable {
  public:
   enum State : uint32_t { kFree = 0, kActive = 1 };
 
-  explicit ConsumerTable(int max_consumers)
+  // `counters` (may be null: counters off) receives one group of
+  // ConsumerCounters per acquired slot, labelled with `ring_name`.
+  explicit ConsumerTable(int max_consumers, std::string ring_name = "ring",
+                         observability::CountersBlock* counters = nullptr)
       : capacity_(max_consumers),
+        ring_name_(std::move(ring_name)),
+        counters_(counters),
         slots_(std::make_unique<Slot[]>(static_cast<size_t>(max_consumers))) {}
 
   ConsumerTable(const ConsumerTable&) = delete;
   ConsumerTable& operator=(const ConsumerTable&) = delete;
 
-  // Takes a free slot with its sequence at `initial`. ResourceExhausted when
-  // all max_consumers slots are taken. Thread-safe (setup path).
-  absl::StatusOr<int> Acquire(int64_t initial);
+  // Takes a free slot with its sequence at `initial`, named `name` (empty:
+  // "consumer-<slot>"; a taken name gets "#2", "#3", ...). InvalidArgument
+  // for a bad name, ResourceExhausted when all max_consumers slots are
+  // taken. Thread-safe (setup path).
+  absl::StatusOr<int> Acquire(int64_t initial, std::string_view name = {});
 
   // Frees a slot taken by Acquire. Thread-safe (setup path).
   void Release(int index);
@@ -57,6 +72,11 @@ class ConsumerTable {
   const Sequence& sequence(int index) const noexcept {
     return slots_[index].sequence;
   }
+  ConsumerCounters counters(int index) const noexcept {
+    return slots_[index].counters;
+  }
+  // The slot's name. Stable while the slot is active.
+  std::string name(int index) const;
 
   // Lowest sequence over the active slots, or `default_value` when there
   // are none. Producer threads. Lock-free. Never allocates.
@@ -67,9 +87,11 @@ class ConsumerTable {
     int64_t minimum = default_value;
     for (int i = 0; i < n; ++i) {
       const Slot& slot = slots_[i];
-      // Acquire: pairs with the seq_cst state store in Acquire (sequence
-      // initialised before the slot turned active).
-      if (slot.state.load(std::memory_order_acquire) == kActive) {
+      // Seq_cst (a plain load on x86): pairs with the seq_cst state store
+      // in Acquire, ordering the sequence initialisation before the slot
+      // turns active, and is the load half of the late-joiner handshake
+      // (see SingleProducerSequencer::FenceBeforeGatingRead).
+      if (slot.state.load(std::memory_order_seq_cst) == kActive) {
         // Acquire: pairs with the consumer's StoreRelease after it finished
         // reading the events up to that sequence.
         minimum = std::min(minimum, slot.sequence.LoadAcquire());
@@ -97,16 +119,26 @@ class ConsumerTable {
 
  private:
   struct alignas(kFalseSharingRange) Slot {
-    Sequence sequence;                 // written by the slot's consumer
+    Sequence sequence;                   // written by the slot's consumer
     std::atomic<uint32_t> state{kFree};  // written by Acquire/Release
+    // Below: written under mu_ while the slot is free, read-only while
+    // active (state's seq_cst store publishes them).
+    int counters_index = -1;
+    ConsumerCounters counters;
+    char name[kMaxNameLength + 1] = {};
   };
   static_assert(sizeof(Slot) == 2 * kFalseSharingRange,
-                "the state word sits beside, not inside, the hot sequence");
+                "the slot's cold fields sit beside, not inside, the hot "
+                "sequence");
+
+  bool NameTaken(std::string_view name) const;
 
   const int capacity_;
+  const std::string ring_name_;
+  observability::CountersBlock* const counters_;  // may be null
   std::unique_ptr<Slot[]> slots_;
   std::atomic<int> high_water_{0};  // written under mu_, read by producers
-  std::mutex mu_;                   // serialises Acquire/Release
+  mutable std::mutex mu_;           // serialises Acquire/Release/name
 };
 
 // Owns one slot of a ConsumerTable and frees it on destruction. Move-only.
@@ -130,6 +162,11 @@ class ConsumerHandle {
   bool valid() const noexcept { return table_ != nullptr; }
   int index() const noexcept { return index_; }
   Sequence& sequence() const noexcept { return table_->sequence(index_); }
+  // This consumer's statistics (null view when counters are off).
+  ConsumerCounters counters() const noexcept {
+    return table_->counters(index_);
+  }
+  std::string name() const { return table_->name(index_); }
 
   void Reset() noexcept {
     if (table_ != nullptr) table_->Release(index_);

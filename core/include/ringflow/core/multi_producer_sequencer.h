@@ -17,8 +17,11 @@
 //   - publish: release store of the availability entry (seq_cst when a
 //     blocking strategy needs the wake-up handshake). Pairs with
 //     PublishedCursor::Published -> entry load (acquire / seq_cst).
-//   - gating: consumer sequences read with acquire; the cached minimum is a
-//     relaxed hint that every use re-validates.
+//   - gating: consumer sequences read with acquire; the cached minimum is
+//     shared by the producers with release/acquire, so a producer trusting
+//     another's cached value is ordered after the consumers' releases.
+//   - late joiners: the claim is a seq_cst RMW, so it orders the claim
+//     before the seq_cst reads of slot states (see ConsumerTable).
 
 #ifndef RINGFLOW_CORE_MULTI_PRODUCER_SEQUENCER_H_
 #define RINGFLOW_CORE_MULTI_PRODUCER_SEQUENCER_H_
@@ -28,8 +31,10 @@
 #include <optional>
 
 #include "ringflow/core/config.h"
+#include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/gating_view.h"
 #include "ringflow/core/internal/producer_backoff.h"
+#include "ringflow/core/producer_gate.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_strategy.h"
@@ -44,43 +49,47 @@ class MultiProducerSequencer {
   // sequence published into each slot, for a restarted producer).
   MultiProducerSequencer(int64_t capacity, Sequence* cursor,
                          std::atomic<int64_t>* available, const Gating* gating,
-                         const WaitStrategy* wait,
-                         const AlertFlag* halt) noexcept
+                         const WaitStrategy* wait, const ProducerGate* gate,
+                         ProducerCounters counters) noexcept
       : capacity_(capacity),
         mask_(capacity - 1),
         cursor_(cursor),
         available_(available),
         gating_(gating),
         wait_(wait),
-        halt_(halt) {}
+        gate_(gate),
+        counters_(counters) {}
 
   MultiProducerSequencer(const MultiProducerSequencer&) = delete;
   MultiProducerSequencer& operator=(const MultiProducerSequencer&) = delete;
 
   // Claims `n` slots, waiting for space; returns the highest claimed
-  // sequence. Empty when n is outside [1, capacity] or the ring was halted
-  // while waiting (the claimed range is then never published: halting ends
-  // the ring). Thread-safe. Never allocates.
+  // sequence. Empty when n is outside [1, capacity], the ring is closed, or
+  // it was halted while waiting (the claimed range is then never published:
+  // halting ends the ring). Thread-safe. Never allocates.
   std::optional<int64_t> Next(int64_t n) noexcept {
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_)) return std::nullopt;
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return std::nullopt;
+    }
     const int64_t current = cursor_->FetchAddSeqCst(n);
     const int64_t next = current + n;
     const int64_t wrap_point = next - capacity_;
-    // Relaxed: a hint; a stale value only costs a re-read of the gating set.
-    const int64_t cached = shared_.cached_gating.LoadRelaxed();
+    // Acquire: pairs with the release store below by whichever producer
+    // refreshed the cache: it read the consumer sequences with acquire, so
+    // trusting its value inherits their "done reading" release.
+    const int64_t cached = shared_.cached_gating.LoadAcquire();
     if (RINGFLOW_UNLIKELY(wrap_point > cached || cached > current)) {
       int64_t minimum = gating_->MinimumSequence(current);
       if (wrap_point > minimum) {
         core_internal::ProducerBackoff backoff;
-        // Relaxed: statistic; publishes no data.
-        shared_.full_waits.fetch_add(1, std::memory_order_relaxed);
+        counters_.OnFullWait();
         do {
-          if (halt_->IsSet()) return std::nullopt;
+          if (gate_->IsHalted()) return std::nullopt;
           backoff.Pause();
         } while (wrap_point > (minimum = gating_->MinimumSequence(current)));
       }
-      // Relaxed: see the load above.
-      shared_.cached_gating.StoreRelaxed(minimum);
+      // Release: see the acquire load above.
+      shared_.cached_gating.StoreRelease(minimum);
     }
     return next;
   }
@@ -88,13 +97,14 @@ class MultiProducerSequencer {
   // Claims `n` slots only if they are free now; never waits.
   // Thread-safe. Lock-free. Never allocates.
   std::optional<int64_t> TryNext(int64_t n) noexcept {
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_)) return std::nullopt;
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return std::nullopt;
+    }
     // Relaxed: the CAS below re-validates the value.
     int64_t current = cursor_->LoadRelaxed();
     for (;;) {
-      if (!HasAvailableCapacity(n, current) || halt_->IsSet()) {
-        // Relaxed: statistic; publishes no data.
-        shared_.try_next_failures.fetch_add(1, std::memory_order_relaxed);
+      if (!HasAvailableCapacity(n, current)) {
+        counters_.OnTryNextFailure();
         return std::nullopt;
       }
       if (cursor_->CompareExchange(current, current + n)) return current + n;
@@ -129,20 +139,14 @@ class MultiProducerSequencer {
     return capacity_ - (produced - consumed);
   }
 
-  uint64_t full_waits() const noexcept {
-    return shared_.full_waits.load(std::memory_order_relaxed);
-  }
-  uint64_t try_next_failures() const noexcept {
-    return shared_.try_next_failures.load(std::memory_order_relaxed);
-  }
-
  private:
   bool HasAvailableCapacity(int64_t n, int64_t current) noexcept {
     const int64_t wrap_point = current + n - capacity_;
-    const int64_t cached = shared_.cached_gating.LoadRelaxed();
+    // Acquire / release: as in Next.
+    const int64_t cached = shared_.cached_gating.LoadAcquire();
     if (wrap_point > cached || cached > current) {
       const int64_t minimum = gating_->MinimumSequence(current);
-      shared_.cached_gating.StoreRelaxed(minimum);
+      shared_.cached_gating.StoreRelease(minimum);
       if (wrap_point > minimum) return false;
     }
     return true;
@@ -155,13 +159,12 @@ class MultiProducerSequencer {
   std::atomic<int64_t>* const available_;
   const Gating* const gating_;
   const WaitStrategy* const wait_;
-  const AlertFlag* const halt_;
+  const ProducerGate* const gate_;
+  ProducerCounters counters_;  // shared by the producers: relaxed fetch_add
 
   // Written by every producer thread.
   struct Shared {
     Sequence cached_gating{kInitialSequence};
-    alignas(kFalseSharingRange) std::atomic<uint64_t> full_waits{0};
-    std::atomic<uint64_t> try_next_failures{0};
   } shared_;
 };
 

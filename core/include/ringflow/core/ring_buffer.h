@@ -20,7 +20,7 @@
 //   NewBarrier
 //   Cursor, capacity,  any thread
 //   RemainingCapacity  (producer thread for kSingle)
-//   Halt               any thread; waiting producers return empty
+//   Close, Halt        any thread; new claims fail (Halt: waiting ones too)
 //
 // Memory ordering: slot writes happen before Publish; Publish is a release
 // (seq_cst for blocking strategies) store that consumers acquire through
@@ -34,22 +34,29 @@
 #ifndef RINGFLOW_CORE_RING_BUFFER_H_
 #define RINGFLOW_CORE_RING_BUFFER_H_
 
+#include <algorithm>
 #include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <new>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "ringflow/core/config.h"
+#include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/consumer_table.h"
+#include "ringflow/core/producer_gate.h"
 #include "ringflow/core/published_cursor.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/ring_slots.h"
@@ -60,6 +67,7 @@
 #include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_strategy.h"
 #include "ringflow/core/wakeup_signal.h"
+#include "ringflow/observability/counters_block.h"
 
 namespace ringflow {
 
@@ -74,28 +82,27 @@ class RingBuffer {
 
   // Default-constructs every event. InvalidArgument names a bad option.
   static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
-      const RingOptions& options)
-    requires std::is_default_constructible_v<E>
-  {
+      const RingOptions& options) requires std::is_default_constructible_v<E> {
     return Create(options, [] { return E(); });
   }
 
   // Constructs every event from `factory()` (called capacity times, on this
   // thread, before Create returns).
   template <typename Factory>
-    requires std::is_invocable_r_v<E, Factory&>
+  requires std::is_invocable_r_v<E, Factory&>
   static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
       const RingOptions& options, Factory factory) {
     RINGFLOW_RETURN_IF_ERROR(ValidateRingOptions(options, sizeof(E)));
     auto ring = std::unique_ptr<RingBuffer>(new RingBuffer(options));
-    ring->AllocateEvents(factory);
+    RINGFLOW_RETURN_IF_ERROR(ring->AllocateEvents(factory));
     return ring;
   }
 
   ~RingBuffer() {
-    for (int64_t i = 0; i < capacity_; ++i) events_[i].~E();
-    ::operator delete(raw_, AllocationBytes(),
-                      std::align_val_t{kFalseSharingRange});
+    for (int64_t i = 0; i < constructed_; ++i) events_[i].~E();
+    // Unsized aligned delete: clang without -fsized-deallocation has no
+    // sized aligned overload.
+    ::operator delete (raw_, std::align_val_t{kFalseSharingRange});
   }
 
   RingBuffer(const RingBuffer&) = delete;
@@ -105,7 +112,7 @@ class RingBuffer {
 
   // Claims n slots (waiting for space) and returns the highest claimed
   // sequence; the range is [hi - n + 1, hi]. Empty when n is outside
-  // [1, capacity] or the ring was halted. Never allocates.
+  // [1, capacity] or the ring is closed or halted. Never allocates.
   std::optional<int64_t> Next(int64_t n = 1) noexcept {
     return sequencer_.Next(n);
   }
@@ -116,9 +123,7 @@ class RingBuffer {
   }
 
   // The slot for a claimed (producer) or available (consumer) sequence.
-  E& operator[](int64_t sequence) noexcept {
-    return events_[sequence & mask_];
-  }
+  E& operator[](int64_t sequence) noexcept { return events_[sequence & mask_]; }
   const E& operator[](int64_t sequence) const noexcept {
     return events_[sequence & mask_];
   }
@@ -130,7 +135,7 @@ class RingBuffer {
   void Publish(int64_t lo, int64_t hi) noexcept { sequencer_.Publish(lo, hi); }
 
   // Claims one slot (waiting for space), calls fill(event, sequence),
-  // publishes. False only when the ring was halted.
+  // publishes. False only when the ring is closed or halted.
   template <EventFiller<E> F>
   bool PublishEvent(F&& fill) noexcept(
       std::is_nothrow_invocable_v<F&, E&, int64_t>) {
@@ -151,7 +156,7 @@ class RingBuffer {
   }
 
   // Claims n slots, fills each, publishes them together. False when n is
-  // outside [1, capacity] or the ring was halted.
+  // outside [1, capacity] or the ring is closed or halted.
   template <EventFiller<E> F>
   bool PublishEvents(int64_t n, F&& fill) noexcept(
       std::is_nothrow_invocable_v<F&, E&, int64_t>) {
@@ -182,25 +187,44 @@ class RingBuffer {
 
   int64_t capacity() const noexcept { return capacity_; }
 
-  // Stops producers: a claim that waits for space returns empty, later
-  // claims fail. Consumers are halted through their barriers. Thread-safe.
-  void Halt() noexcept { halt_.Set(); }
-  bool IsHalted() const noexcept { return halt_.IsSet(); }
+  // Refuses new claims (Next/TryNext/PublishEvent... return empty/false);
+  // a claim already waiting for space still completes. Thread-safe.
+  void Close() noexcept { gate_.Close(); }
+  // Accepts claims again after Close (never after Halt). Thread-safe.
+  void Reopen() noexcept { gate_.Reopen(); }
+  // Close, and claims waiting for space give up too. Consumers are halted
+  // through their barriers. Thread-safe.
+  void Halt() noexcept { gate_.Halt(); }
+  bool IsClosed() const noexcept { return !gate_.IsOpen(); }
+  bool IsHalted() const noexcept { return gate_.IsHalted(); }
+
+  // Highest sequence up to which every event is published (for kMulti the
+  // cursor is the highest *claimed*). Any thread; scans at most one lap.
+  int64_t PublishedSequence() const noexcept {
+    const int64_t cursor = cursor_.LoadAcquire();
+    if (options_.producer_type == ProducerType::kSingle) return cursor;
+    const int64_t oldest = cursor - capacity_ + 1;
+    const int64_t from =
+        std::max<int64_t>({0, oldest, consumers_.MinimumSequence(cursor) + 1});
+    return published_cursor().Published(from, std::memory_order_acquire);
+  }
 
   // ---- consumer side -------------------------------------------------------
 
   // Takes a consumer slot that gates the producer from now on, starting at
   // the current cursor (a consumer added before the first publish sees
-  // every event). ResourceExhausted when max_consumers slots are taken.
+  // every event). `name` labels its metrics (empty: consumer-<slot>; a
+  // taken name gets #2, #3...). InvalidArgument for a bad name,
+  // ResourceExhausted when max_consumers slots are taken.
   // Thread-safe (setup path).
-  absl::StatusOr<ConsumerHandle> RegisterConsumer() {
+  absl::StatusOr<ConsumerHandle> RegisterConsumer(std::string_view name = {}) {
     // Late-joiner protocol (as LMAX addGatingSequences): set the sequence to
     // the cursor before the slot becomes visible and again after, both
     // seq_cst, so the producer never laps a slot the new consumer has not
     // read: anything it claimed before seeing the slot is above the cursor
     // we read the second time.
     RINGFLOW_ASSIGN_OR_RETURN(const int index,
-                              consumers_.Acquire(cursor_.LoadSeqCst()));
+                              consumers_.Acquire(cursor_.LoadSeqCst(), name));
     consumers_.sequence(index).StoreSeqCst(cursor_.LoadSeqCst());
     return ConsumerHandle(&consumers_, index);
   }
@@ -222,10 +246,18 @@ class RingBuffer {
   const ConsumerTable& consumers() const noexcept { return consumers_; }
   const RingOptions& options() const noexcept { return options_; }
 
-  // Producer statistics (relaxed reads; see observability).
-  uint64_t full_waits() const noexcept { return sequencer_.full_waits(); }
+  // Producer statistics (relaxed reads; 0 when counters are off).
+  uint64_t full_waits() const noexcept {
+    return producer_counters_.Get(ProducerCounters::kFullWaits);
+  }
   uint64_t try_next_failures() const noexcept {
-    return sequencer_.try_next_failures();
+    return producer_counters_.Get(ProducerCounters::kTryNextFailures);
+  }
+
+  // The ring's counters (producer and per-consumer statistics), or null
+  // when RingOptions::counters is false. Read by observability.
+  const observability::CountersBlock* counters_block() const noexcept {
+    return counters_.block.valid() ? &counters_.block : nullptr;
   }
 
  private:
@@ -234,11 +266,49 @@ class RingBuffer {
         capacity_(options.capacity),
         mask_(options.capacity - 1),
         available_(MakeAvailability(options)),
-        consumers_(options.max_consumers),
+        counters_(options),
+        producer_counters_(counters_.producer,
+                           options.producer_type == ProducerType::kMulti),
+        consumers_(options.max_consumers, options.name,
+                   counters_.block.valid() ? &counters_.block : nullptr),
         wait_(options.wait_strategy, &signal_,
               absl::ToInt64Nanoseconds(options.wait_timeout)),
-        sequencer_(options.producer_type, capacity_, &cursor_,
-                   available_.get(), &consumers_, &wait_, &halt_) {}
+        sequencer_(options.producer_type, capacity_, &cursor_, available_.get(),
+                   &consumers_, &wait_, &gate_, producer_counters_) {}
+
+  // The ring's counters block in heap memory: one group for the producer
+  // and room for two groups per consumer slot (a freed group rests before
+  // reuse, see CountersBlock).
+  struct Counters {
+    struct AlignedDelete {
+      void operator()(std::byte* p) const noexcept {
+        ::operator delete (p, std::align_val_t{kFalseSharingRange});
+      }
+    };
+    std::unique_ptr<std::byte, AlignedDelete> memory;
+    observability::CountersBlock block;
+    observability::Counter* producer = nullptr;
+
+    explicit Counters(const RingOptions& options) {
+      if (!options.counters) return;
+      const int capacity = observability::CountersBlock::kGroup +
+                           2 * options.max_consumers *
+                               ((ConsumerCounters::kCount +
+                                 observability::CountersBlock::kGroup - 1) /
+                                observability::CountersBlock::kGroup *
+                                observability::CountersBlock::kGroup);
+      const size_t bytes = observability::CountersBlock::BytesFor(capacity);
+      memory.reset(static_cast<std::byte*>(
+          ::operator new (bytes, std::align_val_t{kFalseSharingRange})));
+      block = observability::CountersBlock::Initialize(
+          memory.get(), bytes, capacity, /*reuse_delay_ns=*/100'000'000,
+          nullptr);
+      std::string labels;
+      const auto specs = ProducerCounters::Specs(options.name, labels);
+      const int first = block.Allocate(specs, nullptr);
+      if (first >= 0) producer = &block.value(first);
+    }
+  };
 
   static std::unique_ptr<std::atomic<int64_t>[]> MakeAvailability(
       const RingOptions& options) {
@@ -259,12 +329,25 @@ class RingBuffer {
     return 2 * kFalseSharingRange + static_cast<size_t>(capacity_) * sizeof(E);
   }
 
+  // Constructs every event; a throwing factory (or constructor) becomes an
+  // Internal status, and only the events already built are destroyed.
   template <typename Factory>
-  void AllocateEvents(Factory& factory) {
-    raw_ = static_cast<std::byte*>(::operator new(
+  absl::Status AllocateEvents(Factory& factory) {
+    raw_ = static_cast<std::byte*>(::operator new (
         AllocationBytes(), std::align_val_t{kFalseSharingRange}));
     events_ = reinterpret_cast<E*>(raw_ + kFalseSharingRange);
-    for (int64_t i = 0; i < capacity_; ++i) new (&events_[i]) E(factory());
+    try {
+      for (; constructed_ < capacity_; ++constructed_) {
+        new (&events_[constructed_]) E(factory());
+      }
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("event factory threw at slot ",
+                                              constructed_, ": ", e.what()));
+    } catch (...) {
+      return absl::InternalError(
+          absl::StrCat("event factory threw at slot ", constructed_));
+    }
+    return absl::OkStatus();
   }
 
   template <typename F>
@@ -290,11 +373,15 @@ class RingBuffer {
   const int64_t mask_;
   std::byte* raw_ = nullptr;
   E* events_ = nullptr;
+  int64_t constructed_ = 0;  // events built so far (all, after Create)
   const std::unique_ptr<std::atomic<int64_t>[]> available_;  // kMulti only
+
+  Counters counters_;  // the block is written by producers and consumers
+  const ProducerCounters producer_counters_;
 
   Sequence cursor_;          // written by producers
   WakeupSignal signal_;      // bumped by producers, slept on by consumers
-  AlertFlag halt_;           // written by Halt
+  ProducerGate gate_;        // written by Close/Halt
   ConsumerTable consumers_;  // slots written by their consumers
   const WaitStrategy wait_;
   Sequencer<ConsumerTable> sequencer_;  // producer-local state inside

@@ -9,6 +9,7 @@
 #define RINGFLOW_CORE_RING_OPTIONS_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -50,7 +51,24 @@ struct RingOptions {
   // Size of the consumer slot table: processors, pollers and workers each
   // take one slot. In [1, kMaxConsumers].
   int max_consumers = 32;
+  // The `ring` label of its metrics: 1 to kMaxNameLength characters from
+  // [A-Za-z0-9_.#-].
+  std::string name = "ring";
+  // Keep relaxed-atomic statistics (observability). Off: every update is
+  // skipped by one predictable branch.
+  bool counters = true;
 };
+
+// Longest ring or consumer name (they become metric label values).
+inline constexpr size_t kMaxNameLength = 32;
+
+// InvalidArgument naming `what` and the bad `name` unless it is 1 to
+// kMaxNameLength characters from [A-Za-z0-9_.#-].
+absl::Status ValidateName(std::string_view what, std::string_view name);
+
+// `name` made valid for ValidateName: bad characters become '_', too long
+// names are cut (used for names derived from handler types).
+std::string SanitizeName(std::string_view name);
 
 // Returns InvalidArgument naming the first bad field and its value, or OK.
 // `event_size` (sizeof the event type) bounds the total allocation.

@@ -14,8 +14,10 @@
 #include <cstdint>
 #include <optional>
 
+#include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/gating_view.h"
 #include "ringflow/core/multi_producer_sequencer.h"
+#include "ringflow/core/producer_gate.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/single_producer_sequencer.h"
@@ -29,10 +31,11 @@ class Sequencer {
  public:
   Sequencer(ProducerType type, int64_t capacity, Sequence* cursor,
             std::atomic<int64_t>* available, const Gating* gating,
-            const WaitStrategy* wait, const AlertFlag* halt) noexcept
+            const WaitStrategy* wait, const ProducerGate* gate,
+            ProducerCounters counters) noexcept
       : type_(type),
-        single_(capacity, cursor, gating, wait, halt),
-        multi_(capacity, cursor, available, gating, wait, halt) {}
+        single_(capacity, cursor, gating, wait, gate, counters),
+        multi_(capacity, cursor, available, gating, wait, gate, counters) {}
 
   std::optional<int64_t> Next(int64_t n) noexcept {
     return type_ == ProducerType::kSingle ? single_.Next(n) : multi_.Next(n);
@@ -51,14 +54,6 @@ class Sequencer {
   int64_t RemainingCapacity() const noexcept {
     return type_ == ProducerType::kSingle ? single_.RemainingCapacity()
                                           : multi_.RemainingCapacity();
-  }
-  uint64_t full_waits() const noexcept {
-    return type_ == ProducerType::kSingle ? single_.full_waits()
-                                          : multi_.full_waits();
-  }
-  uint64_t try_next_failures() const noexcept {
-    return type_ == ProducerType::kSingle ? single_.try_next_failures()
-                                          : multi_.try_next_failures();
   }
   ProducerType type() const noexcept { return type_; }
 

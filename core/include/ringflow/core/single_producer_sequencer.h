@@ -22,8 +22,10 @@
 #include <optional>
 
 #include "ringflow/core/config.h"
+#include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/gating_view.h"
 #include "ringflow/core/internal/producer_backoff.h"
+#include "ringflow/core/producer_gate.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_strategy.h"
@@ -36,12 +38,14 @@ class SingleProducerSequencer {
   // Pointers are to storage owned by the ring; they must outlive this.
   SingleProducerSequencer(int64_t capacity, Sequence* cursor,
                           const Gating* gating, const WaitStrategy* wait,
-                          const AlertFlag* halt) noexcept
+                          const ProducerGate* gate,
+                          ProducerCounters counters) noexcept
       : capacity_(capacity),
         cursor_(cursor),
         gating_(gating),
         wait_(wait),
-        halt_(halt) {
+        gate_(gate),
+        counters_(counters) {
     // Relaxed: setup, before any other thread runs. A restarted producer
     // resumes after the last published sequence.
     local_.next_value = cursor->LoadRelaxed();
@@ -52,21 +56,24 @@ class SingleProducerSequencer {
   SingleProducerSequencer& operator=(const SingleProducerSequencer&) = delete;
 
   // Claims `n` slots, waiting for space; returns the highest claimed
-  // sequence. Empty when n is outside [1, capacity] or the ring was halted
-  // while waiting. Producer thread only. Never allocates.
+  // sequence. Empty when n is outside [1, capacity], the ring is closed, or
+  // it was halted while waiting. Producer thread only. Never allocates.
   std::optional<int64_t> Next(int64_t n) noexcept {
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_)) return std::nullopt;
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return std::nullopt;
+    }
     const int64_t next_value = local_.next_value;
     const int64_t next = next_value + n;
     const int64_t wrap_point = next - capacity_;
     const int64_t cached = local_.cached_gating;
     if (RINGFLOW_UNLIKELY(wrap_point > cached || cached > next_value)) {
+      FenceBeforeGatingRead();
       int64_t minimum = gating_->MinimumSequence(next_value);
       if (wrap_point > minimum) {
         core_internal::ProducerBackoff backoff;
-        ++local_.full_waits;
+        counters_.OnFullWait();
         do {
-          if (halt_->IsSet()) return std::nullopt;
+          if (gate_->IsHalted()) return std::nullopt;
           backoff.Pause();
         } while (wrap_point > (minimum = gating_->MinimumSequence(next_value)));
       }
@@ -77,12 +84,14 @@ class SingleProducerSequencer {
   }
 
   // Claims `n` slots only if they are free now; never waits. Empty when the
-  // ring is full, n is outside [1, capacity], or the ring was halted.
+  // ring is full, n is outside [1, capacity], or the ring is closed.
   // Producer thread only. Never allocates.
   std::optional<int64_t> TryNext(int64_t n) noexcept {
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_)) return std::nullopt;
-    if (!HasAvailableCapacity(n) || halt_->IsSet()) {
-      ++local_.try_next_failures;
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return std::nullopt;
+    }
+    if (!HasAvailableCapacity(n)) {
+      counters_.OnTryNextFailure();
       return std::nullopt;
     }
     local_.next_value += n;
@@ -111,23 +120,31 @@ class SingleProducerSequencer {
     return capacity_ - (next_value - consumed);
   }
 
-  // Producer-thread statistics (plain reads; see observability for export).
-  uint64_t full_waits() const noexcept { return local_.full_waits; }
-  uint64_t try_next_failures() const noexcept {
-    return local_.try_next_failures;
-  }
-
  private:
   bool HasAvailableCapacity(int64_t n) noexcept {
     const int64_t next_value = local_.next_value;
     const int64_t wrap_point = next_value + n - capacity_;
     const int64_t cached = local_.cached_gating;
     if (wrap_point > cached || cached > next_value) {
+      FenceBeforeGatingRead();
       const int64_t minimum = gating_->MinimumSequence(next_value);
       local_.cached_gating = minimum;
       if (wrap_point > minimum) return false;
     }
     return true;
+  }
+
+  // The store->load half of the late-joiner handshake: a consumer that
+  // registers stores its slot state seq_cst and then reads the cursor
+  // seq_cst (RingBuffer::RegisterConsumer). Re-storing our own cursor value
+  // seq_cst before reading the slot states (seq_cst, ConsumerTable) means
+  // either we see the new slot, or it sees a cursor at least as new as any
+  // gating minimum we compute here, so it never starts behind a slot we may
+  // overwrite. Only on the slow path (the ring looks full): one locked
+  // instruction per gating refresh, none per claim.
+  void FenceBeforeGatingRead() noexcept {
+    // Relaxed load: our own value (single writer).
+    cursor_->StoreSeqCst(cursor_->LoadRelaxed());
   }
 
   // Read-only after construction; read by the producer only, but kept off
@@ -136,14 +153,13 @@ class SingleProducerSequencer {
   Sequence* const cursor_;
   const Gating* const gating_;
   const WaitStrategy* const wait_;
-  const AlertFlag* const halt_;
+  const ProducerGate* const gate_;
+  ProducerCounters counters_;  // values written by this producer only
 
   // Written by the producer thread only.
   struct alignas(kFalseSharingRange) Local {
     int64_t next_value;     // highest claimed sequence
     int64_t cached_gating;  // last gating minimum seen
-    uint64_t full_waits = 0;
-    uint64_t try_next_failures = 0;
   } local_;
   static_assert(sizeof(Local) == kFalseSharingRange,
                 "producer-local state fills its own 128 bytes");

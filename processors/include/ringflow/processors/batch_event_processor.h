@@ -38,7 +38,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/consumer_table.h"
+#include "ringflow/core/ring_options.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/sequence_barrier.h"
@@ -56,12 +58,13 @@ struct ProcessorOptions {
   // stores; >= 1. A smaller batch releases slots to the producer sooner.
   int64_t max_batch_size = std::numeric_limits<int64_t>::max();
   ExceptionPolicy exception_policy;
-  // Label for logs, errors and metrics; defaults to the handler's type.
+  // Label for logs, errors and metrics (see ValidateName); defaults to the
+  // handler's type name. The ring makes it unique (#2, #3...).
   std::string name;
 };
 
 template <typename E, typename H>
-  requires EventHandler<H, E>
+requires EventHandler<H, E>
 class BatchEventProcessor {
  public:
   // Registers a consumer slot on `ring` (a RingBuffer or a shared ring) and
@@ -80,7 +83,12 @@ class BatchEventProcessor {
           absl::StrCat("max_rewinds ", options.exception_policy.max_rewinds,
                        " must be at least 1 for ExceptionAction::kRewind"));
     }
-    RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot, ring.RegisterConsumer());
+    if (options.name.empty()) {
+      options.name = SanitizeName(processors_internal::TypeName<H>());
+    }
+    RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot,
+                              ring.RegisterConsumer(options.name));
+    options.name = slot.name();  // made unique by the ring
     return std::unique_ptr<BatchEventProcessor>(new BatchEventProcessor(
         ring.slots(), ring.NewBarrier(std::move(dependents)), std::move(slot),
         handler, std::move(options)));
@@ -132,11 +140,8 @@ class BatchEventProcessor {
         barrier_(std::move(barrier)),
         slot_(std::move(slot)),
         handler_(handler),
-        options_(std::move(options)) {
-    if (options_.name.empty()) {
-      options_.name = processors_internal::TypeName<H>();
-    }
-  }
+        counters_(slot_.counters()),
+        options_(std::move(options)) {}
 
   void Loop() {
     Sequence& sequence = slot_.sequence();
@@ -149,8 +154,11 @@ class BatchEventProcessor {
             result.available,
             next + std::min(options_.max_batch_size - 1,
                             std::numeric_limits<int64_t>::max() - next));
+        counters_.OnBatch(end - next + 1, result.available - next + 1);
         if constexpr (HasOnBatchStart<H>) {
-          handler_.OnBatchStart(end - next + 1, result.available - next + 1);
+          CallGuarded([&] {
+            handler_.OnBatchStart(end - next + 1, result.available - next + 1);
+          });
         }
         if (!ProcessBatch(next, end)) return;  // the policy halted us
         // Release: the handler is done with [next, end]; pairs with the
@@ -170,7 +178,8 @@ class BatchEventProcessor {
   // Handles [lo, hi]. False when the exception policy halted the processor.
   bool ProcessBatch(int64_t lo, int64_t hi) {
     if constexpr (kNothrowHandler<H, E>) {
-      for (int64_t s = lo; s <= hi; ++s) handler_.OnEvent(slots_[s], s, s == hi);
+      for (int64_t s = lo; s <= hi; ++s)
+        handler_.OnEvent(slots_[s], s, s == hi);
       return true;
     } else {
       int rewinds = 0;
@@ -182,7 +191,9 @@ class BatchEventProcessor {
         } catch (...) {
           // Relaxed: statistic; publishes no data.
           exceptions_.fetch_add(1, std::memory_order_relaxed);
-          const std::string what = processors_internal::CurrentExceptionMessage();
+          counters_.OnException();
+          const std::string what =
+              processors_internal::CurrentExceptionMessage();
           const ExceptionPolicy& policy = options_.exception_policy;
           if (policy.action == ExceptionAction::kLogAndContinue) {
             processors_internal::LogHandlerException(options_.name, s, what,
@@ -225,6 +236,7 @@ class BatchEventProcessor {
       fn();
     } catch (...) {
       exceptions_.fetch_add(1, std::memory_order_relaxed);
+      counters_.OnException();
       processors_internal::LogHandlerException(
           options_.name, slot_.sequence().LoadRelaxed(),
           processors_internal::CurrentExceptionMessage(), "lifecycle callback");
@@ -235,6 +247,7 @@ class BatchEventProcessor {
   std::unique_ptr<SequenceBarrier> barrier_;
   ConsumerHandle slot_;  // our sequence: written by the processor thread
   H& handler_;
+  ConsumerCounters counters_;  // values written by the processor thread
   ProcessorOptions options_;
   processors_internal::RunState state_;
   std::atomic<uint64_t> exceptions_{0};  // written by the processor thread

@@ -77,14 +77,13 @@ template <typename E>
 class Disruptor {
  public:
   static absl::StatusOr<std::unique_ptr<Disruptor>> Create(
-      const DisruptorOptions& options = {})
-    requires std::is_default_constructible_v<E>
-  {
+      const DisruptorOptions& options = {}) requires
+      std::is_default_constructible_v<E> {
     return Create(options, [] { return E(); });
   }
 
   template <typename Factory>
-    requires std::is_invocable_r_v<E, Factory&>
+  requires std::is_invocable_r_v<E, Factory&>
   static absl::StatusOr<std::unique_ptr<Disruptor>> Create(
       const DisruptorOptions& options, Factory factory) {
     if (options.max_batch_size < 1) {
@@ -142,8 +141,7 @@ class Disruptor {
                              ? options_.thread_factory(std::move(body))
                              : std::thread(std::move(body)));
       if (!options_.cpu_affinity.empty()) {
-        const int cpu =
-            options_.cpu_affinity[i % options_.cpu_affinity.size()];
+        const int cpu = options_.cpu_affinity[i % options_.cpu_affinity.size()];
         absl::Status pinned =
             processors_internal::PinThread(threads_.back(), cpu);
         if (!pinned.ok()) {
@@ -170,14 +168,25 @@ class Disruptor {
     return ring_->PublishEvents(n, std::forward<F>(fill));
   }
 
-  // Waits until every handler has processed every published event, then
-  // halts processors and producers and joins the threads. DeadlineExceeded
-  // (naming the handlers behind) if `timeout` passes first: the graph keeps
-  // running. Aborted when a handler's exception policy halted it.
+  // Graceful stop: closes the ring (new claims fail), waits until every
+  // claim in flight is published and every handler has processed every
+  // published event, then halts processors and joins their threads.
+  //   DeadlineExceeded  `timeout` passed first, naming the handlers behind;
+  //                     the ring is reopened and the graph keeps running
+  //                     (claims made during the attempt failed visibly).
+  //   Aborted           a handler's exception policy halted it; or a
+  //                     producer racing with Shutdown published after the
+  //                     graph drained (stop producers before Shutdown).
   absl::Status Shutdown(absl::Duration timeout) {
+    ring_->Close();
     const absl::Time deadline = absl::Now() + timeout;
+    int64_t drained_at = kInitialSequence;
     for (;;) {
       std::string behind;
+      // Claimed (multi) or published (single) sequence; for kMulti, claims
+      // still being filled are the gap between this and `published`.
+      const int64_t cursor = ring_->Cursor();
+      const int64_t published = ring_->PublishedSequence();
       for (const auto& p : processors_) {
         RINGFLOW_RETURN_IF_ERROR(p->status());
         const int64_t at = p->sequence().LoadAcquire();
@@ -186,15 +195,31 @@ class Disruptor {
                           "' at ", at);
         }
       }
-      if (behind.empty()) break;
+      if (behind.empty() && published == cursor) {
+        drained_at = published;
+        break;
+      }
       if (absl::Now() >= deadline) {
+        ring_->Reopen();  // a failed shutdown leaves the graph as it was
         return absl::DeadlineExceededError(absl::StrCat(
             "Shutdown timed out after ", absl::FormatDuration(timeout),
-            " with cursor at ", ring_->Cursor(), "; behind: ", behind));
+            " with events published up to ", published,
+            published == cursor ? ""
+                                : absl::StrCat(" (claimed up to ", cursor, ")"),
+            "; behind: ", behind.empty() ? "none" : behind));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     Halt();
+    const int64_t after = ring_->Cursor();
+    if (after > drained_at) {
+      return absl::AbortedError(absl::StrCat(
+          after - drained_at,
+          " event(s) were claimed concurrently with Shutdown after the graph "
+          "drained at sequence ",
+          drained_at,
+          " and were not processed; stop producers before Shutdown"));
+    }
     return absl::OkStatus();
   }
 
@@ -230,8 +255,9 @@ class Disruptor {
   absl::Status CheckNotStarted(const char* call) const {
     if (!started_) return absl::OkStatus();
     return absl::FailedPreconditionError(
-        absl::StrCat(call, " called after Start(): the graph is fixed once "
-                           "the Disruptor runs"));
+        absl::StrCat(call,
+                     " called after Start(): the graph is fixed once "
+                     "the Disruptor runs"));
   }
 
   template <typename... Hs>
@@ -271,7 +297,7 @@ class Disruptor {
     ProcessorOptions po;
     po.max_batch_size = options_.max_batch_size;
     po.exception_policy = options_.exception_policy;
-    po.name = UniqueName(HandlerName(handler));
+    po.name = HandlerName(handler);  // the ring makes it unique
     auto processor =
         BatchEventProcessor<E, H>::Create(*ring_, handler, dependents, po);
     if (!processor.ok()) {
@@ -279,10 +305,12 @@ class Disruptor {
       return;
     }
     const Sequence* sequence = &(*processor)->sequence();
-    by_handler_[static_cast<const void*>(&handler)] = sequence;
+    by_handler_[static_cast<const void*>(&handler)] = {sequence};
     out.push_back(sequence);
-    processors_.push_back(std::make_unique<processors_internal::ProcessorAdapter<
-                              BatchEventProcessor<E, H>>>(std::move(*processor)));
+    processors_.push_back(
+        std::make_unique<
+            processors_internal::ProcessorAdapter<BatchEventProcessor<E, H>>>(
+            std::move(*processor)));
   }
 
   template <typename H>
@@ -297,13 +325,16 @@ class Disruptor {
         status = pool.status();
       } else {
         sequences = (*pool)->sequences();
+        // After(any worker) waits for the whole pool: one worker's sequence
+        // runs ahead of events its siblings still handle.
         for (size_t i = 0; i < handlers.size(); ++i) {
-          by_handler_[static_cast<const void*>(&handlers[i])] = sequences[i];
+          by_handler_[static_cast<const void*>(&handlers[i])] = sequences;
         }
         for (auto& worker : (*pool)->TakeWorkers()) {
           processors_.push_back(
-              std::make_unique<processors_internal::ProcessorAdapter<
-                  WorkProcessor<E, H>>>(std::move(worker)));
+              std::make_unique<
+                  processors_internal::ProcessorAdapter<WorkProcessor<E, H>>>(
+                  std::move(worker)));
         }
         // The pool object holds the shared work sequence the workers CAS.
         pools_.push_back(std::shared_ptr<void>(std::move(*pool)));
@@ -319,12 +350,12 @@ class Disruptor {
     if (!status.ok()) return;
     auto it = by_handler_.find(handler);
     if (it == by_handler_.end()) {
-      status = absl::InvalidArgumentError(absl::StrCat(
-          "After(): the handler of type ", type,
-          " was never added with HandleEventsWith"));
+      status = absl::InvalidArgumentError(
+          absl::StrCat("After(): the handler of type ", type,
+                       " was never added with HandleEventsWith"));
       return;
     }
-    out.push_back(it->second);
+    out.insert(out.end(), it->second.begin(), it->second.end());
   }
 
   template <typename H>
@@ -332,14 +363,8 @@ class Disruptor {
     if constexpr (HasName<H>) {
       return std::string(handler.Name());
     } else {
-      return processors_internal::TypeName<H>();
+      return SanitizeName(processors_internal::TypeName<H>());
     }
-  }
-
-  std::string UniqueName(std::string base) {
-    int& count = name_counts_[base];
-    ++count;
-    return count == 1 ? base : absl::StrCat(base, "#", count);
   }
 
   DisruptorOptions options_;
@@ -348,8 +373,8 @@ class Disruptor {
   std::vector<std::shared_ptr<void>> owned_;  // handlers passed by unique_ptr
   std::vector<std::shared_ptr<void>> pools_;  // worker pools (work sequences)
   std::vector<std::unique_ptr<processors_internal::Processor>> processors_;
-  std::unordered_map<const void*, const Sequence*> by_handler_;
-  std::unordered_map<std::string, int> name_counts_;
+  // Handler -> the sequences After(handler) waits for.
+  std::unordered_map<const void*, std::vector<const Sequence*>> by_handler_;
   std::vector<std::thread> threads_;
   absl::Status deferred_;
   bool started_ = false;

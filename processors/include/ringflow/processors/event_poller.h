@@ -5,7 +5,8 @@
 //
 //   auto poller = EventPoller<Tick>::Create(*ring);
 //   for (;;) {
-//     (*poller)->Poll([](const Tick& t, int64_t seq, bool end) { ...; return true; });
+//     (*poller)->Poll([](const Tick& t, int64_t seq, bool end) { ...; return
+//     true; });
 //     ... other work of the loop ...
 //   }
 //
@@ -37,11 +38,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/consumer_table.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
@@ -58,10 +61,12 @@ class EventPoller {
  public:
   // Registers a consumer slot on `ring` (a RingBuffer or a shared ring)
   // gated by `dependents` (upstream sequences that must outlive the poller).
+  // `name` labels the poller's metrics (empty: consumer-<slot>).
   template <typename Ring>
   static absl::StatusOr<std::unique_ptr<EventPoller>> Create(
-      Ring& ring, std::vector<const Sequence*> dependents = {}) {
-    RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot, ring.RegisterConsumer());
+      Ring& ring, std::vector<const Sequence*> dependents = {},
+      std::string_view name = {}) {
+    RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot, ring.RegisterConsumer(name));
     return std::unique_ptr<EventPoller>(new EventPoller(
         ring.slots(), ring.NewBarrier(std::move(dependents)), std::move(slot)));
   }
@@ -83,6 +88,7 @@ class EventPoller {
     const int64_t next = current + 1;
     const int64_t available = barrier_->Available(next);
     if (next > available) {
+      counters_.OnEmptyPoll();
       return barrier_->Published(next) >= next ? PollState::kGating
                                                : PollState::kIdle;
     }
@@ -90,14 +96,20 @@ class EventPoller {
     struct Commit {
       Sequence& sequence;
       const int64_t& processed;
-      // Release: the handler is done with the slots up to `processed`.
-      // Pairs with the producer's acquire gating read.
-      ~Commit() { sequence.StoreRelease(processed); }
-    } commit{sequence, processed};
+      ConsumerCounters counters;
+      int64_t current;
+      int64_t depth;
+      ~Commit() {
+        counters.OnBatch(processed - current, depth);
+        // Release: the handler is done with the slots up to `processed`.
+        // Pairs with the producer's acquire gating read.
+        sequence.StoreRelease(processed);
+      }
+    } commit{sequence, processed, counters_, current, available - current};
     for (int64_t s = next; s <= available; ++s) {
       const E& event = slots_[s];
-      if constexpr (std::is_void_v<
-                        std::invoke_result_t<Handler&, const E&, int64_t, bool>>) {
+      if constexpr (std::is_void_v<std::invoke_result_t<Handler&, const E&,
+                                                        int64_t, bool>>) {
         handler(event, s, s == available);
         processed = s;
       } else {
@@ -134,6 +146,7 @@ class EventPoller {
       : slots_(slots),
         barrier_(std::move(barrier)),
         slot_(std::move(slot)),
+        counters_(slot_.counters()),
         owner_{&slot_.sequence(), &lease_outstanding_} {}
 
   std::optional<std::pair<int64_t, int64_t>> NextRange(int64_t max) noexcept {
@@ -143,16 +156,23 @@ class EventPoller {
     if (lease_outstanding_.load(std::memory_order_acquire)) return std::nullopt;
     const int64_t next = slot_.sequence().LoadRelaxed() + 1;
     const int64_t available = barrier_->Available(next);
-    if (available < next) return std::nullopt;
+    if (available < next) {
+      counters_.OnEmptyPoll();
+      return std::nullopt;
+    }
     // Relaxed: only this reader thread sets the flag; the release that
     // matters is the one that clears it.
     lease_outstanding_.store(true, std::memory_order_relaxed);
-    return std::make_pair(next, std::min(available, next + max - 1));
+    // `max` may be huge (INT64_MAX): compare counts, never next + max.
+    const int64_t last = max > available - next ? available : next + max - 1;
+    counters_.OnBatch(last - next + 1, available - next + 1);
+    return std::make_pair(next, last);
   }
 
   RingSlots<const E> slots_;
   std::unique_ptr<SequenceBarrier> barrier_;
-  ConsumerHandle slot_;  // our sequence: written by the reader or a lease
+  ConsumerHandle slot_;        // our sequence: written by the reader or a lease
+  ConsumerCounters counters_;  // values written by the reader thread
   std::atomic<bool> lease_outstanding_{false};
   LeaseOwner owner_;
 };

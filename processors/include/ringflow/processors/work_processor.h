@@ -43,7 +43,7 @@
 namespace ringflow {
 
 template <typename E, typename H>
-  requires EventHandler<H, E>
+requires EventHandler<H, E>
 class WorkProcessor {
  public:
   // `work_sequence` is shared by the pool; it and `handler` must outlive
@@ -56,6 +56,7 @@ class WorkProcessor {
         slot_(std::move(slot)),
         work_sequence_(work_sequence),
         handler_(handler),
+        counters_(slot_.counters()),
         policy_(policy),
         name_(std::move(name)) {}
 
@@ -109,6 +110,7 @@ class WorkProcessor {
         } while (!work_sequence_->CompareExchange(current, next));
       }
       if (cached_available >= next) {
+        counters_.OnBatch(1, cached_available - next + 1);
         if (Handle(next, rewinds)) {
           claim = true;
         } else if (state_.IsHalted()) {
@@ -140,6 +142,7 @@ class WorkProcessor {
       } catch (...) {
         // Relaxed: statistic; publishes no data.
         exceptions_.fetch_add(1, std::memory_order_relaxed);
+        counters_.OnException();
         const std::string what = processors_internal::CurrentExceptionMessage();
         if (policy_.action == ExceptionAction::kLogAndContinue) {
           processors_internal::LogHandlerException(name_, sequence, what,
@@ -157,9 +160,9 @@ class WorkProcessor {
                                                  "halting");
         {
           std::lock_guard<std::mutex> lock(status_mu_);
-          status_ = absl::AbortedError(absl::StrCat(
-              "worker '", name_, "' threw at sequence ", sequence, ": ", what,
-              "; worker halted"));
+          status_ = absl::AbortedError(
+              absl::StrCat("worker '", name_, "' threw at sequence ", sequence,
+                           ": ", what, "; worker halted"));
         }
         state_.Halt();
         return false;
@@ -172,6 +175,7 @@ class WorkProcessor {
   ConsumerHandle slot_;      // our sequence: written by this worker
   Sequence* work_sequence_;  // shared by the pool's workers (CAS)
   H& handler_;
+  ConsumerCounters counters_;  // values written by this worker's thread
   ExceptionPolicy policy_;
   std::string name_;
   processors_internal::RunState state_;

@@ -32,6 +32,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "ringflow/core/published_cursor.h"
+#include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/status_macros.h"
 #include "ringflow/processors/exception_policy.h"
@@ -42,7 +43,7 @@
 namespace ringflow {
 
 template <typename E, typename H>
-  requires EventHandler<H, E>
+requires EventHandler<H, E>
 class WorkerPool {
  public:
   // One worker per handler; handlers must outlive the pool. Dependents are
@@ -53,18 +54,21 @@ class WorkerPool {
       std::vector<const Sequence*> dependents = {},
       ExceptionPolicy policy = {}) {
     if (handlers.empty()) {
-      return absl::InvalidArgumentError("a worker pool needs at least one handler");
+      return absl::InvalidArgumentError(
+          "a worker pool needs at least one handler");
     }
-    auto pool = std::unique_ptr<WorkerPool>(new WorkerPool(ring.published_cursor()));
+    auto pool =
+        std::unique_ptr<WorkerPool>(new WorkerPool(ring.published_cursor()));
     int64_t start = INT64_MAX;
-    const std::string type = processors_internal::TypeName<H>();
+    const std::string type = SanitizeName(processors_internal::TypeName<H>());
     for (size_t i = 0; i < handlers.size(); ++i) {
-      RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot, ring.RegisterConsumer());
+      RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot,
+                                ring.RegisterConsumer(type));
       start = std::min(start, slot.sequence().LoadRelaxed());
+      std::string slot_name = slot.name();  // unique: type, type#2, ...
       pool->workers_.push_back(std::make_unique<WorkProcessor<E, H>>(
           ring.slots(), ring.NewBarrier(dependents), std::move(slot),
-          &pool->work_sequence_, handlers[i], policy,
-          absl::StrCat(type, "#", i)));
+          &pool->work_sequence_, handlers[i], policy, slot_name));
     }
     // Relaxed: set before any worker thread exists (thread start publishes).
     pool->work_sequence_.StoreRelaxed(start);
