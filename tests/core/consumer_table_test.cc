@@ -1,0 +1,259 @@
+// Tests for ConsumerTable (slot acquisition, release, reuse, the gating
+// minimum) and ConsumerHandle (move-only ownership of one slot), on their
+// own and through RingBuffer::RegisterConsumer, where a consumer that goes
+// away must stop gating the producer.
+
+#include "ringflow/core/consumer_table.h"
+
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ringflow/core/gating_view.h"
+#include "ringflow/core/ring_buffer.h"
+#include "ringflow/core/ring_options.h"
+#include "ringflow/core/sequence.h"
+#include "support/core_test_util.h"
+#include "support/status_matchers.h"
+
+namespace ringflow {
+namespace {
+
+using ::ringflow::core_testing::kProducerTypes;
+using ::ringflow::testing::IsOk;
+using ::ringflow::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+static_assert(GatingView<ConsumerTable>);
+static_assert(!std::is_copy_constructible_v<ConsumerHandle>);
+static_assert(!std::is_copy_assignable_v<ConsumerHandle>);
+static_assert(std::is_nothrow_move_constructible_v<ConsumerHandle>);
+static_assert(std::is_nothrow_move_assignable_v<ConsumerHandle>);
+
+constexpr int64_t kNoConsumers = std::numeric_limits<int64_t>::max();
+
+TEST(ConsumerTableTest, AcquiresSlotsUpToCapacityThenRefuses) {
+  ConsumerTable table(3);
+  EXPECT_EQ(table.capacity(), 3);
+  EXPECT_EQ(table.ActiveCount(), 0);
+  for (int expected = 0; expected < 3; ++expected) {
+    ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(10 + expected));
+    EXPECT_EQ(index, expected);
+  }
+  EXPECT_EQ(table.ActiveCount(), 3);
+  EXPECT_THAT(table.Acquire(0),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("3"), HasSubstr("max_consumers"))));
+  EXPECT_EQ(table.ActiveCount(), 3);
+}
+
+TEST(ConsumerTableTest, AcquireStartsTheSlotAtTheGivenSequence) {
+  ConsumerTable table(2);
+  ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(41));
+  EXPECT_EQ(table.sequence(index).LoadAcquire(), 41);
+}
+
+TEST(ConsumerTableTest, ReleaseFreesTheSlotForReuse) {
+  ConsumerTable table(3);
+  ASSERT_OK_AND_ASSIGN(const int a, table.Acquire(0));
+  ASSERT_OK_AND_ASSIGN(const int b, table.Acquire(0));
+  ASSERT_OK_AND_ASSIGN(const int c, table.Acquire(0));
+  table.sequence(b).StoreRelease(99);
+  table.Release(b);
+  EXPECT_EQ(table.ActiveCount(), 2);
+
+  // The freed slot is the one handed out again, re-initialised.
+  ASSERT_OK_AND_ASSIGN(const int reused, table.Acquire(5));
+  EXPECT_EQ(reused, b);
+  EXPECT_EQ(table.sequence(reused).LoadAcquire(), 5);
+  EXPECT_EQ(table.ActiveCount(), 3);
+  EXPECT_THAT(table.Acquire(0), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_NE(a, c);
+}
+
+TEST(ConsumerTableTest, MinimumSequenceIsDefaultWithoutActiveSlots) {
+  ConsumerTable table(4);
+  EXPECT_EQ(table.MinimumSequence(77), 77);
+  ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(3));
+  EXPECT_EQ(table.MinimumSequence(kNoConsumers), 3);
+  table.Release(index);
+  EXPECT_EQ(table.MinimumSequence(77), 77);
+}
+
+TEST(ConsumerTableTest, MinimumSequenceIsTheLowestActiveSlot) {
+  ConsumerTable table(4);
+  ASSERT_OK_AND_ASSIGN(const int a, table.Acquire(10));
+  ASSERT_OK_AND_ASSIGN(const int b, table.Acquire(3));
+  ASSERT_OK_AND_ASSIGN(const int c, table.Acquire(7));
+  EXPECT_EQ(table.MinimumSequence(kNoConsumers), 3);
+
+  table.sequence(b).StoreRelease(12);
+  EXPECT_EQ(table.MinimumSequence(kNoConsumers), 7);
+
+  // A released slot no longer counts, whatever its sequence.
+  table.sequence(a).StoreRelease(-5);
+  table.Release(a);
+  EXPECT_EQ(table.MinimumSequence(kNoConsumers), 7);
+  table.Release(c);
+  EXPECT_EQ(table.MinimumSequence(kNoConsumers), 12);
+  table.Release(b);
+  EXPECT_EQ(table.MinimumSequence(kNoConsumers), kNoConsumers);
+}
+
+TEST(ConsumerTableTest, ForEachActiveVisitsOnlyActiveSlots) {
+  ConsumerTable table(4);
+  ASSERT_OK_AND_ASSIGN(const int a, table.Acquire(1));
+  ASSERT_OK_AND_ASSIGN(const int b, table.Acquire(2));
+  ASSERT_OK_AND_ASSIGN(const int c, table.Acquire(3));
+  table.Release(b);
+  std::vector<std::pair<int, int64_t>> visited;
+  table.ForEachActive([&](int index, const Sequence& sequence) {
+    visited.emplace_back(index, sequence.LoadAcquire());
+  });
+  EXPECT_THAT(visited, ElementsAre(Pair(a, 1), Pair(c, 3)));
+}
+
+TEST(ConsumerTableTest, HandleReleasesItsSlotOnDestruction) {
+  ConsumerTable table(2);
+  {
+    ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(4));
+    const ConsumerHandle handle(&table, index);
+    EXPECT_TRUE(handle.valid());
+    EXPECT_EQ(handle.index(), index);
+    EXPECT_EQ(&handle.sequence(), &table.sequence(index));
+    EXPECT_EQ(table.ActiveCount(), 1);
+  }
+  EXPECT_EQ(table.ActiveCount(), 0);
+}
+
+TEST(ConsumerTableTest, MovedHandleOwnsTheSlotAlone) {
+  ConsumerTable table(2);
+  ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(4));
+  ConsumerHandle original(&table, index);
+  {
+    ConsumerHandle moved(std::move(original));
+    EXPECT_FALSE(original.valid());  // NOLINT(bugprone-use-after-move)
+    EXPECT_TRUE(moved.valid());
+    EXPECT_EQ(moved.index(), index);
+    // Resetting the moved-from handle frees nothing.
+    original.Reset();
+    EXPECT_EQ(table.ActiveCount(), 1);
+  }
+  // The one owner went away: the slot is free.
+  EXPECT_EQ(table.ActiveCount(), 0);
+}
+
+TEST(ConsumerTableTest, MoveAssignmentReleasesTheOverwrittenSlot) {
+  ConsumerTable table(2);
+  ASSERT_OK_AND_ASSIGN(const int first, table.Acquire(1));
+  ASSERT_OK_AND_ASSIGN(const int second, table.Acquire(2));
+  ConsumerHandle a(&table, first);
+  ConsumerHandle b(&table, second);
+  a = std::move(b);
+  EXPECT_EQ(table.ActiveCount(), 1);
+  EXPECT_EQ(a.index(), second);
+  EXPECT_FALSE(b.valid());  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(table.MinimumSequence(kNoConsumers), 2);
+
+  // Self-move leaves the handle and its slot alone.
+  ConsumerHandle& self = a;
+  a = std::move(self);
+  EXPECT_TRUE(a.valid());
+  EXPECT_EQ(table.ActiveCount(), 1);
+
+  a.Reset();
+  EXPECT_FALSE(a.valid());
+  EXPECT_EQ(table.ActiveCount(), 0);
+  const ConsumerHandle empty;
+  EXPECT_FALSE(empty.valid());
+}
+
+// ---- through RingBuffer
+// ------------------------------------------------------
+
+RingOptions Options(ProducerType type, int max_consumers) {
+  return RingOptions{.capacity = 4,
+                     .producer_type = type,
+                     .wait_strategy = WaitStrategyKind::kBusySpin,
+                     .max_consumers = max_consumers};
+}
+
+TEST(ConsumerTableTest, RingRefusesConsumersBeyondMaxConsumers) {
+  ASSERT_OK_AND_ASSIGN(auto ring,
+                       RingBuffer<int64_t>::Create(
+                           Options(ProducerType::kMulti, /*max_consumers=*/2)));
+  ASSERT_OK_AND_ASSIGN(ConsumerHandle a, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(ConsumerHandle b, ring->RegisterConsumer());
+  EXPECT_THAT(ring->RegisterConsumer(),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("all 2 consumer slots")));
+  b.Reset();
+  EXPECT_THAT(ring->RegisterConsumer(), IsOk());
+}
+
+TEST(ConsumerTableTest, RegisteredConsumerStartsAtTheCursor) {
+  for (const ProducerType type : kProducerTypes) {
+    SCOPED_TRACE(ProducerTypeName(type));
+    ASSERT_OK_AND_ASSIGN(auto ring,
+                         RingBuffer<int64_t>::Create(Options(type, 4)));
+    ASSERT_OK_AND_ASSIGN(ConsumerHandle early, ring->RegisterConsumer());
+    EXPECT_EQ(early.sequence().LoadAcquire(), kInitialSequence);
+    ASSERT_TRUE(ring->PublishEvents(3, [](int64_t& e, int64_t s) { e = s; }));
+    ASSERT_OK_AND_ASSIGN(ConsumerHandle late, ring->RegisterConsumer());
+    EXPECT_EQ(late.sequence().LoadAcquire(), 2);
+    EXPECT_EQ(ring->consumers().ActiveCount(), 2);
+  }
+}
+
+TEST(ConsumerTableTest, DestroyedConsumerStopsGatingTheProducer) {
+  for (const ProducerType type : kProducerTypes) {
+    SCOPED_TRACE(ProducerTypeName(type));
+    ASSERT_OK_AND_ASSIGN(auto ring,
+                         RingBuffer<int64_t>::Create(Options(type, 4)));
+    const auto fill = [](int64_t& e, int64_t s) { e = s; };
+    {
+      ASSERT_OK_AND_ASSIGN(ConsumerHandle stalled, ring->RegisterConsumer());
+      ASSERT_TRUE(ring->PublishEvents(4, fill));
+      // Full: the stalled consumer has read nothing.
+      EXPECT_FALSE(ring->TryPublishEvent(fill));
+      EXPECT_EQ(ring->RemainingCapacity(), 0);
+    }
+    // Gone: the producer may claim past it.
+    EXPECT_EQ(ring->consumers().ActiveCount(), 0);
+    EXPECT_EQ(ring->RemainingCapacity(), 4);
+    for (int i = 0; i < 4; ++i) EXPECT_TRUE(ring->TryPublishEvent(fill));
+    EXPECT_EQ(ring->Cursor(), 7);
+  }
+}
+
+TEST(ConsumerTableTest, ResetConsumerStopsGatingWhileOthersStillGate) {
+  for (const ProducerType type : kProducerTypes) {
+    SCOPED_TRACE(ProducerTypeName(type));
+    ASSERT_OK_AND_ASSIGN(auto ring,
+                         RingBuffer<int64_t>::Create(Options(type, 4)));
+    const auto fill = [](int64_t& e, int64_t s) { e = s; };
+    ASSERT_OK_AND_ASSIGN(ConsumerHandle stalled, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(ConsumerHandle reader, ring->RegisterConsumer());
+    ASSERT_TRUE(ring->PublishEvents(4, fill));
+    reader.sequence().StoreRelease(1);
+    EXPECT_FALSE(ring->TryPublishEvent(fill));
+
+    stalled.Reset();
+    // Now only the reader gates: two slots are free, not four.
+    EXPECT_EQ(ring->RemainingCapacity(), 2);
+    EXPECT_TRUE(ring->TryPublishEvent(fill));
+    EXPECT_TRUE(ring->TryPublishEvent(fill));
+    EXPECT_FALSE(ring->TryPublishEvent(fill));
+  }
+}
+
+}  // namespace
+}  // namespace ringflow
