@@ -40,17 +40,17 @@ absl::StatusOr<WaitStrategyKind> ParseWaitStrategy(std::string_view name) {
         WaitStrategyKind::kTimeoutBlocking}) {
     if (WaitStrategyName(kind) == name) return kind;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "wait strategy '", std::string(name),
-      "' is not one of busy-spin, yielding, sleeping, blocking, "
-      "timeout-blocking"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("wait strategy '", std::string(name),
+                   "' is not one of busy-spin, yielding, sleeping, blocking, "
+                   "timeout-blocking"));
 }
 
 absl::StatusOr<ProducerType> ParseProducerType(std::string_view name) {
   if (name == "single") return ProducerType::kSingle;
   if (name == "multi") return ProducerType::kMulti;
-  return absl::InvalidArgumentError(
-      absl::StrCat("producer type '", std::string(name), "' is not one of single, multi"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "producer type '", std::string(name), "' is not one of single, multi"));
 }
 
 std::string WithSeparators(int64_t value) {

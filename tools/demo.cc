@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,8 +24,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ringflow/observability/metrics_exporter.h"
+#include "ringflow/observability/ring_metrics_source.h"
 #include "ringflow/ringflow.h"
 #include "tools/command_line.h"
+#include "tools/http_get.h"
 #include "tools/latency_histogram.h"
 #include "tools/tick.h"
 
@@ -35,6 +39,8 @@ ABSL_FLAG(int64_t, capacity, 65'536, "ring capacity (a power of two)");
 ABSL_FLAG(std::string, wait_strategy, "blocking",
           "busy-spin | yielding | sleeping | blocking");
 ABSL_FLAG(std::string, producer, "single", "single | multi");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
+          "where to serve /metrics (host:port; port 0 picks a free one)");
 
 namespace ringflow::tools {
 namespace {
@@ -100,6 +106,7 @@ class Matcher {
 absl::Status RunDemo(const DemoOptions& options) {
   DisruptorOptions disruptor_options;
   disruptor_options.ring = options.ring;
+  disruptor_options.ring.name = "demo";
   auto disruptor = Disruptor<Tick>::Create(disruptor_options);
   if (!disruptor.ok()) return disruptor.status();
   Disruptor<Tick>& d = **disruptor;
@@ -110,18 +117,35 @@ absl::Status RunDemo(const DemoOptions& options) {
   d.HandleEventsWith(journal, risk).Then(matcher);
   RINGFLOW_RETURN_IF_ERROR(d.Start());
 
+  // The metrics endpoint; if the address is taken (another demo running),
+  // fall back to any free loopback port rather than fail.
+  auto exporter = observability::MetricsExporter::Create(
+      {.listen_address = options.metrics_address});
+  if (!exporter.ok() && absl::IsUnavailable(exporter.status())) {
+    std::printf("  note: %s; using a free port instead\n",
+                std::string(exporter.status().message()).c_str());
+    exporter = observability::MetricsExporter::Create(
+        {.listen_address = "127.0.0.1:0"});
+  }
+  if (!exporter.ok()) return exporter.status();
+  (*exporter)->Add(
+      std::make_shared<observability::RingMetricsSource<Tick>>(d.ring()));
+
   if (options.events > 0) {
     std::printf("ringflow demo: %s ticks through journal | risk -> matcher\n",
                 WithSeparators(options.events).c_str());
   } else {
-    std::printf("ringflow demo: %.1f s of ticks through journal | risk -> "
-                "matcher\n",
-                options.seconds);
+    std::printf(
+        "ringflow demo: %.1f s of ticks through journal | risk -> "
+        "matcher\n",
+        options.seconds);
   }
-  std::printf("  ring: capacity %s, %s producer, %s wait strategy\n",
-              WithSeparators(options.ring.capacity).c_str(),
-              std::string(ProducerTypeName(options.ring.producer_type)).c_str(),
-              std::string(WaitStrategyName(options.ring.wait_strategy)).c_str());
+  std::printf("  metrics: %s\n", (*exporter)->url().c_str());
+  std::printf(
+      "  ring: capacity %s, %s producer, %s wait strategy\n",
+      WithSeparators(options.ring.capacity).c_str(),
+      std::string(ProducerTypeName(options.ring.producer_type)).c_str(),
+      std::string(WaitStrategyName(options.ring.wait_strategy)).c_str());
 
   std::atomic<bool> producer_done{false};
   uint64_t published_checksum = 0;
@@ -161,12 +185,12 @@ absl::Status RunDemo(const DemoOptions& options) {
       slowest = std::min(slowest, s.LoadAcquire());
     });
     const double seconds = static_cast<double>(now - last_report) / 1e9;
-    std::printf("[%5.1fs] published %s  processed %s  lag %s  %.2f M events/s\n",
-                static_cast<double>(now - start_ns) / 1e9,
-                WithSeparators(cursor + 1).c_str(),
-                WithSeparators(slowest + 1).c_str(),
-                WithSeparators(cursor - slowest).c_str(),
-                static_cast<double>(slowest - last_matched) / seconds / 1e6);
+    std::printf(
+        "[%5.1fs] published %s  processed %s  lag %s  %.2f M events/s\n",
+        static_cast<double>(now - start_ns) / 1e9,
+        WithSeparators(cursor + 1).c_str(), WithSeparators(slowest + 1).c_str(),
+        WithSeparators(cursor - slowest).c_str(),
+        static_cast<double>(slowest - last_matched) / seconds / 1e6);
     std::fflush(stdout);
     last_report = now;
     last_matched = slowest;
@@ -190,8 +214,7 @@ absl::Status RunDemo(const DemoOptions& options) {
   int64_t duplicated = 0;
   for (const Row& row : rows) {
     const bool checksum_ok = row.v->checksum() == published_checksum;
-    const int64_t row_lost =
-        row.v->lost() + (events - row.v->next_expected());
+    const int64_t row_lost = row.v->lost() + (events - row.v->next_expected());
     lost += row_lost;
     duplicated += row.v->duplicated();
     ok = ok && checksum_ok && row_lost == 0 && row.v->duplicated() == 0 &&
@@ -215,12 +238,46 @@ absl::Status RunDemo(const DemoOptions& options) {
       FormatNanos(lat.Percentile(0.99)).c_str(),
       FormatNanos(lat.Percentile(0.999)).c_str(),
       FormatNanos(lat.max()).c_str());
-  std::printf("upstream    matcher saw journal+risk writes on every event: %s\n",
-              matcher.missing_upstream() == 0 ? "yes" : "NO");
+  std::printf(
+      "upstream    matcher saw journal+risk writes on every event: %s\n",
+      matcher.missing_upstream() == 0 ? "yes" : "NO");
+  // Read the final counters back through the endpoint, as Prometheus would.
+  const std::string host =
+      (*exporter)->address().substr(0, (*exporter)->address().rfind(':'));
+  absl::StatusOr<std::string> scrape =
+      HttpGet(host, (*exporter)->port(), "/metrics");
+  if (!scrape.ok()) return scrape.status();
+  const std::map<std::string, double> metrics = ParseExposition(*scrape);
+  const auto metric = [&](const std::string& key) {
+    auto it = metrics.find(key);
+    return it == metrics.end() ? -1.0 : it->second;
+  };
+  const double published_metric =
+      metric("ringflow_events_published_total{ring=\"demo\"}");
+  std::printf("\nmetrics     read back from %s\n", (*exporter)->url().c_str());
+  std::printf("  %-64s %12.0f\n",
+              "ringflow_events_published_total{ring=\"demo\"}",
+              published_metric);
+  ok = ok && published_metric == static_cast<double>(events);
+  for (const char* consumer : {"journal", "risk", "matcher"}) {
+    const std::string key =
+        absl::StrCat("ringflow_consumer_events_total{ring=\"demo\",consumer=\"",
+                     consumer, "\"}");
+    const double value = metric(key);
+    ok = ok && value == static_cast<double>(events);
+    std::printf("  %-64s %12.0f\n", key.c_str(), value);
+  }
+  for (const char* name :
+       {"ringflow_producer_full_waits_total{ring=\"demo\"}",
+        "ringflow_consumer_batches_total{ring=\"demo\",consumer=\"matcher\"}",
+        "ringflow_consumer_max_lag_events{ring=\"demo\",consumer="
+        "\"matcher\"}"}) {
+    std::printf("  %-64s %12.0f\n", name, metric(name));
+  }
+
   std::printf("verified: %s events, %lld lost, %lld duplicated\n",
               WithSeparators(matcher.verifier().count()).c_str(),
-              static_cast<long long>(lost),
-              static_cast<long long>(duplicated));
+              static_cast<long long>(lost), static_cast<long long>(duplicated));
   if (!ok) {
     return absl::DataLossError("verification failed: see the table above");
   }
@@ -232,11 +289,13 @@ absl::Status RunDemo(const DemoOptions& options) {
 int DemoCommand(int argc, char** argv) {
   ParseCommandFlags(argc, argv,
                     "ringflow demo [--seconds=S | --events=N] [--capacity=N] "
-                    "[--wait_strategy=S] [--producer=single|multi]");
+                    "[--wait_strategy=S] [--producer=single|multi] "
+                    "[--metrics_address=HOST:PORT]");
   DemoOptions options;
   options.events = absl::GetFlag(FLAGS_events);
   options.seconds = absl::GetFlag(FLAGS_seconds);
   options.ring.capacity = absl::GetFlag(FLAGS_capacity);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   auto wait = ParseWaitStrategy(absl::GetFlag(FLAGS_wait_strategy));
   auto producer = ParseProducerType(absl::GetFlag(FLAGS_producer));
   absl::Status status = !wait.ok() ? wait.status() : producer.status();

@@ -3,14 +3,16 @@
 #define RINGFLOW_TOOLS_DEMO_H_
 
 #include <cstdint>
+#include <string>
 
 #include "ringflow/core/ring_options.h"
 
 namespace ringflow::tools {
 
 struct DemoOptions {
-  int64_t events = 0;      // 0: publish for `seconds`
+  int64_t events = 0;  // 0: publish for `seconds`
   double seconds = 3.0;
+  std::string metrics_address = "127.0.0.1:9464";
   RingOptions ring{.capacity = 65'536,
                    .producer_type = ProducerType::kSingle,
                    .wait_strategy = WaitStrategyKind::kBlocking};

@@ -31,7 +31,8 @@ class LatencyHistogram {
   // Value at quantile q in [0, 1] (upper edge of its bucket); 0 when empty.
   int64_t Percentile(double q) const {
     if (total_ == 0) return 0;
-    const auto rank = static_cast<uint64_t>(q * static_cast<double>(total_ - 1));
+    const auto rank =
+        static_cast<uint64_t>(q * static_cast<double>(total_ - 1));
     uint64_t seen = 0;
     for (size_t i = 0; i < counts_.size(); ++i) {
       seen += counts_[i];
@@ -61,7 +62,8 @@ class LatencyHistogram {
     const int exponent = static_cast<int>(index / kSub) + kSubBits - 1;
     const uint64_t sub = index % kSub;
     const uint64_t lower = (kSub + sub) << (exponent - kSubBits);
-    return static_cast<int64_t>(lower + (uint64_t{1} << (exponent - kSubBits)) - 1);
+    return static_cast<int64_t>(lower + (uint64_t{1} << (exponent - kSubBits)) -
+                                1);
   }
 
   std::array<uint64_t, (64 - kSubBits + 1) * kSub> counts_{};

@@ -1,0 +1,40 @@
+// ringflow/observability/metric_families.h
+//
+// Turns ring snapshots into Prometheus metric families (the exposition a
+// scrape returns). Separate from the HTTP exporter so it can be tested and
+// reused by `ringflow serve-metrics` and `ringflow stat`.
+//
+// Every metric has the `ringflow_` prefix and a `ring` label; per-consumer
+// metrics add `consumer`. See docs/metrics.md for the table.
+
+#ifndef RINGFLOW_OBSERVABILITY_METRIC_FAMILIES_H_
+#define RINGFLOW_OBSERVABILITY_METRIC_FAMILIES_H_
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "prometheus/metric_family.h"
+#include "ringflow/observability/metrics_source.h"
+
+namespace ringflow::observability {
+
+// The families for these snapshots, sorted by name; families with the same
+// name from different rings are merged.
+std::vector<prometheus::MetricFamily> BuildMetricFamilies(
+    std::span<const RingSnapshot> rings);
+
+// Parses a rendered label string `a="x",b="y"` into pairs. Values must not
+// contain quotes (CountersBlock users render them from validated names).
+std::vector<std::pair<std::string, std::string>> ParseLabels(
+    std::string_view rendered);
+
+// The text exposition format of `families`.
+std::string SerializeText(
+    const std::vector<prometheus::MetricFamily>& families);
+
+}  // namespace ringflow::observability
+
+#endif  // RINGFLOW_OBSERVABILITY_METRIC_FAMILIES_H_

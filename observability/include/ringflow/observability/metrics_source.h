@@ -1,0 +1,47 @@
+// ringflow/observability/metrics_source.h
+//
+// Provides `MetricsSource`: what the exporter reads at scrape time from one
+// ring — its name, capacity, highest published sequence, each consumer's
+// sequence, and its counters block. Lag and remaining capacity are computed
+// from these cursors at scrape time, never maintained on the hot path.
+//
+// Implementations: RingMetricsSource (an in-process RingBuffer, in
+// ring_metrics_source.h) and the shared-memory ring's source. Snapshot is
+// called from the exporter's HTTP threads, concurrently with producers and
+// consumers; it only reads atomics (acquire for sequences, relaxed for
+// counters) and never blocks them.
+
+#ifndef RINGFLOW_OBSERVABILITY_METRICS_SOURCE_H_
+#define RINGFLOW_OBSERVABILITY_METRICS_SOURCE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ringflow/observability/counters_block.h"
+
+namespace ringflow::observability {
+
+struct ConsumerSnapshot {
+  std::string name;
+  int64_t sequence = -1;  // last sequence the consumer finished
+};
+
+struct RingSnapshot {
+  std::string ring;  // the `ring` label value
+  int64_t capacity = 0;
+  int64_t published = -1;  // highest contiguous published sequence
+  std::vector<ConsumerSnapshot> consumers;
+  const CountersBlock* counters = nullptr;  // may be null (counters off)
+};
+
+class MetricsSource {
+ public:
+  virtual ~MetricsSource() = default;
+  // Thread-safe; never blocks producers or consumers.
+  virtual RingSnapshot Snapshot() const = 0;
+};
+
+}  // namespace ringflow::observability
+
+#endif  // RINGFLOW_OBSERVABILITY_METRICS_SOURCE_H_
