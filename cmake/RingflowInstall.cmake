@@ -9,12 +9,13 @@ install(DIRECTORY
     "${PROJECT_SOURCE_DIR}/core/include/"
     "${PROJECT_SOURCE_DIR}/processors/include/"
     "${PROJECT_SOURCE_DIR}/observability/include/"
+    "${PROJECT_SOURCE_DIR}/shm/include/"
     "${PROJECT_SOURCE_DIR}/include/"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
   FILES_MATCHING PATTERN "*.h")
 
 install(TARGETS ringflow_counters ringflow_core ringflow_processors
-    ringflow_observability ringflow_ringflow
+    ringflow_observability ringflow_shm ringflow_ringflow
   EXPORT ringflowTargets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")

@@ -96,6 +96,15 @@ std::string ConsumerTable::name(int index) const {
   return slots_[index].name;
 }
 
+ConsumerHandle MakeConsumerHandle(ConsumerTable& table, int index) {
+  return ConsumerHandle(
+      &table,
+      [](void* owner, int i, uint32_t) noexcept {
+        static_cast<ConsumerTable*>(owner)->Release(i);
+      },
+      index, &table.sequence(index), table.counters(index), table.name(index));
+}
+
 int ConsumerTable::ActiveCount() const noexcept {
   int count = 0;
   const int n = high_water_.load(std::memory_order_acquire);

@@ -141,42 +141,76 @@ class ConsumerTable {
   mutable std::mutex mu_;           // serialises Acquire/Release/name
 };
 
-// Owns one slot of a ConsumerTable and frees it on destruction. Move-only.
+// Owns one consumer slot (of a ConsumerTable, or of a shared-memory ring's
+// slot table) and frees it on destruction. Processors, pollers and workers
+// hold one; it gives them their gating Sequence and their counters.
+// Move-only. The release callback runs once, on the setup path.
 class ConsumerHandle {
  public:
+  // `tag` is the owner's own token (e.g. a slot generation).
+  using ReleaseFn = void (*)(void* owner, int index, uint32_t tag) noexcept;
+
   ConsumerHandle() = default;
-  ConsumerHandle(ConsumerTable* table, int index) noexcept
-      : table_(table), index_(index) {}
+  ConsumerHandle(void* owner, ReleaseFn release, int index, Sequence* sequence,
+                 ConsumerCounters counters, std::string name,
+                 uint32_t tag = 0) noexcept
+      : owner_(owner),
+        release_(release),
+        index_(index),
+        tag_(tag),
+        sequence_(sequence),
+        counters_(counters),
+        name_(std::move(name)) {}
   ConsumerHandle(ConsumerHandle&& other) noexcept
-      : table_(std::exchange(other.table_, nullptr)), index_(other.index_) {}
+      : owner_(std::exchange(other.owner_, nullptr)),
+        release_(other.release_),
+        index_(other.index_),
+        tag_(other.tag_),
+        sequence_(other.sequence_),
+        counters_(other.counters_),
+        name_(std::move(other.name_)) {}
   ConsumerHandle& operator=(ConsumerHandle&& other) noexcept {
     if (this != &other) {
       Reset();
-      table_ = std::exchange(other.table_, nullptr);
+      owner_ = std::exchange(other.owner_, nullptr);
+      release_ = other.release_;
       index_ = other.index_;
+      tag_ = other.tag_;
+      sequence_ = other.sequence_;
+      counters_ = other.counters_;
+      name_ = std::move(other.name_);
     }
     return *this;
   }
+  ConsumerHandle(const ConsumerHandle&) = delete;
+  ConsumerHandle& operator=(const ConsumerHandle&) = delete;
   ~ConsumerHandle() { Reset(); }
 
-  bool valid() const noexcept { return table_ != nullptr; }
+  bool valid() const noexcept { return owner_ != nullptr; }
   int index() const noexcept { return index_; }
-  Sequence& sequence() const noexcept { return table_->sequence(index_); }
+  Sequence& sequence() const noexcept { return *sequence_; }
   // This consumer's statistics (null view when counters are off).
-  ConsumerCounters counters() const noexcept {
-    return table_->counters(index_);
-  }
-  std::string name() const { return table_->name(index_); }
+  ConsumerCounters counters() const noexcept { return counters_; }
+  const std::string& name() const noexcept { return name_; }
 
   void Reset() noexcept {
-    if (table_ != nullptr) table_->Release(index_);
-    table_ = nullptr;
+    if (owner_ != nullptr) {
+      release_(std::exchange(owner_, nullptr), index_, tag_);
+    }
   }
 
  private:
-  ConsumerTable* table_ = nullptr;
+  void* owner_ = nullptr;  // null once released or moved from
+  ReleaseFn release_ = nullptr;
   int index_ = -1;
+  uint32_t tag_ = 0;
+  Sequence* sequence_ = nullptr;
+  ConsumerCounters counters_;
+  std::string name_;
 };
+
+// A handle for slot `index` of `table` (after Acquire).
+ConsumerHandle MakeConsumerHandle(ConsumerTable& table, int index);
 
 }  // namespace ringflow
 

@@ -16,9 +16,14 @@ namespace ringflow {
 // MinimumSequence(default) returns the lowest gating sequence, or `default`
 // when nothing gates. Called by producer threads: must be lock-free and
 // noexcept, and must read each sequence with acquire.
+//
+// Optionally `OnStall(int64_t wrap_point, uint32_t tries) noexcept`: called
+// by a producer while it waits for space (tries counts its backoff steps),
+// so a view can evict consumers that will never move (shared memory).
 template <typename G>
 concept GatingView = requires(const G& g, int64_t d) {
-  { g.MinimumSequence(d) } noexcept -> std::same_as<int64_t>;
+  { g.MinimumSequence(d) }
+  noexcept->std::same_as<int64_t>;
 };
 
 }  // namespace ringflow

@@ -86,6 +86,12 @@ class MultiProducerSequencer {
         do {
           if (gate_->IsHalted()) return std::nullopt;
           backoff.Pause();
+          if constexpr (requires(const Gating& g, int64_t w, uint32_t t) {
+                          g.OnStall(w, t);
+                        }) {
+            // A gating view that can evict dead consumers (shared memory).
+            gating_->OnStall(wrap_point, backoff.tries());
+          }
         } while (wrap_point > (minimum = gating_->MinimumSequence(current)));
       }
       // Release: see the acquire load above.

@@ -226,7 +226,7 @@ class RingBuffer {
     RINGFLOW_ASSIGN_OR_RETURN(const int index,
                               consumers_.Acquire(cursor_.LoadSeqCst(), name));
     consumers_.sequence(index).StoreSeqCst(cursor_.LoadSeqCst());
-    return ConsumerHandle(&consumers_, index);
+    return MakeConsumerHandle(consumers_, index);
   }
 
   // A barrier over the producer and the given upstream sequences (which

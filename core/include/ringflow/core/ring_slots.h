@@ -24,8 +24,8 @@ class RingSlots {
 
   // A read-only view of a mutable ring (RingSlots<E> -> RingSlots<const E>).
   template <typename U>
-    requires std::is_same_v<const U, E> && (!std::is_same_v<U, E>)
-  RingSlots(RingSlots<U> other) noexcept  // NOLINT: implicit by design
+  requires std::is_same_v<const U, E> &&(!std::is_same_v<U, E>)
+      RingSlots(RingSlots<U> other) noexcept  // NOLINT: implicit by design
       : base_(other.data()), mask_(other.capacity() - 1) {}
 
   // Wait-free. Never allocates.

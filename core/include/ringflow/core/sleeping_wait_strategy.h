@@ -44,7 +44,7 @@ class SleepingWaitStrategy {
         --counter;
         sched_yield();
       } else {
-        const struct timespec ts{0, kSleepNanos};
+        const struct timespec ts { 0, kSleepNanos };
         nanosleep(&ts, nullptr);
       }
     }

@@ -15,10 +15,10 @@
 
 // Evaluates `expr` (an absl::Status) once; returns it from the enclosing
 // function when it is not OK.
-#define RINGFLOW_RETURN_IF_ERROR(expr)                      \
-  do {                                                      \
-    ::absl::Status ringflow_status_ = (expr);               \
-    if (!ringflow_status_.ok()) return ringflow_status_;    \
+#define RINGFLOW_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    ::absl::Status ringflow_status_ = (expr);            \
+    if (!ringflow_status_.ok()) return ringflow_status_; \
   } while (false)
 
 #define RINGFLOW_INTERNAL_CONCAT_INNER(a, b) a##b
@@ -27,8 +27,8 @@
 // `lhs` may be a declaration (`auto x`) or an existing lvalue. Evaluates
 // `rexpr` (an absl::StatusOr<T>) once; returns its status when not OK,
 // otherwise moves the value into `lhs`.
-#define RINGFLOW_ASSIGN_OR_RETURN(lhs, rexpr)                              \
-  RINGFLOW_INTERNAL_ASSIGN_OR_RETURN(                                      \
+#define RINGFLOW_ASSIGN_OR_RETURN(lhs, rexpr) \
+  RINGFLOW_INTERNAL_ASSIGN_OR_RETURN(         \
       RINGFLOW_INTERNAL_CONCAT(ringflow_statusor_, __LINE__), lhs, rexpr)
 
 #define RINGFLOW_INTERNAL_ASSIGN_OR_RETURN(tmp, lhs, rexpr) \

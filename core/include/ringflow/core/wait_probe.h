@@ -23,9 +23,12 @@ namespace ringflow {
 
 template <typename P>
 concept WaitProbe = requires(const P& p, int64_t s, std::memory_order mo) {
-  { p.Published(s, mo) } noexcept -> std::same_as<int64_t>;
-  { p.Gate(s) } noexcept -> std::same_as<int64_t>;
-  { p.HasDependents() } noexcept -> std::same_as<bool>;
+  { p.Published(s, mo) }
+  noexcept->std::same_as<int64_t>;
+  { p.Gate(s) }
+  noexcept->std::same_as<int64_t>;
+  { p.HasDependents() }
+  noexcept->std::same_as<bool>;
 };
 
 // The halt flag of one barrier. Set by Halt() from any thread.

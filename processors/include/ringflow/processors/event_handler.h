@@ -33,14 +33,21 @@ concept EventHandler = requires(H& h, E& e, int64_t s, bool b) {
 };
 
 template <typename H>
-concept HasOnStart = requires(H& h) { h.OnStart(); };
+concept HasOnStart = requires(H& h) {
+  h.OnStart();
+};
 template <typename H>
-concept HasOnShutdown = requires(H& h) { h.OnShutdown(); };
+concept HasOnShutdown = requires(H& h) {
+  h.OnShutdown();
+};
 template <typename H>
-concept HasOnBatchStart =
-    requires(H& h, int64_t n, int64_t d) { h.OnBatchStart(n, d); };
+concept HasOnBatchStart = requires(H& h, int64_t n, int64_t d) {
+  h.OnBatchStart(n, d);
+};
 template <typename H>
-concept HasOnTimeout = requires(H& h, int64_t s) { h.OnTimeout(s); };
+concept HasOnTimeout = requires(H& h, int64_t s) {
+  h.OnTimeout(s);
+};
 
 template <typename H>
 concept HasName = requires(const H& h) {

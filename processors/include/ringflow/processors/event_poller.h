@@ -141,8 +141,8 @@ class EventPoller {
   SequenceBarrier& barrier() noexcept { return *barrier_; }
 
  private:
-  EventPoller(RingSlots<E> slots, std::unique_ptr<SequenceBarrier> barrier,
-              ConsumerHandle slot)
+  EventPoller(RingSlots<const E> slots,
+              std::unique_ptr<SequenceBarrier> barrier, ConsumerHandle slot)
       : slots_(slots),
         barrier_(std::move(barrier)),
         slot_(std::move(slot)),

@@ -33,8 +33,8 @@ namespace ringflow {
 // The reader state a lease writes back when released: the reader's
 // sequence and its "lease outstanding" flag. No virtual call.
 struct LeaseOwner {
-  Sequence* sequence;               // the reader's gating sequence
-  std::atomic<bool>* outstanding;   // true while a lease is alive
+  Sequence* sequence;              // the reader's gating sequence
+  std::atomic<bool>* outstanding;  // true while a lease is alive
 
   // Marks everything up to `last` consumed and lets the reader lease again.
   // Any thread (the lease may have moved). Wait-free. Never allocates.
@@ -75,7 +75,8 @@ class Lease {
 
   // Gives the slot back now. Idempotent. Never allocates.
   void Release() noexcept {
-    if (owner_ != nullptr) std::exchange(owner_, nullptr)->ReleaseLease(sequence_);
+    if (owner_ != nullptr)
+      std::exchange(owner_, nullptr)->ReleaseLease(sequence_);
   }
 
  private:

@@ -26,11 +26,13 @@ class ProducerBackoff {
     } else if (tries_ < 1024) {
       sched_yield();
     } else {
-      const struct timespec ts{0, 20'000};
+      const struct timespec ts { 0, 20'000 };
       nanosleep(&ts, nullptr);
     }
     ++tries_;
   }
+
+  uint32_t tries() const noexcept { return tries_; }
 
  private:
   uint32_t tries_ = 0;

@@ -1,0 +1,290 @@
+// ringflow/shm/shared_consumer.h
+//
+// Provides `SharedConsumer<E>`: a consumer in another process that attaches
+// to a shared ring by name. Broadcast: every consumer sees every event. It
+// maps the control segment read-write (its slot, heartbeat, counters) and
+// the data segment read-only, so it cannot corrupt what others read.
+//
+//   auto c = shm::SharedConsumer<Tick>::Attach("ticks", {.name = "audit"});
+//   while ((*c)->WaitForEvents(absl::Seconds(1)) == ConsumerStatus::kOk) {
+//     if (auto batch = (*c)->TryLeaseBatch(256)) {
+//       for (const Tick& t : *batch) Use(t);
+//     }                                    // released: the slots are free
+//   }
+//
+// Reads: TryLease / TryLeaseBatch (zero-copy, hold the slots until
+// released), Poll(handler), or Run(handler, stop) for a handler loop on the
+// calling thread. Start at the latest published sequence (default) or the
+// oldest still protected by the other consumers.
+//
+// Liveness: the consumer heartbeats in its slot on every idle check and
+// while it waits (a blocking wait wakes every heartbeat_interval). If the
+// producer evicted it (its process was slow or presumed dead), every read
+// returns empty and status() is kEvicted; Attach again to rejoin. If the
+// producer process is gone, status() is kProducerGone; a restarted producer
+// resumes the ring and the consumer continues where it was.
+//
+// Who calls what: one thread at a time per consumer (leases may be
+// released on any thread).
+
+#ifndef RINGFLOW_SHM_SHARED_CONSUMER_H_
+#define RINGFLOW_SHM_SHARED_CONSUMER_H_
+
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ringflow/core/consumer_counters.h"
+#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/ring_slots.h"
+#include "ringflow/core/sequence_barrier.h"
+#include "ringflow/core/status_macros.h"
+#include "ringflow/core/wait_strategy.h"
+#include "ringflow/processors/event_poller.h"
+#include "ringflow/processors/lease.h"
+#include "ringflow/shm/control.h"
+#include "ringflow/shm/shared_ring.h"
+
+namespace ringflow::shm {
+
+enum class ConsumerStatus : uint8_t {
+  kOk,            // attached; events may be read
+  kTimeout,       // WaitForEvents: nothing arrived in time
+  kEvicted,       // the producer evicted this consumer; attach again
+  kProducerGone,  // the producer process is not running
+  kStopped,       // Run: the stop flag was set
+};
+
+std::string_view ConsumerStatusName(ConsumerStatus status);
+
+enum class StartPosition : uint8_t {
+  kLatest,  // events published after attaching
+  kOldest,  // the oldest event still protected by the other consumers
+};
+
+struct SharedConsumerOptions {
+  std::string name;      // the consumer's name (metrics, `ringflow stat`)
+  std::string type_tag;  // must equal the ring's
+  StartPosition start = StartPosition::kLatest;
+  // How long to wait for a ring whose creator has not finished initialising.
+  absl::Duration attach_timeout = absl::Seconds(2);
+  // Heartbeat period while waiting; keep well below the ring's
+  // consumer_timeout.
+  absl::Duration heartbeat_interval = absl::Milliseconds(100);
+};
+
+template <typename E>
+class SharedConsumer {
+  static_assert(std::is_trivially_copyable_v<E> && std::is_standard_layout_v<E>,
+                "events in shared memory must be trivially copyable and "
+                "standard layout: they are read as bytes");
+
+ public:
+  static absl::StatusOr<std::unique_ptr<SharedConsumer>> Attach(
+      std::string_view ring, const SharedConsumerOptions& options) {
+    if (options.heartbeat_interval <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("heartbeat_interval ",
+                       absl::FormatDuration(options.heartbeat_interval),
+                       " must be positive"));
+    }
+    const RingIdentity identity = IdentityOf<E>(options.type_tag);
+    RINGFLOW_ASSIGN_OR_RETURN(
+        std::unique_ptr<Control> control,
+        Control::Attach(ring, &identity, options.attach_timeout));
+    auto consumer = std::unique_ptr<SharedConsumer>(
+        new SharedConsumer(std::move(control), options));
+    RINGFLOW_ASSIGN_OR_RETURN(
+        consumer->index_,
+        consumer->control_->AcquireSlot(
+            options.name, options.start == StartPosition::kOldest));
+    ConsumerSlot& slot = consumer->control_->slot(consumer->index_);
+    consumer->generation_ = slot.generation.load(std::memory_order_relaxed);
+    RingView view{consumer.get()};
+    RINGFLOW_ASSIGN_OR_RETURN(consumer->poller_,
+                              EventPoller<E>::Create(view, {}));
+    consumer->wait_barrier_ = view.NewBarrier({});
+    return consumer;
+  }
+
+  ~SharedConsumer() { poller_.reset(); }  // releases the slot
+
+  SharedConsumer(const SharedConsumer&) = delete;
+  SharedConsumer& operator=(const SharedConsumer&) = delete;
+
+  // kOk, kEvicted or kProducerGone. Cheap: one load, plus a liveness check
+  // of the producer at most every heartbeat interval.
+  ConsumerStatus status() noexcept {
+    if (Evicted()) return ConsumerStatus::kEvicted;
+    const int64_t now = shm_internal::MonotonicNanos();
+    if (now - last_beat_ns_ >= heartbeat_ns_) {
+      last_beat_ns_ = now;
+      Slot().heartbeat_ns.store(now, std::memory_order_relaxed);
+      producer_alive_ = control_->ProducerAlive();
+    }
+    return producer_alive_ ? ConsumerStatus::kOk
+                           : ConsumerStatus::kProducerGone;
+  }
+
+  // Zero-copy reads (see EventPoller). Empty when nothing is available or
+  // the consumer was evicted.
+  std::optional<Lease<E>> TryLease() noexcept {
+    if (Evicted()) return std::nullopt;
+    return poller_->TryLease();
+  }
+  std::optional<LeaseBatch<E>> TryLeaseBatch(int64_t max) noexcept {
+    if (Evicted()) return std::nullopt;
+    return poller_->TryLeaseBatch(max);
+  }
+  // Handles every available event (see EventPoller::Poll).
+  template <typename Handler>
+  PollState Poll(Handler&& handler) {
+    if (Evicted()) return PollState::kIdle;
+    return poller_->Poll(std::forward<Handler>(handler));
+  }
+
+  // Waits until an event is available, heartbeating meanwhile. kOk,
+  // kTimeout, kEvicted or kProducerGone.
+  ConsumerStatus WaitForEvents(absl::Duration timeout) noexcept {
+    const int64_t deadline =
+        shm_internal::MonotonicNanos() +
+        std::min<int64_t>(absl::ToInt64Nanoseconds(timeout), INT64_MAX / 4);
+    for (;;) {
+      const int64_t next = poller_->sequence().LoadRelaxed() + 1;
+      if (poller_->barrier().Available(next) >= next)
+        return ConsumerStatus::kOk;
+      const ConsumerStatus s = status();
+      if (s != ConsumerStatus::kOk) return s;
+      if (shm_internal::MonotonicNanos() >= deadline) {
+        return ConsumerStatus::kTimeout;
+      }
+      // Bounded wait: the barrier's strategy times out after one heartbeat
+      // interval (blocking kinds sleep on the futex meanwhile).
+      if (blocking_) {
+        (void)wait_barrier_->WaitFor(next);
+      } else {
+        for (int i = 0; i < 1024; ++i) {
+          if (poller_->barrier().Available(next) >= next) break;
+          if (i < 64) {
+            CpuRelax();
+          } else {
+            sched_yield();
+          }
+        }
+      }
+    }
+  }
+
+  // Runs handler.OnEvent(const E&, int64_t sequence, bool end_of_batch) on
+  // this thread for every event until `stop` is set, the consumer is
+  // evicted or the producer is gone; returns why it stopped.
+  template <typename Handler>
+  ConsumerStatus Run(Handler& handler, const std::atomic<bool>& stop) {
+    for (;;) {
+      // Relaxed: a stop request; no data rides on it.
+      if (stop.load(std::memory_order_relaxed)) return ConsumerStatus::kStopped;
+      const ConsumerStatus s = WaitForEvents(absl::Milliseconds(100));
+      if (s == ConsumerStatus::kTimeout) continue;
+      if (s != ConsumerStatus::kOk) return s;
+      poller_->Poll([&](const E& event, int64_t sequence, bool end) {
+        handler.OnEvent(event, sequence, end);
+        return true;
+      });
+    }
+  }
+
+  // The last sequence this consumer finished.
+  int64_t sequence() const noexcept {
+    return poller_->sequence().LoadAcquire();
+  }
+  int64_t PublishedSequence() const noexcept {
+    return control_->PublishedSequence();
+  }
+  const std::string& name() const noexcept { return name_; }
+  const Control& control() const noexcept { return *control_; }
+
+ private:
+  // What EventPoller::Create needs from a ring, over this consumer's slot.
+  struct RingView {
+    SharedConsumer* self;
+    absl::StatusOr<ConsumerHandle> RegisterConsumer(std::string_view) {
+      ConsumerSlot& slot = self->Slot();
+      const int counters = slot.counters.load(std::memory_order_relaxed);
+      self->name_ = std::string(slot.name);
+      return ConsumerHandle(
+          self,
+          [](void* owner, int index, uint32_t generation) noexcept {
+            static_cast<SharedConsumer*>(owner)->control_->ReleaseSlot(
+                index, generation);
+          },
+          self->index_, &slot.sequence,
+          counters >= 0 && self->control_->counters() != nullptr
+              ? ConsumerCounters(&self->control_->counters()->value(counters))
+              : ConsumerCounters(),
+          std::string(slot.name), self->generation_);
+    }
+    RingSlots<const E> slots() const noexcept {
+      return RingSlots<const E>(static_cast<const E*>(self->control_->data()),
+                                self->control_->capacity());
+    }
+    std::unique_ptr<SequenceBarrier> NewBarrier(
+        std::vector<const Sequence*> dependents) const {
+      const auto kind =
+          static_cast<WaitStrategyKind>(self->control_->header().wait_strategy);
+      const bool blocking = kind == WaitStrategyKind::kBlocking ||
+                            kind == WaitStrategyKind::kTimeoutBlocking;
+      // Blocking rings: sleep on the shared futex, waking every heartbeat
+      // interval to beat and check liveness.
+      return std::make_unique<SequenceBarrier>(
+          self->control_->published_cursor(),
+          WaitStrategy(blocking ? WaitStrategyKind::kTimeoutBlocking
+                                : WaitStrategyKind::kYielding,
+                       &self->control_->wakeup(), self->heartbeat_ns_),
+          std::move(dependents));
+    }
+  };
+
+  SharedConsumer(std::unique_ptr<Control> control,
+                 const SharedConsumerOptions& options)
+      : control_(std::move(control)),
+        heartbeat_ns_(absl::ToInt64Nanoseconds(options.heartbeat_interval)) {
+    const auto kind =
+        static_cast<WaitStrategyKind>(control_->header().wait_strategy);
+    blocking_ = kind == WaitStrategyKind::kBlocking ||
+                kind == WaitStrategyKind::kTimeoutBlocking;
+  }
+
+  ConsumerSlot& Slot() const noexcept { return control_->slot(index_); }
+
+  bool Evicted() const noexcept {
+    // Acquire: pairs with the producer's eviction CAS (acq_rel).
+    return Slot().state.load(std::memory_order_acquire) !=
+           ConsumerSlot::Word(generation_, ConsumerSlot::kActive);
+  }
+
+  std::unique_ptr<Control> control_;
+  int index_ = -1;
+  uint32_t generation_ = 0;
+  std::string name_;
+  const int64_t heartbeat_ns_;
+  bool blocking_ = false;
+  int64_t last_beat_ns_ = 0;
+  bool producer_alive_ = true;
+  std::unique_ptr<EventPoller<E>> poller_;
+  std::unique_ptr<SequenceBarrier> wait_barrier_;
+};
+
+}  // namespace ringflow::shm
+
+#endif  // RINGFLOW_SHM_SHARED_CONSUMER_H_

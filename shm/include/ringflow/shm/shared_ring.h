@@ -1,0 +1,277 @@
+// ringflow/shm/shared_ring.h
+//
+// Provides `SharedRing<E>`: the producer side of a ring in shared memory.
+// Same producer API as RingBuffer<E> (Next/TryNext/operator[]/Publish/
+// PublishEvent/...), and the same consumer hooks (RegisterConsumer,
+// NewBarrier, slots), so in-process processors, pollers and the DSL run on
+// it too — their slots live in the shared slot table, where `ringflow stat`
+// sees them. Consumers in other processes attach with SharedConsumer.
+//
+//   auto ring = shm::SharedRing<Tick>::Create({.name = "ticks",
+//                                              .capacity = 1 << 16});
+//   (*ring)->PublishEvent([](Tick& t, int64_t seq) { t.sequence = seq; });
+//
+// Liveness: a housekeeping thread beats the producer heartbeat and evicts
+// consumers whose process is gone or whose heartbeat is older than
+// consumer_timeout; a producer waiting on a full ring does the same at once,
+// so a dead consumer never stalls it for longer than that. With
+// SlowConsumerPolicy::kEvict a live consumer holding the producer back for
+// longer than max_stall is evicted too.
+//
+// Creating a ring whose previous producer died resumes it: the cursor and
+// attached consumers are kept (resumed() is true).
+//
+// Who calls what: as RingBuffer. Memory ordering: as RingBuffer; the
+// cursor, availability buffer and consumer sequences simply live in the
+// control segment.
+
+#ifndef RINGFLOW_SHM_SHARED_RING_H_
+#define RINGFLOW_SHM_SHARED_RING_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ringflow/core/consumer_counters.h"
+#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/ring_buffer.h"
+#include "ringflow/core/ring_slots.h"
+#include "ringflow/core/sequence_barrier.h"
+#include "ringflow/core/sequencer.h"
+#include "ringflow/core/status_macros.h"
+#include "ringflow/core/wait_strategy.h"
+#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/segment.h"
+
+namespace ringflow::shm {
+
+// The identity a type E presents to a ring: size, alignment and a tag.
+template <typename E>
+RingIdentity IdentityOf(std::string_view type_tag) {
+  return RingIdentity{sizeof(E), static_cast<uint32_t>(alignof(E)),
+                      std::string(type_tag)};
+}
+
+namespace shm_internal_detail {
+
+// The shared slot table as the sequencers' gating view.
+class SharedGating {
+ public:
+  explicit SharedGating(Control* control) : control_(control) {}
+
+  int64_t MinimumSequence(int64_t default_value) const noexcept {
+    return control_->MinimumSequence(default_value);
+  }
+
+  // Called by a producer waiting for space (tries = its backoff count):
+  // evicts dead (and, by policy, stalling) consumers, rate-limited.
+  void OnStall(int64_t wrap_point, uint32_t tries) const noexcept {
+    thread_local int64_t stall_started_ns = 0;
+    if (tries <= 1) stall_started_ns = shm_internal::MonotonicNanos();
+    if (tries == 64 || (tries > 1024 && tries % 64 == 0)) {
+      control_->EvictDeadConsumers(wrap_point, stall_started_ns);
+    }
+  }
+
+ private:
+  Control* control_;
+};
+
+}  // namespace shm_internal_detail
+
+template <typename E>
+class SharedRing {
+  static_assert(std::is_trivially_copyable_v<E> && std::is_standard_layout_v<E>,
+                "events in shared memory must be trivially copyable and "
+                "standard layout: other processes read them as bytes");
+
+ public:
+  using EventType = E;
+
+  static absl::StatusOr<std::unique_ptr<SharedRing>> Create(
+      const SharedRingOptions& options, std::string_view type_tag = "") {
+    bool resumed = false;
+    RINGFLOW_ASSIGN_OR_RETURN(
+        std::unique_ptr<Control> control,
+        Control::CreateOrResume(options, IdentityOf<E>(type_tag), &resumed));
+    return std::unique_ptr<SharedRing>(
+        new SharedRing(options, std::move(control), resumed));
+  }
+
+  ~SharedRing() {
+    {
+      std::lock_guard<std::mutex> lock(housekeeping_mu_);
+      stopping_ = true;
+    }
+    housekeeping_cv_.notify_all();
+    housekeeping_.join();
+  }
+
+  SharedRing(const SharedRing&) = delete;
+  SharedRing& operator=(const SharedRing&) = delete;
+
+  // ---- producer side (as RingBuffer) ---------------------------------------
+  std::optional<int64_t> Next(int64_t n = 1) noexcept {
+    return sequencer_.Next(n);
+  }
+  std::optional<int64_t> TryNext(int64_t n = 1) noexcept {
+    return sequencer_.TryNext(n);
+  }
+  E& operator[](int64_t sequence) noexcept { return events_[sequence & mask_]; }
+  void Publish(int64_t sequence) noexcept {
+    sequencer_.Publish(sequence, sequence);
+  }
+  void Publish(int64_t lo, int64_t hi) noexcept { sequencer_.Publish(lo, hi); }
+
+  template <EventFiller<E> F>
+  bool PublishEvent(F&& fill) {
+    const std::optional<int64_t> s = sequencer_.Next(1);
+    if (!s) return false;
+    FillAndPublish(*s, *s, fill);
+    return true;
+  }
+  template <EventFiller<E> F>
+  bool TryPublishEvent(F&& fill) {
+    const std::optional<int64_t> s = sequencer_.TryNext(1);
+    if (!s) return false;
+    FillAndPublish(*s, *s, fill);
+    return true;
+  }
+  template <EventFiller<E> F>
+  bool PublishEvents(int64_t n, F&& fill) {
+    const std::optional<int64_t> hi = sequencer_.Next(n);
+    if (!hi) return false;
+    FillAndPublish(*hi - n + 1, *hi, fill);
+    return true;
+  }
+
+  int64_t Cursor() const noexcept { return control_->cursor().LoadAcquire(); }
+  int64_t PublishedSequence() const noexcept {
+    return control_->PublishedSequence();
+  }
+  int64_t RemainingCapacity() const noexcept {
+    return sequencer_.RemainingCapacity();
+  }
+  int64_t capacity() const noexcept { return control_->capacity(); }
+  void Close() noexcept { control_->gate().Close(); }
+  void Reopen() noexcept { control_->gate().Reopen(); }
+  void Halt() noexcept { control_->gate().Halt(); }
+  bool IsHalted() const noexcept { return control_->gate().IsHalted(); }
+  // True when Create resumed a ring whose previous producer died.
+  bool resumed() const noexcept { return resumed_; }
+
+  // ---- consumer hooks (processors, pollers, the DSL) -----------------------
+  absl::StatusOr<ConsumerHandle> RegisterConsumer(std::string_view name = {}) {
+    RINGFLOW_ASSIGN_OR_RETURN(const int index,
+                              control_->AcquireSlot(name, /*oldest=*/false));
+    ConsumerSlot& slot = control_->slot(index);
+    const int counters = slot.counters.load(std::memory_order_relaxed);
+    return ConsumerHandle(
+        this,
+        [](void* owner, int i, uint32_t generation) noexcept {
+          static_cast<SharedRing*>(owner)->control_->ReleaseSlot(i, generation);
+        },
+        index, &slot.sequence,
+        counters >= 0 && control_->counters() != nullptr
+            ? ConsumerCounters(&control_->counters()->value(counters))
+            : ConsumerCounters(),
+        std::string(slot.name),
+        slot.generation.load(std::memory_order_relaxed));
+  }
+  std::unique_ptr<SequenceBarrier> NewBarrier(
+      std::vector<const Sequence*> dependents = {}) const {
+    return std::make_unique<SequenceBarrier>(published_cursor(), wait_,
+                                             std::move(dependents));
+  }
+  RingSlots<E> slots() noexcept { return RingSlots<E>(events_, capacity()); }
+  PublishedCursor published_cursor() const noexcept {
+    return control_->published_cursor();
+  }
+  const WaitStrategy& wait_strategy() const noexcept { return wait_; }
+  Control& control() noexcept { return *control_; }
+  const Control& control() const noexcept { return *control_; }
+  const observability::CountersBlock* counters_block() const noexcept {
+    return control_->counters();
+  }
+  uint64_t full_waits() const noexcept {
+    return producer_counters_.Get(ProducerCounters::kFullWaits);
+  }
+
+ private:
+  SharedRing(const SharedRingOptions& options, std::unique_ptr<Control> control,
+             bool resumed)
+      : control_(std::move(control)),
+        resumed_(resumed),
+        mask_(control_->capacity() - 1),
+        events_(static_cast<E*>(control_->data())),
+        gating_(control_.get()),
+        wait_(options.wait_strategy, &control_->wakeup(),
+              absl::ToInt64Nanoseconds(absl::Milliseconds(100))),
+        producer_counters_(MakeProducerCounters(options, *control_)),
+        sequencer_(options.producer_type, control_->capacity(),
+                   &control_->cursor(), control_->available(), &gating_, &wait_,
+                   &control_->gate(), producer_counters_),
+        housekeeping_([this] { Housekeeping(); }) {}
+
+  static ProducerCounters MakeProducerCounters(const SharedRingOptions& options,
+                                               Control& control) {
+    observability::CountersBlock* block = control.counters();
+    if (!options.counters || block == nullptr) return ProducerCounters();
+    std::string labels;
+    const auto specs = ProducerCounters::Specs(options.name, labels);
+    const int first = block->Allocate(specs, nullptr);
+    if (first < 0) return ProducerCounters();
+    return ProducerCounters(&block->value(first),
+                            options.producer_type == ProducerType::kMulti);
+  }
+
+  template <typename F>
+  void FillAndPublish(int64_t lo, int64_t hi, F& fill) {
+    try {
+      for (int64_t s = lo; s <= hi; ++s) fill(events_[s & mask_], s);
+    } catch (...) {
+      sequencer_.Publish(lo, hi);  // never leave a claimed slot unpublished
+      throw;
+    }
+    sequencer_.Publish(lo, hi);
+  }
+
+  // Heartbeat every 100 ms; evict consumers whose process is gone or whose
+  // heartbeat is stale even while the producer is not waiting.
+  void Housekeeping() {
+    std::unique_lock<std::mutex> lock(housekeeping_mu_);
+    while (!stopping_) {
+      control_->ProducerHeartbeat();
+      control_->EvictDeadConsumers(INT64_MIN, 0);
+      housekeeping_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+
+  std::unique_ptr<Control> control_;
+  const bool resumed_;
+  const int64_t mask_;
+  E* const events_;  // the data segment, mapped read-write
+  shm_internal_detail::SharedGating gating_;
+  const WaitStrategy wait_;
+  const ProducerCounters producer_counters_;
+  Sequencer<shm_internal_detail::SharedGating> sequencer_;
+  std::mutex housekeeping_mu_;
+  std::condition_variable housekeeping_cv_;
+  bool stopping_ = false;  // guarded by housekeeping_mu_
+  std::thread housekeeping_;
+};
+
+}  // namespace ringflow::shm
+
+#endif  // RINGFLOW_SHM_SHARED_RING_H_
