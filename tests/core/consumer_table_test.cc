@@ -125,7 +125,7 @@ TEST(ConsumerTableTest, HandleReleasesItsSlotOnDestruction) {
   ConsumerTable table(2);
   {
     ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(4));
-    const ConsumerHandle handle(&table, index);
+    const ConsumerHandle handle = MakeConsumerHandle(table, index);
     EXPECT_TRUE(handle.valid());
     EXPECT_EQ(handle.index(), index);
     EXPECT_EQ(&handle.sequence(), &table.sequence(index));
@@ -137,7 +137,7 @@ TEST(ConsumerTableTest, HandleReleasesItsSlotOnDestruction) {
 TEST(ConsumerTableTest, MovedHandleOwnsTheSlotAlone) {
   ConsumerTable table(2);
   ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(4));
-  ConsumerHandle original(&table, index);
+  ConsumerHandle original = MakeConsumerHandle(table, index);
   {
     ConsumerHandle moved(std::move(original));
     EXPECT_FALSE(original.valid());  // NOLINT(bugprone-use-after-move)
@@ -155,8 +155,8 @@ TEST(ConsumerTableTest, MoveAssignmentReleasesTheOverwrittenSlot) {
   ConsumerTable table(2);
   ASSERT_OK_AND_ASSIGN(const int first, table.Acquire(1));
   ASSERT_OK_AND_ASSIGN(const int second, table.Acquire(2));
-  ConsumerHandle a(&table, first);
-  ConsumerHandle b(&table, second);
+  ConsumerHandle a = MakeConsumerHandle(table, first);
+  ConsumerHandle b = MakeConsumerHandle(table, second);
   a = std::move(b);
   EXPECT_EQ(table.ActiveCount(), 1);
   EXPECT_EQ(a.index(), second);

@@ -31,7 +31,6 @@
 #include "support/status_matchers.h"
 #include "support/test_scale.h"
 #include "support/topo_handlers.h"
-#include "support/topo_names.h"
 #include "support/topo_spin.h"
 
 namespace ringflow {
@@ -73,27 +72,32 @@ struct TopologyConfig {
   static DisruptorOptions Options() { return DisruptorOptions{.ring = Ring()}; }
 };
 
-struct ConfigName {
-  template <typename Config>
-  static std::string GetName(int /*index*/) {
-    return absl::StrCat(testing::CamelName(Config::kProducer),
-                        testing::CamelName(Config::kWait));
-  }
-};
+// The combinations as named types: ctest takes its test names from gtest's
+// listing, which prints the type
+// (`TopologyTest.OneToOne...<...SingleBlocking>`).
+struct SingleBusySpin final
+    : TopologyConfig<ProducerType::kSingle, WaitStrategyKind::kBusySpin> {};
+struct SingleYielding final
+    : TopologyConfig<ProducerType::kSingle, WaitStrategyKind::kYielding> {};
+struct SingleSleeping final
+    : TopologyConfig<ProducerType::kSingle, WaitStrategyKind::kSleeping> {};
+struct SingleBlocking final
+    : TopologyConfig<ProducerType::kSingle, WaitStrategyKind::kBlocking> {};
+struct MultiBusySpin final
+    : TopologyConfig<ProducerType::kMulti, WaitStrategyKind::kBusySpin> {};
+struct MultiYielding final
+    : TopologyConfig<ProducerType::kMulti, WaitStrategyKind::kYielding> {};
+struct MultiSleeping final
+    : TopologyConfig<ProducerType::kMulti, WaitStrategyKind::kSleeping> {};
+struct MultiBlocking final
+    : TopologyConfig<ProducerType::kMulti, WaitStrategyKind::kBlocking> {};
 
-template <WaitStrategyKind kWaitStrategy>
-using Single = TopologyConfig<ProducerType::kSingle, kWaitStrategy>;
-template <WaitStrategyKind kWaitStrategy>
-using Multi = TopologyConfig<ProducerType::kMulti, kWaitStrategy>;
-
-using AllConfigs = ::testing::Types<
-    Single<WaitStrategyKind::kBusySpin>, Single<WaitStrategyKind::kYielding>,
-    Single<WaitStrategyKind::kSleeping>, Single<WaitStrategyKind::kBlocking>,
-    Multi<WaitStrategyKind::kBusySpin>, Multi<WaitStrategyKind::kYielding>,
-    Multi<WaitStrategyKind::kSleeping>, Multi<WaitStrategyKind::kBlocking>>;
-using MultiProducerConfigs = ::testing::Types<
-    Multi<WaitStrategyKind::kBusySpin>, Multi<WaitStrategyKind::kYielding>,
-    Multi<WaitStrategyKind::kSleeping>, Multi<WaitStrategyKind::kBlocking>>;
+using AllConfigs =
+    ::testing::Types<SingleBusySpin, SingleYielding, SingleSleeping,
+                     SingleBlocking, MultiBusySpin, MultiYielding,
+                     MultiSleeping, MultiBlocking>;
+using MultiProducerConfigs = ::testing::Types<MultiBusySpin, MultiYielding,
+                                              MultiSleeping, MultiBlocking>;
 
 // Publishes values 0..n-1 one event at a time; returns how many publishes
 // the ring refused (0 unless it was halted).
@@ -136,7 +140,7 @@ void ExpectFizzBuzz(const FizzBuzzHandler& handler, int64_t n) {
 
 template <typename Config>
 class TopologyTest : public ::testing::Test {};
-TYPED_TEST_SUITE(TopologyTest, AllConfigs, ConfigName);
+TYPED_TEST_SUITE(TopologyTest, AllConfigs);
 
 TYPED_TEST(TopologyTest, OneToOneDeliversEveryEventInOrder) {
   const int64_t n = TypeParam::kEvents;
@@ -455,7 +459,7 @@ TYPED_TEST(TopologyTest, RawPipelineOfBatchEventProcessorsRunsStagesInOrder) {
 // ThreeToOne needs concurrent claims, so it runs on multi-producer rings.
 template <typename Config>
 class MultiProducerTopologyTest : public ::testing::Test {};
-TYPED_TEST_SUITE(MultiProducerTopologyTest, MultiProducerConfigs, ConfigName);
+TYPED_TEST_SUITE(MultiProducerTopologyTest, MultiProducerConfigs);
 
 // Runs `producers` threads, each publishing values 0..per_producer-1 tagged
 // with its id, `batch` events per claim; they start together to contend.
