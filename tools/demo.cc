@@ -1,12 +1,15 @@
 // tools/demo.cc — `ringflow demo`, the main job.
 //
-// A producer publishes ticks into a ring; an in-process handler graph
-// (journal ∥ risk → matcher) processes them; a progress line prints each
-// second and a summary table ends the run. Every reader verifies every
-// event: sequence continuity (0 lost, 0 duplicated), payload (the slot holds
-// the tick published for its sequence), pipeline annotations (the matcher
-// sees the journal's and risk's writes) and an order-independent checksum
-// against the producer's.
+// A producer publishes ticks into a ring in shared memory; an in-process
+// handler graph (journal ∥ risk → matcher) runs on that ring; two consumer
+// processes (`ringflow consume`) attach to it by name; the metrics endpoint
+// serves the ring's counters. A progress line prints each second and a
+// summary table ends the run. Every reader verifies every event: sequence
+// continuity (0 lost, 0 duplicated), payload (the slot holds the tick
+// published for its sequence), pipeline annotations (the matcher sees the
+// journal's and risk's writes) and an order-independent checksum against
+// the producer's. The last tick is an end-of-stream marker for the consumer
+// processes.
 
 #include "tools/demo.h"
 
@@ -16,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,8 +29,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ringflow/observability/metrics_exporter.h"
-#include "ringflow/observability/ring_metrics_source.h"
 #include "ringflow/ringflow.h"
+#include "ringflow/shm/control_metrics_source.h"
+#include "tools/child_process.h"
 #include "tools/command_line.h"
 #include "tools/http_get.h"
 #include "tools/latency_histogram.h"
@@ -39,6 +44,10 @@ ABSL_FLAG(int64_t, capacity, 65'536, "ring capacity (a power of two)");
 ABSL_FLAG(std::string, wait_strategy, "blocking",
           "busy-spin | yielding | sleeping | blocking");
 ABSL_FLAG(std::string, producer, "single", "single | multi");
+ABSL_FLAG(std::string, ring, "ringflow-demo", "name of the shared ring");
+ABSL_FLAG(int, consumer_processes, 2,
+          "consumer processes attaching to the ring (0 to 8)");
+ABSL_FLAG(bool, keep, false, "keep the ring's segments after the run");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
           "where to serve /metrics (host:port; port 0 picks a free one)");
 
@@ -54,6 +63,7 @@ int64_t NowNanos() {
 class Journal {
  public:
   void OnEvent(Tick& tick, int64_t sequence, bool) {
+    if (IsEndOfStream(tick)) return;
     verifier_.Observe(tick, sequence);
     tick.journaled = sequence;
   }
@@ -67,6 +77,7 @@ class Journal {
 class Risk {
  public:
   void OnEvent(Tick& tick, int64_t sequence, bool) {
+    if (IsEndOfStream(tick)) return;
     verifier_.Observe(tick, sequence);
     tick.notional = tick.price * tick.quantity;
     tick.risk_checked = sequence;
@@ -81,6 +92,7 @@ class Risk {
 class Matcher {
  public:
   void OnEvent(Tick& tick, int64_t sequence, bool) {
+    if (IsEndOfStream(tick)) return;
     const int64_t now = NowNanos();
     verifier_.Observe(tick, sequence);
     // The diamond's guarantee: both upstream stages wrote this slot first.
@@ -103,19 +115,84 @@ class Matcher {
   LatencyHistogram latency_;
 };
 
+// What a consumer process reported in its last line.
+struct ConsumerReport {
+  std::string name;
+  int64_t events = -1;
+  int64_t lost = -1;
+  int64_t duplicated = -1;
+  int64_t corrupt = -1;
+  uint64_t checksum = 0;
+  bool done = false;
+};
+
+ConsumerReport ParseConsumerReport(const std::string& output) {
+  ConsumerReport r;
+  const size_t at = output.rfind("consumer ");
+  if (at == std::string::npos) return r;
+  std::string line = output.substr(at);
+  line.erase(std::remove(line.begin(), line.end(), ','), line.end());
+  char name[64] = {};
+  long long events = 0, lost = 0, dup = 0, corrupt = 0;
+  unsigned long long checksum = 0;
+  char stopped[32] = {};
+  if (std::sscanf(line.c_str(),
+                  "consumer %63[^:]: %lld events %lld lost %lld duplicated "
+                  "%lld corrupt checksum %llx stopped: %31s",
+                  name, &events, &lost, &dup, &corrupt, &checksum,
+                  stopped) == 7) {
+    r = {name,
+         events,
+         lost,
+         dup,
+         corrupt,
+         checksum,
+         std::string(stopped) == "done"};
+  }
+  return r;
+}
+
 absl::Status RunDemo(const DemoOptions& options) {
-  DisruptorOptions disruptor_options;
-  disruptor_options.ring = options.ring;
-  disruptor_options.ring.name = "demo";
-  auto disruptor = Disruptor<Tick>::Create(disruptor_options);
+  shm::SharedRingOptions ring_options;
+  ring_options.name = options.ring_name;
+  ring_options.capacity = options.ring.capacity;
+  ring_options.producer_type = options.ring.producer_type;
+  ring_options.wait_strategy = options.ring.wait_strategy;
+  auto ring = shm::SharedRing<Tick>::Create(ring_options, kTickTypeTag);
+  if (!ring.ok()) return ring.status();
+  struct Remover {
+    std::string name;
+    bool keep;
+    ~Remover() {
+      if (!keep) (void)shm::Control::Remove(name);
+    }
+  } remover{options.ring_name, options.keep};
+  auto disruptor =
+      Disruptor<Tick, shm::SharedRing<Tick>>::Wrap(std::move(*ring));
   if (!disruptor.ok()) return disruptor.status();
-  Disruptor<Tick>& d = **disruptor;
+  Disruptor<Tick, shm::SharedRing<Tick>>& d = **disruptor;
 
   Journal journal;
   Risk risk;
   Matcher matcher;
   d.HandleEventsWith(journal, risk).Then(matcher);
   RINGFLOW_RETURN_IF_ERROR(d.Start());
+
+  // Consumer processes attach before the first tick, so they see them all.
+  std::vector<ChildProcess> children;
+  for (int i = 1; i <= options.consumer_processes; ++i) {
+    RINGFLOW_ASSIGN_OR_RETURN(
+        ChildProcess child,
+        ChildProcess::StartSelf({"consume", options.ring_name,
+                                 absl::StrCat("--name=audit-", i),
+                                 "--verify"}));
+    RINGFLOW_ASSIGN_OR_RETURN(const std::string ready, child.ReadLine());
+    if (ready.find("attached") == std::string::npos) {
+      return absl::InternalError(
+          absl::StrCat("consumer process audit-", i, " said: ", ready));
+    }
+    children.push_back(std::move(child));
+  }
 
   // The metrics endpoint; if the address is taken (another demo running),
   // fall back to any free loopback port rather than fail.
@@ -129,7 +206,7 @@ absl::Status RunDemo(const DemoOptions& options) {
   }
   if (!exporter.ok()) return exporter.status();
   (*exporter)->Add(
-      std::make_shared<observability::RingMetricsSource<Tick>>(d.ring()));
+      std::make_shared<shm::ControlMetricsSource>(d.ring().control()));
 
   if (options.events > 0) {
     std::printf("ringflow demo: %s ticks through journal | risk -> matcher\n",
@@ -140,6 +217,10 @@ absl::Status RunDemo(const DemoOptions& options) {
         "matcher\n",
         options.seconds);
   }
+  std::printf(
+      "  shared ring: /dev/shm/%s (+ .data), %d consumer process(es) "
+      "attached\n",
+      options.ring_name.c_str(), options.consumer_processes);
   std::printf("  metrics: %s\n", (*exporter)->url().c_str());
   std::printf(
       "  ring: capacity %s, %s producer, %s wait strategy\n",
@@ -179,11 +260,8 @@ absl::Status RunDemo(const DemoOptions& options) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     const int64_t now = NowNanos();
     if (now - last_report < 1'000'000'000) continue;
-    const int64_t cursor = d.ring().Cursor();
-    int64_t slowest = cursor;
-    d.ForEachProcessor([&](const std::string&, const Sequence& s) {
-      slowest = std::min(slowest, s.LoadAcquire());
-    });
+    const int64_t cursor = d.ring().PublishedSequence();
+    const int64_t slowest = d.ring().control().MinimumSequence(cursor);
     const double seconds = static_cast<double>(now - last_report) / 1e9;
     std::printf(
         "[%5.1fs] published %s  processed %s  lag %s  %.2f M events/s\n",
@@ -196,8 +274,18 @@ absl::Status RunDemo(const DemoOptions& options) {
     last_matched = slowest;
   }
   producer.join();
+  d.PublishEvent(
+      [](Tick& tick, int64_t sequence) { FillEndOfStream(tick, sequence); });
   RINGFLOW_RETURN_IF_ERROR(d.Shutdown(absl::Seconds(30)));
   const int64_t events = published;
+  std::vector<ConsumerReport> reports;
+  for (ChildProcess& child : children) {
+    std::string output;
+    RINGFLOW_ASSIGN_OR_RETURN(const int code, child.Wait(&output));
+    ConsumerReport report = ParseConsumerReport(output);
+    if (code != 0 || report.events < 0) report.done = false;
+    reports.push_back(report);
+  }
   const int64_t elapsed_ns = NowNanos() - start_ns;
 
   struct Row {
@@ -226,6 +314,22 @@ absl::Status RunDemo(const DemoOptions& options) {
                 static_cast<long long>(row.v->corrupt()),
                 checksum_ok ? "ok" : "MISMATCH");
   }
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const ConsumerReport& r = reports[i];
+    const bool checksum_ok = r.checksum == published_checksum;
+    ok = ok && r.done && checksum_ok && r.lost == 0 && r.duplicated == 0 &&
+         r.corrupt == 0 && r.events == events;
+    lost += std::max<int64_t>(0, events - r.events);
+    duplicated += std::max<int64_t>(0, r.duplicated);
+    const std::string name =
+        r.name.empty() ? absl::StrCat("audit-", i + 1) : r.name;
+    std::printf("%-10s %14s %8lld %11lld %8lld %9s  (process)\n", name.c_str(),
+                WithSeparators(std::max<int64_t>(0, r.events)).c_str(),
+                static_cast<long long>(std::max<int64_t>(0, events - r.events)),
+                static_cast<long long>(r.duplicated),
+                static_cast<long long>(r.corrupt),
+                checksum_ok && r.done ? "ok" : "MISMATCH");
+  }
   const LatencyHistogram& lat = matcher.latency();
   std::printf("\nthroughput  %.2f M events/s (%s events in %.2f s)\n",
               static_cast<double>(events) /
@@ -252,27 +356,33 @@ absl::Status RunDemo(const DemoOptions& options) {
     auto it = metrics.find(key);
     return it == metrics.end() ? -1.0 : it->second;
   };
-  const double published_metric =
-      metric("ringflow_events_published_total{ring=\"demo\"}");
+  const std::string ring_label =
+      absl::StrCat("ring=\"", options.ring_name, "\"");
   std::printf("\nmetrics     read back from %s\n", (*exporter)->url().c_str());
-  std::printf("  %-64s %12.0f\n",
-              "ringflow_events_published_total{ring=\"demo\"}",
-              published_metric);
-  ok = ok && published_metric == static_cast<double>(events);
-  for (const char* consumer : {"journal", "risk", "matcher"}) {
-    const std::string key =
-        absl::StrCat("ringflow_consumer_events_total{ring=\"demo\",consumer=\"",
-                     consumer, "\"}");
-    const double value = metric(key);
-    ok = ok && value == static_cast<double>(events);
-    std::printf("  %-64s %12.0f\n", key.c_str(), value);
+  // Every count includes the end-of-stream tick: it is published and
+  // consumed like any other.
+  const std::string published_key =
+      absl::StrCat("ringflow_events_published_total{", ring_label, "}");
+  const double published_metric = metric(published_key);
+  ok = ok && published_metric == static_cast<double>(events + 1);
+  std::printf("  %-74s %10.0f\n", published_key.c_str(), published_metric);
+  std::vector<std::string> consumers = {"journal", "risk", "matcher"};
+  for (int i = 1; i <= options.consumer_processes; ++i) {
+    consumers.push_back(absl::StrCat("audit-", i));
   }
-  for (const char* name :
-       {"ringflow_producer_full_waits_total{ring=\"demo\"}",
-        "ringflow_consumer_batches_total{ring=\"demo\",consumer=\"matcher\"}",
-        "ringflow_consumer_max_lag_events{ring=\"demo\",consumer="
-        "\"matcher\"}"}) {
-    std::printf("  %-64s %12.0f\n", name, metric(name));
+  for (const std::string& consumer : consumers) {
+    const std::string key =
+        absl::StrCat("ringflow_consumer_events_total{", ring_label,
+                     ",consumer=\"", consumer, "\"}");
+    const double value = metric(key);
+    ok = ok && value == static_cast<double>(events + 1);
+    std::printf("  %-74s %10.0f\n", key.c_str(), value);
+  }
+  for (const std::string& key :
+       {absl::StrCat("ringflow_producer_full_waits_total{", ring_label, "}"),
+        absl::StrCat("ringflow_consumer_max_lag_events{", ring_label,
+                     ",consumer=\"matcher\"}")}) {
+    std::printf("  %-74s %10.0f\n", key.c_str(), metric(key));
   }
 
   std::printf("verified: %s events, %lld lost, %lld duplicated\n",
@@ -290,15 +400,25 @@ int DemoCommand(int argc, char** argv) {
   ParseCommandFlags(argc, argv,
                     "ringflow demo [--seconds=S | --events=N] [--capacity=N] "
                     "[--wait_strategy=S] [--producer=single|multi] "
-                    "[--metrics_address=HOST:PORT]");
+                    "[--metrics_address=HOST:PORT] [--ring=NAME] "
+                    "[--consumer_processes=N] [--keep]");
   DemoOptions options;
   options.events = absl::GetFlag(FLAGS_events);
   options.seconds = absl::GetFlag(FLAGS_seconds);
   options.ring.capacity = absl::GetFlag(FLAGS_capacity);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options.ring_name = absl::GetFlag(FLAGS_ring);
+  options.consumer_processes = absl::GetFlag(FLAGS_consumer_processes);
+  options.keep = absl::GetFlag(FLAGS_keep);
   auto wait = ParseWaitStrategy(absl::GetFlag(FLAGS_wait_strategy));
   auto producer = ParseProducerType(absl::GetFlag(FLAGS_producer));
   absl::Status status = !wait.ok() ? wait.status() : producer.status();
+  if (status.ok() &&
+      (options.consumer_processes < 0 || options.consumer_processes > 8)) {
+    status = absl::InvalidArgumentError(
+        absl::StrCat("--consumer_processes=", options.consumer_processes,
+                     " is outside [0, 8]"));
+  }
   if (status.ok() && options.events < 0) {
     status = absl::InvalidArgumentError(
         absl::StrCat("--events=", options.events, " must not be negative"));

@@ -1,8 +1,10 @@
 // tools/main.cc — the `ringflow` command-line tool.
 //
-//   ringflow demo [flags]     the main job: a handler graph over a ring,
-//                             verified end to end
-//   ringflow help             this list
+//   ringflow demo [flags]          the main job, verified end to end
+//   ringflow list | stat | rm      look at rings in shared memory
+//   ringflow consume NAME          attach as a consumer
+//   ringflow serve-metrics NAME..  a metrics sidecar
+//   ringflow help                  this list
 //
 // Each subcommand parses its own flags (`ringflow demo --help`).
 
@@ -11,6 +13,7 @@
 #include <string_view>
 
 #include "tools/demo.h"
+#include "tools/shm_commands.h"
 
 namespace {
 
@@ -21,8 +24,18 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"demo", "publish ticks through journal | risk -> matcher and verify them",
+    {"demo",
+     "the main job: a shared ring, an in-process graph, two consumer "
+     "processes, metrics; every event verified",
      ringflow::tools::DemoCommand},
+    {"list", "rings under /dev/shm", ringflow::tools::ListCommand},
+    {"stat", "a ring's header, cursors, consumers and counters",
+     ringflow::tools::StatCommand},
+    {"rm", "remove a ring's segments", ringflow::tools::RmCommand},
+    {"consume", "attach to a ring of ticks as a consumer (and verify)",
+     ringflow::tools::ConsumeCommand},
+    {"serve-metrics", "serve /metrics for rings owned by other processes",
+     ringflow::tools::ServeMetricsCommand},
 };
 
 int Usage(FILE* out) {

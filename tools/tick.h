@@ -31,6 +31,9 @@ static_assert(std::is_trivially_copyable_v<Tick> &&
 
 inline constexpr int64_t kInstruments = 64;
 
+// The type tag shared-memory rings of ticks carry (checked on attach).
+inline constexpr char kTickTypeTag[] = "ringflow.tools.Tick/1";
+
 // splitmix64: a cheap, well-mixed function of the sequence.
 inline uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -49,6 +52,17 @@ inline void FillTick(Tick& tick, int64_t sequence) {
   tick.journaled = -1;
   tick.risk_checked = -1;
   tick.notional = 0;
+}
+
+// The last tick of a demo stream: tells consumers in other processes that
+// the producer is done (it is not counted or checksummed).
+inline constexpr int64_t kEndOfStream = -1;
+inline void FillEndOfStream(Tick& tick, int64_t sequence) {
+  FillTick(tick, sequence);
+  tick.instrument = kEndOfStream;
+}
+inline bool IsEndOfStream(const Tick& tick) {
+  return tick.instrument == kEndOfStream;
 }
 
 // True when the payload is the one FillTick writes for tick.sequence.

@@ -73,7 +73,10 @@ struct DisruptorOptions {
   std::vector<int> cpu_affinity;
 };
 
-template <typename E>
+// `Ring` is RingBuffer<E> (the default, created by Create) or any ring with
+// the same producer and consumer API, such as shm::SharedRing<E> (handed
+// over with Wrap): the graph then runs on a ring in shared memory.
+template <typename E, typename Ring = RingBuffer<E>>
 class Disruptor {
  public:
   static absl::StatusOr<std::unique_ptr<Disruptor>> Create(
@@ -97,6 +100,22 @@ class Disruptor {
     return std::unique_ptr<Disruptor>(new Disruptor(options, std::move(ring)));
   }
 
+  // Builds the graph on a ring created elsewhere (e.g. a shm::SharedRing);
+  // `options.ring` is ignored.
+  static absl::StatusOr<std::unique_ptr<Disruptor>> Wrap(
+      std::unique_ptr<Ring> ring, const DisruptorOptions& options = {}) {
+    if (ring == nullptr) {
+      return absl::InvalidArgumentError("Disruptor::Wrap got a null ring");
+    }
+    if (options.max_batch_size < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_batch_size ", options.max_batch_size, " must be at least 1"));
+    }
+    RINGFLOW_RETURN_IF_ERROR(
+        processors_internal::ValidateCpuAffinity(options.cpu_affinity));
+    return std::unique_ptr<Disruptor>(new Disruptor(options, std::move(ring)));
+  }
+
   ~Disruptor() { Halt(); }
 
   Disruptor(const Disruptor&) = delete;
@@ -104,26 +123,26 @@ class Disruptor {
 
   // One batch processor per handler, each depending only on the producer.
   template <typename... Hs>
-  EventHandlerGroup<E> HandleEventsWith(Hs&&... handlers) {
+  EventHandlerGroup<E, Ring> HandleEventsWith(Hs&&... handlers) {
     return AddHandlers({}, std::forward<Hs>(handlers)...);
   }
 
   // Competing consumers: each event goes to exactly one of `handlers`.
   template <typename H>
-  EventHandlerGroup<E> HandleEventsWithWorkerPool(std::span<H> handlers) {
+  EventHandlerGroup<E, Ring> HandleEventsWithWorkerPool(std::span<H> handlers) {
     return AddWorkerPool({}, handlers);
   }
 
   // The group of already-added handlers, to hang new stages after.
   template <typename... Hs>
-  EventHandlerGroup<E> After(const Hs&... handlers) {
+  EventHandlerGroup<E, Ring> After(const Hs&... handlers) {
     std::vector<const Sequence*> sequences;
     absl::Status status;
     (AppendSequenceOf(static_cast<const void*>(&handlers),
                       processors_internal::TypeName<Hs>(), sequences, status),
      ...);
     if (!status.ok()) Defer(status);
-    return EventHandlerGroup<E>(this, std::move(sequences), status);
+    return EventHandlerGroup<E, Ring>(this, std::move(sequences), status);
   }
 
   // Starts one thread per processor. FailedPrecondition when called twice;
@@ -153,7 +172,7 @@ class Disruptor {
     return absl::OkStatus();
   }
 
-  RingBuffer<E>& ring() noexcept { return *ring_; }
+  Ring& ring() noexcept { return *ring_; }
 
   template <EventFiller<E> F>
   bool PublishEvent(F&& fill) {
@@ -242,10 +261,9 @@ class Disruptor {
   }
 
  private:
-  friend class EventHandlerGroup<E>;
+  friend class EventHandlerGroup<E, Ring>;
 
-  Disruptor(const DisruptorOptions& options,
-            std::unique_ptr<RingBuffer<E>> ring)
+  Disruptor(const DisruptorOptions& options, std::unique_ptr<Ring> ring)
       : options_(options), ring_(std::move(ring)) {}
 
   void Defer(const absl::Status& status) {
@@ -261,15 +279,15 @@ class Disruptor {
   }
 
   template <typename... Hs>
-  EventHandlerGroup<E> AddHandlers(std::vector<const Sequence*> dependents,
-                                   Hs&&... handlers) {
+  EventHandlerGroup<E, Ring> AddHandlers(
+      std::vector<const Sequence*> dependents, Hs&&... handlers) {
     absl::Status status = CheckNotStarted("HandleEventsWith");
     std::vector<const Sequence*> sequences;
     if (status.ok()) {
       (AddOne(dependents, std::forward<Hs>(handlers), sequences, status), ...);
     }
     if (!status.ok() && !started_) Defer(status);
-    return EventHandlerGroup<E>(this, std::move(sequences), status);
+    return EventHandlerGroup<E, Ring>(this, std::move(sequences), status);
   }
 
   template <typename H>
@@ -314,8 +332,8 @@ class Disruptor {
   }
 
   template <typename H>
-  EventHandlerGroup<E> AddWorkerPool(std::vector<const Sequence*> dependents,
-                                     std::span<H> handlers) {
+  EventHandlerGroup<E, Ring> AddWorkerPool(
+      std::vector<const Sequence*> dependents, std::span<H> handlers) {
     absl::Status status = CheckNotStarted("HandleEventsWithWorkerPool");
     std::vector<const Sequence*> sequences;
     if (status.ok()) {
@@ -341,7 +359,7 @@ class Disruptor {
       }
     }
     if (!status.ok() && !started_) Defer(status);
-    return EventHandlerGroup<E>(this, std::move(sequences), status);
+    return EventHandlerGroup<E, Ring>(this, std::move(sequences), status);
   }
 
   void AppendSequenceOf(const void* handler, const std::string& type,
@@ -368,7 +386,7 @@ class Disruptor {
   }
 
   DisruptorOptions options_;
-  std::unique_ptr<RingBuffer<E>> ring_;
+  std::unique_ptr<Ring> ring_;
   // Declared after ring_: destroyed first, since they hold ring slots.
   std::vector<std::shared_ptr<void>> owned_;  // handlers passed by unique_ptr
   std::vector<std::shared_ptr<void>> pools_;  // worker pools (work sequences)

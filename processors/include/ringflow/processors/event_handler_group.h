@@ -24,9 +24,11 @@
 namespace ringflow {
 
 template <typename E>
+class RingBuffer;
+template <typename E, typename Ring>
 class Disruptor;
 
-template <typename E>
+template <typename E, typename Ring = RingBuffer<E>>
 class EventHandlerGroup {
  public:
   // Handlers that each see every event after every handler of this group.
@@ -61,14 +63,14 @@ class EventHandlerGroup {
   }
 
  private:
-  friend class Disruptor<E>;
-  EventHandlerGroup(Disruptor<E>* disruptor,
+  friend class Disruptor<E, Ring>;
+  EventHandlerGroup(Disruptor<E, Ring>* disruptor,
                     std::vector<const Sequence*> sequences, absl::Status status)
       : disruptor_(disruptor),
         sequences_(std::move(sequences)),
         status_(std::move(status)) {}
 
-  Disruptor<E>* disruptor_;
+  Disruptor<E, Ring>* disruptor_;
   std::vector<const Sequence*> sequences_;
   absl::Status status_;
 };

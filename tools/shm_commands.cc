@@ -1,0 +1,386 @@
+// tools/shm_commands.cc — the commands that look at rings from outside.
+//
+//   ringflow list                      rings under /dev/shm with our magic
+//   ringflow stat NAME [--json] [--watch] [--count=N]
+//   ringflow rm NAME
+//   ringflow consume NAME --name=C [--verify] [--events=N]
+//   ringflow serve-metrics NAME... [--listen=HOST:PORT] [--seconds=S]
+//
+// Errors: one line on stderr naming what was wrong, exit status 1.
+
+#include "tools/shm_commands.h"
+
+#include <dirent.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ringflow/observability/metrics_exporter.h"
+#include "ringflow/shm/control.h"
+#include "ringflow/shm/control_metrics_source.h"
+#include "ringflow/shm/internal/segment.h"
+#include "ringflow/shm/shared_consumer.h"
+#include "tools/command_line.h"
+#include "tools/tick.h"
+
+ABSL_FLAG(bool, json, false, "stat: print JSON instead of a table");
+ABSL_FLAG(bool, watch, false, "stat: repeat every second");
+ABSL_FLAG(int, count, 0, "stat --watch: stop after N reports (0: forever)");
+ABSL_FLAG(std::string, name, "", "consume: the consumer's name");
+ABSL_FLAG(bool, verify, false,
+          "consume: check every tick's sequence, payload and checksum");
+ABSL_FLAG(int64_t, max_events, 0,
+          "consume: stop after N events (0: until the producer is gone)");
+ABSL_FLAG(std::string, start, "latest", "consume: latest | oldest");
+ABSL_FLAG(std::string, listen, "127.0.0.1:9464",
+          "serve-metrics: host:port to serve /metrics on");
+ABSL_FLAG(double, serve_seconds, 0,
+          "serve-metrics: stop after S seconds (0: until interrupted)");
+
+namespace ringflow::tools {
+namespace {
+
+using shm::ConsumerSlot;
+using shm::Control;
+
+int Fail(const char* command, const absl::Status& status) {
+  std::fprintf(stderr, "ringflow %s: %s\n", command,
+               std::string(status.ToString()).c_str());
+  return 1;
+}
+
+// Parses flags and returns the positional arguments (without argv[0]).
+std::vector<std::string> Parse(int argc, char** argv, const char* usage) {
+  absl::SetProgramUsageMessage(usage);
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  return std::vector<std::string>(rest.begin() + 1, rest.end());
+}
+
+std::string StateName(uint32_t word) {
+  switch (ConsumerSlot::StateOf(word)) {
+    case ConsumerSlot::kFree:
+      return "free";
+    case ConsumerSlot::kAttaching:
+      return "attaching";
+    case ConsumerSlot::kActive:
+      return "active";
+    case ConsumerSlot::kEvicted:
+      return "evicted";
+  }
+  return "?";
+}
+
+std::string SlotName(const ConsumerSlot& slot) {
+  return std::string(slot.name, strnlen(slot.name, sizeof(slot.name)));
+}
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+void PrintStat(const Control& control, bool json) {
+  const shm::ControlHeader& h = control.header();
+  const int64_t now = shm_internal::MonotonicNanos();
+  const int64_t cursor = control.cursor().LoadAcquire();
+  const int64_t published = control.PublishedSequence();
+  const shm::ProducerLiveness& live = control.liveness();
+  const int32_t pid = live.pid.load(std::memory_order_acquire);
+  const bool alive = control.ProducerAlive();
+  const double beat_age =
+      static_cast<double>(now -
+                          live.heartbeat_ns.load(std::memory_order_relaxed)) /
+      1e9;
+  std::string consumers;
+  std::string table;
+  for (int i = 0; i < control.max_consumers(); ++i) {
+    const ConsumerSlot& slot = control.slot(i);
+    const uint32_t word = slot.state.load(std::memory_order_acquire);
+    if (ConsumerSlot::StateOf(word) == ConsumerSlot::kFree &&
+        slot.evictions.load(std::memory_order_relaxed) == 0) {
+      continue;
+    }
+    const int64_t sequence = slot.sequence.LoadAcquire();
+    const int64_t lag = std::max<int64_t>(0, published - sequence);
+    const double age =
+        static_cast<double>(now -
+                            slot.heartbeat_ns.load(std::memory_order_relaxed)) /
+        1e9;
+    const uint64_t evictions = slot.evictions.load(std::memory_order_relaxed);
+    const int32_t consumer_pid = slot.pid.load(std::memory_order_relaxed);
+    absl::StrAppendFormat(
+        &consumers,
+        "%s{\"slot\":%d,\"name\":\"%s\",\"state\":\"%s\",\"pid\":%d,"
+        "\"sequence\":%d,\"lag\":%d,\"heartbeat_age_s\":%.3f,\"evictions\":%u}",
+        consumers.empty() ? "" : ",", i, JsonEscape(SlotName(slot)),
+        StateName(word), consumer_pid, sequence, lag, age, evictions);
+    absl::StrAppendFormat(&table,
+                          "  %-4d %-24s %-9s %8d %14d %10d %9.3fs %9u\n", i,
+                          SlotName(slot), StateName(word), consumer_pid,
+                          sequence, lag, age, evictions);
+  }
+  std::string counters;
+  std::string counter_table;
+  if (const auto* block = control.counters()) {
+    block->ForEach([&](const observability::CounterView& c) {
+      if (c.type == observability::CounterType::kHistogramBucket) return;
+      absl::StrAppendFormat(
+          &counters, "%s{\"name\":\"%s\",\"labels\":\"%s\",\"value\":%u}",
+          counters.empty() ? "" : ",", std::string(c.name),
+          JsonEscape(std::string(c.labels)), c.value);
+      absl::StrAppendFormat(&counter_table, "  %-46s %-36s %14u\n",
+                            std::string(c.name), std::string(c.labels),
+                            c.value);
+    });
+  }
+  if (json) {
+    std::printf(
+        "{\"ring\":\"%s\",\"capacity\":%lld,\"event_size\":%llu,"
+        "\"type_tag\":\"%s\",\"producer_type\":\"%s\",\"wait_strategy\":\"%s\","
+        "\"cursor\":%lld,\"published\":%lld,\"producer\":{\"pid\":%d,"
+        "\"alive\":%s,\"heartbeat_age_s\":%.3f},\"consumers\":[%s],"
+        "\"counters\":[%s]}\n",
+        JsonEscape(control.ring_name()).c_str(),
+        static_cast<long long>(h.capacity),
+        static_cast<unsigned long long>(h.event_size),
+        JsonEscape(h.type_tag).c_str(),
+        std::string(ProducerTypeName(control.producer_type())).c_str(),
+        std::string(
+            WaitStrategyName(static_cast<WaitStrategyKind>(h.wait_strategy)))
+            .c_str(),
+        static_cast<long long>(cursor), static_cast<long long>(published), pid,
+        alive ? "true" : "false", beat_age, consumers.c_str(),
+        counters.c_str());
+    return;
+  }
+  std::printf(
+      "ring %s: capacity %s, event %llu bytes (tag '%s'), %s producer, "
+      "%s wait\n",
+      control.ring_name().c_str(), WithSeparators(h.capacity).c_str(),
+      static_cast<unsigned long long>(h.event_size), h.type_tag,
+      std::string(ProducerTypeName(control.producer_type())).c_str(),
+      std::string(
+          WaitStrategyName(static_cast<WaitStrategyKind>(h.wait_strategy)))
+          .c_str());
+  std::printf(
+      "producer pid %d (%s), heartbeat %.3fs ago; cursor %s, "
+      "published %s\n",
+      pid, alive ? "alive" : "gone", beat_age, WithSeparators(cursor).c_str(),
+      WithSeparators(published).c_str());
+  std::printf("  %-4s %-24s %-9s %8s %14s %10s %10s %9s\n%s", "slot",
+              "consumer", "state", "pid", "sequence", "lag", "heartbeat",
+              "evictions", table.c_str());
+  if (!counter_table.empty())
+    std::printf("counters\n%s", counter_table.c_str());
+}
+
+}  // namespace
+
+int ListCommand(int argc, char** argv) {
+  const auto args = Parse(argc, argv, "ringflow list");
+  if (!args.empty()) {
+    return Fail("list", absl::InvalidArgumentError(absl::StrCat(
+                            "unexpected argument '", args[0], "'")));
+  }
+  DIR* dir = opendir("/dev/shm");
+  if (dir == nullptr) {
+    return Fail("list", absl::UnavailableError("cannot read /dev/shm"));
+  }
+  std::vector<std::string> names;
+  while (dirent* entry = readdir(dir)) {
+    const std::string file = entry->d_name;
+    if (file[0] == '.' || file.ends_with(".data")) continue;
+    names.push_back(file);
+  }
+  closedir(dir);
+  std::sort(names.begin(), names.end());
+  std::printf("%-32s %12s %8s %10s %-9s %9s\n", "ring", "capacity", "event",
+              "cursor", "producer", "consumers");
+  for (const std::string& name : names) {
+    if (!shm::ValidateRingName(name).ok()) continue;
+    auto segment =
+        shm_internal::Segment::Open(shm::ControlSegmentName(name),
+                                    shm_internal::Segment::Access::kReadOnly);
+    if (!segment.ok()) continue;
+    if (!shm::ValidateControl(segment->data(), segment->size(), nullptr).ok()) {
+      continue;  // not a ringflow ring (or not ready)
+    }
+    auto control = Control::Attach(name, nullptr, absl::Milliseconds(100));
+    if (!control.ok()) {
+      std::printf("%-32s (%s)\n", name.c_str(),
+                  std::string(control.status().message()).c_str());
+      continue;
+    }
+    int active = 0;
+    for (int i = 0; i < (*control)->max_consumers(); ++i) {
+      active += ConsumerSlot::StateOf((*control)->slot(i).state.load(
+                    std::memory_order_acquire)) == ConsumerSlot::kActive;
+    }
+    std::printf(
+        "%-32s %12lld %8llu %10lld %-9s %9d\n", name.c_str(),
+        static_cast<long long>((*control)->capacity()),
+        static_cast<unsigned long long>((*control)->header().event_size),
+        static_cast<long long>((*control)->cursor().LoadAcquire()),
+        (*control)->ProducerAlive() ? "alive" : "gone", active);
+  }
+  return 0;
+}
+
+int StatCommand(int argc, char** argv) {
+  const auto args = Parse(argc, argv, "ringflow stat NAME [--json] [--watch]");
+  if (args.size() != 1) {
+    return Fail("stat", absl::InvalidArgumentError("expected one ring name"));
+  }
+  auto control = Control::Attach(args[0], nullptr, absl::Seconds(1));
+  if (!control.ok()) return Fail("stat", control.status());
+  const bool json = absl::GetFlag(FLAGS_json);
+  const int count = absl::GetFlag(FLAGS_count);
+  for (int n = 0;; ++n) {
+    PrintStat(**control, json);
+    std::fflush(stdout);
+    if (!absl::GetFlag(FLAGS_watch) || (count > 0 && n + 1 >= count)) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    if (!json) std::printf("\n");
+  }
+  return 0;
+}
+
+int RmCommand(int argc, char** argv) {
+  const auto args = Parse(argc, argv, "ringflow rm NAME");
+  if (args.size() != 1) {
+    return Fail("rm", absl::InvalidArgumentError("expected one ring name"));
+  }
+  const absl::Status removed = Control::Remove(args[0]);
+  if (!removed.ok()) return Fail("rm", removed);
+  std::printf("removed ring %s\n", args[0].c_str());
+  return 0;
+}
+
+int ConsumeCommand(int argc, char** argv) {
+  const auto args =
+      Parse(argc, argv,
+            "ringflow consume NAME --name=C [--verify] [--max_events=N] "
+            "[--start=latest|oldest]");
+  if (args.size() != 1) {
+    return Fail("consume",
+                absl::InvalidArgumentError("expected one ring name"));
+  }
+  const std::string start = absl::GetFlag(FLAGS_start);
+  if (start != "latest" && start != "oldest") {
+    return Fail("consume", absl::InvalidArgumentError(absl::StrCat(
+                               "--start=", start, " is not latest or oldest")));
+  }
+  const int64_t max_events = absl::GetFlag(FLAGS_max_events);
+  if (max_events < 0) {
+    return Fail("consume", absl::InvalidArgumentError(absl::StrCat(
+                               "--max_events=", max_events, " is negative")));
+  }
+  shm::SharedConsumerOptions options;
+  options.name = absl::GetFlag(FLAGS_name);
+  options.type_tag = kTickTypeTag;
+  options.start = start == "oldest" ? shm::StartPosition::kOldest
+                                    : shm::StartPosition::kLatest;
+  auto consumer = shm::SharedConsumer<Tick>::Attach(args[0], options);
+  if (!consumer.ok()) return Fail("consume", consumer.status());
+  shm::SharedConsumer<Tick>& c = **consumer;
+  // Ready line: a parent (the demo) waits for it before publishing.
+  std::printf("consumer %s attached to %s at sequence %lld\n", c.name().c_str(),
+              args[0].c_str(), static_cast<long long>(c.sequence()));
+  std::fflush(stdout);
+
+  const bool verify = absl::GetFlag(FLAGS_verify);
+  StreamVerifier verifier(c.sequence() + 1);
+  int64_t received = 0;
+  shm::ConsumerStatus status = shm::ConsumerStatus::kOk;
+  while (max_events == 0 || received < max_events) {
+    status = c.WaitForEvents(absl::Seconds(1));
+    if (status == shm::ConsumerStatus::kTimeout) continue;
+    if (status != shm::ConsumerStatus::kOk) break;
+    bool end_of_stream = false;
+    if (auto batch =
+            c.TryLeaseBatch(max_events == 0 ? 4096 : max_events - received)) {
+      int64_t sequence = batch->first_sequence();
+      for (const Tick& tick : *batch) {
+        if (IsEndOfStream(tick)) {  // the demo's last tick
+          end_of_stream = true;
+          break;
+        }
+        if (verify) verifier.Observe(tick, sequence);
+        ++sequence;
+        ++received;
+      }
+    }
+    if (end_of_stream) {
+      status = shm::ConsumerStatus::kStopped;
+      break;
+    }
+  }
+  const bool ok =
+      !verify || (verifier.lost() == 0 && verifier.duplicated() == 0 &&
+                  verifier.corrupt() == 0);
+  std::printf(
+      "consumer %s: %s events, %lld lost, %lld duplicated, %lld corrupt, "
+      "checksum %016llx, stopped: %s\n",
+      c.name().c_str(), WithSeparators(received).c_str(),
+      static_cast<long long>(verifier.lost()),
+      static_cast<long long>(verifier.duplicated()),
+      static_cast<long long>(verifier.corrupt()),
+      static_cast<unsigned long long>(verifier.checksum()),
+      (max_events > 0 && received >= max_events) ||
+              status == shm::ConsumerStatus::kStopped
+          ? "done"
+          : std::string(shm::ConsumerStatusName(status)).c_str());
+  return ok && status != shm::ConsumerStatus::kEvicted ? 0 : 1;
+}
+
+int ServeMetricsCommand(int argc, char** argv) {
+  const auto args = Parse(argc, argv,
+                          "ringflow serve-metrics NAME... [--listen=HOST:PORT] "
+                          "[--serve_seconds=S]");
+  if (args.empty()) {
+    return Fail("serve-metrics",
+                absl::InvalidArgumentError("expected at least one ring name"));
+  }
+  auto exporter = observability::MetricsExporter::Create(
+      {.listen_address = absl::GetFlag(FLAGS_listen)});
+  if (!exporter.ok()) return Fail("serve-metrics", exporter.status());
+  for (const std::string& name : args) {
+    auto control = Control::Attach(name, nullptr, absl::Seconds(1));
+    if (!control.ok()) return Fail("serve-metrics", control.status());
+    (*exporter)->Add(
+        std::make_shared<shm::ControlMetricsSource>(std::move(*control)));
+  }
+  std::printf("serving %zu ring(s) on %s\n", args.size(),
+              (*exporter)->url().c_str());
+  std::fflush(stdout);
+  const double seconds = absl::GetFlag(FLAGS_serve_seconds);
+  static std::atomic<bool> stop{false};
+  signal(SIGINT, [](int) { stop.store(true); });
+  signal(SIGTERM, [](int) { stop.store(true); });
+  const auto until =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (!stop.load() &&
+         (seconds <= 0 || std::chrono::steady_clock::now() < until)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
+}
+
+}  // namespace ringflow::tools
