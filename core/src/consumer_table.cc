@@ -37,14 +37,8 @@ absl::StatusOr<int> ConsumerTable::Acquire(int64_t initial,
     // Relaxed: state is only written under mu_, which we hold.
     if (slot.state.load(std::memory_order_relaxed) != kFree) continue;
 
-    // A unique name: the requested one, or consumer-<i>, then #2, #3...
-    const std::string base = requested.empty() ? absl::StrCat("consumer-", i)
-                                               : std::string(requested);
-    std::string name = base;
-    for (int n = 2; NameTaken(name); ++n) {
-      const std::string suffix = absl::StrCat("#", n);
-      name = base.substr(0, kMaxNameLength - suffix.size()) + suffix;
-    }
+    const std::string name = UniqueConsumerName(
+        requested, i, [&](std::string_view n) { return NameTaken(n); });
     std::memcpy(slot.name, name.data(), name.size());
     slot.name[name.size()] = '\0';
 

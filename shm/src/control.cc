@@ -90,6 +90,13 @@ absl::Status ValidateControl(const void* data, size_t size,
   const uint32_t ready = std::atomic_ref<const uint32_t>(
                              *reinterpret_cast<const uint32_t*>(&h->ready))
                              .load(std::memory_order_acquire);
+  if (h->magic == 0 && ready == 0) {
+    // Created and sized, header not written yet: a creator mid-way (or one
+    // that died there). Attach waits for it until its timeout.
+    return absl::UnavailableError(
+        "control segment is still zero-filled: its creator has not written "
+        "the header");
+  }
   if (h->magic != kMagic) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "magic 0x%016x != 0x%016x: not a ringflow ring", h->magic, kMagic));
@@ -189,11 +196,18 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Attach(
   auto control = std::unique_ptr<Control>(new Control());
   control->name_ = std::string(ring);
   for (;;) {
-    RINGFLOW_ASSIGN_OR_RETURN(
-        control->control_,
-        Segment::Open(ControlSegmentName(ring), Segment::Access::kReadWrite));
-    const absl::Status valid = ValidateControl(
-        control->control_.data(), control->control_.size(), expected);
+    absl::StatusOr<Segment> opened =
+        Segment::Open(ControlSegmentName(ring), Segment::Access::kReadWrite);
+    // Unavailable: the segment exists but is still empty (being created).
+    if (!opened.ok() && !absl::IsUnavailable(opened.status())) {
+      return opened.status();
+    }
+    absl::Status valid = opened.status();
+    if (opened.ok()) {
+      control->control_ = std::move(*opened);
+      valid = ValidateControl(control->control_.data(),
+                              control->control_.size(), expected);
+    }
     if (valid.ok()) break;
     if (!absl::IsUnavailable(valid)) {
       return absl::Status(
@@ -464,13 +478,8 @@ absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
       continue;
     }
     // The slot is ours (attaching): fill it in.
-    const std::string base = requested.empty() ? absl::StrCat("consumer-", i)
-                                               : std::string(requested);
-    std::string name = base;
-    for (int n = 2; NameTaken(name); ++n) {
-      const std::string suffix = absl::StrCat("#", n);
-      name = base.substr(0, kMaxNameLength - suffix.size()) + suffix;
-    }
+    const std::string name = UniqueConsumerName(
+        requested, i, [&](std::string_view n) { return NameTaken(n); });
     std::memset(s.name, 0, sizeof(s.name));
     std::memcpy(s.name, name.data(), name.size());
     s.pid.store(pid, std::memory_order_relaxed);

@@ -100,8 +100,9 @@ absl::StatusOr<Segment> Segment::Open(const std::string& name, Access access) {
         bip::shared_memory_object(bip::open_only, name.c_str(), mode);
     bip::offset_t size = 0;
     if (!segment.impl_->object.get_size(size) || size <= 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "shared memory segment '", name, "' is empty (", size, " bytes)"));
+      return absl::UnavailableError(
+          absl::StrCat("shared memory segment '", name, "' is empty (", size,
+                       " bytes): its creator has not sized it yet"));
     }
     segment.impl_->region = bip::mapped_region(segment.impl_->object, mode);
   } catch (const bip::interprocess_exception& e) {

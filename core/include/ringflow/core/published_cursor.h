@@ -43,7 +43,10 @@ class PublishedCursor {
     const int64_t cursor = cursor_->Load(order);
     if (type_ == ProducerType::kSingle) return cursor;
     for (int64_t s = lo; s <= cursor; ++s) {
-      if (available_[s & mask_].load(order) != s) return s - 1;
+      // An entry above `s` is a later lap: `s` was published (and a reader
+      // without a gating slot, like a metrics scrape, may see that). A
+      // gated consumer never meets one for a sequence it has not read.
+      if (available_[s & mask_].load(order) < s) return s - 1;
     }
     return cursor;
   }

@@ -56,6 +56,7 @@
 #include "ringflow/core/config.h"
 #include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/consumer_table.h"
+#include "ringflow/core/event_publisher.h"
 #include "ringflow/core/producer_gate.h"
 #include "ringflow/core/published_cursor.h"
 #include "ringflow/core/ring_options.h"
@@ -71,12 +72,8 @@
 
 namespace ringflow {
 
-// A callable that fills one event: fill(E& event, int64_t sequence).
-template <typename F, typename E>
-concept EventFiller = std::invocable<F&, E&, int64_t>;
-
 template <typename E>
-class RingBuffer {
+class RingBuffer : public EventPublisher<RingBuffer<E>, E> {
  public:
   using EventType = E;
 
@@ -134,47 +131,8 @@ class RingBuffer {
   }
   void Publish(int64_t lo, int64_t hi) noexcept { sequencer_.Publish(lo, hi); }
 
-  // Claims one slot (waiting for space), calls fill(event, sequence),
-  // publishes. False only when the ring is closed or halted.
-  template <EventFiller<E> F>
-  bool PublishEvent(F&& fill) noexcept(
-      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
-    const std::optional<int64_t> sequence = sequencer_.Next(1);
-    if (!sequence) return false;
-    FillAndPublish(*sequence, *sequence, fill);
-    return true;
-  }
-
-  // As PublishEvent, but false at once when the ring is full.
-  template <EventFiller<E> F>
-  bool TryPublishEvent(F&& fill) noexcept(
-      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
-    const std::optional<int64_t> sequence = sequencer_.TryNext(1);
-    if (!sequence) return false;
-    FillAndPublish(*sequence, *sequence, fill);
-    return true;
-  }
-
-  // Claims n slots, fills each, publishes them together. False when n is
-  // outside [1, capacity] or the ring is closed or halted.
-  template <EventFiller<E> F>
-  bool PublishEvents(int64_t n, F&& fill) noexcept(
-      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
-    const std::optional<int64_t> hi = sequencer_.Next(n);
-    if (!hi) return false;
-    FillAndPublish(*hi - n + 1, *hi, fill);
-    return true;
-  }
-
-  // As PublishEvents, but false at once when n slots are not free.
-  template <EventFiller<E> F>
-  bool TryPublishEvents(int64_t n, F&& fill) noexcept(
-      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
-    const std::optional<int64_t> hi = sequencer_.TryNext(n);
-    if (!hi) return false;
-    FillAndPublish(*hi - n + 1, *hi, fill);
-    return true;
-  }
+  // PublishEvent, TryPublishEvent, PublishEvents, TryPublishEvents: see
+  // EventPublisher.
 
   // Highest published (kSingle) or claimed (kMulti) sequence, as in LMAX.
   // Thread-safe. Acquire: pairs with the producer's publish.
@@ -348,23 +306,6 @@ class RingBuffer {
           absl::StrCat("event factory threw at slot ", constructed_));
     }
     return absl::OkStatus();
-  }
-
-  template <typename F>
-  void FillAndPublish(int64_t lo, int64_t hi, F& fill) noexcept(
-      std::is_nothrow_invocable_v<F&, E&, int64_t>) {
-    if constexpr (std::is_nothrow_invocable_v<F&, E&, int64_t>) {
-      for (int64_t s = lo; s <= hi; ++s) fill(events_[s & mask_], s);
-      sequencer_.Publish(lo, hi);
-    } else {
-      try {
-        for (int64_t s = lo; s <= hi; ++s) fill(events_[s & mask_], s);
-      } catch (...) {
-        sequencer_.Publish(lo, hi);
-        throw;
-      }
-      sequencer_.Publish(lo, hi);
-    }
   }
 
   // Read-only after construction (read by every thread).

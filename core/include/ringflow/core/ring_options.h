@@ -66,6 +66,23 @@ inline constexpr size_t kMaxNameLength = 32;
 // kMaxNameLength characters from [A-Za-z0-9_.#-].
 absl::Status ValidateName(std::string_view what, std::string_view name);
 
+// The name for consumer slot `slot`: `requested` (or "consumer-<slot>" when
+// empty), made unique with "#2", "#3"... while taken(name) says it is in
+// use; never longer than kMaxNameLength.
+template <typename Taken>
+std::string UniqueConsumerName(std::string_view requested, int slot,
+                               Taken&& taken) {
+  const std::string base = requested.empty()
+                               ? "consumer-" + std::to_string(slot)
+                               : std::string(requested);
+  std::string name = base;
+  for (int n = 2; taken(std::string_view(name)); ++n) {
+    const std::string suffix = "#" + std::to_string(n);
+    name = base.substr(0, kMaxNameLength - suffix.size()) + suffix;
+  }
+  return name;
+}
+
 // `name` made valid for ValidateName: bad characters become '_', too long
 // names are cut (used for names derived from handler types).
 std::string SanitizeName(std::string_view name);

@@ -85,6 +85,7 @@ class CountersBlock {
   static constexpr uint64_t kMagic = 0x31534e544e434652ULL;  // "RFCNTNS1"
   static constexpr uint32_t kVersion = 1;
   static constexpr int kGroup = 16;  // values per 128-byte line pair
+  static constexpr uint32_t kMaxCapacity = 1u << 24;  // sanity bound on Attach
 
   enum State : uint32_t {
     kUnused = 0,
@@ -107,7 +108,9 @@ class CountersBlock {
     std::atomic<uint32_t> state;  // written last on allocate (release)
     uint32_t type;
     uint64_t le;
-    int64_t free_deadline_ns;  // kReclaimed: claimable again after this
+    // kReclaimed: claimable again after this. Relaxed: ordered by the
+    // release store / acquire load of `state` around it.
+    std::atomic<int64_t> free_deadline_ns;
     uint64_t reserved;
     char name[64];
     char help[64];
@@ -139,8 +142,8 @@ class CountersBlock {
   // is too small or misaligned or capacity < 1; `error` says why.
   static CountersBlock Initialize(void* memory, size_t bytes, int capacity,
                                   int64_t reuse_delay_ns, std::string* error) {
-    if (capacity < 1 || memory == nullptr ||
-        reinterpret_cast<uintptr_t>(memory) % 128 != 0 ||
+    if (capacity < 1 || capacity > static_cast<int>(kMaxCapacity) ||
+        memory == nullptr || reinterpret_cast<uintptr_t>(memory) % 128 != 0 ||
         bytes < BytesFor(capacity)) {
       if (error != nullptr) {
         *error = "counters block: capacity " + std::to_string(capacity) +
@@ -179,6 +182,7 @@ class CountersBlock {
       why = "counters block: version " + std::to_string(header->version) +
             " != " + std::to_string(kVersion);
     } else if (header->metadata_bytes != sizeof(MetadataRecord) ||
+               header->capacity == 0 || header->capacity > kMaxCapacity ||
                header->capacity % kGroup != 0 ||
                bytes < BytesFor(static_cast<int>(header->capacity))) {
       why = "counters block: capacity " + std::to_string(header->capacity) +
@@ -249,7 +253,7 @@ class CountersBlock {
     const int64_t deadline = NowNanos() + header_->reuse_delay_ns;
     for (int i = 0; i < run; ++i) {
       MetadataRecord& m = metadata(first + i);
-      m.free_deadline_ns = deadline;
+      m.free_deadline_ns.store(deadline, std::memory_order_relaxed);
       // Release: the deadline is visible before the state says reclaimed.
       // Pairs with the acquire load in ClaimRun.
       m.state.store(kReclaimed, std::memory_order_release);
@@ -315,7 +319,7 @@ class CountersBlock {
         for (int j = 0; j < i; ++j) {
           // Release: hand the record back as it was found (rested).
           MetadataRecord& back = metadata(first + j);
-          back.free_deadline_ns = 0;
+          back.free_deadline_ns.store(0, std::memory_order_relaxed);
           back.state.store(kReclaimed, std::memory_order_release);
         }
         return false;

@@ -154,13 +154,15 @@ class BatchEventProcessor {
             result.available,
             next + std::min(options_.max_batch_size - 1,
                             std::numeric_limits<int64_t>::max() - next));
-        counters_.OnBatch(end - next + 1, result.available - next + 1);
         if constexpr (HasOnBatchStart<H>) {
           CallGuarded([&] {
             handler_.OnBatchStart(end - next + 1, result.available - next + 1);
           });
         }
-        if (!ProcessBatch(next, end)) return;  // the policy halted us
+        if (!ProcessBatch(next, end, result.available - next + 1)) {
+          return;  // the policy halted us
+        }
+        counters_.OnBatch(end - next + 1, result.available - next + 1);
         // Release: the handler is done with [next, end]; pairs with the
         // producer's gating read and downstream barriers (acquire).
         sequence.StoreRelease(end);
@@ -176,7 +178,8 @@ class BatchEventProcessor {
   }
 
   // Handles [lo, hi]. False when the exception policy halted the processor.
-  bool ProcessBatch(int64_t lo, int64_t hi) {
+  // `depth` (events available at the batch start) is for the counters.
+  bool ProcessBatch(int64_t lo, int64_t hi, [[maybe_unused]] int64_t depth) {
     if constexpr (kNothrowHandler<H, E>) {
       for (int64_t s = lo; s <= hi; ++s)
         handler_.OnEvent(slots_[s], s, s == hi);
@@ -211,6 +214,8 @@ class BatchEventProcessor {
           }
           processors_internal::LogHandlerException(options_.name, s, what,
                                                    "halting");
+          // Count what the handler was handed, the failing event included.
+          counters_.OnBatch(s - lo + 1, depth);
           HaltOnError(s, what);
           return false;
         }

@@ -45,6 +45,7 @@
 #include "absl/time/time.h"
 #include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/consumer_table.h"
+#include "ringflow/core/event_publisher.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence_barrier.h"
@@ -91,7 +92,7 @@ class SharedGating {
 }  // namespace shm_internal_detail
 
 template <typename E>
-class SharedRing {
+class SharedRing : public EventPublisher<SharedRing<E>, E> {
   static_assert(std::is_trivially_copyable_v<E> && std::is_standard_layout_v<E>,
                 "events in shared memory must be trivially copyable and "
                 "standard layout: other processes read them as bytes");
@@ -134,27 +135,7 @@ class SharedRing {
   }
   void Publish(int64_t lo, int64_t hi) noexcept { sequencer_.Publish(lo, hi); }
 
-  template <EventFiller<E> F>
-  bool PublishEvent(F&& fill) {
-    const std::optional<int64_t> s = sequencer_.Next(1);
-    if (!s) return false;
-    FillAndPublish(*s, *s, fill);
-    return true;
-  }
-  template <EventFiller<E> F>
-  bool TryPublishEvent(F&& fill) {
-    const std::optional<int64_t> s = sequencer_.TryNext(1);
-    if (!s) return false;
-    FillAndPublish(*s, *s, fill);
-    return true;
-  }
-  template <EventFiller<E> F>
-  bool PublishEvents(int64_t n, F&& fill) {
-    const std::optional<int64_t> hi = sequencer_.Next(n);
-    if (!hi) return false;
-    FillAndPublish(*hi - n + 1, *hi, fill);
-    return true;
-  }
+  // PublishEvent, TryPublishEvent, PublishEvents: see EventPublisher.
 
   int64_t Cursor() const noexcept { return control_->cursor().LoadAcquire(); }
   int64_t PublishedSequence() const noexcept {
@@ -234,17 +215,6 @@ class SharedRing {
     if (first < 0) return ProducerCounters();
     return ProducerCounters(&block->value(first),
                             options.producer_type == ProducerType::kMulti);
-  }
-
-  template <typename F>
-  void FillAndPublish(int64_t lo, int64_t hi, F& fill) {
-    try {
-      for (int64_t s = lo; s <= hi; ++s) fill(events_[s & mask_], s);
-    } catch (...) {
-      sequencer_.Publish(lo, hi);  // never leave a claimed slot unpublished
-      throw;
-    }
-    sequencer_.Publish(lo, hi);
   }
 
   // Heartbeat every 100 ms; evict consumers whose process is gone or whose

@@ -27,7 +27,8 @@ class Segment {
   static absl::StatusOr<Segment> Create(const std::string& name, size_t bytes,
                                         uint32_t mode);
   // Opens and maps an existing segment (its whole current size).
-  // NotFound, PermissionDenied, or Internal, naming the segment.
+  // NotFound, PermissionDenied, Unavailable (it exists but is still empty:
+  // its creator has not sized it), or Internal, naming the segment.
   static absl::StatusOr<Segment> Open(const std::string& name, Access access);
   // Removes the name (mappings stay valid). NotFound if absent.
   static absl::Status Remove(const std::string& name);
