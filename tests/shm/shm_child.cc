@@ -1,0 +1,364 @@
+// tests/shm/shm_child.cc
+//
+// The helper program the multi-process shm tests fork/exec. One verb per
+// run, arguments as key=value words; it reports on stdout, one line per
+// step ("ready ...", "result ..."), flushed at once, and the test reads
+// those lines as its handshake. Nothing here sleeps to synchronise.
+//
+//   consume ring=R [method=batch|lease|poll|poll-only] [count=N]
+//           [start=latest|oldest] [name=NAME] [heartbeat_ms=100]
+//           [idle_ms=30000] [batch=256]
+//       Attaches with SharedConsumer<ShmEvent>, prints "ready name=...",
+//       reads `count` events (count=-1: until stopped or killed) with one
+//       read method, checking order and content (poll-only: Poll in a loop
+//       and nothing else, for at most idle_ms), then prints
+//       "result <StreamCheck> status=<ok|timeout|evicted|producer-gone>".
+//       Exit 0 when it read `count` events with no violation.
+//   attach ring=R
+//       Attaches and prints "status code=<absl code> <message>" (the
+//       permission tests run it as another user). Exit 0 when OK.
+//   scribble ring=R
+//       Attaches, leases the first event, prints "leased sequence=..", and
+//       writes into it through a const_cast: the read-only data mapping must
+//       kill it with SIGSEGV. Prints "wrote" and exits 3 if it survives.
+//   produce ring=R [capacity=1024] [producer=single|multi] [count=-1]
+//           [consumer_timeout_ms=2000]
+//       SharedRing<ShmEvent>::Create, prints "created resumed=0|1
+//       cursor=C", waits for a "go" line, publishes `count` events after the
+//       cursor (-1: until killed), prints "done cursor=C" and exits when its
+//       stdin closes.
+//   idle ring=R [heartbeat_ms=2000] [idle_ms=2000]
+//       Attaches, prints "ready", measures its CPU time (getrusage) around
+//       WaitForEvents(idle_ms) on an empty ring ("idle status=..
+//       cpu_us=.."), then prints "waiting" and blocks in WaitForEvents until
+//       the next publish ("woke status=.. t_ns=<CLOCK_MONOTONIC> ...").
+//   churn ring=R [rounds=100] [events=64] [start=latest|oldest|alternate]
+//       Attaches and detaches `rounds` times (start=alternate: latest and
+//       oldest in turn), reading `events` events each time while the producer
+//       wraps: "result rounds=.. events=.. order_violations=..
+//       content_violations=.. latest_violations=.. oldest_violations=..
+//       oldest_backlog=.. [round=.. start=.. (the first bad read)]".
+//   image out=PATH
+//       Writes the control segment image of a fresh small ring to PATH (the
+//       fuzzer's seed corpus).
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/segment.h"
+#include "ringflow/shm/shared_consumer.h"
+#include "ringflow/shm/shared_ring.h"
+#include "support/shm_event.h"
+
+namespace {
+
+using ringflow::testing::Fields;
+using ringflow::testing::FillShmEvent;
+using ringflow::testing::kShmEventTag;
+using ringflow::testing::PayloadOf;
+using ringflow::testing::ShmEvent;
+using ringflow::testing::StreamCheck;
+namespace shm = ringflow::shm;
+
+// One line to stdout, unbuffered: the parent may be waiting for it.
+void Say(const std::string& line) {
+  const std::string data = line + "\n";
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(1, data.data() + done, data.size() - done);
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+int Fail(const std::string& what) {
+  Say(absl::StrCat("error ", what));
+  return 1;
+}
+
+std::string StatusLine(const absl::Status& status) {
+  return absl::StrCat("status code=", absl::StatusCodeToString(status.code()),
+                      " ", status.message());
+}
+
+int64_t ThreadCpuMicros(int who) {
+  rusage usage{};
+  ::getrusage(who, &usage);
+  return int64_t{usage.ru_utime.tv_sec} * 1'000'000 + usage.ru_utime.tv_usec +
+         int64_t{usage.ru_stime.tv_sec} * 1'000'000 + usage.ru_stime.tv_usec;
+}
+
+absl::StatusOr<std::unique_ptr<shm::SharedConsumer<ShmEvent>>> AttachAs(
+    const Fields& args, shm::StartPosition start) {
+  shm::SharedConsumerOptions options;
+  options.name = args.Get("name", "");
+  options.type_tag = kShmEventTag;
+  options.start = start;
+  options.heartbeat_interval =
+      absl::Milliseconds(args.Int("heartbeat_ms", 100));
+  return shm::SharedConsumer<ShmEvent>::Attach(args.Get("ring"), options);
+}
+
+int Consume(const Fields& args) {
+  const std::string method = args.Get("method", "batch");
+  if (method != "batch" && method != "lease" && method != "poll" &&
+      method != "poll-only") {
+    return Fail(absl::StrCat("unknown method ", method));
+  }
+  const int64_t count = args.Int("count", -1);
+  const int64_t batch = args.Int("batch", 256);
+  const absl::Duration idle = absl::Milliseconds(args.Int("idle_ms", 30'000));
+  auto consumer = AttachAs(args, args.Get("start", "latest") == "oldest"
+                                     ? shm::StartPosition::kOldest
+                                     : shm::StartPosition::kLatest);
+  if (!consumer.ok()) return Fail(StatusLine(consumer.status()));
+  shm::SharedConsumer<ShmEvent>& c = **consumer;
+  Say(absl::StrCat("ready name=", c.name(), " pid=", ::getpid(),
+                   " sequence=", c.sequence()));
+  StreamCheck check;
+  std::string status = "ok";
+  if (method == "poll-only") {
+    // A user's own loop: Poll and nothing else (no WaitForEvents, no
+    // status()), until `count` events or `idle` passed.
+    const absl::Time deadline = absl::Now() + idle;
+    while ((count < 0 || check.count < count) && absl::Now() < deadline) {
+      const ringflow::PollState state =
+          c.Poll([&](const ShmEvent& event, int64_t sequence, bool) {
+            check.Add(event, sequence);
+          });
+      if (state != ringflow::PollState::kProcessing) sched_yield();
+    }
+    status = std::string(shm::ConsumerStatusName(c.status()));
+  }
+  while (method != "poll-only" && (count < 0 || check.count < count)) {
+    const shm::ConsumerStatus s = c.WaitForEvents(idle);
+    if (s != shm::ConsumerStatus::kOk) {
+      status = std::string(shm::ConsumerStatusName(s));
+      break;
+    }
+    const int64_t want =
+        count < 0 ? batch : std::min(batch, count - check.count);
+    if (method == "batch") {
+      if (auto leased = c.TryLeaseBatch(want)) {
+        for (int64_t i = 0; i < leased->size(); ++i) {
+          check.Add((*leased)[i], leased->first_sequence() + i);
+        }
+      }
+    } else if (method == "lease") {
+      if (auto lease = c.TryLease()) check.Add(**lease, lease->sequence());
+    } else {
+      c.Poll([&](const ShmEvent& event, int64_t sequence, bool) {
+        check.Add(event, sequence);
+        return count < 0 || check.count < count;
+      });
+    }
+  }
+  Say(absl::StrCat("result ", check.ToString(), " status=", status));
+  const bool clean = check.order_violations == 0 &&
+                     check.content_violations == 0 &&
+                     (count < 0 || check.count == count);
+  return clean && status == "ok" ? 0 : 2;
+}
+
+int Attach(const Fields& args) {
+  auto consumer = AttachAs(args, shm::StartPosition::kLatest);
+  Say(StatusLine(consumer.status()));
+  return consumer.ok() ? 0 : 1;
+}
+
+int Scribble(const Fields& args) {
+  auto consumer = AttachAs(args, shm::StartPosition::kLatest);
+  if (!consumer.ok()) return Fail(StatusLine(consumer.status()));
+  Say("ready");
+  if ((*consumer)->WaitForEvents(absl::Seconds(60)) !=
+      shm::ConsumerStatus::kOk) {
+    return Fail("no event arrived");
+  }
+  auto lease = (*consumer)->TryLease();
+  if (!lease) return Fail("no lease");
+  Say(absl::StrCat("leased sequence=", lease->sequence(),
+                   " payload=", (*lease)->payload));
+  // Die by the signal itself: no sanitizer report, no core file.
+  ::signal(SIGSEGV, SIG_DFL);
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  auto& event = const_cast<ShmEvent&>(**lease);
+  std::atomic_ref<uint64_t>(event.payload)
+      .store(0xdeadbeef, std::memory_order_relaxed);
+  Say("wrote");
+  return 3;
+}
+
+int Produce(const Fields& args) {
+  shm::SharedRingOptions options;
+  options.name = args.Get("ring");
+  options.capacity = args.Int("capacity", 1024);
+  options.producer_type = args.Get("producer", "single") == "multi"
+                              ? ringflow::ProducerType::kMulti
+                              : ringflow::ProducerType::kSingle;
+  options.consumer_timeout =
+      absl::Milliseconds(args.Int("consumer_timeout_ms", 2000));
+  auto ring = shm::SharedRing<ShmEvent>::Create(options, kShmEventTag);
+  if (!ring.ok()) return Fail(StatusLine(ring.status()));
+  Say(absl::StrCat("created resumed=", (*ring)->resumed() ? 1 : 0,
+                   " cursor=", (*ring)->Cursor()));
+  std::string line;
+  bool go = false;
+  while (!go && std::getline(std::cin, line)) go = line == "go";
+  if (!go) return Fail("stdin closed before go");
+  const int64_t count = args.Int("count", -1);
+  for (int64_t i = 0; count < 0 || i < count; ++i) {
+    if (!(*ring)->PublishEvent(FillShmEvent)) return Fail("publish failed");
+  }
+  Say(absl::StrCat("done cursor=", (*ring)->Cursor()));
+  while (std::getline(std::cin, line)) {
+  }
+  return 0;
+}
+
+int Idle(const Fields& args) {
+  auto consumer = AttachAs(args, shm::StartPosition::kLatest);
+  if (!consumer.ok()) return Fail(StatusLine(consumer.status()));
+  shm::SharedConsumer<ShmEvent>& c = **consumer;
+  Say("ready");
+  const int64_t process_before = ThreadCpuMicros(RUSAGE_SELF);
+  const int64_t thread_before = ThreadCpuMicros(RUSAGE_THREAD);
+  const int64_t wall_before = ringflow::shm_internal::MonotonicNanos();
+  const shm::ConsumerStatus idle =
+      c.WaitForEvents(absl::Milliseconds(args.Int("idle_ms", 2000)));
+  const int64_t wall_ns =
+      ringflow::shm_internal::MonotonicNanos() - wall_before;
+  Say(absl::StrCat(
+      "idle status=", std::string(shm::ConsumerStatusName(idle)),
+      " cpu_us=", ThreadCpuMicros(RUSAGE_SELF) - process_before,
+      " thread_cpu_us=", ThreadCpuMicros(RUSAGE_THREAD) - thread_before,
+      " wall_us=", wall_ns / 1000));
+  Say("waiting");
+  const shm::ConsumerStatus woke = c.WaitForEvents(absl::Seconds(60));
+  const int64_t woke_ns = ringflow::shm_internal::MonotonicNanos();
+  auto lease = c.TryLease();
+  Say(absl::StrCat("woke status=", std::string(shm::ConsumerStatusName(woke)),
+                   " t_ns=", woke_ns,
+                   " sequence=", lease ? lease->sequence() : -1, " valid=",
+                   lease && (*lease)->sequence == lease->sequence() &&
+                           (*lease)->payload == PayloadOf(lease->sequence())
+                       ? 1
+                       : 0));
+  return 0;
+}
+
+int Churn(const Fields& args) {
+  const int64_t rounds = args.Int("rounds", 100);
+  const int64_t events = args.Int("events", 64);
+  const std::string mode = args.Get("start", "alternate");
+  int64_t read = 0;
+  int64_t order = 0;
+  int64_t content[2] = {0, 0};  // by start position: latest, oldest
+  int64_t oldest_backlog = 0;
+  std::string first_bad;
+  for (int64_t round = 0; round < rounds; ++round) {
+    const bool oldest =
+        mode == "oldest" || (mode != "latest" && round % 2 == 1);
+    auto consumer = AttachAs(args, oldest ? shm::StartPosition::kOldest
+                                          : shm::StartPosition::kLatest);
+    if (!consumer.ok()) return Fail(StatusLine(consumer.status()));
+    shm::SharedConsumer<ShmEvent>& c = **consumer;
+    const int64_t start = c.sequence();
+    const int64_t published = c.PublishedSequence();
+    if (oldest) oldest_backlog += std::max<int64_t>(0, published - start);
+    StreamCheck check;
+    while (check.count < events) {
+      const shm::ConsumerStatus s = c.WaitForEvents(absl::Seconds(30));
+      if (s != shm::ConsumerStatus::kOk) {
+        return Fail(absl::StrCat("round ", round, ": ",
+                                 std::string(shm::ConsumerStatusName(s))));
+      }
+      if (auto leased = c.TryLeaseBatch(events - check.count)) {
+        for (int64_t i = 0; i < leased->size(); ++i) {
+          const ShmEvent& event = (*leased)[i];
+          const int64_t sequence = leased->first_sequence() + i;
+          const int64_t bad_before = check.content_violations;
+          check.Add(event, sequence);
+          if (check.content_violations != bad_before && first_bad.empty()) {
+            first_bad = absl::StrCat(
+                "round=", round, " start=", oldest ? "oldest" : "latest",
+                " attached_at=", start, " published_at_attach=", published,
+                " read=", sequence, " found=", event.sequence);
+          }
+        }
+      }
+    }
+    read += check.count;
+    order += check.order_violations;
+    content[oldest ? 1 : 0] += check.content_violations;
+  }
+  Say(absl::StrCat(
+      "result rounds=", rounds, " events=", read, " order_violations=", order,
+      " content_violations=", content[0] + content[1],
+      " latest_violations=", content[0], " oldest_violations=", content[1],
+      " oldest_backlog=", oldest_backlog, " ", first_bad));
+  return order == 0 && content[0] + content[1] == 0 ? 0 : 2;
+}
+
+int Image(const Fields& args) {
+  const std::string ring_name = absl::StrCat("t", ::getpid(), "-image");
+  (void)shm::Control::Remove(ring_name);
+  {
+    shm::SharedRingOptions options;
+    options.name = ring_name;
+    options.capacity = 4;
+    options.max_consumers = 1;
+    auto ring = shm::SharedRing<ShmEvent>::Create(options, kShmEventTag);
+    if (!ring.ok()) return Fail(StatusLine(ring.status()));
+  }  // the producer's housekeeping thread stops here
+  auto segment = ringflow::shm_internal::Segment::Open(
+      shm::ControlSegmentName(ring_name),
+      ringflow::shm_internal::Segment::Access::kReadOnly);
+  if (!segment.ok()) {
+    (void)shm::Control::Remove(ring_name);
+    return Fail(StatusLine(segment.status()));
+  }
+  std::ofstream out(args.Get("out"), std::ios::binary);
+  out.write(static_cast<const char*>(segment->data()),
+            static_cast<std::streamsize>(segment->size()));
+  (void)shm::Control::Remove(ring_name);
+  if (!out) return Fail("cannot write the image");
+  Say(absl::StrCat("image bytes=", segment->size()));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Fail("usage: shm_child VERB key=value...");
+  std::string words;
+  for (int i = 2; i < argc; ++i) absl::StrAppend(&words, argv[i], " ");
+  const Fields args(words);
+  const std::string_view verb = argv[1];
+  if (verb == "consume") return Consume(args);
+  if (verb == "attach") return Attach(args);
+  if (verb == "scribble") return Scribble(args);
+  if (verb == "produce") return Produce(args);
+  if (verb == "idle") return Idle(args);
+  if (verb == "churn") return Churn(args);
+  if (verb == "image") return Image(args);
+  return Fail(absl::StrCat("unknown verb ", std::string(verb)));
+}

@@ -1,0 +1,61 @@
+// libFuzzer target for shm::ValidateControl, the check every attach runs on
+// a control segment another process wrote. Whatever the bytes and size:
+// no crash, no read past `size` (ASan: the input is copied into a buffer of
+// exactly that size), and a non-OK result always carries a message. An OK
+// result must describe a ring that fits in the bytes it was given.
+//
+// Built with clang (-fsanitize=fuzzer,address) by
+// run_validate_control_fuzzer.sh; see tests/shm/CMakeLists.txt.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "ringflow/shm/control.h"
+#include "ringflow/shm/layout.h"
+
+namespace {
+
+void Check(bool condition) {
+  if (!condition) std::abort();
+}
+
+void CheckResult(const absl::Status& status, const uint8_t* data, size_t size) {
+  if (!status.ok()) {
+    Check(!status.message().empty());
+    Check(status.code() == absl::StatusCode::kFailedPrecondition ||
+          status.code() == absl::StatusCode::kUnavailable);
+    return;
+  }
+  Check(size >= sizeof(ringflow::shm::ControlHeader));
+  const auto* h = reinterpret_cast<const ringflow::shm::ControlHeader*>(data);
+  Check(h->magic == ringflow::shm::kMagic);
+  Check(h->capacity > 0 && (h->capacity & (h->capacity - 1)) == 0);
+  Check(h->control_bytes <= size);
+  Check(h->slots_offset + 256 * uint64_t{h->max_consumers} <= size);
+  Check(h->counters_offset + h->counters_bytes <= size);
+  Check(std::memchr(h->type_tag, '\0', sizeof(h->type_tag)) != nullptr);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Exactly `size` bytes on the heap (aligned like a mapping's start).
+  const std::unique_ptr<uint8_t[]> copy(new uint8_t[size]);
+  if (size > 0) std::memcpy(copy.get(), data, size);
+  CheckResult(ringflow::shm::ValidateControl(copy.get(), size, nullptr),
+              copy.get(), size);
+  const ringflow::shm::RingIdentity identity{16, 8, "ringflow.test.ShmEvent"};
+  const absl::Status typed =
+      ringflow::shm::ValidateControl(copy.get(), size, &identity);
+  CheckResult(typed, copy.get(), size);
+  if (typed.ok()) {
+    const auto* h =
+        reinterpret_cast<const ringflow::shm::ControlHeader*>(copy.get());
+    Check(h->event_size == 16 && h->event_alignment == 8);
+  }
+  return 0;
+}
