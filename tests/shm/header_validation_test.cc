@@ -480,8 +480,7 @@ TEST_F(ShmHeaderValidationTest, RandomlyMutatedImagesGiveANamedStatus) {
   EXPECT_GT(rejected, kIterations / 2);
 }
 
-// ---- live segments
-// -----------------------------------------------------------
+// ---- live segments ----------------------------------------------------------
 
 TEST_F(ShmHeaderValidationTest, AttachNamesACorruptedLiveHeader) {
   CreateRing();
@@ -520,8 +519,7 @@ TEST_F(ShmHeaderValidationTest, AttachNamesATruncatedDataSegment) {
                              HasSubstr("expected 2048"))));
 }
 
-// ---- a creator that died before marking the ring ready
-// -----------------------
+// ---- a creator that died before marking the ring ready ----------------------
 
 // Writes a control segment for the test's ring holding `image` (what a
 // creator had written when it died).
@@ -628,31 +626,21 @@ TEST_F(ShmCreatorDiedTest, CreateRefusesARingALiveCreatorIsInitialising) {
                        HasSubstr(std::to_string(creator->pid()))));
 }
 
-// BUG (attach during initialisation; this test and the two below).
-// Control::CreateOrResume (shm/src/control.cc) creates the control segment
-// (shm_open), sizes it (ftruncate: zero-filled), creates the data segment,
-// and only then writes the header, `ready` last. Control::Attach retries
-// only while ValidateControl says Unavailable, i.e. magic present and
-// ready != 1. Opening the segment in the two earlier windows fails at once:
-//   - before ftruncate: Segment::Open (shm/src/segment.cc) returns
-//     FailedPrecondition "shared memory segment '/<ring>' is empty (0
-//     bytes)";
-//   - after ftruncate, before the header: ValidateControl checks the magic
-//     before `ready` and returns FailedPrecondition "magic
-//     0x0000000000000000 != 0x31574c46474e4952: not a ringflow ring".
-// So a consumer started together with its producer fails spuriously (the
-// race test below: 2-7 of 20 attaches fail), and a creator killed in those
-// windows gives FailedPrecondition instead of DeadlineExceeded naming the
-// creator. Fix: in Control::Attach treat a 0-byte control segment and an
-// all-zero magic as "not ready yet" (re-open and retry until the deadline,
-// then the existing DeadlineExceeded "... its creator may have died while
-// initialising it"); a non-zero wrong magic stays FailedPrecondition.
+// Attach during initialisation (regression tests; this one and the two
+// below). Control::CreateOrResume creates the control segment (shm_open),
+// sizes it (ftruncate: zero-filled), creates the data segment, and only
+// then writes the header, `ready` last. An attach that opens the segment in
+// the two early windows must wait for `ready` like in the late one: an
+// empty segment and an all-zero header are "not ready yet", never "not a
+// ringflow ring". (Before the fix these failed at once with
+// FailedPrecondition "... is empty (0 bytes)" / "magic 0x0000000000000000
+// != ...", and 2-7 of 20 racing attaches failed.)
 //
 // A creator that died after sizing the control segment but before writing
 // its header leaves zeroes: that ring is still being initialised, so an
 // attach should wait for it up to attach_timeout, like for a header whose
 // ready word is 0.
-TEST_F(ShmCreatorDiedTest, DISABLED_AttachTimesOutOnAZeroFilledControlSegment) {
+TEST_F(ShmCreatorDiedTest, AttachTimesOutOnAZeroFilledControlSegment) {
   const Image image(ControlLayout::For(kCapacity, kMaxConsumers).control_bytes,
                     0);
   WriteStaleControl(name_, image);
@@ -662,8 +650,8 @@ TEST_F(ShmCreatorDiedTest, DISABLED_AttachTimesOutOnAZeroFilledControlSegment) {
 }
 
 // Same for a creator that died between creating the control segment and
-// sizing it (shm_open done, ftruncate not). Disabled: the bug above.
-TEST_F(ShmCreatorDiedTest, DISABLED_AttachTimesOutOnAnEmptyControlSegment) {
+// sizing it (shm_open done, ftruncate not).
+TEST_F(ShmCreatorDiedTest, AttachTimesOutOnAnEmptyControlSegment) {
   const std::string path = ControlSegmentName(name_);
   const int fd = ::shm_open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
   ASSERT_GE(fd, 0);
@@ -676,9 +664,8 @@ TEST_F(ShmCreatorDiedTest, DISABLED_AttachTimesOutOnAnEmptyControlSegment) {
 // A consumer started together with its producer polls Attach until the ring
 // exists. Once the control segment exists, Attach must wait (up to
 // attach_timeout) for the creator to mark it ready, never fail on the
-// half-initialised segment it may open first. Disabled: the bug above.
-TEST(ShmAttachRaceTest,
-     DISABLED_AttachRacingTheCreatorNeverSeesAHalfInitialisedRing) {
+// half-initialised segment it may open first.
+TEST(ShmAttachRaceTest, AttachRacingTheCreatorNeverSeesAHalfInitialisedRing) {
   const int kRounds = 20;
   int failures = 0;
   std::set<std::string> errors;  // distinct messages, ring name cut out

@@ -133,8 +133,7 @@ TEST(ShmPermissionsTest,
   }
 }
 
-// ---- another user (needs root to switch users)
-// -------------------------------
+// ---- another user (needs root to switch users) ------------------------------
 
 std::string FindSetpriv() {
   for (const char* path : {"/usr/bin/setpriv", "/bin/setpriv"}) {

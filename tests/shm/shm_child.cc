@@ -7,13 +7,20 @@
 //
 //   consume ring=R [method=batch|lease|poll|poll-only] [count=N]
 //           [start=latest|oldest] [name=NAME] [heartbeat_ms=100]
-//           [idle_ms=30000] [batch=256]
+//           [idle_ms=30000] [batch=256] [delay_us=0] [beat=0]
 //       Attaches with SharedConsumer<ShmEvent>, prints "ready name=...",
 //       reads `count` events (count=-1: until stopped or killed) with one
 //       read method, checking order and content (poll-only: Poll in a loop
-//       and nothing else, for at most idle_ms), then prints
-//       "result <StreamCheck> status=<ok|timeout|evicted|producer-gone>".
-//       Exit 0 when it read `count` events with no violation.
+//       and nothing else, for at most idle_ms), spinning delay_us per event
+//       (a slow consumer) and calling status() before each wait if beat=1,
+//       then prints "result <StreamCheck> status=<ok|timeout|evicted|
+//       producer-gone|stuck-ok>" (stuck-ok: WaitForEvents said kOk for
+//       idle_ms but no read returned anything). Exit 0 when it read `count`
+//       events with no violation.
+//   stall ring=R
+//       Attaches, prints "ready", then does nothing (no heartbeat) until a
+//       "go" line; then WaitForEvents(5 s) and TryLease once: "after
+//       wait=<status> lease=0|1 status=<status()>".
 //   attach ring=R
 //       Attaches and prints "status code=<absl code> <message>" (the
 //       permission tests run it as another user). Exit 0 when OK.
@@ -24,15 +31,16 @@
 //   produce ring=R [capacity=1024] [producer=single|multi] [count=-1]
 //           [consumer_timeout_ms=2000]
 //       SharedRing<ShmEvent>::Create, prints "created resumed=0|1
-//       cursor=C", waits for a "go" line, publishes `count` events after the
-//       cursor (-1: until killed), prints "done cursor=C" and exits when its
-//       stdin closes.
+//       cursor=C", waits for a "go" line (exit 1 if stdin closes first),
+//       publishes `count` events after the cursor (-1: until killed),
+//       prints "done cursor=C" and exits when its stdin closes.
 //   idle ring=R [heartbeat_ms=2000] [idle_ms=2000]
 //       Attaches, prints "ready", measures its CPU time (getrusage) around
 //       WaitForEvents(idle_ms) on an empty ring ("idle status=..
 //       cpu_us=.."), then prints "waiting" and blocks in WaitForEvents until
 //       the next publish ("woke status=.. t_ns=<CLOCK_MONOTONIC> ...").
 //   churn ring=R [rounds=100] [events=64] [start=latest|oldest|alternate]
+//         [nice=N]
 //       Attaches and detaches `rounds` times (start=alternate: latest and
 //       oldest in turn), reading `events` events each time while the producer
 //       wraps: "result rounds=.. events=.. order_violations=..
@@ -89,6 +97,14 @@ void Say(const std::string& line) {
   }
 }
 
+// Busy for `ns` nanoseconds: a slow consumer's work per event.
+void Spin(int64_t ns) {
+  if (ns <= 0) return;
+  const int64_t until = ringflow::shm_internal::MonotonicNanos() + ns;
+  while (ringflow::shm_internal::MonotonicNanos() < until) {
+  }
+}
+
 int Fail(const std::string& what) {
   Say(absl::StrCat("error ", what));
   return 1;
@@ -99,7 +115,8 @@ std::string StatusLine(const absl::Status& status) {
                       " ", status.message());
 }
 
-int64_t ThreadCpuMicros(int who) {
+// User + system CPU time of RUSAGE_SELF or RUSAGE_THREAD.
+int64_t CpuMicros(int who) {
   rusage usage{};
   ::getrusage(who, &usage);
   return int64_t{usage.ru_utime.tv_sec} * 1'000'000 + usage.ru_utime.tv_usec +
@@ -126,6 +143,8 @@ int Consume(const Fields& args) {
   const int64_t count = args.Int("count", -1);
   const int64_t batch = args.Int("batch", 256);
   const absl::Duration idle = absl::Milliseconds(args.Int("idle_ms", 30'000));
+  const int64_t delay_ns = args.Int("delay_us", 0) * 1000;
+  const bool beat = args.Int("beat", 0) != 0;
   auto consumer = AttachAs(args, args.Get("start", "latest") == "oldest"
                                      ? shm::StartPosition::kOldest
                                      : shm::StartPosition::kLatest);
@@ -148,27 +167,43 @@ int Consume(const Fields& args) {
     }
     status = std::string(shm::ConsumerStatusName(c.status()));
   }
+  absl::Time last_progress = absl::Now();
   while (method != "poll-only" && (count < 0 || check.count < count)) {
+    if (beat) (void)c.status();  // an explicit heartbeat
     const shm::ConsumerStatus s = c.WaitForEvents(idle);
     if (s != shm::ConsumerStatus::kOk) {
       status = std::string(shm::ConsumerStatusName(s));
       break;
     }
+    const int64_t before = check.count;
     const int64_t want =
         count < 0 ? batch : std::min(batch, count - check.count);
     if (method == "batch") {
       if (auto leased = c.TryLeaseBatch(want)) {
         for (int64_t i = 0; i < leased->size(); ++i) {
           check.Add((*leased)[i], leased->first_sequence() + i);
+          Spin(delay_ns);
         }
       }
     } else if (method == "lease") {
-      if (auto lease = c.TryLease()) check.Add(**lease, lease->sequence());
+      if (auto lease = c.TryLease()) {
+        check.Add(**lease, lease->sequence());
+        Spin(delay_ns);
+      }
     } else {
       c.Poll([&](const ShmEvent& event, int64_t sequence, bool) {
         check.Add(event, sequence);
+        Spin(delay_ns);
         return count < 0 || check.count < count;
       });
+    }
+    if (check.count != before) {
+      last_progress = absl::Now();
+    } else if (absl::Now() - last_progress > idle) {
+      // WaitForEvents keeps saying events are ready, yet no read returns
+      // any: report it instead of spinning forever.
+      status = "stuck-ok";
+      break;
     }
   }
   Say(absl::StrCat("result ", check.ToString(), " status=", status));
@@ -182,6 +217,24 @@ int Attach(const Fields& args) {
   auto consumer = AttachAs(args, shm::StartPosition::kLatest);
   Say(StatusLine(consumer.status()));
   return consumer.ok() ? 0 : 1;
+}
+
+int Stall(const Fields& args) {
+  auto consumer = AttachAs(args, shm::StartPosition::kLatest);
+  if (!consumer.ok()) return Fail(StatusLine(consumer.status()));
+  Say("ready");
+  std::string line;
+  bool go = false;
+  while (!go && std::getline(std::cin, line)) go = line == "go";
+  if (!go) return Fail("stdin closed before go");
+  const shm::ConsumerStatus waited =
+      (*consumer)->WaitForEvents(absl::Seconds(5));
+  const bool leased = (*consumer)->TryLease().has_value();
+  Say(absl::StrCat(
+      "after wait=", std::string(shm::ConsumerStatusName(waited)),
+      " lease=", leased ? 1 : 0,
+      " status=", std::string(shm::ConsumerStatusName((*consumer)->status()))));
+  return 0;
 }
 
 int Scribble(const Fields& args) {
@@ -239,18 +292,17 @@ int Idle(const Fields& args) {
   if (!consumer.ok()) return Fail(StatusLine(consumer.status()));
   shm::SharedConsumer<ShmEvent>& c = **consumer;
   Say("ready");
-  const int64_t process_before = ThreadCpuMicros(RUSAGE_SELF);
-  const int64_t thread_before = ThreadCpuMicros(RUSAGE_THREAD);
+  const int64_t process_before = CpuMicros(RUSAGE_SELF);
+  const int64_t thread_before = CpuMicros(RUSAGE_THREAD);
   const int64_t wall_before = ringflow::shm_internal::MonotonicNanos();
   const shm::ConsumerStatus idle =
       c.WaitForEvents(absl::Milliseconds(args.Int("idle_ms", 2000)));
   const int64_t wall_ns =
       ringflow::shm_internal::MonotonicNanos() - wall_before;
-  Say(absl::StrCat(
-      "idle status=", std::string(shm::ConsumerStatusName(idle)),
-      " cpu_us=", ThreadCpuMicros(RUSAGE_SELF) - process_before,
-      " thread_cpu_us=", ThreadCpuMicros(RUSAGE_THREAD) - thread_before,
-      " wall_us=", wall_ns / 1000));
+  Say(absl::StrCat("idle status=", std::string(shm::ConsumerStatusName(idle)),
+                   " cpu_us=", CpuMicros(RUSAGE_SELF) - process_before,
+                   " thread_cpu_us=", CpuMicros(RUSAGE_THREAD) - thread_before,
+                   " wall_us=", wall_ns / 1000));
   Say("waiting");
   const shm::ConsumerStatus woke = c.WaitForEvents(absl::Seconds(60));
   const int64_t woke_ns = ringflow::shm_internal::MonotonicNanos();
@@ -269,6 +321,8 @@ int Churn(const Fields& args) {
   const int64_t rounds = args.Int("rounds", 100);
   const int64_t events = args.Int("events", 64);
   const std::string mode = args.Get("start", "alternate");
+  // A low priority gets the attach preempted mid-protocol more often.
+  if (args.Has("nice")) ::setpriority(PRIO_PROCESS, 0, args.Int("nice", 0));
   int64_t read = 0;
   int64_t order = 0;
   int64_t content[2] = {0, 0};  // by start position: latest, oldest
@@ -356,6 +410,7 @@ int main(int argc, char** argv) {
   if (verb == "consume") return Consume(args);
   if (verb == "attach") return Attach(args);
   if (verb == "scribble") return Scribble(args);
+  if (verb == "stall") return Stall(args);
   if (verb == "produce") return Produce(args);
   if (verb == "idle") return Idle(args);
   if (verb == "churn") return Churn(args);

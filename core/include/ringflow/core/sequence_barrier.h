@@ -48,6 +48,13 @@ class SequenceBarrier {
     return wait_.WaitFor(sequence, probe_, alert_);
   }
 
+  // As WaitFor, with `strategy` for this one wait (e.g. a timeout bounded
+  // by a caller's deadline). Owner thread only. Never allocates.
+  WaitResult WaitFor(int64_t sequence, const WaitStrategy& strategy) noexcept {
+    if (RINGFLOW_UNLIKELY(alert_.IsSet())) return WaitResult::Alerted();
+    return strategy.WaitFor(sequence, probe_, alert_);
+  }
+
   // Highest sequence readable right now without waiting (may be below
   // `sequence`, meaning nothing new). Owner thread only. Never allocates.
   int64_t Available(int64_t sequence) const noexcept {

@@ -17,8 +17,9 @@
 // calling thread. Start at the latest published sequence (default) or the
 // oldest still protected by the other consumers.
 //
-// Liveness: the consumer heartbeats in its slot on every idle check and
-// while it waits (a blocking wait wakes every heartbeat_interval). If the
+// Liveness: the consumer heartbeats in its slot on idle reads (Poll,
+// TryLease, TryLeaseBatch that find nothing), every 1024th read, status(),
+// and while it waits (a blocking wait wakes every heartbeat_interval). If the
 // producer evicted it (its process was slow or presumed dead), every read
 // returns empty and status() is kEvicted; Attach again to rejoin. If the
 // producer process is gone, status() is kProducerGone; a restarted producer
@@ -114,7 +115,6 @@ class SharedConsumer {
     RingView view{consumer.get()};
     RINGFLOW_ASSIGN_OR_RETURN(consumer->poller_,
                               EventPoller<E>::Create(view, {}));
-    consumer->wait_barrier_ = view.NewBarrier({});
     return consumer;
   }
 
@@ -141,17 +141,23 @@ class SharedConsumer {
   // the consumer was evicted.
   std::optional<Lease<E>> TryLease() noexcept {
     if (Evicted()) return std::nullopt;
-    return poller_->TryLease();
+    auto lease = poller_->TryLease();
+    MaybeBeat(!lease.has_value());
+    return lease;
   }
   std::optional<LeaseBatch<E>> TryLeaseBatch(int64_t max) noexcept {
     if (Evicted()) return std::nullopt;
-    return poller_->TryLeaseBatch(max);
+    auto batch = poller_->TryLeaseBatch(max);
+    MaybeBeat(!batch.has_value());
+    return batch;
   }
   // Handles every available event (see EventPoller::Poll).
   template <typename Handler>
   PollState Poll(Handler&& handler) {
     if (Evicted()) return PollState::kIdle;
-    return poller_->Poll(std::forward<Handler>(handler));
+    const PollState state = poller_->Poll(std::forward<Handler>(handler));
+    MaybeBeat(state != PollState::kProcessing);
+    return state;
   }
 
   // Waits until an event is available, heartbeating meanwhile. kOk,
@@ -169,10 +175,14 @@ class SharedConsumer {
       if (shm_internal::MonotonicNanos() >= deadline) {
         return ConsumerStatus::kTimeout;
       }
-      // Bounded wait: the barrier's strategy times out after one heartbeat
-      // interval (blocking kinds sleep on the futex meanwhile).
+      // Bounded wait: sleep on the futex (blocking rings) for at most one
+      // heartbeat interval and never past the deadline.
       if (blocking_) {
-        (void)wait_barrier_->WaitFor(next);
+        const int64_t left = deadline - shm_internal::MonotonicNanos();
+        (void)poller_->barrier().WaitFor(
+            next, WaitStrategy(WaitStrategyKind::kTimeoutBlocking,
+                               &control_->wakeup(),
+                               std::max<int64_t>(1, std::min(heartbeat_ns_, left))));
       } else {
         for (int i = 0; i < 1024; ++i) {
           if (poller_->barrier().Available(next) >= next) break;
@@ -267,6 +277,19 @@ class SharedConsumer {
 
   ConsumerSlot& Slot() const noexcept { return control_->slot(index_); }
 
+  // Keeps the heartbeat fresh for consumers that only Poll/TryLease in
+  // their own loop: on every read that found nothing, and every 1024th
+  // read otherwise, it reads the clock and beats once per heartbeat
+  // interval. Wait-free.
+  void MaybeBeat(bool idle) noexcept {
+    if (!idle && (++reads_ & 1023) != 0) return;
+    const int64_t now = shm_internal::MonotonicNanos();
+    if (now - last_beat_ns_ < heartbeat_ns_) return;
+    last_beat_ns_ = now;
+    // Relaxed: a liveness statistic read by the producer's eviction check.
+    Slot().heartbeat_ns.store(now, std::memory_order_relaxed);
+  }
+
   bool Evicted() const noexcept {
     // Acquire: pairs with the producer's eviction CAS (acq_rel).
     return Slot().state.load(std::memory_order_acquire) !=
@@ -280,9 +303,9 @@ class SharedConsumer {
   const int64_t heartbeat_ns_;
   bool blocking_ = false;
   int64_t last_beat_ns_ = 0;
+  uint64_t reads_ = 0;
   bool producer_alive_ = true;
   std::unique_ptr<EventPoller<E>> poller_;
-  std::unique_ptr<SequenceBarrier> wait_barrier_;
 };
 
 }  // namespace ringflow::shm
