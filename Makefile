@@ -4,7 +4,8 @@
 #   make test       install what is missing, build (dev), run every test
 #   make test-tsan  ThreadSanitizer over the concurrency and shm tests
 #   make test-asan  AddressSanitizer + UBSan over every test
-#   make bench      benchmarks (not implemented yet: see below)
+#   make bench      benchmarks side by side with the peers (bench/results/)
+#   make bench-smoke  every benchmark scenario tiny (a harness check)
 #   make deps       the Debian packages, installed only when missing
 #   make format     clang-format the tree in place
 #
@@ -25,7 +26,7 @@ TEST_PRESET := $(if $(filter true,$(CI)),ci,dev)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps demo test test-tsan test-asan bench format clean
+.PHONY: deps demo test test-tsan test-asan bench bench-smoke format clean
 
 # Idempotent: dpkg -s each package; only when one is missing, one
 # apt-get update and one non-interactive install of the missing ones.
@@ -62,10 +63,19 @@ test-asan: deps
 	cmake --build --preset asan
 	ctest --preset asan -j $(JOBS)
 
-bench:
-	@echo "make bench: the benchmark harness is not implemented yet (issue 5);"
-	@echo "nothing was measured."
-	@exit 2
+# Every topology scenario side by side with the peers and the hardware
+# bounds; writes bench/results/latest.{txt,json,png}. A few minutes.
+bench: deps
+	cmake --preset release
+	cmake --build --preset release --target ringflow_bench ringflow_micro_bench
+	./build/release/bench/ringflow_bench --json=bench/results/latest.json \
+	  --plot=bench/results/latest.png | tee bench/results/latest.txt
+
+# Every scenario tiny: checks the harness still builds and verifies.
+bench-smoke: deps
+	cmake --preset release
+	cmake --build --preset release --target ringflow_bench
+	./build/release/bench/ringflow_bench --smoke
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i
