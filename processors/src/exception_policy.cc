@@ -21,9 +21,8 @@ void LogHandlerException(std::string_view processor, int64_t sequence,
   std::fprintf(stderr,
                "ringflow: handler '%.*s' threw at sequence %lld: %.*s (%.*s)\n",
                static_cast<int>(processor.size()), processor.data(),
-               static_cast<long long>(sequence),
-               static_cast<int>(what.size()), what.data(),
-               static_cast<int>(action.size()), action.data());
+               static_cast<long long>(sequence), static_cast<int>(what.size()),
+               what.data(), static_cast<int>(action.size()), action.data());
 }
 
 }  // namespace ringflow::processors_internal

@@ -22,9 +22,9 @@ absl::Status ValidateCpuAffinity(const std::vector<int>& cpus) {
   for (size_t i = 0; i < cpus.size(); ++i) {
     const int cpu = cpus[i];
     if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cpu_affinity[", i, "] = ", cpu,
-          " is not a CPU this process may run on"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cpu_affinity[", i, "] = ", cpu,
+                       " is not a CPU this process may run on"));
     }
   }
   return absl::OkStatus();
@@ -34,7 +34,8 @@ absl::Status PinThread(std::thread& thread, int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  const int rc = pthread_setaffinity_np(thread.native_handle(), sizeof(set), &set);
+  const int rc =
+      pthread_setaffinity_np(thread.native_handle(), sizeof(set), &set);
   if (rc != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot pin a processor thread to cpu ", cpu, ": ", std::strerror(rc)));

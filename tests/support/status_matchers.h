@@ -33,8 +33,7 @@ MATCHER(IsOk, "is OK") {
   return status.ok();
 }
 
-MATCHER_P(StatusIs, code,
-          "has status code " + absl::StatusCodeToString(code)) {
+MATCHER_P(StatusIs, code, "has status code " + absl::StatusCodeToString(code)) {
   const absl::Status& status = GetStatus(arg);
   *result_listener << "status is " << status.ToString();
   return status.code() == code;
@@ -52,13 +51,13 @@ MATCHER_P2(StatusIs, code, message_matcher,
 }  // namespace ringflow::testing
 
 // Unwraps an OK StatusOr in a test, failing the test otherwise.
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                   \
+#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                    \
   ASSERT_OK_AND_ASSIGN_IMPL(RINGFLOW_TEST_CONCAT(statusor_, __LINE__), lhs, \
                             rexpr)
 #define RINGFLOW_TEST_CONCAT_INNER(a, b) a##b
 #define RINGFLOW_TEST_CONCAT(a, b) RINGFLOW_TEST_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, rexpr)   \
-  auto tmp = (rexpr);                                \
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, rexpr)  \
+  auto tmp = (rexpr);                               \
   ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
   lhs = std::move(tmp).value()
 

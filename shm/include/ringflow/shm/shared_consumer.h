@@ -180,9 +180,9 @@ class SharedConsumer {
       if (blocking_) {
         const int64_t left = deadline - shm_internal::MonotonicNanos();
         (void)poller_->barrier().WaitFor(
-            next, WaitStrategy(WaitStrategyKind::kTimeoutBlocking,
-                               &control_->wakeup(),
-                               std::max<int64_t>(1, std::min(heartbeat_ns_, left))));
+            next, WaitStrategy(
+                      WaitStrategyKind::kTimeoutBlocking, &control_->wakeup(),
+                      std::max<int64_t>(1, std::min(heartbeat_ns_, left))));
       } else {
         for (int i = 0; i < 1024; ++i) {
           if (poller_->barrier().Available(next) >= next) break;
