@@ -68,8 +68,11 @@ test-asan: deps
 bench: deps
 	cmake --preset release
 	cmake --build --preset release --target ringflow_bench ringflow_micro_bench
-	./build/release/bench/ringflow_bench --json=bench/results/latest.json \
-	  --plot=bench/results/latest.png | tee bench/results/latest.txt
+	set -o pipefail; ./build/release/bench/ringflow_bench \
+	  --json=bench/results/latest.json --plot=bench/results/latest.png \
+	  | tee bench/results/latest.txt
+	set -o pipefail; ./build/release/bench/ringflow_micro_bench \
+	  | tee bench/results/micro.txt
 
 # Every scenario tiny: checks the harness still builds and verifies.
 bench-smoke: deps

@@ -158,6 +158,12 @@ bool ProcessAlive(int32_t pid, uint64_t start_ticks) {
   return now != 0 && now == start_ticks;
 }
 
+int64_t CoarseMonotonicNanos() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
 int64_t MonotonicNanos() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

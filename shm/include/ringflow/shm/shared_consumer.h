@@ -142,13 +142,13 @@ class SharedConsumer {
   std::optional<Lease<E>> TryLease() noexcept {
     if (Evicted()) return std::nullopt;
     auto lease = poller_->TryLease();
-    MaybeBeat(!lease.has_value());
+    MaybeBeat();
     return lease;
   }
   std::optional<LeaseBatch<E>> TryLeaseBatch(int64_t max) noexcept {
     if (Evicted()) return std::nullopt;
     auto batch = poller_->TryLeaseBatch(max);
-    MaybeBeat(!batch.has_value());
+    MaybeBeat();
     return batch;
   }
   // Handles every available event (see EventPoller::Poll).
@@ -156,7 +156,7 @@ class SharedConsumer {
   PollState Poll(Handler&& handler) {
     if (Evicted()) return PollState::kIdle;
     const PollState state = poller_->Poll(std::forward<Handler>(handler));
-    MaybeBeat(state != PollState::kProcessing);
+    MaybeBeat();
     return state;
   }
 
@@ -167,9 +167,12 @@ class SharedConsumer {
         shm_internal::MonotonicNanos() +
         std::min<int64_t>(absl::ToInt64Nanoseconds(timeout), INT64_MAX / 4);
     for (;;) {
+      if (Evicted()) return ConsumerStatus::kEvicted;
+      MaybeBeat();  // also when events are ready: a busy consumer is alive
       const int64_t next = poller_->sequence().LoadRelaxed() + 1;
-      if (poller_->barrier().Available(next) >= next)
+      if (poller_->barrier().Available(next) >= next) {
         return ConsumerStatus::kOk;
+      }
       const ConsumerStatus s = status();
       if (s != ConsumerStatus::kOk) return s;
       if (shm_internal::MonotonicNanos() >= deadline) {
@@ -277,13 +280,12 @@ class SharedConsumer {
 
   ConsumerSlot& Slot() const noexcept { return control_->slot(index_); }
 
-  // Keeps the heartbeat fresh for consumers that only Poll/TryLease in
-  // their own loop: on every read that found nothing, and every 1024th
-  // read otherwise, it reads the clock and beats once per heartbeat
-  // interval. Wait-free.
-  void MaybeBeat(bool idle) noexcept {
-    if (!idle && (++reads_ & 1023) != 0) return;
-    const int64_t now = shm_internal::MonotonicNanos();
+  // Keeps the heartbeat fresh on every read and wait: one coarse clock read
+  // (vDSO, a few ns) and a store once per heartbeat interval, so a busy slow
+  // consumer and one that only polls in its own loop both stay alive.
+  // Wait-free.
+  void MaybeBeat() noexcept {
+    const int64_t now = shm_internal::CoarseMonotonicNanos();
     if (now - last_beat_ns_ < heartbeat_ns_) return;
     last_beat_ns_ = now;
     // Relaxed: a liveness statistic read by the producer's eviction check.
@@ -303,7 +305,6 @@ class SharedConsumer {
   const int64_t heartbeat_ns_;
   bool blocking_ = false;
   int64_t last_beat_ns_ = 0;
-  uint64_t reads_ = 0;
   bool producer_alive_ = true;
   std::unique_ptr<EventPoller<E>> poller_;
 };

@@ -59,6 +59,9 @@ uint64_t ProcessStartTicks(int32_t pid);
 bool ProcessAlive(int32_t pid, uint64_t start_ticks);
 // CLOCK_MONOTONIC in nanoseconds (system-wide, comparable across processes).
 int64_t MonotonicNanos();
+// CLOCK_MONOTONIC_COARSE (a few ns through the vDSO, ~4 ms resolution): for
+// heartbeats taken on every read.
+int64_t CoarseMonotonicNanos();
 
 }  // namespace ringflow::shm_internal
 

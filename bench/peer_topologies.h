@@ -1,0 +1,389 @@
+// bench/peer_topologies.h
+//
+// The peers' side of each topology scenario, written once for any peer
+// adapter P (peers.h): the same shapes as ringflow's runs, built the way a
+// user of that queue would build them (a queue per edge for SPSC queues,
+// one shared queue for MPMC ones, -1 as the "stop" value for competing
+// consumers). Each run verifies what it moved and returns its Metrics.
+//
+// Thread-safety: each call builds its own queues and threads and joins
+// them before returning; call from one thread at a time.
+
+#ifndef RINGFLOW_BENCH_PEER_TOPOLOGIES_H_
+#define RINGFLOW_BENCH_PEER_TOPOLOGIES_H_
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+#include "peers.h"
+#include "topology.h"
+
+namespace ringflow::bench {
+
+template <typename P>
+Metrics PeerOneToOne(const RunContext& ctx) {
+  const int64_t n = ctx.events;
+  const WaitMode mode = ModeFor(2);
+  P q(ctx.capacity, 1);
+  RunClock clock(2, 1);
+  int64_t sum = 0;
+  std::thread consumer = Spawn(1, 2, [&] {
+    auto c = q.MakeConsumer();
+    clock.Ready();
+    int64_t local = 0;
+    for (int64_t i = 0; i < n; ++i) local += Pop(c, mode);
+    sum = local;
+    clock.Finish();
+  });
+  std::thread producer = Spawn(0, 2, [&] {
+    auto p = q.MakeProducer();
+    clock.Ready();
+    clock.WaitGo();
+    for (int64_t i = 0; i < n; ++i) Push(p, i, mode);
+  });
+  clock.Start();
+  clock.WaitFinishedOrDie(ctx);
+  consumer.join();
+  producer.join();
+  CheckEqual(ctx, sum, SumBelow(n), "sum");
+  return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+// Bulk API on both sides: k values per push, up to kPopBulkMax per pop.
+template <typename P>
+Metrics PeerOneToOneBatch(const RunContext& ctx, int64_t k) {
+  static_assert(HasBulk<P>, "a batch peer needs bulk push and pop");
+  const int64_t n = ctx.events;
+  const WaitMode mode = ModeFor(2);
+  P q(ctx.capacity, 1);
+  RunClock clock(2, 1);
+  int64_t sum = 0;
+  std::thread consumer = Spawn(1, 2, [&] {
+    auto c = q.MakeConsumer();
+    std::vector<int64_t> buffer(kPopBulkMax);
+    clock.Ready();
+    int64_t local = 0;
+    for (int64_t count = 0; count < n;) {
+      const size_t got = PopBulk(c, buffer.data(), kPopBulkMax, mode);
+      for (size_t i = 0; i < got; ++i) local += buffer[i];
+      count += static_cast<int64_t>(got);
+    }
+    sum = local;
+    clock.Finish();
+  });
+  std::thread producer = Spawn(0, 2, [&] {
+    auto p = q.MakeProducer();
+    std::vector<int64_t> batch(static_cast<size_t>(k));
+    clock.Ready();
+    clock.WaitGo();
+    for (int64_t i = 0; i < n; i += k) {
+      const int64_t size = std::min(k, n - i);
+      for (int64_t j = 0; j < size; ++j) batch[static_cast<size_t>(j)] = i + j;
+      PushBulk(p, batch.data(), static_cast<size_t>(size), mode);
+    }
+  });
+  clock.Start();
+  clock.WaitFinishedOrDie(ctx);
+  consumer.join();
+  producer.join();
+  CheckEqual(ctx, sum, SumBelow(n), "sum");
+  return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+// One queue per consumer; the producer pushes every event to each.
+template <typename P>
+Metrics PeerMulticast(const RunContext& ctx) {
+  const int64_t n = ctx.events;
+  constexpr int kThreads = 1 + kConsumers;
+  const WaitMode mode = ModeFor(kThreads);
+  std::vector<std::unique_ptr<P>> queues;
+  for (int c = 0; c < kConsumers; ++c) {
+    queues.push_back(std::make_unique<P>(ctx.capacity, 1));
+  }
+  RunClock clock(kThreads, kConsumers);
+  std::array<int64_t, kConsumers> sums{};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kConsumers; ++c) {
+    threads.push_back(Spawn(1 + c, kThreads, [&, c] {
+      auto consumer = queues[static_cast<size_t>(c)]->MakeConsumer();
+      clock.Ready();
+      int64_t local = 0;
+      for (int64_t i = 0; i < n; ++i) local += Pop(consumer, mode);
+      sums[static_cast<size_t>(c)] = local;
+      clock.Finish();
+    }));
+  }
+  threads.push_back(Spawn(0, kThreads, [&] {
+    std::vector<typename P::Producer> producers;
+    for (auto& q : queues) producers.push_back(q->MakeProducer());
+    clock.Ready();
+    clock.WaitGo();
+    for (int64_t i = 0; i < n; ++i) {
+      for (auto& p : producers) Push(p, i, mode);
+    }
+  }));
+  clock.Start();
+  clock.WaitFinishedOrDie(ctx);
+  for (auto& t : threads) t.join();
+  for (int c = 0; c < kConsumers; ++c) {
+    CheckEqual(ctx, sums[static_cast<size_t>(c)], SumBelow(n),
+               "consumer " + std::to_string(c) + " sum");
+  }
+  return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+// producer -> q1 -> +1 -> q2 -> +1 -> q3 -> sink.
+template <typename P>
+Metrics PeerPipeline(const RunContext& ctx) {
+  const int64_t n = ctx.events;
+  constexpr int kThreads = 1 + kConsumers;
+  const WaitMode mode = ModeFor(kThreads);
+  P q1(ctx.capacity, 1);
+  P q2(ctx.capacity, 1);
+  P q3(ctx.capacity, 1);
+  RunClock clock(kThreads, 1);
+  int64_t sum = 0;
+  int64_t wrong = 0;
+  auto stage = [&](P& in, P& out) {
+    auto c = in.MakeConsumer();
+    auto p = out.MakeProducer();
+    clock.Ready();
+    for (int64_t i = 0; i < n; ++i) Push(p, Pop(c, mode) + 1, mode);
+  };
+  std::vector<std::thread> threads;
+  threads.push_back(Spawn(1, kThreads, [&] { stage(q1, q2); }));
+  threads.push_back(Spawn(2, kThreads, [&] { stage(q2, q3); }));
+  threads.push_back(Spawn(3, kThreads, [&] {
+    auto c = q3.MakeConsumer();
+    clock.Ready();
+    int64_t local = 0;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t v = Pop(c, mode);
+      local += v;
+      if (v != i + 2) ++bad;
+    }
+    sum = local;
+    wrong = bad;
+    clock.Finish();
+  }));
+  threads.push_back(Spawn(0, kThreads, [&] {
+    auto p = q1.MakeProducer();
+    clock.Ready();
+    clock.WaitGo();
+    for (int64_t i = 0; i < n; ++i) Push(p, i, mode);
+  }));
+  clock.Start();
+  clock.WaitFinishedOrDie(ctx);
+  for (auto& t : threads) t.join();
+  CheckEqual(ctx, wrong, 0, "events not passed through both stages");
+  CheckEqual(ctx, sum, SumBelow(n) + 2 * n, "sum");
+  return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+// producer -> {fizz queue, buzz queue}; fizz and buzz forward
+// (value << 1 | divisible); the sink joins the two answer queues.
+template <typename P>
+Metrics PeerDiamond(const RunContext& ctx) {
+  const int64_t n = ctx.events;
+  constexpr int kThreads = 1 + kConsumers;
+  const WaitMode mode = ModeFor(kThreads);
+  P to_fizz(ctx.capacity, 1);
+  P to_buzz(ctx.capacity, 1);
+  P from_fizz(ctx.capacity, 1);
+  P from_buzz(ctx.capacity, 1);
+  RunClock clock(kThreads, 1);
+  int64_t fizzbuzz = 0;
+  int64_t wrong = 0;
+  auto stage = [&](P& in, P& out, int64_t divisor) {
+    auto c = in.MakeConsumer();
+    auto p = out.MakeProducer();
+    clock.Ready();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t v = Pop(c, mode);
+      Push(p, (v << 1) | (v % divisor == 0 ? 1 : 0), mode);
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.push_back(Spawn(1, kThreads, [&] { stage(to_fizz, from_fizz, 3); }));
+  threads.push_back(Spawn(2, kThreads, [&] { stage(to_buzz, from_buzz, 5); }));
+  threads.push_back(Spawn(3, kThreads, [&] {
+    auto fizz = from_fizz.MakeConsumer();
+    auto buzz = from_buzz.MakeConsumer();
+    clock.Ready();
+    int64_t count = 0;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t f = Pop(fizz, mode);
+      const int64_t b = Pop(buzz, mode);
+      if ((f >> 1) != i || (b >> 1) != i) ++bad;
+      if ((f & b & 1) != 0) ++count;
+    }
+    fizzbuzz = count;
+    wrong = bad;
+    clock.Finish();
+  }));
+  threads.push_back(Spawn(0, kThreads, [&] {
+    auto pf = to_fizz.MakeProducer();
+    auto pb = to_buzz.MakeProducer();
+    clock.Ready();
+    clock.WaitGo();
+    for (int64_t i = 0; i < n; ++i) {
+      Push(pf, i, mode);
+      Push(pb, i, mode);
+    }
+  }));
+  clock.Start();
+  clock.WaitFinishedOrDie(ctx);
+  for (auto& t : threads) t.join();
+  CheckEqual(ctx, wrong, 0, "events with the wrong value");
+  CheckEqual(ctx, fizzbuzz, (n + 14) / 15, "fizzbuzz count");
+  return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+template <typename P>
+Metrics PeerThreeToOne(const RunContext& ctx) {
+  static_assert(!P::kSpsc, "several threads share one end of the queue");
+  const int64_t n = ctx.events;
+  constexpr int kThreads = kProducers + 1;
+  const WaitMode mode = ModeFor(kThreads);
+  P q(ctx.capacity, kProducers);
+  RunClock clock(kThreads, 1);
+  ThreeToOneSink sink(&clock, n - 1);
+  std::vector<std::thread> threads;
+  threads.push_back(Spawn(kProducers, kThreads, [&] {
+    auto c = q.MakeConsumer();
+    clock.Ready();
+    for (int64_t i = 0; i < n; ++i) sink.Take(Pop(c, mode));
+    clock.Finish();
+  }));
+  for (int p = 0; p < kProducers; ++p) {
+    threads.push_back(Spawn(p, kThreads, [&, p] {
+      auto producer = q.MakeProducer();
+      clock.Ready();
+      clock.WaitGo();
+      for (int64_t v = p; v < n; v += kProducers) Push(producer, v, mode);
+    }));
+  }
+  clock.Start();
+  clock.WaitFinishedOrDie(ctx);
+  for (auto& t : threads) t.join();
+  if constexpr (P::kProducerFifo) {
+    CheckEqual(ctx, sink.out_of_order(), 0, "events out of producer order");
+  }
+  CheckEqual(ctx, sink.sum(), SumBelow(n), "sum");
+  return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+// One producer, kConsumers competing consumers; a -1 per consumer ends it.
+template <typename P>
+Metrics PeerWorkerPool(const RunContext& ctx) {
+  static_assert(!P::kSpsc, "several threads share one end of the queue");
+  const int64_t n = ctx.events;
+  constexpr int kThreads = 1 + kConsumers;
+  const WaitMode mode = ModeFor(kThreads);
+  P q(ctx.capacity, 1);
+  RunClock clock(kThreads, kConsumers);
+  std::vector<SeenBitmap> seen(kConsumers, SeenBitmap(n));
+  std::array<int64_t, kConsumers> counts{};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kConsumers; ++c) {
+    threads.push_back(Spawn(1 + c, kThreads, [&, c] {
+      auto consumer = q.MakeConsumer();
+      SeenBitmap& mine = seen[static_cast<size_t>(c)];
+      clock.Ready();
+      int64_t count = 0;
+      for (;;) {
+        const int64_t v = Pop(consumer, mode);
+        if (v < 0) break;
+        mine.Mark(v);
+        ++count;
+      }
+      counts[static_cast<size_t>(c)] = count;
+      clock.Finish();
+    }));
+  }
+  threads.push_back(Spawn(0, kThreads, [&] {
+    auto p = q.MakeProducer();
+    clock.Ready();
+    clock.WaitGo();
+    for (int64_t i = 0; i < n; ++i) Push(p, i, mode);
+    for (int c = 0; c < kConsumers; ++c) Push(p, -1, mode);
+  }));
+  clock.Start();
+  clock.WaitFinishedOrDie(ctx);
+  for (auto& t : threads) t.join();
+  int64_t total = 0;
+  for (int64_t c : counts) total += c;
+  CheckEqual(ctx, total, n, "events handled");
+  const std::string problem = CheckExactlyOnce(seen, n);
+  Check(ctx, problem.empty(), problem);
+  return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+// Up to ctx.events round trips (or ctx.budget_ns); a ping of -1 tells the
+// ponger to stop.
+template <typename P>
+Metrics PeerPingPong(const RunContext& ctx) {
+  const int64_t n = ctx.events;
+  const WaitMode mode = ModeFor(2);
+  P ping(ctx.capacity, 1);
+  P pong(ctx.capacity, 1);
+  RunClock clock(2, 1);
+  LatencyHistogram histogram;
+  int64_t wrong = 0;
+  int64_t round_trips = 0;
+  std::thread pinger = Spawn(0, 2, [&] {
+    auto out = ping.MakeProducer();
+    auto in = pong.MakeConsumer();
+    clock.Ready();
+    clock.WaitGo();
+    int64_t bad = 0;
+    const int64_t start = NowNs();
+    int64_t sent = start;
+    int64_t i = 0;
+    while (i < n) {
+      Push(out, i, mode);
+      const int64_t v = Pop(in, mode);
+      const int64_t now = NowNs();
+      histogram.Record(now - sent);
+      sent = now;
+      if (v != i) ++bad;
+      ++i;
+      if (ctx.OverBudget(start, now)) break;
+    }
+    Push(out, -1, mode);
+    wrong = bad;
+    round_trips = i;
+    clock.Finish();
+  });
+  std::thread ponger = Spawn(1, 2, [&] {
+    auto in = ping.MakeConsumer();
+    auto out = pong.MakeProducer();
+    clock.Ready();
+    for (;;) {
+      const int64_t v = Pop(in, mode);
+      if (v < 0) break;
+      Push(out, v, mode);
+    }
+  });
+  clock.Start();
+  clock.WaitFinishedOrDie(ctx);
+  pinger.join();
+  ponger.join();
+  Check(ctx, round_trips >= 1, "no round trip");
+  CheckEqual(ctx, histogram.count(), round_trips, "round trips timed");
+  CheckEqual(ctx, wrong, 0, "pongs with the wrong value");
+  return Percentiles(histogram);
+}
+
+}  // namespace ringflow::bench
+
+#endif  // RINGFLOW_BENCH_PEER_TOPOLOGIES_H_
