@@ -161,7 +161,7 @@ void RunEvictionTrial(int trial, std::mt19937_64& random,
   for (int i = 0; i < 2; ++i) {
     // beat=1: the survivors heartbeat explicitly (status()) before each
     // wait, so one that is the bottleneck for 500 ms is not evicted as
-    // silent (ShmLivenessTest.DISABLED_ABusySlowConsumerIsNotEvicted...).
+    // silent (regression: ShmLivenessTest.ABusySlowConsumerIsNotEvicted...).
     std::optional<ChildProcess> c =
         SpawnChild({"consume", "ring=" + name,
                     std::string("method=") + kMethods[(trial + i) % 3],
@@ -355,7 +355,7 @@ TEST(ShmLivenessTest, ASilentConsumerIsEvictedAndToldSo) {
 // evicted consumer spun at 94% CPU until killed. Here: "after wait=ok
 // lease=0 status=evicted". Fix: check Evicted() first in WaitForEvents and
 // return kEvicted.
-TEST(ShmLivenessTest, DISABLED_WaitForEventsTellsAnEvictedConsumer) {
+TEST(ShmLivenessTest, WaitForEventsTellsAnEvictedConsumer) {
   const std::string name = UniqueRingName("evicted");
   RingRemover remover(name);
   SharedRingOptions options = RingOptionsFor(name, 64);
@@ -385,7 +385,7 @@ TEST(ShmLivenessTest, DISABLED_WaitForEventsTellsAnEvictedConsumer) {
 // or count a moving consumer sequence as a sign of life in
 // EvictDeadConsumers.
 TEST(ShmLivenessTest,
-     DISABLED_ABusySlowConsumerIsNotEvictedUnderTheBlockPolicy) {
+     ABusySlowConsumerIsNotEvictedUnderTheBlockPolicy) {
   const int64_t n = 2000;
   const std::string name = UniqueRingName("busy");
   RingRemover remover(name);

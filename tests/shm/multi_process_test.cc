@@ -73,7 +73,7 @@ SharedRingOptions RingOptionsFor(const std::string& name, int64_t capacity) {
 // For the throughput tests: a consumer that is the bottleneck for a while
 // (slow sanitized builds, a loaded machine) never heartbeats and would be
 // evicted after the default 2 s -- the bug pinned down by
-// ShmLivenessTest.DISABLED_ABusySlowConsumerIsNotEvictedUnderTheBlockPolicy.
+// ShmLivenessTest.ABusySlowConsumerIsNotEvictedUnderTheBlockPolicy.
 // A long timeout keeps these tests about what they check.
 SharedRingOptions ThroughputRingOptions(const std::string& name,
                                         int64_t capacity) {
