@@ -384,8 +384,7 @@ TEST(ShmLivenessTest, WaitForEventsTellsAnEvictedConsumer) {
 // WaitForEvents call, which the documented loop makes once per batch --
 // or count a moving consumer sequence as a sign of life in
 // EvictDeadConsumers.
-TEST(ShmLivenessTest,
-     ABusySlowConsumerIsNotEvictedUnderTheBlockPolicy) {
+TEST(ShmLivenessTest, ABusySlowConsumerIsNotEvictedUnderTheBlockPolicy) {
   const int64_t n = 2000;
   const std::string name = UniqueRingName("busy");
   RingRemover remover(name);
