@@ -477,7 +477,9 @@ absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
             std::memory_order_acq_rel)) {
       continue;
     }
-    // The slot is ours (attaching): fill it in.
+    // The slot is ours (attaching): fill it in. Relaxed stores below: the
+    // seq_cst store of kActive further down publishes them to the producer
+    // and to tools (acquire loads of the state word).
     const std::string name = UniqueConsumerName(
         requested, i, [&](std::string_view n) { return NameTaken(n); });
     std::memset(s.name, 0, sizeof(s.name));

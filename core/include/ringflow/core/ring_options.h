@@ -77,7 +77,9 @@ std::string UniqueConsumerName(std::string_view requested, int slot,
                                : std::string(requested);
   std::string name = base;
   for (int n = 2; taken(std::string_view(name)); ++n) {
-    const std::string suffix = "#" + std::to_string(n);
+    // Built by append: g++ 12 -O2 misreports "#" + to_string as -Wrestrict.
+    std::string suffix = "#";
+    suffix += std::to_string(n);
     name = base.substr(0, kMaxNameLength - suffix.size()) + suffix;
   }
   return name;

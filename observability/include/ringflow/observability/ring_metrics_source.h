@@ -12,7 +12,6 @@
 #ifndef RINGFLOW_OBSERVABILITY_RING_METRICS_SOURCE_H_
 #define RINGFLOW_OBSERVABILITY_RING_METRICS_SOURCE_H_
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -30,11 +29,9 @@ class RingMetricsSource final : public MetricsSource {
     RingSnapshot snapshot;
     snapshot.ring = ring_.options().name;
     snapshot.capacity = ring_.capacity();
-    int64_t slowest = INT64_MAX;
     ring_.consumers().ForEachActive([&](int index, const Sequence& sequence) {
       // Acquire: pairs with the consumer's release store.
       const int64_t at = sequence.LoadAcquire();
-      slowest = std::min(slowest, at);
       snapshot.consumers.push_back(
           ConsumerSnapshot{ring_.consumers().name(index), at});
     });
