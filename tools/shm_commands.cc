@@ -74,6 +74,8 @@ std::string StateName(uint32_t word) {
       return "free";
     case ConsumerSlot::kAttaching:
       return "attaching";
+    case ConsumerSlot::kJoining:
+      return "joining";
     case ConsumerSlot::kActive:
       return "active";
     case ConsumerSlot::kEvicted:

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -467,7 +468,8 @@ absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
     ConsumerSlot& s = slot(i);
     uint32_t word = s.state.load(std::memory_order_acquire);
     const auto state = ConsumerSlot::StateOf(word);
-    if (state != ConsumerSlot::kFree && state != ConsumerSlot::kEvicted) {
+    if (state != ConsumerSlot::kFree &&
+        !(state == ConsumerSlot::kEvicted && EvictedOwnerGone(s))) {
       continue;
     }
     const uint32_t generation = ConsumerSlot::GenerationOf(word) + 1;
@@ -478,8 +480,8 @@ absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
       continue;
     }
     // The slot is ours (attaching): fill it in. Relaxed stores below: the
-    // seq_cst store of kActive further down publishes them to the producer
-    // and to tools (acquire loads of the state word).
+    // seq_cst store of kJoining/kActive further down publishes them to the
+    // producer and to tools (acquire loads of the state word).
     const std::string name = UniqueConsumerName(
         requested, i, [&](std::string_view n) { return NameTaken(n); });
     std::memset(s.name, 0, sizeof(s.name));
@@ -498,21 +500,92 @@ absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
       s.counters.store(counters_.Allocate(specs, nullptr),
                        std::memory_order_relaxed);
     }
-    // Late-joiner protocol (see RingBuffer::RegisterConsumer): sequence set
-    // from the cursor before and after the slot turns active, all seq_cst.
-    s.sequence.StoreSeqCst(cursor().LoadSeqCst());
-    s.state.store(ConsumerSlot::Word(generation, ConsumerSlot::kActive),
-                  std::memory_order_seq_cst);
-    const int64_t latest = cursor().LoadSeqCst();
-    // `oldest`: the other consumers protect everything above their
-    // minimum, so that is the oldest event still safe to read.
-    s.sequence.StoreSeqCst(oldest ? std::min(latest, MinimumSequence(latest))
-                                  : latest);
+    if (oldest) {
+      JoinAtOldest(s, generation);
+    } else {
+      JoinAtLatest(s, generation);
+    }
     return i;
   }
   return absl::ResourceExhaustedError(absl::StrCat("all ", max_consumers(),
                                                    " consumer slots of ring '",
                                                    name_, "' are taken"));
+}
+
+// Late-joiner protocol (as RingBuffer::RegisterConsumer): the sequence is
+// set from the cursor before and after the slot turns active, all seq_cst.
+// Partner: the producer's FenceBeforeGatingRead (SP: seq_cst cursor store;
+// MP: the seq_cst fetch_add claim) followed by its seq_cst scan of the
+// state words in MinimumSequence. Either the producer's scan sees us
+// active, or our second cursor load sees a cursor at least as new as the
+// one it stored before that scan, so it never claims past
+// `latest + capacity` on a minimum that left us out.
+void Control::JoinAtLatest(ConsumerSlot& s, uint32_t generation) noexcept {
+  s.sequence.StoreSeqCst(cursor().LoadSeqCst());
+  s.state.store(ConsumerSlot::Word(generation, ConsumerSlot::kActive),
+                std::memory_order_seq_cst);
+  s.sequence.StoreSeqCst(cursor().LoadSeqCst());
+}
+
+// start=oldest: begin at S, the lowest sequence another fully joined
+// consumer holds, so we read S+1.. while the producer can only have
+// claimed up to S + capacity. Why this is safe, with every load and store
+// below seq_cst:
+//  1. Placeholder P0 = min(other active consumers, cursor), stored before
+//     the slot turns kJoining (which gates like kActive). A producer scan
+//     that sees us uses P0 or the final S >= P0.
+//  2. After kJoining, M = min over other *kActive* slots (kJoining ones are
+//     someone else's handshake and are skipped) and the cursor, and
+//     S = max(P0, M). A producer scan that missed us read our state before
+//     our kJoining store; the scan is stable (MinimumSequence re-reads
+//     every state word after its sequence loads and retries on a change),
+//     so every sequence it used was loaded before that, hence before our
+//     loads of the same sequences: it saw values <= ours (coherence of
+//     seq_cst loads; sequences only grow once a slot is kActive). If it
+//     missed the consumer that gave M too, that consumer was joining and
+//     the same argument applied to it bounds the scan by its start <= M.
+//     Without other consumers the scan's minimum is at most the cursor the
+//     producer stored before it, which our cursor load sees.
+//  3. The final S is stored before kActive, so a consumer joining after us
+//     and reading us as kActive reads S or later.
+void Control::JoinAtOldest(ConsumerSlot& s, uint32_t generation) noexcept {
+  const int64_t placeholder = OthersMinimum(s, cursor().LoadSeqCst());
+  s.sequence.StoreSeqCst(placeholder);
+  s.state.store(ConsumerSlot::Word(generation, ConsumerSlot::kJoining),
+                std::memory_order_seq_cst);
+  const int64_t minimum = OthersMinimum(s, cursor().LoadSeqCst());
+  s.sequence.StoreSeqCst(std::max(placeholder, minimum));
+  // A CAS, not a store: the producer may have evicted us meanwhile (a
+  // joiner that stalls it past max_stall), and that must stick; the
+  // consumer then reports kEvicted.
+  uint32_t joining = ConsumerSlot::Word(generation, ConsumerSlot::kJoining);
+  s.state.compare_exchange_strong(
+      joining, ConsumerSlot::Word(generation, ConsumerSlot::kActive),
+      std::memory_order_seq_cst);
+}
+
+int64_t Control::OthersMinimum(const ConsumerSlot& self,
+                               int64_t default_value) const noexcept {
+  int64_t minimum = default_value;
+  for (int i = 0; i < max_consumers(); ++i) {
+    const ConsumerSlot& s = slot(i);
+    if (&s == &self) continue;
+    // Seq_cst loads: see JoinAtOldest, step 2.
+    if (ConsumerSlot::StateOf(s.state.load(std::memory_order_seq_cst)) ==
+        ConsumerSlot::kActive) {
+      minimum = std::min(minimum, s.sequence.LoadSeqCst());
+    }
+  }
+  return minimum;
+}
+
+// An evicted consumer that is still running keeps storing its sequence
+// until it notices, so its slot is reused only once its process is gone
+// (or it released the slot itself, which makes it kFree).
+bool Control::EvictedOwnerGone(const ConsumerSlot& s) const noexcept {
+  // Relaxed: the pid is stable while the slot is kEvicted (acquire above).
+  return !ProcessAlive(s.pid.load(std::memory_order_relaxed),
+                       s.start_ticks.load(std::memory_order_relaxed));
 }
 
 void Control::ReleaseSlot(int index, uint32_t generation) noexcept {
@@ -529,18 +602,31 @@ void Control::ReleaseSlot(int index, uint32_t generation) noexcept {
 }
 
 int64_t Control::MinimumSequence(int64_t default_value) const noexcept {
-  int64_t minimum = default_value;
   const int n = max_consumers();
-  for (int i = 0; i < n; ++i) {
-    const ConsumerSlot& s = slot(i);
-    // Seq_cst: as ConsumerTable::MinimumSequence (late-joiner handshake).
-    if (ConsumerSlot::StateOf(s.state.load(std::memory_order_seq_cst)) ==
-        ConsumerSlot::kActive) {
-      // Acquire: pairs with the consumer's release of its sequence.
-      minimum = std::min(minimum, s.sequence.LoadAcquire());
+  std::array<uint32_t, kMaxConsumers> seen;
+  for (;;) {
+    int64_t minimum = default_value;
+    for (int i = 0; i < n; ++i) {
+      const ConsumerSlot& s = slot(i);
+      // Seq_cst: as ConsumerTable::MinimumSequence (late-joiner handshake,
+      // partner: the joiner's seq_cst state store then cursor load).
+      seen[i] = s.state.load(std::memory_order_seq_cst);
+      if (ConsumerSlot::Gates(seen[i])) {
+        // Seq_cst (a plain load on x86): start=oldest joiners compare the
+        // values they read with the ones we read (JoinAtOldest, step 2).
+        // It also pairs with the consumer's release of its sequence.
+        minimum = std::min(minimum, s.sequence.LoadSeqCst());
+      }
     }
+    // Stable scan: no slot changed state while we read the sequences, so
+    // every sequence load above precedes the last state load of each slot.
+    // A change means a join, leave or eviction: rare, and we retry.
+    bool stable = true;
+    for (int i = 0; i < n && stable; ++i) {
+      stable = slot(i).state.load(std::memory_order_seq_cst) == seen[i];
+    }
+    if (stable) return minimum;
   }
-  return minimum;
 }
 
 int Control::EvictDeadConsumers(int64_t wrap_point,
@@ -552,7 +638,7 @@ int Control::EvictDeadConsumers(int64_t wrap_point,
   for (int i = 0; i < max_consumers(); ++i) {
     ConsumerSlot& s = slot(i);
     uint32_t word = s.state.load(std::memory_order_acquire);
-    if (ConsumerSlot::StateOf(word) != ConsumerSlot::kActive) continue;
+    if (!ConsumerSlot::Gates(word)) continue;
     // Relaxed: liveness fields are statistics written by the consumer.
     const int32_t pid = s.pid.load(std::memory_order_relaxed);
     if (pid == self) continue;  // our own in-process consumers

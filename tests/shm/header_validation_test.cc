@@ -281,7 +281,7 @@ struct Corruption {
   const char* what;
   std::function<void(ControlHeader&)> corrupt;
   absl::StatusCode code;
-  const char* message;  // a substring of the status message
+  std::string message;  // a substring of the status message
 };
 
 TEST_F(ShmHeaderValidationTest, EveryCorruptedHeaderFieldIsNamed) {
@@ -292,8 +292,11 @@ TEST_F(ShmHeaderValidationTest, EveryCorruptedHeaderFieldIsNamed) {
   const std::vector<Corruption> corruptions = {
       {"magic", [](ControlHeader& h) { h.magic ^= 1; },
        absl::StatusCode::kFailedPrecondition, "magic 0x"},
-      {"layout version", [](ControlHeader& h) { h.layout_version = 2; },
-       absl::StatusCode::kFailedPrecondition, "layout version 2 != 1"},
+      {"layout version",
+       [](ControlHeader& h) { h.layout_version = kLayoutVersion + 1; },
+       absl::StatusCode::kFailedPrecondition,
+       absl::StrCat("layout version ", kLayoutVersion + 1,
+                    " != ", kLayoutVersion)},
       {"header size", [](ControlHeader& h) { h.header_bytes = 128; },
        absl::StatusCode::kFailedPrecondition, "header size 128 != 256"},
       {"capacity not a power of two",
@@ -490,7 +493,8 @@ TEST_F(ShmHeaderValidationTest, AttachNamesACorruptedLiveHeader) {
   EXPECT_THAT(SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr("ring '" + name_ + "'"),
-                             HasSubstr("layout version 7 != 1"))));
+                             HasSubstr(absl::StrCat("layout version 7 != ",
+                                                    kLayoutVersion)))));
   control->header().layout_version = kLayoutVersion;
   control->header().capacity = 48;
   EXPECT_THAT(SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),

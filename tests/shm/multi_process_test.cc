@@ -336,22 +336,16 @@ TEST(ShmMultiProcessTest, LatestJoinersOnAFreeRunningRingReadOnlyTheirLap) {
   producer.Stop();
 }
 
-// BUG (shm/src/control.cc, Control::AcquireSlot, start=oldest): the slot's
-// sequence is first set to the cursor read while the slot is still
-// kAttaching (not gating), then the slot turns active, and the start is
-// min(latest, MinimumSequence(latest)) -- a minimum that includes this very
-// slot, i.e. that stale cursor value. When the producer laps it in between
-// (here: nothing else gates it), the consumer starts on slots that were
-// already overwritten: the child reports e.g. "start=oldest
-// attached_at=884296 published_at_attach=884361 read=884297 found=884361"
-// (65 behind on a 64-slot ring). Fix: take the minimum over the *other*
-// active slots only, then re-read it after storing (seq_cst) and retry
-// until it is unchanged, so a consumer advancing in between cannot let the
-// producer lap the chosen start either. A race: four churning processes at
-// nice 19 (preempted mid-attach) fail about one run in three on 2 cores;
-// reproduce with --gtest_also_run_disabled_tests --gtest_repeat=10.
-TEST(ShmMultiProcessTest,
-     DISABLED_OldestJoinersOnAFreeRunningRingReadOnlyTheirLap) {
+// Regression (Control::AcquireSlot, start=oldest): the start used to be a
+// minimum that included the joiner's own stale cursor value, taken while
+// the slot did not gate the producer yet, so a producer lapping the ring
+// meanwhile made the joiner start on overwritten slots (a child reported
+// "attached_at=884296 published_at_attach=884361 read=884297
+// found=884361", 65 behind on a 64-slot ring). Four churning processes at
+// nice 19 are preempted mid-attach; the old code failed about one run in
+// three on 2 cores. The handshake is now JoinAtOldest (kJoining + a stable
+// producer scan).
+TEST(ShmMultiProcessTest, OldestJoinersOnAFreeRunningRingReadOnlyTheirLap) {
   const std::string name = UniqueRingName("oldest-free");
   RingRemover remover(name);
   ASSERT_OK_AND_ASSIGN(auto ring,
@@ -364,11 +358,9 @@ TEST(ShmMultiProcessTest,
 
 // A slow in-process consumer holds the producer back, so start=oldest
 // begins behind the cursor, at the oldest event the ring still protects:
-// every event from there on must still be intact. Disabled by the same
-// AcquireSlot bug as above (the stale own-slot value can still be the
-// minimum when the slow consumer moved past it during the attach).
-TEST(ShmMultiProcessTest,
-     DISABLED_OldestJoinersBehindASlowConsumerReadIntactEvents) {
+// every event from there on must still be intact, also when the slow
+// consumer moves on during the attach.
+TEST(ShmMultiProcessTest, OldestJoinersBehindASlowConsumerReadIntactEvents) {
   const std::string name = UniqueRingName("oldest-slow");
   RingRemover remover(name);
   ASSERT_OK_AND_ASSIGN(auto ring,

@@ -134,15 +134,18 @@ class Control {
   int64_t PublishedSequence() const noexcept;
 
   // ---- consumer slots ------------------------------------------------------
-  // Takes a free (or evicted) slot for process (pid, start) named `name`
-  // (made unique with #2, #3...), with the late-joiner protocol: the slot
-  // turns active (seq_cst), then its sequence is set from the cursor so the
-  // producer never laps it. `oldest` starts at the oldest event still
-  // protected by the other consumers instead of the latest.
+  // Takes a free slot (or one whose evicted owner is gone) for this process
+  // named `name` (made unique with #2, #3...), with the late-joiner
+  // protocol: the slot turns active (seq_cst), then its sequence is set from
+  // the cursor so the producer never laps it. `oldest` starts at the oldest
+  // event still protected by the other consumers instead of the latest
+  // (a two-step handshake through kJoining, see JoinAtOldest).
   absl::StatusOr<int> AcquireSlot(std::string_view name, bool oldest);
   // Frees slot `index` if it still belongs to `generation`.
   void ReleaseSlot(int index, uint32_t generation) noexcept;
-  // Lowest sequence over active slots, or `default_value`. Lock-free.
+  // Lowest sequence over gating (kActive, kJoining) slots, or
+  // `default_value`, from a scan during which no slot changed state.
+  // Lock-free; retries only while consumers join or leave.
   int64_t MinimumSequence(int64_t default_value) const noexcept;
   // Evicts active consumers whose process is gone, whose heartbeat is older
   // than consumer_timeout, or (kEvict policy) that held back the producer at
@@ -162,6 +165,13 @@ class Control {
     return reinterpret_cast<T*>(static_cast<char*>(control_.data()) + offset);
   }
   bool NameTaken(std::string_view name) const;
+  void JoinAtLatest(ConsumerSlot& slot, uint32_t generation) noexcept;
+  void JoinAtOldest(ConsumerSlot& slot, uint32_t generation) noexcept;
+  // Lowest sequence over kActive slots other than `self`, or
+  // `default_value`.
+  int64_t OthersMinimum(const ConsumerSlot& self,
+                        int64_t default_value) const noexcept;
+  bool EvictedOwnerGone(const ConsumerSlot& slot) const noexcept;
 
   std::string name_;
   shm_internal::Segment control_;

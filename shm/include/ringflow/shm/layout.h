@@ -47,7 +47,8 @@
 //
 //   0   sequence    Sequence (128)       written by the consumer
 //   128 state       atomic u32           generation << 8 | kFree/kAttaching/
-//                                        kActive/kEvicted (one CAS word)
+//                                        kJoining/kActive/kEvicted (one CAS
+//                                        word)
 //   132 pid         atomic i32           the consumer's process
 //   136 start_ticks atomic u64           its start time (/proc/pid/stat 22)
 //   144 heartbeat   atomic i64           CLOCK_MONOTONIC ns, consumer-written
@@ -77,7 +78,7 @@
 namespace ringflow::shm {
 
 inline constexpr uint64_t kMagic = 0x31574c46474e4952ULL;  // "RINGFLW1"
-inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kLayoutVersion = 2;              // 2: kJoining
 inline constexpr size_t kTypeTagBytes = 64;
 
 struct ControlHeader {
@@ -117,10 +118,16 @@ struct alignas(kFalseSharingRange) ProducerLiveness {
 struct alignas(kFalseSharingRange) ConsumerSlot {
   enum State : uint32_t {
     kFree = 0,
-    kAttaching = 1,
-    kActive = 2,
-    kEvicted = 3
+    kAttaching = 1,  // claimed, fields being written; does not gate
+    kActive = 2,     // gates the producer
+    kEvicted = 3,
+    kJoining = 4,  // start=oldest handshake in progress; gates the producer
   };
+
+  // Whether the producer must not lap this slot's sequence.
+  static constexpr bool Gates(uint32_t word) {
+    return StateOf(word) == kActive || StateOf(word) == kJoining;
+  }
 
   // The state word packs the slot generation (bumped on each attach) with
   // the state, so release/evict CAS exactly the owner they saw.
