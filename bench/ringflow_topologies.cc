@@ -68,9 +68,10 @@ class SumHandler {
  public:
   SumHandler(RunClock* clock, int64_t last) : clock_(clock), last_(last) {}
   void OnStart() { clock_->Ready(); }
-  void OnEvent(int64_t& event, int64_t sequence, bool /*end*/) noexcept {
+  void OnEvent(int64_t& event, int64_t sequence, bool end) noexcept {
     sum_ += event;
-    if (sequence == last_) clock_->Finish();
+    // The last event always ends its batch (nothing after it is published).
+    if (end && sequence == last_) clock_->Finish();
   }
   int64_t sum() const { return sum_; }
 

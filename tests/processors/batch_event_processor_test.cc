@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -372,6 +373,131 @@ TEST(BatchEventProcessorConcurrentTest,
   EXPECT_EQ(handler.end_mismatches(), 0);
   EXPECT_EQ(handler.content_mismatches(), 0);
   EXPECT_EQ(p->sequence().LoadAcquire(), 19);
+}
+
+// Marks each event in place and keeps a pointer to it; at the end of the
+// batch it re-reads every event of the batch through those pointers (the
+// "collect, then flush at end_of_batch" pattern). Checks the batch loop
+// (two contiguous runs plus the peeled last event, through a restrict
+// pointer) hands the right event for every sequence, in order, and that
+// writes through the handed references are seen through kept ones.
+//
+// After each batch it parks until the test Release()s that sequence, so the
+// test publishes the next batch while the processor cannot look: the next
+// wait then sees all of it at once.
+class StashingHandler {
+ public:
+  void OnEvent(TestEvent& event, int64_t sequence, bool end) noexcept {
+    if (event.value != ValueOf(sequence)) ++content_mismatches_;
+    if (sequence != next_) ++order_mismatches_;
+    next_ = sequence + 1;
+    event.a_mark = sequence;  // written through the handed reference
+    batch_.push_back(&event);
+    if (!end) return;
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      const int64_t expected = sequence - static_cast<int64_t>(batch_.size()) +
+                               1 + static_cast<int64_t>(i);
+      if (batch_[i]->a_mark != expected ||
+          batch_[i]->value != ValueOf(expected)) {
+        ++flush_mismatches_;
+      }
+    }
+    batch_sizes_.push_back(static_cast<int64_t>(batch_.size()));
+    batch_.clear();
+    // Release: the fields above are read by the test after it sees this.
+    handled_.store(sequence + 1, std::memory_order_release);
+    // Acquire: pairs with Release(); parks the processor between batches.
+    while (released_.load(std::memory_order_acquire) < sequence + 1) {
+      std::this_thread::yield();
+    }
+  }
+  int64_t handled() const { return handled_.load(std::memory_order_acquire); }
+  void Release(int64_t events) {
+    released_.store(events, std::memory_order_release);
+  }
+  const std::vector<int64_t>& batch_sizes() const { return batch_sizes_; }
+  int content_mismatches() const { return content_mismatches_; }
+  int order_mismatches() const { return order_mismatches_; }
+  int flush_mismatches() const { return flush_mismatches_; }
+
+ private:
+  std::vector<TestEvent*> batch_;
+  std::vector<int64_t> batch_sizes_;
+  int64_t next_ = 0;
+  int content_mismatches_ = 0;
+  int order_mismatches_ = 0;
+  int flush_mismatches_ = 0;
+  std::atomic<int64_t> handled_{0};
+  std::atomic<int64_t> released_{0};
+};
+
+// Releases a StashingHandler for good when it goes out of scope, so the
+// processor thread can always be halted and joined (declare it after the
+// ProcessorThread: it is destroyed first).
+struct ReleaseAll {
+  StashingHandler& handler;
+  ~ReleaseAll() { handler.Release(std::numeric_limits<int64_t>::max()); }
+};
+
+// Publishes `sizes` batches one after another, each while the processor is
+// parked, and checks each was handed whole and intact. Two consecutive
+// sizes must fit in `capacity` together (the parked batch is unreleased).
+void ExpectBatchesHandedWhole(int64_t capacity,
+                              const std::vector<int64_t>& sizes) {
+  auto ring = MakeRing(capacity);
+  StashingHandler handler;
+  ASSERT_OK_AND_ASSIGN(auto p,
+                       (BatchEventProcessor<TestEvent, StashingHandler>::Create(
+                           *ring, handler)));
+  ProcessorThread<BatchEventProcessor<TestEvent, StashingHandler>> t(*p);
+  ReleaseAll release_all{handler};
+  int64_t published = 0;
+  for (const int64_t size : sizes) {
+    ASSERT_TRUE(PublishValues(*ring, size));
+    handler.Release(published);  // the previous batch may end now
+    published += size;
+    ASSERT_TRUE(SpinUntil([&] { return handler.handled() == published; }))
+        << "batch of " << size << " ending at " << published - 1;
+  }
+  EXPECT_EQ(handler.batch_sizes(), sizes);
+  EXPECT_EQ(handler.content_mismatches(), 0);
+  EXPECT_EQ(handler.order_mismatches(), 0);
+  EXPECT_EQ(handler.flush_mismatches(), 0);
+  // The last batch is still being handled (parked): the sequence is the
+  // end of the one before it.
+  EXPECT_EQ(p->sequence().LoadAcquire(), published - 1 - sizes.back());
+}
+
+// A batch that crosses the end of the ring's storage (sequences 28..43 on
+// 32 slots: slots 28..31, then 0..11) is handed whole, in sequence order.
+TEST(BatchEventProcessorConcurrentTest, BatchAcrossTheWrapIsHandedInOrder) {
+  ExpectBatchesHandedWhole(32, {20, 8, 16});
+}
+
+// Every batch size from 1 to half the capacity, starting at every slot of
+// the ring (filler batches move the start).
+TEST(BatchEventProcessorConcurrentTest, EveryBatchSizeAtEveryOffset) {
+  constexpr int64_t kCapacity = 32;
+  constexpr int64_t kMaxSize = kCapacity / 2;
+  std::vector<int64_t> sizes;
+  int64_t position = 0;
+  auto add = [&](int64_t size) {
+    sizes.push_back(size);
+    position += size;
+  };
+  for (int64_t size = 1; size <= kMaxSize; ++size) {
+    for (int64_t offset = 0; offset < kCapacity; ++offset) {
+      for (int64_t gap =
+               (offset - position % kCapacity + kCapacity) % kCapacity;
+           gap > 0;) {
+        const int64_t filler = std::min(gap, kMaxSize);
+        add(filler);
+        gap -= filler;
+      }
+      add(size);
+    }
+  }
+  ExpectBatchesHandedWhole(kCapacity, sizes);
 }
 
 TEST(BatchEventProcessorConcurrentTest, SplitsBatchesAtMaxBatchSize) {

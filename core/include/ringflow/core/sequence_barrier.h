@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "ringflow/core/config.h"
 #include "ringflow/core/published_cursor.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/wait_probe.h"
@@ -45,7 +46,14 @@ class SequenceBarrier {
   // Waits until `sequence` may be read. Owner thread only. Never allocates.
   WaitResult WaitFor(int64_t sequence) noexcept {
     if (RINGFLOW_UNLIKELY(alert_.IsSet())) return WaitResult::Alerted();
-    return wait_.WaitFor(sequence, probe_, alert_);
+    // Fast path, inlined into the processor loop: the events are already
+    // there, so no strategy is entered (a busy consumer never leaves this
+    // branch). Same acquire loads as every strategy's first check.
+    const int64_t available = Available(sequence);
+    if (RINGFLOW_LIKELY(available >= sequence)) {
+      return WaitResult::Available(available);
+    }
+    return WaitSlow(sequence);
   }
 
   // As WaitFor, with `strategy` for this one wait (e.g. a timeout bounded
@@ -82,6 +90,10 @@ class SequenceBarrier {
   }
 
  private:
+  [[gnu::noinline]] WaitResult WaitSlow(int64_t sequence) noexcept {
+    return wait_.WaitFor(sequence, probe_, alert_);
+  }
+
   struct Probe {
     PublishedCursor published;
     std::vector<const Sequence*> dependents;  // read-only after setup

@@ -48,6 +48,7 @@
 #include "ringflow/core/wait_result.h"
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/exception_policy.h"
+#include "ringflow/processors/internal/handle_range.h"
 #include "ringflow/processors/internal/run_state.h"
 #include "ringflow/processors/internal/type_name.h"
 
@@ -181,8 +182,7 @@ class BatchEventProcessor {
   // `depth` (events available at the batch start) is for the counters.
   bool ProcessBatch(int64_t lo, int64_t hi, [[maybe_unused]] int64_t depth) {
     if constexpr (kNothrowHandler<H, E>) {
-      for (int64_t s = lo; s <= hi; ++s)
-        handler_.OnEvent(slots_[s], s, s == hi);
+      processors_internal::HandleRange(handler_, slots_, lo, hi);
       return true;
     } else {
       int rewinds = 0;

@@ -16,6 +16,12 @@
 // Processors call these on the handler's static type: no virtual call per
 // event, and a handler may be `final` or have no vtable at all. A handler
 // whose OnEvent is noexcept skips the exception machinery entirely.
+//
+// During OnEvent a handler reaches the events of its batch only through the
+// references it was handed (keeping those references until end_of_batch is
+// fine; reading other slots through the ring is not). The batch loop relies
+// on it to keep the handler's own state in registers
+// (processors/internal/handle_range.h).
 
 #ifndef RINGFLOW_PROCESSORS_EVENT_HANDLER_H_
 #define RINGFLOW_PROCESSORS_EVENT_HANDLER_H_
