@@ -303,9 +303,9 @@ TEST_P(RingBufferConcurrentTest, ManyProducersPublishOutOfOrderIntoALargeRing) {
   }
 }
 
-// DISABLED: library bug, reported by ThreadSanitizer as a data race between
-// a producer's fill and the consumer's earlier read of the same slot (the
-// test passes in a normal build). MultiProducerSequencer shares
+// Regression for a fixed library bug, as it was: reported by ThreadSanitizer as
+// a data race between a producer's fill and the consumer's earlier read of the
+// same slot (the test passes in a normal build). MultiProducerSequencer shares
 // `shared_.cached_gating` between producers with relaxed loads and stores
 // (multi_producer_sequencer.h, Next and HasAvailableCapacity: "Relaxed: a
 // hint; a stale value only costs a re-read"). A producer that trusts a
@@ -458,10 +458,10 @@ TEST_P(RingBufferConcurrentTest, LateConsumerNeverReadsAnOverwrittenSlot) {
                    /*per_registration=*/8);
 }
 
-// DISABLED: library bug (single producer, non-blocking wait strategies; it
-// fails within a few thousand registrations on x86). The late-joiner
-// protocol in RingBuffer::RegisterConsumer relies on a store->load order on
-// the producer side, which SingleProducerSequencer does not provide:
+// Regression for a fixed library bug, as it was (single producer, non-blocking
+// wait strategies; it fails within a few thousand registrations on x86). The
+// late-joiner protocol in RingBuffer::RegisterConsumer relies on a store->load
+// order on the producer side, which SingleProducerSequencer does not provide:
 // Publish stores the cursor with release (seq_cst only for the blocking
 // strategies) and Next/HasAvailableCapacity then read the gating sequences
 // (ConsumerTable::MinimumSequence: acquire loads). The cursor store can
@@ -620,8 +620,8 @@ TEST_P(RingBufferConcurrentTest, ConsumerProgressReleasesBlockedProducer) {
   }
 }
 
-// DISABLED: library bug, reported by ThreadSanitizer as a data race (the
-// test passes in a normal build). RingBuffer::full_waits() and
+// Regression for a fixed library bug, as it was: reported by ThreadSanitizer as
+// a data race (the test passes in a normal build). RingBuffer::full_waits() and
 // try_next_failures() are documented as "Producer statistics (relaxed
 // reads; see observability)", but for ProducerType::kSingle they return
 // SingleProducerSequencer::Local::full_waits / try_next_failures, plain

@@ -566,14 +566,13 @@ TEST_P(RingBufferTest, FailedCreateConstructsNothing) {
   EXPECT_EQ(lifetime_counts.destroyed, 0);
 }
 
-// DISABLED: library bug. RingBuffer::Create (ring_buffer.h) constructs the
-// events in AllocateEvents after the ring object exists; when the factory
-// (or E's constructor) throws at slot k, the unique_ptr destroys the ring
-// and ~RingBuffer runs ~E on all `capacity` slots, k of which were never
-// constructed (undefined behaviour: here 8 destructions for 2
-// constructions).
-// A throwing factory is a setup error: Create returns Internal naming the
-// slot, and only the events already built are destroyed.
+// Regression for a fixed library bug, as it was: RingBuffer::Create
+// (ring_buffer.h) constructs the events in AllocateEvents after the ring object
+// exists; when the factory (or E's constructor) throws at slot k, the
+// unique_ptr destroys the ring and ~RingBuffer runs ~E on all `capacity` slots,
+// k of which were never constructed (undefined behaviour: here 8 destructions
+// for 2 constructions). A throwing factory is a setup error: Create returns
+// Internal naming the slot, and only the events already built are destroyed.
 TEST_P(RingBufferTest, ThrowingFactoryDestroysOnlyConstructedEvents) {
   int factory_calls = 0;
   {

@@ -309,11 +309,11 @@ TEST(WaitStrategyTest, TimeoutBlockingReportsTimeoutWhenUpstreamStalls) {
   }
 }
 
-// DISABLED (both tests below): library bug. ValidateRingOptions accepts any
-// positive wait_timeout for kTimeoutBlocking, including
-// absl::InfiniteDuration() (the natural "no timeout"). RingBuffer passes
-// absl::ToInt64Nanoseconds(wait_timeout) = INT64_MAX to the strategy, and
-// core_internal::BlockingWaitFor (blocking_wait_strategy.h:55) computes
+// Regression (both tests below) for a fixed library bug, as it was:
+// ValidateRingOptions accepts any positive wait_timeout for kTimeoutBlocking,
+// including absl::InfiniteDuration() (the natural "no timeout"). RingBuffer
+// passes absl::ToInt64Nanoseconds(wait_timeout) = INT64_MAX to the strategy,
+// and core_internal::BlockingWaitFor (blocking_wait_strategy.h:55) computes
 // `deadline = MonotonicNanos() + timeout_ns`: signed overflow, undefined
 // behaviour (UBSan: "signed integer overflow", so the asan preset aborts).
 // In practice the deadline wraps negative. Waiting for the cursor happens
