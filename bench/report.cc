@@ -331,6 +331,45 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
                      : "NOT met on this run (noisy machine: rerun with "
                        "--scenarios=CountersOverhead --reps=15)");
   }
+  for (const ScenarioResult& s : results) {
+    if (s.name != "SharedOneToOne" || !s.status.empty()) continue;
+    const ImplResult* shared = s.Find(kRingflowColumn);
+    const ImplResult* in_process = s.Find(s.compare_to);
+    if (shared == nullptr || in_process == nullptr) continue;
+    const std::optional<Stat> ratio = PairedRatio(*shared, *in_process, 0);
+    if (!ratio) continue;
+    // The other ringflow setups of the row (in-process SharedRing): each
+    // with its paired ratio cross-process / it.
+    std::string others;
+    for (const ImplResult& impl : s.impls) {
+      if (&impl == shared || &impl == in_process ||
+          impl.column == kBoundColumn) {
+        continue;
+      }
+      const std::optional<Stat> r = PairedRatio(*shared, impl, 0);
+      others += "; " + impl.column + " " + Cell(Summarize(impl.samples[0])) +
+                " M ev/s, cross-process / it = " +
+                (r ? Ratio(r->median) + " [" + Ratio(r->min) + "-" +
+                         Ratio(r->max) + "]"
+                   : std::string("-"));
+    }
+    std::fprintf(out,
+                 "\nSharedOneToOne: producer and consumer in two processes "
+                 "%s M ev/s vs %s %s M ev/s; shared / in-process = %s "
+                 "(median of %zu paired repetitions, min %s, max %s); target "
+                 ">= 0.9: %s%s\n",
+                 Cell(Summarize(shared->samples[0])).c_str(),
+                 s.compare_to.c_str(),
+                 Cell(Summarize(in_process->samples[0])).c_str(),
+                 Ratio(ratio->median).c_str(), shared->samples[0].size(),
+                 Ratio(ratio->min).c_str(), Ratio(ratio->max).c_str(),
+                 info.smoke ? "not judged in smoke mode"
+                 : ratio->median >= 0.9
+                     ? "met"
+                     : "NOT met on this run (noisy machine: rerun with "
+                       "--scenarios=SharedOneToOne --reps=15)",
+                 others.c_str());
+  }
   std::fprintf(out, "\nWall time: %.1f s\n", info.wall_s);
 }
 

@@ -22,11 +22,14 @@
 //   --pin        pin threads to CPUs in scenarios with no more threads than
 //                CPUs
 //   --json/--plot  also write the results as JSON / a PNG (gnuplot)
+// Internal (not in --help): --shared_consumer=RING --events=N [--pin] runs
+// this binary as SharedOneToOne's consumer process (shared_topologies.h).
 //
 // Layout: this file holds the scenario table, the flags and the run loop;
-// ringflow_topologies.cc and peer_topologies.h the runs themselves (peers.h
-// adapts each peer queue), bounds.h the ceiling and floor, harness.h and
-// topology.h what they share, report.{h,cc} the table, JSON and plot.
+// ringflow_topologies.cc, shared_topologies.cc and peer_topologies.h the
+// runs themselves (peers.h adapts each peer queue), bounds.h the ceiling and
+// floor, harness.h and topology.h what they share, report.{h,cc} the table,
+// JSON and plot.
 
 #include <algorithm>
 #include <chrono>
@@ -50,6 +53,7 @@
 #include "report.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow_topologies.h"
+#include "shared_topologies.h"
 #include "topology.h"
 
 namespace ringflow::bench {
@@ -129,6 +133,9 @@ constexpr const char* kNoBulk = "no bulk push/pop API";
 constexpr const char* kSpscShape =
     "MPMC queue; the SPSC peers (one queue per edge) are the natural build";
 constexpr const char* kNeedsMpmc = "single producer / single consumer only";
+// SharedOneToOne's other ringflow setups (shown in the notes, JSON, plot).
+constexpr const char* kSharedInProcessOneToOne = "in-process OneToOne";
+constexpr const char* kSharedInProcessSharedRing = "in-process SharedRing";
 
 std::vector<Scenario> AllScenarios() {
   std::vector<Scenario> all;
@@ -367,7 +374,36 @@ std::vector<Scenario> AllScenarios() {
   }
   {
     Scenario s{.name = "SharedOneToOne", .family = "SharedOneToOne"};
-    s.status = "not built (shm issue)";
+    s.events = kBaseEvents;
+    s.smoke_events = 5000;
+    s.bound_label = "ceil k=1";
+    s.compare_to = kSharedInProcessOneToOne;
+    s.note =
+        "OneToOne across two processes (ringflow column): shm::SharedRing "
+        "(kSingle, kBusySpin, counters on), PublishEvent one at a time, in "
+        "this process; shm::SharedConsumer::Poll spinning in a child process "
+        "(this binary re-executed), timed from the first claim to the "
+        "child's CLOCK_MONOTONIC after its last event. " +
+        std::string(kSharedInProcessOneToOne) +
+        ": the OneToOne run (RingBuffer, BatchEventProcessor, counters on). " +
+        kSharedInProcessSharedRing +
+        ": the cross-process run's producer and consumer as two threads of "
+        "this process (the shm ring without the process boundary). All " +
+        spin2 + "; target shared / in-process OneToOne >= 0.9";
+    s.impls.push_back({kRingflowColumn,
+                       "SharedRing -> SharedConsumer in another process",
+                       [](const RunContext& c) { return SharedOneToOne(c); }});
+    s.impls.push_back({kSharedInProcessOneToOne,
+                       "OneToOne: RingBuffer, BatchEventProcessor",
+                       [](const RunContext& c) {
+                         return RingflowOneToOne(c, /*counters=*/true);
+                       }});
+    s.impls.push_back(
+        {kSharedInProcessSharedRing,
+         "SharedRing -> SharedConsumer, both in this process",
+         [](const RunContext& c) { return SharedOneToOneInProcess(c); }});
+    MarkOthers(s, "ringflow against itself");
+    s.impls.push_back(ceiling(1));
     all.push_back(std::move(s));
   }
   return all;
@@ -384,6 +420,7 @@ struct Flags {
   std::vector<std::string> scenarios;
   std::string json;
   std::string plot;
+  std::string shared_consumer;  // internal: run as SharedOneToOne's consumer
 };
 
 void Usage(std::FILE* out) {
@@ -461,6 +498,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.json = std::string(*json);
     } else if (auto plot = value("--plot")) {
       flags.plot = std::string(*plot);
+    } else if (auto ring = value("--shared_consumer")) {
+      flags.shared_consumer = std::string(*ring);
     } else {
       std::fprintf(stderr, "ringflow_bench: unknown flag '%s'\n", argv[i]);
       Usage(stderr);
@@ -603,6 +642,13 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
 
 int Main(int argc, char** argv) {
   const Flags flags = ParseFlags(argc, argv);
+  if (!flags.shared_consumer.empty()) {
+    if (flags.events == 0) {
+      std::fprintf(stderr, "--shared_consumer needs --events\n");
+      return 2;
+    }
+    return RunSharedConsumer(flags.shared_consumer, flags.events, flags.pin);
+  }
   if (flags.pin) Pinning::Get().Enable();
   std::vector<Scenario> scenarios = AllScenarios();
 
