@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -53,6 +54,7 @@ using ::ringflow::testing::StreamCheck;
 using ::ringflow::testing::UniqueRingName;
 using ::ringflow::testing::WaitUntil;
 using ::ringflow::testing::Watchdog;
+using ::testing::HasSubstr;
 
 using Ring = SharedRing<ShmEvent>;
 
@@ -256,6 +258,20 @@ void RunEvictionTrial(int trial, std::mt19937_64& random,
   // The healthy consumers detached cleanly: their slots are free.
   EXPECT_EQ(FindSlot(*tool, "healthy0"), -1);
   EXPECT_EQ(FindSlot(*tool, "healthy1"), -1);
+
+  // And what `ringflow stat --json` prints for the victim's slot.
+  std::optional<ChildProcess> stat =
+      ChildProcess::Spawn({RINGFLOW_TOOL, "stat", name, "--json"});
+  ASSERT_TRUE(stat.has_value());
+  const std::optional<std::string> json = stat->ReadLine(kStepGuard);
+  ASSERT_TRUE(json.has_value()) << "ringflow stat printed nothing";
+  EXPECT_THAT(*json, HasSubstr(absl::StrCat("{\"slot\":", slot,
+                                            ",\"name\":\"victim\",\"state\":"
+                                            "\"evicted\"")));
+  EXPECT_THAT(*json, HasSubstr("\"evictions\":1}"));
+  const int stat_status = stat->WaitOrKill(kStepGuard);
+  EXPECT_TRUE(WIFEXITED(stat_status) && WEXITSTATUS(stat_status) == 0)
+      << DescribeWaitStatus(stat_status);
 }
 
 // consumer_timeout is 2 s; a killed consumer is gone (pid + start time)
