@@ -444,12 +444,14 @@ int64_t Control::PublishedSequence() const noexcept {
   return published_cursor().Published(from, std::memory_order_acquire);
 }
 
-bool Control::NameTaken(std::string_view name) const {
+bool Control::NameTaken(std::string_view name, int except) const {
   for (int i = 0; i < max_consumers(); ++i) {
+    if (i == except) continue;  // the caller's own slot, still named as before
     const ConsumerSlot& s = slot(i);
     const auto state =
         ConsumerSlot::StateOf(s.state.load(std::memory_order_acquire));
-    if ((state == ConsumerSlot::kActive || state == ConsumerSlot::kAttaching) &&
+    if ((state == ConsumerSlot::kActive || state == ConsumerSlot::kAttaching ||
+         state == ConsumerSlot::kJoining) &&
         name == std::string_view(s.name, strnlen(s.name, sizeof(s.name)))) {
       return true;
     }
@@ -483,7 +485,7 @@ absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
     // seq_cst store of kJoining/kActive further down publishes them to the
     // producer and to tools (acquire loads of the state word).
     const std::string name = UniqueConsumerName(
-        requested, i, [&](std::string_view n) { return NameTaken(n); });
+        requested, i, [&](std::string_view n) { return NameTaken(n, i); });
     std::memset(s.name, 0, sizeof(s.name));
     std::memcpy(s.name, name.data(), name.size());
     s.pid.store(pid, std::memory_order_relaxed);
@@ -557,7 +559,9 @@ void Control::JoinAtOldest(ConsumerSlot& s, uint32_t generation) noexcept {
   s.sequence.StoreSeqCst(std::max(placeholder, minimum));
   // A CAS, not a store: the producer may have evicted us meanwhile (a
   // joiner that stalls it past max_stall), and that must stick; the
-  // consumer then reports kEvicted.
+  // consumer then reports kEvicted. Seq_cst: the producer's scan and later
+  // joiners (OthersMinimum) read the state word seq_cst; a failed CAS
+  // leaves kEvicted for the consumer's acquire load in Evicted().
   uint32_t joining = ConsumerSlot::Word(generation, ConsumerSlot::kJoining);
   s.state.compare_exchange_strong(
       joining, ConsumerSlot::Word(generation, ConsumerSlot::kActive),
@@ -602,7 +606,7 @@ void Control::ReleaseSlot(int index, uint32_t generation) noexcept {
 }
 
 int64_t Control::MinimumSequence(int64_t default_value) const noexcept {
-  const int n = max_consumers();
+  const int n = max_consumers();  // <= kMaxConsumers: ValidateControl
   std::array<uint32_t, kMaxConsumers> seen;
   for (;;) {
     int64_t minimum = default_value;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -387,6 +388,41 @@ TEST(ShmMultiProcessTest, OldestJoinersBehindASlowConsumerReadIntactEvents) {
   EXPECT_EQ(slow_check.first, 0);
   EXPECT_EQ(slow_check.order_violations, 0);
   EXPECT_EQ(slow_check.content_violations, 0);
+}
+
+// Consumer names stay unique while another attach is in either of its
+// handshake states (kAttaching, kJoining), not only once it is kActive.
+TEST(ShmMultiProcessTest, NamesInAnyAttachStateAreTaken) {
+  const std::string name = UniqueRingName("names");
+  RingRemover remover(name);
+  ASSERT_OK_AND_ASSIGN(auto ring,
+                       Ring::Create(RingOptionsFor(name, 64), kShmEventTag));
+  SharedConsumerOptions options;
+  options.type_tag = kShmEventTag;
+  options.name = "audit";
+  ASSERT_OK_AND_ASSIGN(auto first,
+                       SharedConsumer<ShmEvent>::Attach(name, options));
+  ASSERT_OK_AND_ASSIGN(auto second,
+                       SharedConsumer<ShmEvent>::Attach(name, options));
+  EXPECT_EQ(first->name(), "audit");
+  EXPECT_EQ(second->name(), "audit#2");
+  // A slot caught mid-handshake, as another process would leave it for a
+  // moment: its name is taken in both states.
+  for (const auto state : {ConsumerSlot::kAttaching, ConsumerSlot::kJoining}) {
+    ConsumerSlot& slot = ring->control().slot(2);
+    const uint32_t before = slot.state.load(std::memory_order_acquire);
+    ASSERT_EQ(ConsumerSlot::StateOf(before), ConsumerSlot::kFree);
+    std::strncpy(slot.name, "joiner", sizeof(slot.name));
+    // Our own pid: the producer's housekeeping never evicts it meanwhile.
+    slot.pid.store(getpid(), std::memory_order_relaxed);
+    slot.state.store(ConsumerSlot::Word(1, state), std::memory_order_release);
+    options.name = "joiner";
+    ASSERT_OK_AND_ASSIGN(auto third,
+                         SharedConsumer<ShmEvent>::Attach(name, options));
+    EXPECT_EQ(third->name(), "joiner#2") << "state " << state;
+    third.reset();  // frees its slot (3)
+    slot.state.store(before, std::memory_order_release);
+  }
 }
 
 // Without a running producer the oldest start is exact: the oldest event

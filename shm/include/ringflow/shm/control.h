@@ -164,7 +164,9 @@ class Control {
   T* At(size_t offset) const noexcept {
     return reinterpret_cast<T*>(static_cast<char*>(control_.data()) + offset);
   }
-  bool NameTaken(std::string_view name) const;
+  // Whether a slot other than `except` that is being attached or is attached
+  // (kAttaching, kJoining, kActive) carries `name`.
+  bool NameTaken(std::string_view name, int except) const;
   void JoinAtLatest(ConsumerSlot& slot, uint32_t generation) noexcept;
   void JoinAtOldest(ConsumerSlot& slot, uint32_t generation) noexcept;
   // Lowest sequence over kActive slots other than `self`, or
