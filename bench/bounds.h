@@ -8,8 +8,12 @@
 //            counters) that publishes its cursor once per k events; the
 //            consumer sums what it sees and stores its position once per
 //            batch. Nothing that moves int64_t events from one thread to
-//            another through a ring of the same capacity can be much
-//            faster on this machine.
+//            another through a ring of the same capacity, with a consumer
+//            that reads the cursor again at once, can be much faster on
+//            this machine. At k = 1 that eager consumer is what limits it
+//            (see core/internal/stream_backoff.h), so OneToOne also runs
+//            the raw ring with ringflow's stream backoff, as a second
+//            reference.
 //   floor    AtomicPingPongRtt: two threads bouncing one value through two
 //            padded atomics. A round trip between two threads cannot take
 //            less than the two cache-line transfers this costs.
@@ -27,6 +31,7 @@
 
 #include "harness.h"
 #include "ringflow/core/config.h"
+#include "ringflow/core/internal/stream_backoff.h"
 
 namespace ringflow::bench {
 
@@ -45,8 +50,10 @@ struct RawRingResult {
 
 // Moves values 0..ctx.events-1 through a raw ring of ctx.capacity (a power
 // of two), publishing the cursor once per `k` events (and at the end).
-// Producer on pinned slot 0, consumer on slot 1.
-inline RawRingResult RawRingThroughput(const RunContext& ctx, int64_t k) {
+// Producer on pinned slot 0, consumer on slot 1. `backoff_pauses` > 0 gives
+// the consumer ringflow's StreamBackoff (0: the ceiling as defined).
+inline RawRingResult RawRingThroughput(const RunContext& ctx, int64_t k,
+                                       int backoff_pauses = 0) {
   // Scalars are copied into each thread's lambda so they stay in registers
   // (a store through `slots` could otherwise alias them).
   const int64_t n = ctx.events;
@@ -61,10 +68,12 @@ inline RawRingResult RawRingThroughput(const RunContext& ctx, int64_t k) {
   RunClock clock(2, 1);
   RawRingResult result;
 
-  std::thread consumer([n, mask, slots, &published, &consumed, &clock,
-                        &result] {
+  std::thread consumer([n, mask, slots, backoff_pauses, &published, &consumed,
+                        &clock, &result] {
     Pinning::Get().PinSelf(1, 2);
     clock.Ready();
+    core_internal::StreamBackoff backoff(backoff_pauses);
+    bool waited = false;
     int64_t next = 0;
     int64_t sum = 0;
     while (next < n) {
@@ -72,13 +81,17 @@ inline RawRingResult RawRingThroughput(const RunContext& ctx, int64_t k) {
       // so the slots below it are written.
       const int64_t available = published.value.load(std::memory_order_acquire);
       if (available == next) {
+        waited = true;
         CpuRelax();
         continue;
       }
+      const int64_t first = next;
       for (; next < available; ++next) sum += slots[next & mask];
       // Release: our reads of those slots happen before the producer
       // overwrites them. Pairs with the producer's acquire load.
       consumed.value.store(next, std::memory_order_release);
+      backoff.AfterBatch(next - first, waited);
+      waited = false;
     }
     result.sum = sum;
     clock.Finish();

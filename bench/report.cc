@@ -310,6 +310,33 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
     }
   }
   for (const ScenarioResult& s : results) {
+    if (s.name != "OneToOne" || !s.status.empty()) continue;
+    const ImplResult* ringflow = s.Find(kRingflowColumn);
+    const ImplResult* no_backoff = s.Find(kOneToOneNoBackoff);
+    const ImplResult* raw_backoff = s.Find(kRawRingWithBackoff);
+    if (ringflow == nullptr || no_backoff == nullptr ||
+        raw_backoff == nullptr) {
+      continue;
+    }
+    const std::optional<Stat> on_off = PairedRatio(*ringflow, *no_backoff, 0);
+    const std::optional<Stat> vs_raw = PairedRatio(*ringflow, *raw_backoff, 0);
+    if (!on_off || !vs_raw) continue;
+    std::fprintf(
+        out,
+        "\nOneToOne stream backoff (ProcessorOptions::stream_backoff_pauses): "
+        "ringflow %s M ev/s, with stream_backoff_pauses = 0 %s M ev/s; "
+        "with / without = %s [%s-%s]. Raw ring whose consumer takes the same "
+        "backoff %s M ev/s; ringflow / it = %s [%s-%s] (medians of %zu "
+        "paired repetitions [min-max])\n",
+        Cell(Summarize(ringflow->samples[0])).c_str(),
+        Cell(Summarize(no_backoff->samples[0])).c_str(),
+        Ratio(on_off->median).c_str(), Ratio(on_off->min).c_str(),
+        Ratio(on_off->max).c_str(),
+        Cell(Summarize(raw_backoff->samples[0])).c_str(),
+        Ratio(vs_raw->median).c_str(), Ratio(vs_raw->min).c_str(),
+        Ratio(vs_raw->max).c_str(), ringflow->samples[0].size());
+  }
+  for (const ScenarioResult& s : results) {
     if (s.name != "CountersOverhead" || !s.status.empty()) continue;
     const ImplResult* on = s.Find(kRingflowColumn);
     const ImplResult* off = s.Find(s.compare_to);

@@ -25,6 +25,9 @@ namespace ringflow::bench {
 // Table columns, in order: ringflow first, then the peers.
 inline constexpr const char* kRingflowColumn = "ringflow";
 inline constexpr const char* kBoundColumn = "bound";
+// OneToOne's two extra references (summary line below the table).
+inline constexpr const char* kOneToOneNoBackoff = "ringflow, no backoff";
+inline constexpr const char* kRawRingWithBackoff = "raw ring + backoff";
 std::vector<std::string> PeerColumns();
 
 struct ImplResult {

@@ -40,9 +40,10 @@ std::unique_ptr<RingBuffer<E>> MakeRing(const RunContext& ctx, int64_t capacity,
 template <typename E, typename H>
 std::unique_ptr<BatchEventProcessor<E, H>> MakeProcessor(
     const RunContext& ctx, RingBuffer<E>& ring, H& handler,
-    std::vector<const Sequence*> dependents = {}) {
-  auto processor =
-      BatchEventProcessor<E, H>::Create(ring, handler, std::move(dependents));
+    std::vector<const Sequence*> dependents = {},
+    ProcessorOptions options = {}) {
+  auto processor = BatchEventProcessor<E, H>::Create(
+      ring, handler, std::move(dependents), std::move(options));
   if (!processor.ok()) {
     Fail(ctx.scenario, ctx.impl, processor.status().ToString());
   }
@@ -239,13 +240,15 @@ class Pinger {
 
 }  // namespace
 
-Metrics RingflowOneToOne(const RunContext& ctx, bool counters) {
+Metrics RingflowOneToOne(const RunContext& ctx, bool counters,
+                         int backoff_pauses) {
   const int64_t n = ctx.events;
   auto ring = MakeRing(ctx, ctx.capacity, ProducerType::kSingle,
                        WaitStrategyKind::kBusySpin, counters);
   RunClock clock(2, 1);
   SumHandler handler(&clock, n - 1);
-  auto processor = MakeProcessor(ctx, *ring, handler);
+  auto processor = MakeProcessor(ctx, *ring, handler, {},
+                                 {.stream_backoff_pauses = backoff_pauses});
   std::thread consumer = Spawn(1, 2, [&] { processor->Run(); });
   bool refused = false;
   std::thread producer = SpawnProducer(0, 2, clock, refused, [&] {

@@ -19,8 +19,11 @@
 namespace ringflow::bench {
 
 // PublishEvent + BatchEventProcessor, busy spin; `counters` as
-// RingOptions::counters (CountersOverhead runs both).
-Metrics RingflowOneToOne(const RunContext& ctx, bool counters);
+// RingOptions::counters (CountersOverhead runs both), `backoff_pauses` as
+// ProcessorOptions::stream_backoff_pauses (OneToOne runs 0 and the
+// default).
+Metrics RingflowOneToOne(const RunContext& ctx, bool counters,
+                         int backoff_pauses);
 // PublishEvents(k) + BatchEventProcessor.
 Metrics RingflowOneToOneBatch(const RunContext& ctx, int64_t k);
 // EventPoller::Poll (lease = false) or TryLeaseBatch (lease = true).

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -108,36 +109,37 @@ struct SharedSum {
 };
 
 // The consumer loop, the same in the child process and in
-// SharedOneToOneInProcess: busy-spins until `n` events were read (or the
-// consumer is evicted or the producer is gone, checked every 64Ki empty
-// reads).
+// SharedOneToOneInProcess: SharedConsumer::Run (busy-spinning reads with
+// Poll, the stream backoff after small batches, liveness checks) until `n`
+// events were read, the consumer is evicted or the producer is gone.
 //
-// Reads with Poll: every available event handled in place, the sequence
-// released once per batch. The other batch read, TryLeaseBatch(INT64_MAX)
-// summing the leased batch, was measured against it side by side
-// (paired interleaved repetitions, 2-core VM shared with other builds): in
-// the two quietest of seven runs (15 reps each) TryLeaseBatch reached 0.75x
-// and 0.80x Poll's throughput across processes (0.87x and 0.94x in
-// process); in the five runs with another process spinning on the machine
-// the two were within noise (paired medians 0.98x-1.01x over 25 reps, one
-// pinned run 1.84x with ranges of 10x). Poll was never reliably slower.
+// Run reads with Poll: every available event handled in place, the
+// sequence released once per batch. The other batch read,
+// TryLeaseBatch(INT64_MAX) summing the leased batch, was measured against
+// Poll side by side (paired interleaved repetitions, 2-core VM shared with
+// other builds): in the two quietest of seven runs (15 reps each) it
+// reached 0.75x and 0.80x Poll's throughput across processes (0.87x and
+// 0.94x in process); in the five runs with another process spinning on the
+// machine the two were within noise (paired medians 0.98x-1.01x over 25
+// reps). Poll was never reliably slower.
 SharedSum ConsumeShared(SharedConsumer& consumer, int64_t n) noexcept {
-  SharedSum r;
-  auto handler = [&r](const int64_t& event, int64_t /*sequence*/,
-                      bool /*end_of_batch*/) noexcept {
-    if (r.count == 0) r.first = event;
-    r.sum += event;
-    ++r.count;
-  };
-  uint32_t idle = 0;
-  while (r.count < n) {
-    if (consumer.Poll(handler) == PollState::kProcessing) continue;
-    if ((++idle & 0xffff) == 0) {
-      r.status = consumer.status();
-      if (r.status != shm::ConsumerStatus::kOk) break;
+  struct Summer {
+    SharedSum* r;
+    int64_t n;
+    std::atomic<bool>* stop;
+    void OnEvent(const int64_t& event, int64_t /*sequence*/,
+                 bool /*end_of_batch*/) noexcept {
+      if (r->count == 0) r->first = event;
+      r->sum += event;
+      // Relaxed: read by Run on this same thread.
+      if (++r->count == n) stop->store(true, std::memory_order_relaxed);
     }
-    CpuRelax();
-  }
+  };
+  SharedSum r;
+  std::atomic<bool> stop{n <= 0};
+  Summer summer{&r, n, &stop};
+  const shm::ConsumerStatus status = consumer.Run(summer, stop);
+  if (status != shm::ConsumerStatus::kStopped) r.status = status;
   r.end_ns = MonotonicNs();
   return r;
 }

@@ -7,8 +7,8 @@
 // The consumer is this same binary re-executed (/proc/self/exe
 // --shared_consumer=RING --events=N [--pin]; see RunSharedConsumer), which
 // attaches with shm::SharedConsumer<int64_t>, pins itself to CPU slot 1,
-// busy-spins on SharedConsumer::Poll (each call handles every available
-// event) and sums them. It reports over a pipe on its stdout, one line per
+// and sums the events in SharedConsumer::Run (busy-spinning Poll, each call
+// handling every available event, with the stream backoff). It reports over a pipe on its stdout, one line per
 // step:
 //
 //   ready                                     attached, spinning
@@ -26,7 +26,7 @@
 // as two threads of this process: SharedOneToOne / SharedOneToOneInProcess
 // is the cost of the process boundary alone; SharedOneToOneInProcess /
 // RingflowOneToOne that of the shared ring and of reading with
-// SharedConsumer::Poll instead of a BatchEventProcessor.
+// SharedConsumer::Run instead of a BatchEventProcessor.
 //
 // Thread-safety: each call builds its own ring, threads and child and tears
 // them down before returning; call from one thread at a time.

@@ -52,6 +52,7 @@
 #include "peers.h"
 #include "report.h"
 #include "ringflow/core/ring_options.h"
+#include "ringflow/processors/batch_event_processor.h"
 #include "ringflow_topologies.h"
 #include "shared_topologies.h"
 #include "topology.h"
@@ -67,11 +68,13 @@ constexpr int64_t kBaseEvents = 20'000'000;             // OneToOne default
 // A throughput run aims at this long; slower implementations run fewer
 // events (see RunScenario).
 constexpr double kTargetRunSeconds = 0.25;
+// ProcessorOptions::stream_backoff_pauses as shipped.
+constexpr int kDefaultBackoff = ProcessorOptions{}.stream_backoff_pauses;
 
 // ---- bounds ----------------------------------------------------------------
 
-Metrics Ceiling(const RunContext& ctx, int64_t k) {
-  const RawRingResult r = RawRingThroughput(ctx, k);
+Metrics Ceiling(const RunContext& ctx, int64_t k, int backoff_pauses = 0) {
+  const RawRingResult r = RawRingThroughput(ctx, k, backoff_pauses);
   CheckEqual(ctx, r.sum, SumBelow(ctx.events), "sum");
   return {MegaEventsPerSecond(ctx.events, r.elapsed_ns)};
 }
@@ -165,10 +168,24 @@ std::vector<Scenario> AllScenarios() {
     s.note = "ringflow: PublishEvent + BatchEventProcessor, busy spin";
     s.impls.push_back({kRingflowColumn, "PublishEvent, BatchEventProcessor",
                        [](const RunContext& c) {
-                         return RingflowOneToOne(c, /*counters=*/true);
+                         return RingflowOneToOne(c, /*counters=*/true,
+                                                 kDefaultBackoff);
                        }});
     all_peers_one_to_one(s);
     s.impls.push_back(ceiling(1));
+    // Two more references, in the summary below the table: the stream
+    // backoff's effect, and the raw ring given the same backoff.
+    s.impls.push_back({kOneToOneNoBackoff,
+                       "PublishEvent, BatchEventProcessor, "
+                       "stream_backoff_pauses = 0",
+                       [](const RunContext& c) {
+                         return RingflowOneToOne(c, /*counters=*/true, 0);
+                       }});
+    s.impls.push_back(
+        {kRawRingWithBackoff,
+         "raw ring, cursor published every event, consumer "
+         "with ringflow's stream backoff",
+         [](const RunContext& c) { return Ceiling(c, 1, kDefaultBackoff); }});
     all.push_back(std::move(s));
   }
   for (int64_t k : {int64_t{10}, int64_t{64}}) {
@@ -362,11 +379,11 @@ std::vector<Scenario> AllScenarios() {
         "vs false; target on/off >= 0.97";
     s.impls.push_back(
         {kRingflowColumn, "OneToOne, counters = true", [](const RunContext& c) {
-           return RingflowOneToOne(c, /*counters=*/true);
+           return RingflowOneToOne(c, /*counters=*/true, kDefaultBackoff);
          }});
     s.impls.push_back(
         {"counters off", "OneToOne, counters = false", [](const RunContext& c) {
-           return RingflowOneToOne(c, /*counters=*/false);
+           return RingflowOneToOne(c, /*counters=*/false, kDefaultBackoff);
          }});
     MarkOthers(s, "ringflow against itself");
     s.impls.push_back(ceiling(1));
@@ -381,7 +398,8 @@ std::vector<Scenario> AllScenarios() {
     s.note =
         "OneToOne across two processes (ringflow column): shm::SharedRing "
         "(kSingle, kBusySpin, counters on), PublishEvent one at a time, in "
-        "this process; shm::SharedConsumer::Poll spinning in a child process "
+        "this process; shm::SharedConsumer::Run (Poll, busy spin, stream "
+        "backoff) in a child process "
         "(this binary re-executed), timed from the first claim to the "
         "child's CLOCK_MONOTONIC after its last event. " +
         std::string(kSharedInProcessOneToOne) +
@@ -393,11 +411,11 @@ std::vector<Scenario> AllScenarios() {
     s.impls.push_back({kRingflowColumn,
                        "SharedRing -> SharedConsumer in another process",
                        [](const RunContext& c) { return SharedOneToOne(c); }});
-    s.impls.push_back({kSharedInProcessOneToOne,
-                       "OneToOne: RingBuffer, BatchEventProcessor",
-                       [](const RunContext& c) {
-                         return RingflowOneToOne(c, /*counters=*/true);
-                       }});
+    s.impls.push_back(
+        {kSharedInProcessOneToOne, "OneToOne: RingBuffer, BatchEventProcessor",
+         [](const RunContext& c) {
+           return RingflowOneToOne(c, /*counters=*/true, kDefaultBackoff);
+         }});
     s.impls.push_back(
         {kSharedInProcessSharedRing,
          "SharedRing -> SharedConsumer, both in this process",

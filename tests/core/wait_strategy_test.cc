@@ -101,6 +101,11 @@ TEST_P(WaitStrategyTest, WaitingConsumerReceivesEventPublishedMeanwhile) {
   EXPECT_EQ(result.status, WaitStatus::kAvailable);
   EXPECT_EQ(result.available, 0);
   EXPECT_EQ(value, 42);
+  // A sleeper certainly went through the strategy (a spinner may have
+  // started after the publish and found the event at once).
+  if (blocking()) {
+    EXPECT_TRUE(result.waited);
+  }
   EXPECT_EQ(Signal(*ring).Waiters(), 0u);
   if (blocking()) {
     // The publisher saw the sleeper and woke it.
@@ -124,6 +129,7 @@ TEST_P(WaitStrategyTest, PublishWithoutSleeperMakesNoWake) {
   // A consumer that finds its event published never registers either.
   const WaitResult result = barrier->WaitFor(0);
   EXPECT_EQ(result.available, 3);
+  EXPECT_FALSE(result.waited);  // the fast path found it
   EXPECT_EQ(Signal(*ring).Waiters(), 0u);
   EXPECT_EQ(Signal(*ring).Epoch(), epoch_before);
 }
@@ -289,6 +295,7 @@ TEST(WaitStrategyTest, TimeoutBlockingReportsTimeoutWhenNothingIsPublished) {
     const WaitResult result = barrier->WaitFor(0);
     EXPECT_EQ(result.status, WaitStatus::kTimeout);
     EXPECT_FALSE(result.ok());
+    EXPECT_TRUE(result.waited);
     EXPECT_EQ(ring->wait_strategy().signal()->Waiters(), 0u);
 
     // After a timeout the barrier still delivers what comes next.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -272,6 +273,25 @@ TEST(BatchEventProcessorTest, RejectsNegativeMaxBatchSize) {
                HasSubstr("max_batch_size -5")));
 }
 
+TEST(BatchEventProcessorTest, RejectsAStreamBackoffOutOfRange) {
+  auto ring = MakeRing(16);
+  MinimalHandler handler;
+  for (const int pauses : {-1, 1025}) {
+    EXPECT_THAT(
+        MinimalProcessor::Create(*ring, handler, {},
+                                 {.stream_backoff_pauses = pauses}),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 HasSubstr(absl::StrCat("stream_backoff_pauses ", pauses,
+                                        " must be in [0, "
+                                        "1024]"))));
+  }
+  for (const int pauses : {0, 1024}) {
+    EXPECT_OK(MinimalProcessor::Create(*ring, handler, {},
+                                       {.stream_backoff_pauses = pauses})
+                  .status());
+  }
+}
+
 TEST(BatchEventProcessorTest, RejectsRewindPolicyWithZeroRewinds) {
   auto ring = MakeRing(16);
   MinimalHandler handler;
@@ -510,6 +530,34 @@ TEST(BatchEventProcessorConcurrentTest, EveryBatchSizeAtEveryOffset) {
   }
   ExpectBatchesHandedWhole(kCapacity, sizes);
 }
+
+// One event per publish on a small ring: the processor keeps up and takes
+// its stream backoff after most batches. Every event still arrives once, in
+// order, with end_of_batch on exactly the last of each batch, for no
+// backoff, the default and the largest allowed.
+class ProcessorStreamBackoffTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(ProcessorStreamBackoffTest, DenseStreamArrivesWholeAndInOrder) {
+  auto ring = MakeRing(64);
+  BatchRecorder handler(/*keep_details=*/false);
+  ASSERT_OK_AND_ASSIGN(
+      auto p, (BatchEventProcessor<TestEvent, BatchRecorder>::Create(
+                  *ring, handler, {}, {.stream_backoff_pauses = GetParam()})));
+  const int64_t n = Events(100'000);
+  {
+    ProcessorThread<BatchEventProcessor<TestEvent, BatchRecorder>> t(*p);
+    ASSERT_TRUE(PublishValues(*ring, n));
+    ASSERT_TRUE(SpinUntil([&] { return handler.handled() == n; }));
+  }
+  EXPECT_EQ(handler.batch_sum(), n);
+  EXPECT_EQ(handler.bad_batches(), 0);
+  EXPECT_EQ(handler.end_mismatches(), 0);
+  EXPECT_EQ(handler.content_mismatches(), 0);
+  EXPECT_EQ(p->sequence().LoadAcquire(), n - 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Pauses, ProcessorStreamBackoffTest,
+                         ::testing::Values(0, 16, 1024));
 
 TEST(BatchEventProcessorConcurrentTest, SplitsBatchesAtMaxBatchSize) {
   auto ring = MakeRing(32);

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -51,6 +52,7 @@ using ::ringflow::testing::PayloadOf;
 using ::ringflow::testing::ProcessorThread;
 using ::ringflow::testing::RingRemover;
 using ::ringflow::testing::ShmEvent;
+using ::ringflow::testing::StatusIs;
 using ::ringflow::testing::StreamCheck;
 using ::ringflow::testing::UniqueRingName;
 using ::ringflow::testing::WaitUntil;
@@ -567,6 +569,69 @@ TEST(ShmConsumerTest, WaitForEventsReturnsAtItsTimeout) {
   const absl::Duration waited = absl::Now() - start;
   // Bound: half the heartbeat interval, 50 times the timeout asked for.
   EXPECT_LT(waited, absl::Milliseconds(2500)) << waited;
+}
+
+// SharedConsumer::Run hands every event of a dense stream once, in order,
+// whatever its stream backoff: none, the default, and the largest allowed.
+class ShmRunTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(ShmRunTest, RunHandsEveryEventOnceInOrder) {
+  const std::string name = UniqueRingName("run");
+  RingRemover remover(name);
+  SharedRingOptions options = ThroughputRingOptions(name, 256);
+  options.wait_strategy = WaitStrategyKind::kBusySpin;
+  ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(options, kShmEventTag));
+  SharedConsumerOptions consumer_options;
+  consumer_options.type_tag = kShmEventTag;
+  consumer_options.stream_backoff_pauses = GetParam();
+  ASSERT_OK_AND_ASSIGN(
+      auto consumer, SharedConsumer<ShmEvent>::Attach(name, consumer_options));
+
+  const int64_t n = Events(200'000);
+  struct Checker {
+    StreamCheck check;
+    int64_t n;
+    std::atomic<bool>* stop;
+    void OnEvent(const ShmEvent& event, int64_t sequence, bool /*end*/) {
+      check.Add(event, sequence);
+      // Relaxed: read by Run on this same thread.
+      if (check.count == n) stop->store(true, std::memory_order_relaxed);
+    }
+  };
+  std::atomic<bool> stop{false};
+  Checker checker{{}, n, &stop};
+  ConsumerStatus status = ConsumerStatus::kOk;
+  std::thread consumer_thread([&] { status = consumer->Run(checker, stop); });
+  // Batches of 1-4: the consumer keeps up, so it takes the backoff.
+  PublishAll(*ring, n, /*max_batch=*/4, /*seed=*/GetParam());
+  consumer_thread.join();
+
+  EXPECT_EQ(status, ConsumerStatus::kStopped);
+  EXPECT_EQ(checker.check.count, n) << checker.check.ToString();
+  EXPECT_EQ(checker.check.first, 0);
+  EXPECT_EQ(checker.check.last, n - 1);
+  EXPECT_EQ(checker.check.order_violations, 0);
+  EXPECT_EQ(checker.check.content_violations, 0);
+  EXPECT_EQ(checker.check.checksum, ChecksumOf(0, n - 1));
+}
+
+INSTANTIATE_TEST_SUITE_P(StreamBackoffPauses, ShmRunTest,
+                         ::testing::Values(0, 16, 1024));
+
+TEST(ShmConsumerTest, AttachRejectsAStreamBackoffOutOfRange) {
+  const std::string name = UniqueRingName("backoff");
+  RingRemover remover(name);
+  ASSERT_OK_AND_ASSIGN(auto ring,
+                       Ring::Create(RingOptionsFor(name, 64), kShmEventTag));
+  for (const int pauses : {-1, 1025}) {
+    SharedConsumerOptions consumer_options;
+    consumer_options.type_tag = kShmEventTag;
+    consumer_options.stream_backoff_pauses = pauses;
+    EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(name, consumer_options),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         ::testing::HasSubstr(
+                             absl::StrCat("stream_backoff_pauses ", pauses))));
+  }
 }
 
 }  // namespace

@@ -60,7 +60,9 @@ class SequenceBarrier {
   // by a caller's deadline). Owner thread only. Never allocates.
   WaitResult WaitFor(int64_t sequence, const WaitStrategy& strategy) noexcept {
     if (RINGFLOW_UNLIKELY(alert_.IsSet())) return WaitResult::Alerted();
-    return strategy.WaitFor(sequence, probe_, alert_);
+    WaitResult result = strategy.WaitFor(sequence, probe_, alert_);
+    result.waited = true;
+    return result;
   }
 
   // Highest sequence readable right now without waiting (may be below
@@ -91,7 +93,9 @@ class SequenceBarrier {
 
  private:
   [[gnu::noinline]] WaitResult WaitSlow(int64_t sequence) noexcept {
-    return wait_.WaitFor(sequence, probe_, alert_);
+    WaitResult result = wait_.WaitFor(sequence, probe_, alert_);
+    result.waited = true;
+    return result;
   }
 
   struct Probe {

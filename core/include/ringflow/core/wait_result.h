@@ -23,17 +23,21 @@ struct WaitResult {
   // Highest sequence that may be read (may exceed the one asked for: that
   // is the batch). Meaningful only when status == kAvailable.
   int64_t available = -1;
+  // False when the events were there at the barrier's first look (its
+  // inlined fast path); true when a wait strategy ran. Consumer loops use
+  // it to tell a dense stream from a sparse one (StreamBackoff).
+  bool waited = false;
 
   bool ok() const noexcept { return status == WaitStatus::kAvailable; }
 
   static constexpr WaitResult Available(int64_t sequence) noexcept {
-    return WaitResult{WaitStatus::kAvailable, sequence};
+    return WaitResult{WaitStatus::kAvailable, sequence, false};
   }
   static constexpr WaitResult Alerted() noexcept {
-    return WaitResult{WaitStatus::kAlerted, -1};
+    return WaitResult{WaitStatus::kAlerted, -1, false};
   }
   static constexpr WaitResult Timeout() noexcept {
-    return WaitResult{WaitStatus::kTimeout, -1};
+    return WaitResult{WaitStatus::kTimeout, -1, true};
   }
 };
 

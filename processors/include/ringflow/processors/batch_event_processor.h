@@ -40,6 +40,7 @@
 #include "absl/strings/str_cat.h"
 #include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/stream_backoff.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
@@ -58,6 +59,13 @@ struct ProcessorOptions {
   // Upper bound on the events handed to the handler between two sequence
   // stores; >= 1. A smaller batch releases slots to the producer sooner.
   int64_t max_batch_size = std::numeric_limits<int64_t>::max();
+  // After a batch of under 16 events that was ready at once (the consumer
+  // keeps up with a dense stream), pause 1, 3, 7, ... up to this many pause
+  // instructions before reading the cursor again, so the producer is not
+  // robbed of its cache lines once per event; in [0, 1024], 0 = never.
+  // Never pauses after a wait (sparse streams, request/reply). See
+  // core/internal/stream_backoff.h; README "Performance" has the effect.
+  int stream_backoff_pauses = 16;
   ExceptionPolicy exception_policy;
   // Label for logs, errors and metrics (see ValidateName); defaults to the
   // handler's type name. The ring makes it unique (#2, #3...).
@@ -77,6 +85,13 @@ class BatchEventProcessor {
     if (options.max_batch_size < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
           "max_batch_size ", options.max_batch_size, " must be at least 1"));
+    }
+    if (options.stream_backoff_pauses < 0 ||
+        options.stream_backoff_pauses >
+            core_internal::StreamBackoff::kMaxPauses) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stream_backoff_pauses ", options.stream_backoff_pauses,
+          " must be in [0, ", core_internal::StreamBackoff::kMaxPauses, "]"));
     }
     if (options.exception_policy.action == ExceptionAction::kRewind &&
         options.exception_policy.max_rewinds < 1) {
@@ -148,6 +163,7 @@ class BatchEventProcessor {
     Sequence& sequence = slot_.sequence();
     // Relaxed: our own value (single writer).
     int64_t next = sequence.LoadRelaxed() + 1;
+    core_internal::StreamBackoff backoff(options_.stream_backoff_pauses);
     for (;;) {
       const WaitResult result = barrier_->WaitFor(next);
       if (RINGFLOW_LIKELY(result.ok())) {
@@ -167,6 +183,9 @@ class BatchEventProcessor {
         // Release: the handler is done with [next, end]; pairs with the
         // producer's gating read and downstream barriers (acquire).
         sequence.StoreRelease(end);
+        // A dense stream: pause before the next cursor read (see
+        // StreamBackoff); never after a wait.
+        backoff.AfterBatch(end - next + 1, result.waited);
         next = end + 1;
       } else if (result.status == WaitStatus::kTimeout) {
         if constexpr (HasOnTimeout<H>) {

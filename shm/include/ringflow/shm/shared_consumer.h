@@ -44,10 +44,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/stream_backoff.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence_barrier.h"
 #include "ringflow/core/status_macros.h"
@@ -83,6 +86,9 @@ struct SharedConsumerOptions {
   // Heartbeat period while waiting; keep well below the ring's
   // consumer_timeout.
   absl::Duration heartbeat_interval = absl::Milliseconds(100);
+  // Run only: the pause after a small batch that was ready at once, as
+  // ProcessorOptions::stream_backoff_pauses; in [0, 1024], 0 = never.
+  int stream_backoff_pauses = 16;
 };
 
 template <typename E>
@@ -99,6 +105,13 @@ class SharedConsumer {
           absl::StrCat("heartbeat_interval ",
                        absl::FormatDuration(options.heartbeat_interval),
                        " must be positive"));
+    }
+    if (options.stream_backoff_pauses < 0 ||
+        options.stream_backoff_pauses >
+            core_internal::StreamBackoff::kMaxPauses) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stream_backoff_pauses ", options.stream_backoff_pauses,
+          " must be in [0, ", core_internal::StreamBackoff::kMaxPauses, "]"));
     }
     const RingIdentity identity = IdentityOf<E>(options.type_tag);
     RINGFLOW_ASSIGN_OR_RETURN(
@@ -163,6 +176,47 @@ class SharedConsumer {
   // Waits until an event is available, heartbeating meanwhile. kOk,
   // kTimeout, kEvicted or kProducerGone.
   ConsumerStatus WaitForEvents(absl::Duration timeout) noexcept {
+    return AwaitEvents(timeout, nullptr);
+  }
+
+  // Runs handler.OnEvent(const E&, int64_t sequence, bool end_of_batch) on
+  // this thread for every event until `stop` is set, the consumer is
+  // evicted or the producer is gone; returns why it stopped. Pauses after a
+  // small batch of a dense stream (stream_backoff_pauses).
+  template <typename Handler>
+  ConsumerStatus Run(Handler& handler, const std::atomic<bool>& stop) {
+    core_internal::StreamBackoff backoff(stream_backoff_pauses_);
+    for (;;) {
+      // Relaxed: a stop request; no data rides on it.
+      if (stop.load(std::memory_order_relaxed)) return ConsumerStatus::kStopped;
+      bool waited = false;
+      const ConsumerStatus s = AwaitEvents(absl::Milliseconds(100), &waited);
+      if (s == ConsumerStatus::kTimeout) continue;
+      if (s != ConsumerStatus::kOk) return s;
+      int64_t handled = 0;
+      poller_->Poll([&](const E& event, int64_t sequence, bool end) {
+        handler.OnEvent(event, sequence, end);
+        ++handled;
+        return true;
+      });
+      backoff.AfterBatch(handled, waited);
+    }
+  }
+
+  // The last sequence this consumer finished.
+  int64_t sequence() const noexcept {
+    return poller_->sequence().LoadAcquire();
+  }
+  int64_t PublishedSequence() const noexcept {
+    return control_->PublishedSequence();
+  }
+  const std::string& name() const noexcept { return name_; }
+  const Control& control() const noexcept { return *control_; }
+
+ private:
+  // WaitForEvents; `*waited` (when not null) becomes true unless the
+  // events were there at the first look.
+  ConsumerStatus AwaitEvents(absl::Duration timeout, bool* waited) noexcept {
     const int64_t deadline =
         shm_internal::MonotonicNanos() +
         std::min<int64_t>(absl::ToInt64Nanoseconds(timeout), INT64_MAX / 4);
@@ -173,6 +227,7 @@ class SharedConsumer {
       if (poller_->barrier().Available(next) >= next) {
         return ConsumerStatus::kOk;
       }
+      if (waited != nullptr) *waited = true;
       const ConsumerStatus s = status();
       if (s != ConsumerStatus::kOk) return s;
       if (shm_internal::MonotonicNanos() >= deadline) {
@@ -199,35 +254,6 @@ class SharedConsumer {
     }
   }
 
-  // Runs handler.OnEvent(const E&, int64_t sequence, bool end_of_batch) on
-  // this thread for every event until `stop` is set, the consumer is
-  // evicted or the producer is gone; returns why it stopped.
-  template <typename Handler>
-  ConsumerStatus Run(Handler& handler, const std::atomic<bool>& stop) {
-    for (;;) {
-      // Relaxed: a stop request; no data rides on it.
-      if (stop.load(std::memory_order_relaxed)) return ConsumerStatus::kStopped;
-      const ConsumerStatus s = WaitForEvents(absl::Milliseconds(100));
-      if (s == ConsumerStatus::kTimeout) continue;
-      if (s != ConsumerStatus::kOk) return s;
-      poller_->Poll([&](const E& event, int64_t sequence, bool end) {
-        handler.OnEvent(event, sequence, end);
-        return true;
-      });
-    }
-  }
-
-  // The last sequence this consumer finished.
-  int64_t sequence() const noexcept {
-    return poller_->sequence().LoadAcquire();
-  }
-  int64_t PublishedSequence() const noexcept {
-    return control_->PublishedSequence();
-  }
-  const std::string& name() const noexcept { return name_; }
-  const Control& control() const noexcept { return *control_; }
-
- private:
   // What EventPoller::Create needs from a ring, over this consumer's slot.
   struct RingView {
     SharedConsumer* self;
@@ -271,7 +297,8 @@ class SharedConsumer {
   SharedConsumer(std::unique_ptr<Control> control,
                  const SharedConsumerOptions& options)
       : control_(std::move(control)),
-        heartbeat_ns_(absl::ToInt64Nanoseconds(options.heartbeat_interval)) {
+        heartbeat_ns_(absl::ToInt64Nanoseconds(options.heartbeat_interval)),
+        stream_backoff_pauses_(options.stream_backoff_pauses) {
     const auto kind =
         static_cast<WaitStrategyKind>(control_->header().wait_strategy);
     blocking_ = kind == WaitStrategyKind::kBlocking ||
@@ -303,6 +330,7 @@ class SharedConsumer {
   uint32_t generation_ = 0;
   std::string name_;
   const int64_t heartbeat_ns_;
+  const int stream_backoff_pauses_;
   bool blocking_ = false;
   int64_t last_beat_ns_ = 0;
   bool producer_alive_ = true;

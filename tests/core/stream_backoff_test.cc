@@ -1,0 +1,85 @@
+// Tests for core_internal::StreamBackoff: when a consumer loop pauses after
+// a batch, and how long. The pause count is the policy; its effect on
+// throughput is measured by the OneToOne benchmark, not here.
+
+#include "ringflow/core/internal/stream_backoff.h"
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ringflow::core_internal {
+namespace {
+
+using ::testing::ElementsAre;
+
+constexpr int64_t kSmall = StreamBackoff::kSmallBatch - 1;
+constexpr int64_t kMedium = StreamBackoff::kSmallBatch;
+constexpr int64_t kLarge = StreamBackoff::kLargeBatch;
+
+// The pauses taken after each of `batches` (size, waited).
+std::vector<int> PausesAfter(
+    int max_pauses, const std::vector<std::pair<int64_t, bool>>& batches) {
+  StreamBackoff backoff(max_pauses);
+  std::vector<int> pauses;
+  for (const auto& [size, waited] : batches) {
+    backoff.AfterBatch(size, waited);
+    pauses.push_back(backoff.pauses());
+  }
+  return pauses;
+}
+
+TEST(StreamBackoffTest, SmallBatchesReadyAtOnceGrowThePauseUpToTheMaximum) {
+  EXPECT_THAT(PausesAfter(16, {{1, false},
+                               {1, false},
+                               {kSmall, false},
+                               {2, false},
+                               {1, false},
+                               {1, false}}),
+              ElementsAre(1, 3, 7, 15, 16, 16));
+}
+
+TEST(StreamBackoffTest, AWaitDropsThePauseAtOnce) {
+  EXPECT_THAT(PausesAfter(16, {{1, false},
+                               {1, false},
+                               {1, false},
+                               {1, true},
+                               {kLarge, true},
+                               {1, false}}),
+              ElementsAre(1, 3, 7, 0, 0, 1));
+}
+
+TEST(StreamBackoffTest, RequestReplyNeverPauses) {
+  // A PingPong consumer waits for every event.
+  std::vector<std::pair<int64_t, bool>> batches(100, {1, true});
+  for (const int pauses : PausesAfter(1024, batches)) EXPECT_EQ(pauses, 0);
+}
+
+TEST(StreamBackoffTest, MediumBatchesKeepThePauseAndLargeOnesHalveIt) {
+  EXPECT_THAT(PausesAfter(16, {{1, false},
+                               {1, false},
+                               {1, false},
+                               {kMedium, false},
+                               {kLarge - 1, false},
+                               {kLarge, false},
+                               {kLarge, false},
+                               {kLarge, false}}),
+              ElementsAre(1, 3, 7, 7, 7, 3, 1, 0));
+}
+
+TEST(StreamBackoffTest, ZeroMaximumNeverPauses) {
+  EXPECT_THAT(PausesAfter(0, {{1, false}, {1, false}, {kSmall, false}}),
+              ElementsAre(0, 0, 0));
+}
+
+TEST(StreamBackoffTest, TheLargestMaximumIsReachedAndHeld) {
+  StreamBackoff backoff(StreamBackoff::kMaxPauses);
+  for (int i = 0; i < 12; ++i) backoff.AfterBatch(1, false);
+  EXPECT_EQ(backoff.pauses(), StreamBackoff::kMaxPauses);
+}
+
+}  // namespace
+}  // namespace ringflow::core_internal
