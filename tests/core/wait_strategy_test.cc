@@ -276,6 +276,40 @@ INSTANTIATE_TEST_SUITE_P(
              WaitStrategyParamName(std::get<1>(param_info.param));
     });
 
+// ---- the spin's prefetch hint (WaitProbe::Touch)
+// --------------------------------------------------------
+
+// A probe whose sequence turns up after `ready_after` reads; counts the
+// Touch calls in between.
+struct CountingProbe {
+  int ready_after = 0;
+  mutable int reads = 0;
+  mutable int touches = 0;
+
+  int64_t Published(int64_t sequence, std::memory_order) const noexcept {
+    return ++reads > ready_after ? sequence : sequence - 1;
+  }
+  int64_t Gate(int64_t available) const noexcept { return available; }
+  bool HasDependents() const noexcept { return false; }
+  void Touch() const noexcept { ++touches; }
+};
+static_assert(WaitProbe<CountingProbe>);
+
+// Every strategy touches the awaited event once per spin in its spin phase
+// (the 10 unanswered reads here are well inside each one's spin budget).
+TEST_P(WaitStrategyTest, SpinPhaseTouchesTheAwaitedEventOncePerSpin) {
+  WakeupSignal signal;
+  const WaitStrategy strategy(std::get<1>(GetParam()), &signal,
+                              /*timeout_ns=*/int64_t{1'000'000'000});
+  const AlertFlag alert;
+  const CountingProbe probe{.ready_after = 10};
+  const WaitResult result = strategy.WaitFor(7, probe, alert);
+  EXPECT_TRUE(result.ok());
+  EXPECT_EQ(result.available, 7);
+  EXPECT_EQ(probe.reads, 11);
+  EXPECT_EQ(probe.touches, 10);
+}
+
 // ---- kTimeoutBlocking
 // --------------------------------------------------------
 

@@ -67,6 +67,7 @@ WaitResult BlockingWaitFor(int64_t sequence, const Probe& probe,
        ++tries) {
     if (alert.IsSet()) return WaitResult::Alerted();
     if (tries < kBlockingSpinTries) {
+      probe.Touch();
       CpuRelax();
     } else {
       sched_yield();

@@ -30,6 +30,7 @@ class BusySpinWaitStrategy {
           probe.Gate(probe.Published(sequence, std::memory_order_acquire));
       if (available >= sequence) return WaitResult::Available(available);
       if (alert.IsSet()) return WaitResult::Alerted();
+      probe.Touch();
       CpuRelax();
     }
   }

@@ -44,7 +44,11 @@ class SequenceBarrier {
   SequenceBarrier& operator=(const SequenceBarrier&) = delete;
 
   // Waits until `sequence` may be read. Owner thread only. Never allocates.
-  WaitResult WaitFor(int64_t sequence) noexcept {
+  // `next_event` (may be null): the address of the event at `sequence`,
+  // touched while spinning (WaitProbe::Touch).
+  WaitResult WaitFor(int64_t sequence,
+                     const void* next_event = nullptr) noexcept {
+    probe_.next_event = next_event;
     if (RINGFLOW_UNLIKELY(alert_.IsSet())) return WaitResult::Alerted();
     // Fast path, inlined into the processor loop: the events are already
     // there, so no strategy is entered (a busy consumer never leaves this
@@ -114,6 +118,11 @@ class SequenceBarrier {
       return available;
     }
     bool HasDependents() const noexcept { return !dependents.empty(); }
+    void Touch() const noexcept {
+      // Read prefetch into all cache levels; a hint, see WaitProbe.
+      if (next_event != nullptr) __builtin_prefetch(next_event, 0, 3);
+    }
+    const void* next_event = nullptr;  // set by WaitFor; owner thread only
   };
   static_assert(WaitProbe<Probe>);
 

@@ -39,6 +39,7 @@ class SleepingWaitStrategy {
       if (alert.IsSet()) return WaitResult::Alerted();
       if (counter > kYieldTries) {
         --counter;
+        probe.Touch();
         CpuRelax();
       } else if (counter > 0) {
         --counter;

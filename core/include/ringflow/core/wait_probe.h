@@ -29,6 +29,13 @@ concept WaitProbe = requires(const P& p, int64_t s, std::memory_order mo) {
   noexcept->std::same_as<int64_t>;
   { p.HasDependents() }
   noexcept->std::same_as<bool>;
+  // A hint, called on each spin of a wait: pulls the cache line of the
+  // first awaited event into this core, so the read after the publish hits
+  // and a hand-off moves the cursor's line with the event's overlapped. Not
+  // a memory access in the C++ model: the acquire load of the cursor is
+  // still what makes the event's contents visible.
+  { p.Touch() }
+  noexcept;
 };
 
 // The halt flag of one barrier. Set by Halt() from any thread.

@@ -36,6 +36,7 @@ class YieldingWaitStrategy {
       if (alert.IsSet()) return WaitResult::Alerted();
       if (counter > 0) {
         --counter;
+        probe.Touch();
         CpuRelax();
       } else {
         sched_yield();

@@ -165,7 +165,9 @@ class BatchEventProcessor {
     int64_t next = sequence.LoadRelaxed() + 1;
     core_internal::StreamBackoff backoff(options_.stream_backoff_pauses);
     for (;;) {
-      const WaitResult result = barrier_->WaitFor(next);
+      // The event's address is a prefetch hint for the spin (see
+      // WaitProbe::Touch); it is read only after the barrier says so.
+      const WaitResult result = barrier_->WaitFor(next, &slots_[next]);
       if (RINGFLOW_LIKELY(result.ok())) {
         const int64_t end = std::min(
             result.available,
