@@ -8,8 +8,8 @@
 // --shared_consumer=RING --events=N [--pin]; see RunSharedConsumer), which
 // attaches with shm::SharedConsumer<int64_t>, pins itself to CPU slot 1,
 // and sums the events in SharedConsumer::Run (busy-spinning Poll, each call
-// handling every available event, with the stream backoff). It reports over a pipe on its stdout, one line per
-// step:
+// handling every available event, with the stream backoff). It reports
+// over a pipe on its stdout, one line per step:
 //
 //   ready                                     attached, spinning
 //   done sum=S first=F count=C end_ns=T       after the last event
