@@ -5,9 +5,12 @@
 #include "ringflow/core/internal/stream_backoff.h"
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -79,6 +82,18 @@ TEST(StreamBackoffTest, TheLargestMaximumIsReachedAndHeld) {
   StreamBackoff backoff(StreamBackoff::kMaxPauses);
   for (int i = 0; i < 12; ++i) backoff.AfterBatch(1, false);
   EXPECT_EQ(backoff.pauses(), StreamBackoff::kMaxPauses);
+}
+
+TEST(StreamBackoffTest, ValidateNamesAValueOutOfRange) {
+  EXPECT_TRUE(StreamBackoff::Validate(0).ok());
+  EXPECT_TRUE(StreamBackoff::Validate(StreamBackoff::kMaxPauses).ok());
+  for (const int bad : {-1, StreamBackoff::kMaxPauses + 1}) {
+    const absl::Status status = StreamBackoff::Validate(bad);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(status.message()),
+                ::testing::HasSubstr(absl::StrCat("stream_backoff_pauses ", bad,
+                                                  " must be in [0, 1024]")));
+  }
 }
 
 }  // namespace

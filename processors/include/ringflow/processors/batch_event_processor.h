@@ -86,13 +86,8 @@ class BatchEventProcessor {
       return absl::InvalidArgumentError(absl::StrCat(
           "max_batch_size ", options.max_batch_size, " must be at least 1"));
     }
-    if (options.stream_backoff_pauses < 0 ||
-        options.stream_backoff_pauses >
-            core_internal::StreamBackoff::kMaxPauses) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "stream_backoff_pauses ", options.stream_backoff_pauses,
-          " must be in [0, ", core_internal::StreamBackoff::kMaxPauses, "]"));
-    }
+    RINGFLOW_RETURN_IF_ERROR(
+        core_internal::StreamBackoff::Validate(options.stream_backoff_pauses));
     if (options.exception_policy.action == ExceptionAction::kRewind &&
         options.exception_policy.max_rewinds < 1) {
       return absl::InvalidArgumentError(

@@ -106,13 +106,8 @@ class SharedConsumer {
                        absl::FormatDuration(options.heartbeat_interval),
                        " must be positive"));
     }
-    if (options.stream_backoff_pauses < 0 ||
-        options.stream_backoff_pauses >
-            core_internal::StreamBackoff::kMaxPauses) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "stream_backoff_pauses ", options.stream_backoff_pauses,
-          " must be in [0, ", core_internal::StreamBackoff::kMaxPauses, "]"));
-    }
+    RINGFLOW_RETURN_IF_ERROR(
+        core_internal::StreamBackoff::Validate(options.stream_backoff_pauses));
     const RingIdentity identity = IdentityOf<E>(options.type_tag);
     RINGFLOW_ASSIGN_OR_RETURN(
         std::unique_ptr<Control> control,

@@ -31,6 +31,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "ringflow/core/config.h"
 
 namespace ringflow::core_internal {
@@ -46,8 +48,18 @@ class StreamBackoff {
   // ~18 ns pause of the bench VM; 140-cycle pauses make it ~45 us).
   static constexpr int kMaxPauses = 1024;
 
-  // `max_pauses` in [0, kMaxPauses]; 0 never pauses (validated by the
-  // options that carry it).
+  // InvalidArgument naming `max_pauses` unless it is in [0, kMaxPauses].
+  // The options that carry it call this at setup.
+  static absl::Status Validate(int max_pauses) {
+    if (max_pauses < 0 || max_pauses > kMaxPauses) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stream_backoff_pauses ", max_pauses, " must be in [0, ",
+                       kMaxPauses, "]"));
+    }
+    return absl::OkStatus();
+  }
+
+  // `max_pauses` in [0, kMaxPauses] (see Validate); 0 never pauses.
   explicit StreamBackoff(int max_pauses) noexcept : max_pauses_(max_pauses) {}
 
   // After each batch: `size` events were handled; `waited` says whether the
