@@ -3,6 +3,9 @@
 //
 //   BM_Sequence_LoadAcquire / StoreRelease   one Sequence access
 //   BM_SingleProducer_NextPublish            claim + publish, no consumer
+//   BM_SingleProducer_PublishEvent           the same through PublishEvent
+//                                            (one call: claim, fill,
+//                                            publish)
 //   BM_MultiProducer_NextPublish             the same on a kMulti ring, 1
 //                                            and 2 threads on one ring
 //   BM_Counter_Increment / BM_Counter_Add    a single-writer counter
@@ -66,6 +69,16 @@ void BM_SingleProducer_NextPublish(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_SingleProducer_NextPublish);
+
+void BM_SingleProducer_PublishEvent(benchmark::State& state) {
+  auto ring = MakeRing(ProducerType::kSingle);
+  int64_t value = 0;
+  for (auto _ : state) {
+    ring->PublishEvent([v = value++](int64_t& e, int64_t) noexcept { e = v; });
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SingleProducer_PublishEvent);
 
 // One ring shared by the benchmark's threads (built once, on first use).
 RingBuffer<int64_t>& SharedMultiRing() {

@@ -2,7 +2,7 @@
 //
 // Provides the constants and tiny helpers every other header leans on:
 // the false-sharing range used for padding, the CPU relax hint used in spin
-// loops, and branch hints.
+// loops, and branch and inlining hints.
 //
 // Thread-safety: everything here is stateless.
 
@@ -36,5 +36,7 @@ inline void CpuRelax() noexcept {
 
 #define RINGFLOW_LIKELY(x) (__builtin_expect(!!(x), 1))
 #define RINGFLOW_UNLIKELY(x) (__builtin_expect(!!(x), 0))
+// For a slow path called from a hot loop: keeps the loop's code small.
+#define RINGFLOW_NOINLINE __attribute__((noinline))
 
 #endif  // RINGFLOW_CORE_CONFIG_H_

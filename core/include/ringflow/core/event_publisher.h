@@ -2,9 +2,10 @@
 //
 // Provides `EventPublisher<Ring, E>`: the claim-fill-publish calls every
 // ring offers (PublishEvent, TryPublishEvent, PublishEvents,
-// TryPublishEvents), written once over the ring's Next/TryNext/operator[]/
-// Publish. RingBuffer and shm::SharedRing inherit them (CRTP: no virtual
-// call).
+// TryPublishEvents), written once over the ring's slots() and its
+// Sequencer's ClaimFillPublish (one dispatch on the producer type per call,
+// and nothing re-read after the user's stores). RingBuffer and
+// shm::SharedRing inherit them (CRTP: no virtual call) and befriend it.
 //
 // A claimed slot is always published, even when `fill` throws (the
 // exception is rethrown after the publish): an unpublished claim would stall
@@ -15,8 +16,9 @@
 
 #include <concepts>
 #include <cstdint>
-#include <optional>
 #include <type_traits>
+
+#include "ringflow/core/ring_slots.h"
 
 namespace ringflow {
 
@@ -31,38 +33,26 @@ class EventPublisher {
   // publishes. False when the ring is closed or halted.
   template <EventFiller<E> F>
   bool PublishEvent(F&& fill) noexcept(kNothrow<F>) {
-    const std::optional<int64_t> sequence = ring().Next(1);
-    if (!sequence) return false;
-    FillAndPublish(*sequence, *sequence, fill);
-    return true;
+    return ClaimFillPublish</*kWait=*/true>(1, fill);
   }
 
   // As PublishEvent, but false at once when the ring is full.
   template <EventFiller<E> F>
   bool TryPublishEvent(F&& fill) noexcept(kNothrow<F>) {
-    const std::optional<int64_t> sequence = ring().TryNext(1);
-    if (!sequence) return false;
-    FillAndPublish(*sequence, *sequence, fill);
-    return true;
+    return ClaimFillPublish</*kWait=*/false>(1, fill);
   }
 
   // Claims n slots, fills each, publishes them together. False when n is
   // outside [1, capacity] or the ring is closed or halted.
   template <EventFiller<E> F>
   bool PublishEvents(int64_t n, F&& fill) noexcept(kNothrow<F>) {
-    const std::optional<int64_t> hi = ring().Next(n);
-    if (!hi) return false;
-    FillAndPublish(*hi - n + 1, *hi, fill);
-    return true;
+    return ClaimFillPublish</*kWait=*/true>(n, fill);
   }
 
   // As PublishEvents, but false at once when n slots are not free.
   template <EventFiller<E> F>
   bool TryPublishEvents(int64_t n, F&& fill) noexcept(kNothrow<F>) {
-    const std::optional<int64_t> hi = ring().TryNext(n);
-    if (!hi) return false;
-    FillAndPublish(*hi - n + 1, *hi, fill);
-    return true;
+    return ClaimFillPublish</*kWait=*/false>(n, fill);
   }
 
  protected:
@@ -75,19 +65,17 @@ class EventPublisher {
 
   Ring& ring() noexcept { return static_cast<Ring&>(*this); }
 
-  template <typename F>
-  void FillAndPublish(int64_t lo, int64_t hi, F& fill) noexcept(kNothrow<F>) {
-    if constexpr (kNothrow<F>) {
-      for (int64_t s = lo; s <= hi; ++s) fill(ring()[s], s);
-    } else {
-      try {
-        for (int64_t s = lo; s <= hi; ++s) fill(ring()[s], s);
-      } catch (...) {
-        ring().Publish(lo, hi);
-        throw;
-      }
-    }
-    ring().Publish(lo, hi);
+  template <bool kWait, typename F>
+  bool ClaimFillPublish(int64_t n, F& fill) noexcept(kNothrow<F>) {
+    // A copy of the slot view: in registers, so the loop does not re-read
+    // the ring's members after each store into an event (which may alias
+    // them as far as the compiler knows).
+    const RingSlots<E> slots = ring().slots();
+    auto fill_range = [&fill, slots](int64_t lo,
+                                     int64_t hi) noexcept(kNothrow<F>) {
+      for (int64_t s = lo; s <= hi; ++s) fill(slots[s], s);
+    };
+    return ring().sequencer_.template ClaimFillPublish<kWait>(n, fill_range);
   }
 };
 

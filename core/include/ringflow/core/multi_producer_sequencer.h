@@ -29,15 +29,18 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 
 #include "ringflow/core/config.h"
 #include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/gating_view.h"
+#include "ringflow/core/internal/fill_then_publish.h"
 #include "ringflow/core/internal/producer_backoff.h"
 #include "ringflow/core/producer_gate.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_strategy.h"
+#include "ringflow/core/wakeup_signal.h"
 
 namespace ringflow {
 
@@ -57,6 +60,7 @@ class MultiProducerSequencer {
         available_(available),
         gating_(gating),
         wait_(wait),
+        wake_signal_(wait->NeedsWakeup() ? wait->signal() : nullptr),
         gate_(gate),
         counters_(counters) {}
 
@@ -68,73 +72,44 @@ class MultiProducerSequencer {
   // it was halted while waiting (the claimed range is then never published:
   // halting ends the ring). Thread-safe. Never allocates.
   std::optional<int64_t> Next(int64_t n) noexcept {
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
-      return std::nullopt;
-    }
-    const int64_t current = cursor_->FetchAddSeqCst(n);
-    const int64_t next = current + n;
-    const int64_t wrap_point = next - capacity_;
-    // Acquire: pairs with the release store below by whichever producer
-    // refreshed the cache: it read the consumer sequences with acquire, so
-    // trusting its value inherits their "done reading" release.
-    const int64_t cached = shared_.cached_gating.LoadAcquire();
-    if (RINGFLOW_UNLIKELY(wrap_point > cached || cached > current)) {
-      int64_t minimum = gating_->MinimumSequence(current);
-      if (wrap_point > minimum) {
-        core_internal::ProducerBackoff backoff;
-        counters_.OnFullWait();
-        do {
-          if (gate_->IsHalted()) return std::nullopt;
-          backoff.Pause();
-          if constexpr (requires(const Gating& g, int64_t w, uint32_t t) {
-                          g.OnStall(w, t);
-                        }) {
-            // A gating view that can evict dead consumers (shared memory).
-            gating_->OnStall(wrap_point, backoff.tries());
-          }
-        } while (wrap_point > (minimum = gating_->MinimumSequence(current)));
-      }
-      // Release: see the acquire load above.
-      shared_.cached_gating.StoreRelease(minimum);
-    }
-    return next;
+    int64_t hi;
+    if (!Claim(n, hi)) return std::nullopt;
+    return hi;
   }
 
   // Claims `n` slots only if they are free now; never waits.
   // Thread-safe. Lock-free. Never allocates.
   std::optional<int64_t> TryNext(int64_t n) noexcept {
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
-      return std::nullopt;
-    }
-    // Relaxed: the CAS below re-validates the value.
-    int64_t current = cursor_->LoadRelaxed();
-    for (;;) {
-      if (!HasAvailableCapacity(n, current)) {
-        counters_.OnTryNextFailure();
-        return std::nullopt;
-      }
-      if (cursor_->CompareExchange(current, current + n)) return current + n;
-    }
+    int64_t hi;
+    if (!TryClaim(n, hi)) return std::nullopt;
+    return hi;
   }
 
   // Publishes [lo, hi]. Thread-safe (each producer publishes what it
   // claimed). Wait-free; one syscall only when a blocking consumer sleeps.
   void Publish(int64_t lo, int64_t hi) noexcept {
-    if (wait_->NeedsWakeup()) {
-      for (int64_t s = lo; s <= hi; ++s) {
-        // Seq_cst: the store->load half of the wake-up handshake; pairs
-        // with WakeupSignal::Register + the seq_cst re-read in
-        // BlockingWaitFor.
-        available_[s & mask_].store(s, std::memory_order_seq_cst);
-      }
-      wait_->signal()->WakeIfWaiters();
-    } else {
-      for (int64_t s = lo; s <= hi; ++s) {
-        // Release: makes this slot's event writes visible to consumers.
-        // Pairs with: PublishedCursor::Published -> entry load (acquire).
-        available_[s & mask_].store(s, std::memory_order_release);
-      }
-    }
+    PublishTo(available_, mask_, wake_signal_, lo, hi);
+  }
+
+  // Claims `n` slots (waiting for space when kWait, else only if they are
+  // free now), calls fill(lo, hi) and publishes [lo, hi], even when fill
+  // throws. False, and fill is not called, when nothing was claimed.
+  // Thread-safe. Never allocates. What the publish needs is read before
+  // fill runs, as in SingleProducerSequencer::ClaimFillPublish.
+  template <bool kWait, RangeFiller Fill>
+  bool ClaimFillPublish(int64_t n, Fill& fill) noexcept(
+      std::is_nothrow_invocable_v<Fill&, int64_t, int64_t>) {
+    int64_t hi;
+    if (!(kWait ? Claim(n, hi) : TryClaim(n, hi))) return false;
+    std::atomic<int64_t>* const available = available_;
+    const int64_t mask = mask_;
+    WakeupSignal* const signal = wake_signal_;
+    const int64_t lo = hi - n + 1;
+    core_internal::FillThenPublish(fill, lo, hi,
+                                   [available, mask, signal, lo, hi] {
+                                     PublishTo(available, mask, signal, lo, hi);
+                                   });
+    return true;
   }
 
   // Free slots (approximate while producers run). Thread-safe.
@@ -146,6 +121,92 @@ class MultiProducerSequencer {
   }
 
  private:
+  // Next without the optional: true and the highest claimed sequence in
+  // `hi`, or false.
+  bool Claim(int64_t n, int64_t& hi) noexcept {
+    // Create rejects a capacity below 1, so with a constant n = 1 the
+    // bounds check folds away.
+    if (capacity_ < 1) __builtin_unreachable();
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return false;
+    }
+    const int64_t current = cursor_->FetchAddSeqCst(n);
+    const int64_t next = current + n;
+    const int64_t wrap_point = next - capacity_;
+    // Acquire: pairs with the release store in AwaitGating by whichever
+    // producer refreshed the cache: it read the consumer sequences with
+    // acquire, so trusting its value inherits their "done reading" release.
+    const int64_t cached = shared_.cached_gating.LoadAcquire();
+    if (RINGFLOW_UNLIKELY(wrap_point > cached || cached > current)) {
+      if (!AwaitGating(current, wrap_point)) return false;
+    }
+    hi = next;
+    return true;
+  }
+
+  // TryNext without the optional: as Claim.
+  bool TryClaim(int64_t n, int64_t& hi) noexcept {
+    if (capacity_ < 1) __builtin_unreachable();  // as in Claim
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return false;
+    }
+    // Relaxed: the CAS below re-validates the value.
+    int64_t current = cursor_->LoadRelaxed();
+    for (;;) {
+      if (!HasAvailableCapacity(n, current)) {
+        counters_.OnTryNextFailure();
+        return false;
+      }
+      if (cursor_->CompareExchange(current, current + n)) {
+        hi = current + n;
+        return true;
+      }
+    }
+  }
+
+  // Claim's slow path: refreshes the shared cached gating minimum and waits
+  // until it reaches `wrap_point`. False when the ring was halted meanwhile.
+  RINGFLOW_NOINLINE bool AwaitGating(int64_t current,
+                                     int64_t wrap_point) noexcept {
+    int64_t minimum = gating_->MinimumSequence(current);
+    if (wrap_point > minimum) {
+      core_internal::ProducerBackoff backoff;
+      counters_.OnFullWait();
+      do {
+        if (gate_->IsHalted()) return false;
+        backoff.Pause();
+        if constexpr (requires(const Gating& g, int64_t w, uint32_t t) {
+                        g.OnStall(w, t);
+                      }) {
+          // A gating view that can evict dead consumers (shared memory).
+          gating_->OnStall(wrap_point, backoff.tries());
+        }
+      } while (wrap_point > (minimum = gating_->MinimumSequence(current)));
+    }
+    // Release: see the acquire load in Claim.
+    shared_.cached_gating.StoreRelease(minimum);
+    return true;
+  }
+
+  static void PublishTo(std::atomic<int64_t>* available, int64_t mask,
+                        WakeupSignal* signal, int64_t lo, int64_t hi) noexcept {
+    if (signal != nullptr) {
+      for (int64_t s = lo; s <= hi; ++s) {
+        // Seq_cst: the store->load half of the wake-up handshake; pairs
+        // with WakeupSignal::Register + the seq_cst re-read in
+        // BlockingWaitFor.
+        available[s & mask].store(s, std::memory_order_seq_cst);
+      }
+      signal->WakeIfWaiters();
+    } else {
+      for (int64_t s = lo; s <= hi; ++s) {
+        // Release: makes this slot's event writes visible to consumers.
+        // Pairs with: PublishedCursor::Published -> entry load (acquire).
+        available[s & mask].store(s, std::memory_order_release);
+      }
+    }
+  }
+
   bool HasAvailableCapacity(int64_t n, int64_t current) noexcept {
     const int64_t wrap_point = current + n - capacity_;
     // Acquire / release: as in Next.
@@ -165,6 +226,9 @@ class MultiProducerSequencer {
   std::atomic<int64_t>* const available_;
   const Gating* const gating_;
   const WaitStrategy* const wait_;
+  // The signal to wake after each publish, or null when no consumer of
+  // this wait strategy ever sleeps: one load per publish, not three.
+  WakeupSignal* const wake_signal_;
   const ProducerGate* const gate_;
   ProducerCounters counters_;  // shared by the producers: relaxed fetch_add
 

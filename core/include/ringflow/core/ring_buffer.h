@@ -219,6 +219,9 @@ class RingBuffer : public EventPublisher<RingBuffer<E>, E> {
   }
 
  private:
+  // PublishEvent & co. reach sequencer_.ClaimFillPublish.
+  friend class EventPublisher<RingBuffer<E>, E>;
+
   explicit RingBuffer(const RingOptions& options)
       : options_(options),
         capacity_(options.capacity),

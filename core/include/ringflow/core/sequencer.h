@@ -13,9 +13,11 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 
 #include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/gating_view.h"
+#include "ringflow/core/internal/fill_then_publish.h"
 #include "ringflow/core/multi_producer_sequencer.h"
 #include "ringflow/core/producer_gate.h"
 #include "ringflow/core/ring_options.h"
@@ -50,6 +52,15 @@ class Sequencer {
     } else {
       multi_.Publish(lo, hi);
     }
+  }
+  // Claim, fill(lo, hi), publish: see SingleProducerSequencer::
+  // ClaimFillPublish. One branch on the type for the whole call.
+  template <bool kWait, RangeFiller Fill>
+  bool ClaimFillPublish(int64_t n, Fill& fill) noexcept(
+      std::is_nothrow_invocable_v<Fill&, int64_t, int64_t>) {
+    return type_ == ProducerType::kSingle
+               ? single_.template ClaimFillPublish<kWait>(n, fill)
+               : multi_.template ClaimFillPublish<kWait>(n, fill);
   }
   int64_t RemainingCapacity() const noexcept {
     return type_ == ProducerType::kSingle ? single_.RemainingCapacity()

@@ -190,6 +190,9 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
   }
 
  private:
+  // PublishEvent & co. reach sequencer_.ClaimFillPublish.
+  friend class EventPublisher<SharedRing<E>, E>;
+
   SharedRing(const SharedRingOptions& options, std::unique_ptr<Control> control,
              bool resumed)
       : control_(std::move(control)),
