@@ -335,6 +335,21 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
         Cell(Summarize(raw_backoff->samples[0])).c_str(),
         Ratio(vs_raw->median).c_str(), Ratio(vs_raw->min).c_str(),
         Ratio(vs_raw->max).c_str(), ringflow->samples[0].size());
+    // The raw ring with the same backoff has none of ringflow's features:
+    // its ratio to the best peer bounds what a ring of this design (one
+    // cursor store per event, an eager consumer slowed by the same
+    // backoff) can show against that peer on this machine.
+    const ImplResult* best = BestPeer(s, 0);
+    if (best == nullptr) continue;
+    const std::optional<Stat> raw_vs_best = PairedRatio(*raw_backoff, *best, 0);
+    if (!raw_vs_best) continue;
+    std::fprintf(out,
+                 "Raw ring + backoff / best peer (%s) = %s [%s-%s]: the most "
+                 "a ring that stores its cursor once per event shows against "
+                 "that peer here\n",
+                 best->column.c_str(), Ratio(raw_vs_best->median).c_str(),
+                 Ratio(raw_vs_best->min).c_str(),
+                 Ratio(raw_vs_best->max).c_str());
   }
   for (const ScenarioResult& s : results) {
     if (s.name != "CountersOverhead" || !s.status.empty()) continue;
