@@ -1,8 +1,8 @@
 // ringflow/core/multi_producer_sequencer.h
 //
 // Provides `MultiProducerSequencer`: claims and publishes for any number of
-// producer threads. `Next` claims with one fetch_add (never a CAS loop);
-// `TryNext` claims with a CAS so it can refuse without claiming. Producers
+// producer threads. `Claim` takes one fetch_add (never a CAS loop);
+// `TryClaim` a CAS, so it can refuse without claiming. Producers
 // publish out of order: each writes the published sequence into the slot's
 // entry of the availability buffer, and consumers scan for the highest
 // contiguous published sequence (PublishedCursor).
@@ -28,7 +28,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <optional>
 #include <type_traits>
 
 #include "ringflow/core/config.h"
@@ -67,22 +66,50 @@ class MultiProducerSequencer {
   MultiProducerSequencer(const MultiProducerSequencer&) = delete;
   MultiProducerSequencer& operator=(const MultiProducerSequencer&) = delete;
 
-  // Claims `n` slots, waiting for space; returns the highest claimed
-  // sequence. Empty when n is outside [1, capacity], the ring is closed, or
-  // it was halted while waiting (the claimed range is then never published:
-  // halting ends the ring). Thread-safe. Never allocates.
-  std::optional<int64_t> Next(int64_t n) noexcept {
-    int64_t hi;
-    if (!Claim(n, hi)) return std::nullopt;
-    return hi;
+  // Claims `n` slots, waiting for space: true and the highest claimed
+  // sequence in `hi`. False when n is outside [1, capacity], the ring is
+  // closed, or it was halted while waiting (the claimed range is then never
+  // published: halting ends the ring). Thread-safe. Never allocates.
+  bool Claim(int64_t n, int64_t& hi) noexcept {
+    // Create rejects a capacity below 1, so with a constant n = 1 the
+    // bounds check folds away.
+    if (capacity_ < 1) __builtin_unreachable();
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return false;
+    }
+    const int64_t current = cursor_->FetchAddSeqCst(n);
+    const int64_t next = current + n;
+    const int64_t wrap_point = next - capacity_;
+    // Acquire: pairs with the release store in AwaitGating by whichever
+    // producer refreshed the cache: it read the consumer sequences with
+    // acquire, so trusting its value inherits their "done reading" release.
+    const int64_t cached = shared_.cached_gating.LoadAcquire();
+    if (RINGFLOW_UNLIKELY(wrap_point > cached || cached > current)) {
+      if (!AwaitGating(current, wrap_point)) return false;
+    }
+    hi = next;
+    return true;
   }
 
-  // Claims `n` slots only if they are free now; never waits.
-  // Thread-safe. Lock-free. Never allocates.
-  std::optional<int64_t> TryNext(int64_t n) noexcept {
-    int64_t hi;
-    if (!TryClaim(n, hi)) return std::nullopt;
-    return hi;
+  // As Claim, but only if the slots are free now; never waits. False too
+  // when the ring is full. Thread-safe. Lock-free. Never allocates.
+  bool TryClaim(int64_t n, int64_t& hi) noexcept {
+    if (capacity_ < 1) __builtin_unreachable();  // as in Claim
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return false;
+    }
+    // Relaxed: the CAS below re-validates the value.
+    int64_t current = cursor_->LoadRelaxed();
+    for (;;) {
+      if (!HasAvailableCapacity(n, current)) {
+        counters_.OnTryNextFailure();
+        return false;
+      }
+      if (cursor_->CompareExchange(current, current + n)) {
+        hi = current + n;
+        return true;
+      }
+    }
   }
 
   // Publishes [lo, hi]. Thread-safe (each producer publishes what it
@@ -121,67 +148,14 @@ class MultiProducerSequencer {
   }
 
  private:
-  // Next without the optional: true and the highest claimed sequence in
-  // `hi`, or false.
-  bool Claim(int64_t n, int64_t& hi) noexcept {
-    // Create rejects a capacity below 1, so with a constant n = 1 the
-    // bounds check folds away.
-    if (capacity_ < 1) __builtin_unreachable();
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
-      return false;
-    }
-    const int64_t current = cursor_->FetchAddSeqCst(n);
-    const int64_t next = current + n;
-    const int64_t wrap_point = next - capacity_;
-    // Acquire: pairs with the release store in AwaitGating by whichever
-    // producer refreshed the cache: it read the consumer sequences with
-    // acquire, so trusting its value inherits their "done reading" release.
-    const int64_t cached = shared_.cached_gating.LoadAcquire();
-    if (RINGFLOW_UNLIKELY(wrap_point > cached || cached > current)) {
-      if (!AwaitGating(current, wrap_point)) return false;
-    }
-    hi = next;
-    return true;
-  }
-
-  // TryNext without the optional: as Claim.
-  bool TryClaim(int64_t n, int64_t& hi) noexcept {
-    if (capacity_ < 1) __builtin_unreachable();  // as in Claim
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
-      return false;
-    }
-    // Relaxed: the CAS below re-validates the value.
-    int64_t current = cursor_->LoadRelaxed();
-    for (;;) {
-      if (!HasAvailableCapacity(n, current)) {
-        counters_.OnTryNextFailure();
-        return false;
-      }
-      if (cursor_->CompareExchange(current, current + n)) {
-        hi = current + n;
-        return true;
-      }
-    }
-  }
-
   // Claim's slow path: refreshes the shared cached gating minimum and waits
   // until it reaches `wrap_point`. False when the ring was halted meanwhile.
   RINGFLOW_NOINLINE bool AwaitGating(int64_t current,
                                      int64_t wrap_point) noexcept {
-    int64_t minimum = gating_->MinimumSequence(current);
-    if (wrap_point > minimum) {
-      core_internal::ProducerBackoff backoff;
-      counters_.OnFullWait();
-      do {
-        if (gate_->IsHalted()) return false;
-        backoff.Pause();
-        if constexpr (requires(const Gating& g, int64_t w, uint32_t t) {
-                        g.OnStall(w, t);
-                      }) {
-          // A gating view that can evict dead consumers (shared memory).
-          gating_->OnStall(wrap_point, backoff.tries());
-        }
-      } while (wrap_point > (minimum = gating_->MinimumSequence(current)));
+    int64_t minimum;
+    if (!core_internal::AwaitGating(*gating_, *gate_, counters_, current,
+                                    wrap_point, minimum)) {
+      return false;
     }
     // Release: see the acquire load in Claim.
     shared_.cached_gating.StoreRelease(minimum);
@@ -209,7 +183,7 @@ class MultiProducerSequencer {
 
   bool HasAvailableCapacity(int64_t n, int64_t current) noexcept {
     const int64_t wrap_point = current + n - capacity_;
-    // Acquire / release: as in Next.
+    // Acquire / release: as in Claim.
     const int64_t cached = shared_.cached_gating.LoadAcquire();
     if (wrap_point > cached || cached > current) {
       const int64_t minimum = gating_->MinimumSequence(current);

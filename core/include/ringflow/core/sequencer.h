@@ -40,11 +40,19 @@ class Sequencer {
         multi_(capacity, cursor, available, gating, wait, gate, counters) {}
 
   std::optional<int64_t> Next(int64_t n) noexcept {
-    return type_ == ProducerType::kSingle ? single_.Next(n) : multi_.Next(n);
+    int64_t hi;
+    const bool claimed = type_ == ProducerType::kSingle ? single_.Claim(n, hi)
+                                                        : multi_.Claim(n, hi);
+    if (!claimed) return std::nullopt;
+    return hi;
   }
   std::optional<int64_t> TryNext(int64_t n) noexcept {
-    return type_ == ProducerType::kSingle ? single_.TryNext(n)
-                                          : multi_.TryNext(n);
+    int64_t hi;
+    const bool claimed = type_ == ProducerType::kSingle
+                             ? single_.TryClaim(n, hi)
+                             : multi_.TryClaim(n, hi);
+    if (!claimed) return std::nullopt;
+    return hi;
   }
   void Publish(int64_t lo, int64_t hi) noexcept {
     if (type_ == ProducerType::kSingle) {

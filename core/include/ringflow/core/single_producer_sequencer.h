@@ -19,7 +19,6 @@
 #define RINGFLOW_CORE_SINGLE_PRODUCER_SEQUENCER_H_
 
 #include <cstdint>
-#include <optional>
 #include <type_traits>
 
 #include "ringflow/core/config.h"
@@ -59,22 +58,44 @@ class SingleProducerSequencer {
   SingleProducerSequencer(const SingleProducerSequencer&) = delete;
   SingleProducerSequencer& operator=(const SingleProducerSequencer&) = delete;
 
-  // Claims `n` slots, waiting for space; returns the highest claimed
-  // sequence. Empty when n is outside [1, capacity], the ring is closed, or
-  // it was halted while waiting. Producer thread only. Never allocates.
-  std::optional<int64_t> Next(int64_t n) noexcept {
-    int64_t hi;
-    if (!Claim(n, hi)) return std::nullopt;
-    return hi;
+  // Claims `n` slots, waiting for space: true and the highest claimed
+  // sequence in `hi` (the range is [hi - n + 1, hi]). False when n is
+  // outside [1, capacity], the ring is closed, or it was halted while
+  // waiting. Producer thread only. Never allocates. (Sequencer::Next wraps
+  // it in a std::optional; ClaimFillPublish uses it bare.)
+  bool Claim(int64_t n, int64_t& hi) noexcept {
+    // Create rejects a capacity below 1 (ValidateRingOptions /
+    // shm::Control), so with a constant n = 1 the bounds check folds away.
+    if (capacity_ < 1) __builtin_unreachable();
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return false;
+    }
+    const int64_t next_value = local_.next_value;
+    const int64_t next = next_value + n;
+    const int64_t wrap_point = next - capacity_;
+    const int64_t cached = local_.cached_gating;
+    if (RINGFLOW_UNLIKELY(wrap_point > cached || cached > next_value)) {
+      if (!AwaitGating(next_value, wrap_point)) return false;
+    }
+    local_.next_value = next;
+    hi = next;
+    return true;
   }
 
-  // Claims `n` slots only if they are free now; never waits. Empty when the
-  // ring is full, n is outside [1, capacity], or the ring is closed.
-  // Producer thread only. Never allocates.
-  std::optional<int64_t> TryNext(int64_t n) noexcept {
-    int64_t hi;
-    if (!TryClaim(n, hi)) return std::nullopt;
-    return hi;
+  // As Claim, but only if the slots are free now; never waits. False too
+  // when the ring is full. Producer thread only. Never allocates.
+  bool TryClaim(int64_t n, int64_t& hi) noexcept {
+    if (capacity_ < 1) __builtin_unreachable();  // as in Claim
+    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
+      return false;
+    }
+    if (!HasAvailableCapacity(n)) {
+      counters_.OnTryNextFailure();
+      return false;
+    }
+    local_.next_value += n;
+    hi = local_.next_value;
+    return true;
   }
 
   // Publishes every claimed sequence up to `hi`. Producer thread only.
@@ -116,61 +137,15 @@ class SingleProducerSequencer {
   }
 
  private:
-  // Next without the optional: true and the highest claimed sequence in
-  // `hi`, or false.
-  bool Claim(int64_t n, int64_t& hi) noexcept {
-    // Create rejects a capacity below 1 (ValidateRingOptions /
-    // shm::Control), so with a constant n = 1 the bounds check folds away.
-    if (capacity_ < 1) __builtin_unreachable();
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
-      return false;
-    }
-    const int64_t next_value = local_.next_value;
-    const int64_t next = next_value + n;
-    const int64_t wrap_point = next - capacity_;
-    const int64_t cached = local_.cached_gating;
-    if (RINGFLOW_UNLIKELY(wrap_point > cached || cached > next_value)) {
-      if (!AwaitGating(next_value, wrap_point)) return false;
-    }
-    local_.next_value = next;
-    hi = next;
-    return true;
-  }
-
-  // TryNext without the optional: as Claim.
-  bool TryClaim(int64_t n, int64_t& hi) noexcept {
-    if (capacity_ < 1) __builtin_unreachable();  // as in Claim
-    if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
-      return false;
-    }
-    if (!HasAvailableCapacity(n)) {
-      counters_.OnTryNextFailure();
-      return false;
-    }
-    local_.next_value += n;
-    hi = local_.next_value;
-    return true;
-  }
-
   // Claim's slow path: refreshes the cached gating minimum and waits until
   // it reaches `wrap_point`. False when the ring was halted meanwhile.
   RINGFLOW_NOINLINE bool AwaitGating(int64_t next_value,
                                      int64_t wrap_point) noexcept {
     FenceBeforeGatingRead();
-    int64_t minimum = gating_->MinimumSequence(next_value);
-    if (wrap_point > minimum) {
-      core_internal::ProducerBackoff backoff;
-      counters_.OnFullWait();
-      do {
-        if (gate_->IsHalted()) return false;
-        backoff.Pause();
-        if constexpr (requires(const Gating& g, int64_t w, uint32_t t) {
-                        g.OnStall(w, t);
-                      }) {
-          // A gating view that can evict dead consumers (shared memory).
-          gating_->OnStall(wrap_point, backoff.tries());
-        }
-      } while (wrap_point > (minimum = gating_->MinimumSequence(next_value)));
+    int64_t minimum;
+    if (!core_internal::AwaitGating(*gating_, *gate_, counters_, next_value,
+                                    wrap_point, minimum)) {
+      return false;
     }
     local_.cached_gating = minimum;
     return true;

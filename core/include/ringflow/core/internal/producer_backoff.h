@@ -4,6 +4,9 @@
 // pause hint, then yield, then nap for a few microseconds. A full ring means
 // consumers are busy, so this wait is short in a healthy system; the naps
 // keep a producer stuck behind a slow consumer from burning a core.
+//
+// `AwaitGating` is that wait as both sequencers run it: re-read the gating
+// minimum until it reaches the claim's wrap point, or the ring is halted.
 
 #ifndef RINGFLOW_CORE_INTERNAL_PRODUCER_BACKOFF_H_
 #define RINGFLOW_CORE_INTERNAL_PRODUCER_BACKOFF_H_
@@ -14,6 +17,9 @@
 #include <cstdint>
 
 #include "ringflow/core/config.h"
+#include "ringflow/core/consumer_counters.h"
+#include "ringflow/core/gating_view.h"
+#include "ringflow/core/producer_gate.h"
 
 namespace ringflow::core_internal {
 
@@ -37,6 +43,29 @@ class ProducerBackoff {
  private:
   uint32_t tries_ = 0;
 };
+
+// Reads the gating minimum (from `floor`, the value MinimumSequence
+// returns when nothing gates) into `minimum`; while it is below
+// `wrap_point`, backs off and reads again. False when the gate was halted
+// meanwhile. Producer thread. Never allocates.
+template <GatingView Gating>
+bool AwaitGating(const Gating& gating, const ProducerGate& gate,
+                 ProducerCounters& counters, int64_t floor, int64_t wrap_point,
+                 int64_t& minimum) noexcept {
+  minimum = gating.MinimumSequence(floor);
+  if (wrap_point <= minimum) return true;
+  ProducerBackoff backoff;
+  counters.OnFullWait();
+  do {
+    if (gate.IsHalted()) return false;
+    backoff.Pause();
+    if constexpr (requires(int64_t w, uint32_t t) { gating.OnStall(w, t); }) {
+      // A gating view that can evict dead consumers (shared memory).
+      gating.OnStall(wrap_point, backoff.tries());
+    }
+  } while (wrap_point > (minimum = gating.MinimumSequence(floor)));
+  return true;
+}
 
 }  // namespace ringflow::core_internal
 
