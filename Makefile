@@ -5,6 +5,8 @@
 #   make test-tsan  ThreadSanitizer over the concurrency and shm tests
 #   make test-asan  AddressSanitizer + UBSan over every test
 #   make bench      benchmarks side by side with the peers (bench/results/)
+#   make bench-scaling  the opt-in 1-8 producer x 1/3 consumer table, pinned
+#                   (for a machine with >= 11 cores; bench/results/scaling.*)
 #   make bench-smoke  every benchmark scenario tiny (a harness check)
 #   make deps       the Debian packages, installed only when missing
 #   make format     clang-format the tree in place
@@ -26,7 +28,7 @@ TEST_PRESET := $(if $(filter true,$(CI)),ci,dev)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps demo test test-tsan test-asan bench bench-smoke format clean
+.PHONY: deps demo test test-tsan test-asan bench bench-scaling bench-smoke format clean
 
 # Idempotent: dpkg -s each package; only when one is missing, one
 # apt-get update and one non-interactive install of the missing ones.
@@ -63,8 +65,9 @@ test-asan: deps
 	cmake --build --preset asan
 	ctest --preset asan -j $(JOBS)
 
-# Every topology scenario side by side with the peers and the hardware
-# bounds; writes bench/results/latest.{txt,json,png}. A few minutes.
+# Every topology scenario but the opt-in Scaling family (bench-scaling),
+# side by side with the peers and the hardware bounds; writes
+# bench/results/latest.{txt,json,png}. A few minutes.
 bench: deps
 	cmake --preset release
 	cmake --build --preset release --target ringflow_bench ringflow_micro_bench
@@ -73,6 +76,17 @@ bench: deps
 	  | tee bench/results/latest.txt
 	set -o pipefail; ./build/release/bench/ringflow_micro_bench \
 	  | tee bench/results/micro.txt
+
+# The opt-in Scaling family (1, 2, 4, 8 producers x 1, 3 consumers), each
+# thread pinned to its own CPU; meaningful only with at least P + C = 11
+# cores (on fewer, --pin leaves the larger rows unpinned and they measure
+# the scheduler). Writes bench/results/scaling.{txt,json}.
+bench-scaling: deps
+	cmake --preset release
+	cmake --build --preset release --target ringflow_bench
+	set -o pipefail; ./build/release/bench/ringflow_bench --scenarios=Scaling \
+	  --pin --json=bench/results/scaling.json \
+	  | tee bench/results/scaling.txt
 
 # Every scenario tiny: checks the harness still builds and verifies.
 bench-smoke: deps

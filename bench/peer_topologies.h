@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -248,28 +250,31 @@ Metrics PeerDiamond(const RunContext& ctx) {
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
 }
 
+// `producers` producers (producer p pushes p, p + producers, ...; ctx.events
+// a multiple of producers), one consumer checking the sum and, where the
+// peer keeps it (kProducerFifo), each producer's order.
 template <typename P>
-Metrics PeerThreeToOne(const RunContext& ctx) {
+Metrics PeerManyToOne(const RunContext& ctx, int producers) {
   static_assert(!P::kSpsc, "several threads share one end of the queue");
   const int64_t n = ctx.events;
-  constexpr int kThreads = kProducers + 1;
-  const WaitMode mode = ModeFor(kThreads);
-  P q(ctx.capacity, kProducers);
-  RunClock clock(kThreads, 1);
-  ThreeToOneSink sink(&clock, n - 1);
+  const int thread_count = producers + 1;
+  const WaitMode mode = ModeFor(thread_count);
+  P q(ctx.capacity, producers);
+  RunClock clock(thread_count, 1);
+  ManyToOneSink sink(&clock, n - 1, producers);
   std::vector<std::thread> threads;
-  threads.push_back(Spawn(kProducers, kThreads, [&] {
+  threads.push_back(Spawn(producers, thread_count, [&] {
     auto c = q.MakeConsumer();
     clock.Ready();
     for (int64_t i = 0; i < n; ++i) sink.Take(Pop(c, mode));
     clock.Finish();
   }));
-  for (int p = 0; p < kProducers; ++p) {
-    threads.push_back(Spawn(p, kThreads, [&, p] {
+  for (int p = 0; p < producers; ++p) {
+    threads.push_back(Spawn(p, thread_count, [&, p] {
       auto producer = q.MakeProducer();
       clock.Ready();
       clock.WaitGo();
-      for (int64_t v = p; v < n; v += kProducers) Push(producer, v, mode);
+      for (int64_t v = p; v < n; v += producers) Push(producer, v, mode);
     }));
   }
   clock.Start();
@@ -280,6 +285,109 @@ Metrics PeerThreeToOne(const RunContext& ctx) {
   }
   CheckEqual(ctx, sink.sum(), SumBelow(n), "sum");
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+template <typename P>
+Metrics PeerThreeToOne(const RunContext& ctx) {
+  return PeerManyToOne<P>(ctx, kProducers);
+}
+
+// `producers` producers (pushing as in PeerManyToOne), `consumers`
+// competing consumers; each event handled exactly once (checked).
+//
+// The end differs from PeerWorkerPool's, where the one producer pushes a -1
+// per consumer after its last value: with several producers an MPMC queue
+// need not hand values out in the order they were pushed across producers
+// (moodycamel keeps a sub-queue per producer token, and a consumer may take
+// a -1 from one while another still holds values), so a -1 pushed even
+// after every producer finished could stop a consumer early. Instead each
+// consumer publishes how many events it handled, the scenario thread polls
+// the sum as RingflowManyToWorkerPool polls IsDrained (and is the finisher
+// as there), and only once all n are handled pushes the -1s that let the
+// consumers leave.
+template <typename P>
+Metrics PeerManyToMany(const RunContext& ctx, int producers, int consumers) {
+  static_assert(!P::kSpsc, "several threads share one end of the queue");
+  const int64_t n = ctx.events;
+  const int thread_count = producers + consumers;
+  const WaitMode mode = ModeFor(thread_count);
+  P q(ctx.capacity, producers + 1);  // + the scenario thread's -1s
+  RunClock clock(thread_count, 1);
+  // One line per consumer: its handled count, written by that consumer only.
+  struct alignas(kFalseSharingRange) HandledCount {
+    std::atomic<int64_t> value{0};
+  };
+  static_assert(sizeof(HandledCount) == kFalseSharingRange,
+                "one consumer's count per 128-byte pair of lines");
+  std::vector<HandledCount> handled(static_cast<size_t>(consumers));
+  std::vector<SeenBitmap> seen(static_cast<size_t>(consumers), SeenBitmap(n));
+  std::vector<int64_t> counts(static_cast<size_t>(consumers), 0);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < consumers; ++c) {
+    threads.push_back(Spawn(producers + c, thread_count, [&, c] {
+      auto consumer = q.MakeConsumer();
+      SeenBitmap& mine = seen[static_cast<size_t>(c)];
+      std::atomic<int64_t>& published = handled[static_cast<size_t>(c)].value;
+      clock.Ready();
+      int64_t count = 0;
+      for (;;) {
+        const int64_t v = Pop(consumer, mode);
+        if (v < 0) break;
+        mine.Mark(v);
+        // Relaxed: a progress count that only decides when the scenario
+        // thread pushes the -1s; publishes no data (the bitmaps and
+        // `counts` are read after join). A store to this consumer's own
+        // line, which the scenario thread reads every 20 us.
+        published.store(++count, std::memory_order_relaxed);
+      }
+      counts[static_cast<size_t>(c)] = count;
+    }));
+  }
+  for (int p = 0; p < producers; ++p) {
+    threads.push_back(Spawn(p, thread_count, [&, p] {
+      auto producer = q.MakeProducer();
+      clock.Ready();
+      clock.WaitGo();
+      for (int64_t v = p; v < n; v += producers) Push(producer, v, mode);
+    }));
+  }
+  auto handled_total = [&] {
+    int64_t total = 0;
+    // Relaxed: see the consumers' store.
+    for (const HandledCount& h : handled) {
+      total += h.value.load(std::memory_order_relaxed);
+    }
+    return total;
+  };
+  const int64_t start = clock.Start();
+  // Polls with short sleeps: this thread must not take a core from the
+  // benchmark threads. Adds at most a few tens of microseconds.
+  while (handled_total() < n) {
+    if (NowNs() - start > int64_t{ctx.timeout_s} * 1'000'000'000) {
+      FailTimeout(ctx.scenario, ctx.impl, ctx.timeout_s);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+  clock.Finish();
+  {
+    // Every value was taken: each consumer takes exactly one -1.
+    auto stopper = q.MakeProducer();
+    for (int c = 0; c < consumers; ++c) Push(stopper, -1, mode);
+  }
+  for (auto& t : threads) t.join();
+  int64_t total = 0;
+  for (int64_t c : counts) total += c;
+  CheckEqual(ctx, total, n, "events handled");
+  const std::string problem = CheckExactlyOnce(seen, n);
+  Check(ctx, problem.empty(), problem);
+  return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+// Scaling: PeerManyToOne for one consumer, PeerManyToMany for more.
+template <typename P>
+Metrics PeerScaling(const RunContext& ctx, int producers, int consumers) {
+  return consumers == 1 ? PeerManyToOne<P>(ctx, producers)
+                        : PeerManyToMany<P>(ctx, producers, consumers);
 }
 
 // One producer, kConsumers competing consumers; a -1 per consumer ends it.

@@ -4,7 +4,6 @@
 #include "ringflow_topologies.h"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -471,21 +470,22 @@ Metrics RingflowDiamond(const RunContext& ctx) {
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
 }
 
-Metrics RingflowThreeToOne(const RunContext& ctx) {
-  const int64_t n = ctx.events;  // a multiple of kProducers
-  constexpr int kThreads = kProducers + 1;
-  auto ring =
-      MakeRing(ctx, ctx.capacity, ProducerType::kMulti, StrategyFor(kThreads));
-  RunClock clock(kThreads, 1);
-  ThreeToOneSink sink(&clock, n - 1);
+Metrics RingflowManyToOne(const RunContext& ctx, int producers) {
+  const int64_t n = ctx.events;  // a multiple of producers
+  const int thread_count = producers + 1;
+  auto ring = MakeRing(ctx, ctx.capacity, ProducerType::kMulti,
+                       StrategyFor(thread_count));
+  RunClock clock(thread_count, 1);
+  ManyToOneSink sink(&clock, n - 1, producers);
   auto processor = MakeProcessor(ctx, *ring, sink);
   std::vector<std::thread> threads;
-  threads.push_back(Spawn(kProducers, kThreads, [&] { processor->Run(); }));
-  std::array<bool, kProducers> refused{};
-  for (int p = 0; p < kProducers; ++p) {
+  threads.push_back(Spawn(producers, thread_count, [&] { processor->Run(); }));
+  // Value-initialised: no producer refused yet.
+  auto refused = std::make_unique<bool[]>(static_cast<size_t>(producers));
+  for (int p = 0; p < producers; ++p) {
     threads.push_back(SpawnProducer(
-        p, kThreads, clock, refused[static_cast<size_t>(p)], [&, p] {
-          for (int64_t v = p; v < n; v += kProducers) {
+        p, thread_count, clock, refused[static_cast<size_t>(p)], [&, p] {
+          for (int64_t v = p; v < n; v += producers) {
             if (!ring->PublishEvent(
                     [v](int64_t& e, int64_t) noexcept { e = v; })) {
               return false;
@@ -498,47 +498,62 @@ Metrics RingflowThreeToOne(const RunContext& ctx) {
   clock.WaitFinishedOrDie(ctx);
   processor->Halt();
   for (auto& t : threads) t.join();
-  for (bool r : refused) Check(ctx, !r, "the ring refused a claim");
+  for (int p = 0; p < producers; ++p) {
+    Check(ctx, !refused[static_cast<size_t>(p)], "the ring refused a claim");
+  }
   CheckEqual(ctx, sink.out_of_order(), 0, "events out of producer order");
   CheckEqual(ctx, sink.sum(), SumBelow(n), "sum");
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
 }
 
-Metrics RingflowWorkerPool(const RunContext& ctx) {
-  const int64_t n = ctx.events;
-  constexpr int kThreads = 1 + kConsumers;
-  auto ring =
-      MakeRing(ctx, ctx.capacity, ProducerType::kSingle, StrategyFor(kThreads));
+Metrics RingflowThreeToOne(const RunContext& ctx) {
+  return RingflowManyToOne(ctx, kProducers);
+}
+
+Metrics RingflowManyToWorkerPool(const RunContext& ctx, ProducerType type,
+                                 int producers, int workers) {
+  const int64_t n = ctx.events;  // a multiple of producers
+  const int thread_count = producers + workers;
+  Check(ctx, type == ProducerType::kMulti || producers == 1,
+        "a kSingle ring has one producer");
+  auto ring = MakeRing(ctx, ctx.capacity, type, StrategyFor(thread_count));
   // The scenario thread detects the end (IsDrained): it is the finisher.
-  RunClock clock(kThreads, 1);
-  std::vector<SeenBitmap> seen(kConsumers, SeenBitmap(n));
-  std::vector<PoolWorker> workers;
-  for (int c = 0; c < kConsumers; ++c) {
-    workers.emplace_back(&clock, &seen[static_cast<size_t>(c)]);
+  RunClock clock(thread_count, 1);
+  std::vector<SeenBitmap> seen(static_cast<size_t>(workers), SeenBitmap(n));
+  std::vector<PoolWorker> handlers;
+  for (int w = 0; w < workers; ++w) {
+    handlers.emplace_back(&clock, &seen[static_cast<size_t>(w)]);
   }
   auto pool = WorkerPool<int64_t, PoolWorker>::Create(
-      *ring, std::span<PoolWorker>(workers));
+      *ring, std::span<PoolWorker>(handlers));
   if (!pool.ok()) Fail(ctx.scenario, ctx.impl, pool.status().ToString());
   std::vector<std::thread> threads;
-  for (int c = 0; c < kConsumers; ++c) {
+  for (int w = 0; w < workers; ++w) {
     // Our own threads (for --pin) run the pool's workers.
-    threads.push_back(Spawn(1 + c, kThreads, [&, c] {
-      (*pool)->worker(static_cast<size_t>(c)).Run();
+    threads.push_back(Spawn(producers + w, thread_count, [&, w] {
+      (*pool)->worker(static_cast<size_t>(w)).Run();
     }));
   }
-  bool refused = false;
-  threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&] {
-    for (int64_t i = 0; i < n; ++i) {
-      if (!ring->PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
-        return false;
-      }
-    }
-    return true;
-  }));
+  // Value-initialised: no producer refused yet.
+  auto refused = std::make_unique<bool[]>(static_cast<size_t>(producers));
+  for (int p = 0; p < producers; ++p) {
+    threads.push_back(SpawnProducer(
+        p, thread_count, clock, refused[static_cast<size_t>(p)], [&, p] {
+          for (int64_t v = p; v < n; v += producers) {
+            if (!ring->PublishEvent(
+                    [v](int64_t& e, int64_t) noexcept { e = v; })) {
+              return false;
+            }
+          }
+          return true;
+        }));
+  }
   const int64_t start = clock.Start();
   // Polls with short sleeps: this thread must not take a core from the
-  // four benchmark threads. Adds at most a few tens of microseconds.
-  while (!(ring->Cursor() == n - 1 && (*pool)->IsDrained())) {
+  // benchmark threads. Adds at most a few tens of microseconds. Every event
+  // published (PublishedSequence: for kMulti the cursor is only the highest
+  // claim), then none left unhandled.
+  while (!(ring->PublishedSequence() == n - 1 && (*pool)->IsDrained())) {
     if (NowNs() - start > int64_t{ctx.timeout_s} * 1'000'000'000) {
       FailTimeout(ctx.scenario, ctx.impl, ctx.timeout_s);
     }
@@ -547,13 +562,19 @@ Metrics RingflowWorkerPool(const RunContext& ctx) {
   clock.Finish();
   (*pool)->Halt();
   for (auto& t : threads) t.join();
-  Check(ctx, !refused, "the ring refused a claim");
+  for (int p = 0; p < producers; ++p) {
+    Check(ctx, !refused[static_cast<size_t>(p)], "the ring refused a claim");
+  }
   int64_t total = 0;
-  for (const PoolWorker& w : workers) total += w.count();
+  for (const PoolWorker& h : handlers) total += h.count();
   CheckEqual(ctx, total, n, "events handled");
   const std::string problem = CheckExactlyOnce(seen, n);
   Check(ctx, problem.empty(), problem);
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+}
+
+Metrics RingflowWorkerPool(const RunContext& ctx) {
+  return RingflowManyToWorkerPool(ctx, ProducerType::kSingle, 1, kConsumers);
 }
 
 Metrics RingflowPingPong(const RunContext& ctx, WaitStrategyKind wait) {

@@ -34,9 +34,18 @@ Metrics RingflowMulticast(const RunContext& ctx);
 Metrics RingflowPipeline(const RunContext& ctx);
 // fizz and buzz in parallel, fizzbuzz behind both.
 Metrics RingflowDiamond(const RunContext& ctx);
-// Three producers on a kMulti ring, one processor.
+// `producers` threads on a kMulti ring (producer p publishes p, p +
+// producers, ...; ctx.events a multiple of producers), one
+// BatchEventProcessor checking the sum and each producer's order.
+Metrics RingflowManyToOne(const RunContext& ctx, int producers);
+// RingflowManyToOne with kProducers (3).
 Metrics RingflowThreeToOne(const RunContext& ctx);
-// One producer, a WorkerPool of three.
+// `producers` threads on a ring of `type` (kSingle needs one producer),
+// publishing as RingflowManyToOne does; a WorkerPool of `workers` handles
+// each event exactly once (checked).
+Metrics RingflowManyToWorkerPool(const RunContext& ctx, ProducerType type,
+                                 int producers, int workers);
+// One producer (kSingle), a WorkerPool of kConsumers (3).
 Metrics RingflowWorkerPool(const RunContext& ctx);
 // Two rings, two processors bouncing a value; {p50, p99, p99.9} ns.
 Metrics RingflowPingPong(const RunContext& ctx, WaitStrategyKind wait);

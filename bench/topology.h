@@ -3,15 +3,14 @@
 // What the topology runs of ringflow (ringflow_topologies.cc) and of its
 // peers (peer_topologies.h) share: the result type, the shape constants,
 // the checks that end the process on a wrong result, thread spawning with
-// optional pinning, the wait mode for a thread count, and the ThreeToOne
-// sink (the same order check for everyone).
+// optional pinning, the wait mode for a thread count, and the many-to-one
+// sink of ThreeToOne and Scaling (the same order check for everyone).
 //
 // Thread-safety: stateless helpers; a sink belongs to its consumer thread.
 
 #ifndef RINGFLOW_BENCH_TOPOLOGY_H_
 #define RINGFLOW_BENCH_TOPOLOGY_H_
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -71,12 +70,19 @@ inline Metrics Percentiles(const LatencyHistogram& h) {
   return {h.Quantile(0.50), h.Quantile(0.99), h.Quantile(0.999)};
 }
 
-// ThreeToOne: producer p publishes p, p+3, p+6, ...; each must arrive in
-// its producer's order.
-class ThreeToOneSink {
+// ThreeToOne and Scaling's one-consumer rows: producer p of `producers`
+// publishes p, p + producers, p + 2 * producers, ... (so event % producers
+// names its producer); each producer's events must arrive in its order.
+class ManyToOneSink {
  public:
-  ThreeToOneSink(RunClock* clock, int64_t last) : clock_(clock), last_(last) {
-    for (int p = 0; p < kProducers; ++p) previous_[p] = p - kProducers;
+  ManyToOneSink(RunClock* clock, int64_t last, int producers)
+      : clock_(clock),
+        last_(last),
+        producers_(producers),
+        previous_(static_cast<size_t>(producers)) {
+    for (int p = 0; p < producers; ++p) {
+      previous_[static_cast<size_t>(p)] = p - producers_;
+    }
   }
   void OnStart() { clock_->Ready(); }
   void OnEvent(int64_t& event, int64_t sequence, bool /*end*/) noexcept {
@@ -85,8 +91,8 @@ class ThreeToOneSink {
   }
   void Take(int64_t event) noexcept {
     sum_ += event;
-    const size_t producer = static_cast<size_t>(event % kProducers);
-    if (event != previous_[producer] + kProducers) ++out_of_order_;
+    const size_t producer = static_cast<size_t>(event % producers_);
+    if (event != previous_[producer] + producers_) ++out_of_order_;
     previous_[producer] = event;
   }
   int64_t sum() const { return sum_; }
@@ -95,7 +101,8 @@ class ThreeToOneSink {
  private:
   RunClock* clock_;
   int64_t last_;
-  std::array<int64_t, kProducers> previous_{};
+  int64_t producers_;
+  std::vector<int64_t> previous_;  // per producer; sized once, never grows
   int64_t sum_ = 0;
   int64_t out_of_order_ = 0;
 };

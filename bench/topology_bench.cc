@@ -13,15 +13,29 @@
 //   ringflow_bench [--smoke] [--events=N] [--reps=N] [--scenarios=a,b]
 //                  [--capacity=N] [--pin] [--json=PATH] [--plot=PATH]
 //   --smoke      every scenario tiny (a few thousand events), 1 repetition,
-//                no warm-up: checks that the harness builds and verifies
+//                no warm-up: checks that the harness builds and verifies;
+//                with no --scenarios this includes the opt-in Scaling family
 //   --events=N   events of OneToOne (default 20000000); every scenario
 //                scales from its own default by the same factor
 //   --reps=N     repetitions (default 5; CountersOverhead runs 3x as many)
 //   --scenarios  names (OneToOne, ...) or families (OneToOneBatch,
-//                PingPong) to run; default all
+//                PingPong, Scaling) to run; default all but Scaling
 //   --pin        pin threads to CPUs in scenarios with no more threads than
 //                CPUs
 //   --json/--plot  also write the results as JSON / a PNG (gnuplot)
+//
+// Scaling (opt-in; `make bench-scaling`): ScalingP1C1 ... ScalingP8C3,
+// producers P in {1, 2, 4, 8} x consumers C in {1, 3}: P producers on a
+// kMulti ring publishing one event at a time into one BatchEventProcessor
+// (ThreeToOne's checks: sum, per-producer order) or a WorkerPool of 3
+// (WorkerPool's: exactly once, count), against the lock-free MPMC peers
+// (aq-mpmc, mc-cq). It runs only when named (--scenarios=Scaling or a name)
+// and in --smoke, never in the default run: its P + C threads (up to 11)
+// need as many cores, and on a 2-core machine they measure the scheduler,
+// not the queues. Run it on a machine with at least P + C cores (the
+// table: 16), pinned:
+//   ringflow_bench --scenarios=Scaling --pin --json=bench/results/scaling.json
+//
 // Internal (not in --help): --shared_consumer=RING --events=N [--pin] runs
 // this binary as SharedOneToOne's consumer process (shared_topologies.h).
 //
@@ -32,6 +46,7 @@
 // JSON and plot.
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -111,6 +126,9 @@ struct Scenario {
   std::string note;
   std::string compare_to;
   std::string status;  // non-empty: not run, shown as is
+  // Not in the default selection (no --scenarios); runs when named, by
+  // name or family, and in every --smoke run (so ctest keeps it verified).
+  bool opt_in = false;
   std::vector<Impl> impls;
   std::map<std::string, std::string> not_applicable;
 };
@@ -140,12 +158,27 @@ constexpr const char* kNeedsMpmc = "single producer / single consumer only";
 constexpr const char* kSharedInProcessOneToOne = "in-process OneToOne";
 constexpr const char* kSharedInProcessSharedRing = "in-process SharedRing";
 
+// Scaling (opt-in): every producer count x every consumer count.
+constexpr std::array<int, 4> kScalingProducers = {1, 2, 4, 8};
+constexpr std::array<int, 2> kScalingConsumers = {1, kConsumers};
+// Every Scaling row moves the same events: a multiple of each producer count.
+constexpr int64_t kScalingMultiple = 8;
+static_assert(std::ranges::all_of(kScalingProducers,
+                                  [](int p) {
+                                    return kScalingMultiple % p == 0;
+                                  }),
+              "each producer publishes the same number of events");
+
 std::vector<Scenario> AllScenarios() {
   std::vector<Scenario> all;
   const std::string spin2 = "2 threads, busy spin";
-  const std::string yield4 =
-      "4 threads on " + std::to_string(Pinning::Get().cpus()) + " CPUs: " +
-      (ModeFor(4) == WaitMode::kBusySpin ? "busy spin" : "spin then yield");
+  auto threads_on_cpus = [](int threads) {
+    return std::to_string(threads) + " threads on " +
+           std::to_string(Pinning::Get().cpus()) + " CPUs: " +
+           (ModeFor(threads) == WaitMode::kBusySpin ? "busy spin"
+                                                    : "spin then yield");
+  };
+  const std::string yield4 = threads_on_cpus(4);
   auto ceiling = [](int64_t k) {
     return Impl{
         kBoundColumn,
@@ -424,6 +457,67 @@ std::vector<Scenario> AllScenarios() {
     s.impls.push_back(ceiling(1));
     all.push_back(std::move(s));
   }
+  // Scaling: ThreeToOne's and WorkerPool's shapes over 1-8 producers and 1
+  // or 3 consumers, for a machine with at least producers + consumers cores.
+  auto count = [](int n, const std::string& noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+  };
+  for (int consumers : kScalingConsumers) {
+    for (int producers : kScalingProducers) {
+      const std::string shape =
+          "P" + std::to_string(producers) + "C" + std::to_string(consumers);
+      Scenario s{.name = "Scaling" + shape, .family = "Scaling"};
+      s.opt_in = true;
+      s.events = kBaseEvents / 4;
+      s.smoke_events = 4000;
+      s.multiple_of = kScalingMultiple;
+      s.bound_label = "ceil k=1";
+      const std::string threads = threads_on_cpus(producers + consumers);
+      const std::string publishing =
+          count(producers, "producer") +
+          " (producer p publishes p, p+P, ... one at a time; ringflow "
+          "kMulti ring, PublishEvent), ";
+      if (consumers == 1) {
+        s.note = publishing + "1 consumer (" + threads +
+                 "); sum and per-producer order checked; ringflow "
+                 "BatchEventProcessor; aq-mpmc: sum only (as ThreeToOne)";
+        s.impls.push_back({kRingflowColumn, "kMulti ring, BatchEventProcessor",
+                           [producers](const RunContext& c) {
+                             return RingflowManyToOne(c, producers);
+                           }});
+      } else {
+        s.note = publishing + std::to_string(consumers) +
+                 " competing consumers (" + threads +
+                 "); each event handled exactly once and the count checked; "
+                 "ringflow WorkerPool; peers: the scenario thread pushes a -1 "
+                 "per consumer once the consumers' counts reach N";
+        s.impls.push_back(
+            {kRingflowColumn,
+             "kMulti ring, WorkerPool of " + std::to_string(consumers),
+             [producers, consumers](const RunContext& c) {
+               return RingflowManyToWorkerPool(c, ProducerType::kMulti,
+                                               producers, consumers);
+             }});
+      }
+      AddPeers<AqMpmc, McCqPeer>(
+          s,
+          "MPMC queue, " + count(producers, "producer") + ", " +
+              count(consumers, "consumer"),
+          [producers, consumers]<typename P>() -> RunFn {
+            return [producers, consumers](const RunContext& c) {
+              return PeerScaling<P>(c, producers, consumers);
+            };
+          });
+      MarkOthers(s, kNeedsMpmc);
+      const std::string lock_free_only =
+          "Scaling runs the lock-free MPMC peers only; this one is measured "
+          "in ThreeToOne and WorkerPool";
+      s.not_applicable[std::string(BoostQueuePeer::kName)] = lock_free_only;
+      s.not_applicable[std::string(MutexDequePeer::kName)] = lock_free_only;
+      s.impls.push_back(ceiling(1));
+      all.push_back(std::move(s));
+    }
+  }
   return all;
 }
 
@@ -672,7 +766,9 @@ int Main(int argc, char** argv) {
 
   std::vector<const Scenario*> selected;
   for (const Scenario& s : scenarios) {
-    bool wanted = flags.scenarios.empty();
+    // No --scenarios: everything but the opt-in scenarios, which --smoke
+    // still runs (tiny) so that the harness check covers them.
+    bool wanted = flags.scenarios.empty() && (!s.opt_in || flags.smoke);
     for (const std::string& name : flags.scenarios) {
       wanted |= name == s.name || name == s.family;
     }
