@@ -7,6 +7,8 @@
 #   make bench      benchmarks side by side with the peers (bench/results/)
 #   make bench-scaling  the opt-in 1-8 producer x 1/3 consumer table, pinned
 #                   (for a machine with >= 11 cores; bench/results/scaling.*)
+#   make bench-static  ringflow_bench linked -static, to carry to a machine
+#                   without these packages (build/release/bench/)
 #   make bench-smoke  every benchmark scenario tiny (a harness check)
 #   make deps       the Debian packages, installed only when missing
 #   make format     clang-format the tree in place
@@ -28,7 +30,7 @@ TEST_PRESET := $(if $(filter true,$(CI)),ci,dev)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps demo test test-tsan test-asan bench bench-scaling bench-smoke format clean
+.PHONY: deps demo test test-tsan test-asan bench bench-scaling bench-static bench-smoke format clean
 
 # Idempotent: dpkg -s each package; only when one is missing, one
 # apt-get update and one non-interactive install of the missing ones.
@@ -87,6 +89,13 @@ bench-scaling: deps
 	set -o pipefail; ./build/release/bench/ringflow_bench --scenarios=Scaling \
 	  --pin --json=bench/results/scaling.json \
 	  | tee bench/results/scaling.txt
+
+# ringflow_bench linked -static (build/release/bench/ringflow_bench_static):
+# one file that runs the Scaling table on a machine that has none of the
+# Debian packages, e.g. `ringflow_bench_static --scenarios=Scaling --pin`.
+bench-static: deps
+	cmake --preset release
+	cmake --build --preset release --target ringflow_bench_static
 
 # Every scenario tiny: checks the harness still builds and verifies.
 bench-smoke: deps

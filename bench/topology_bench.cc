@@ -35,6 +35,8 @@
 // not the queues. Run it on a machine with at least P + C cores (the
 // table: 16), pinned:
 //   ringflow_bench --scenarios=Scaling --pin --json=bench/results/scaling.json
+// On a machine without the Debian packages, carry the one file that
+// `make bench-static` links (build/release/bench/ringflow_bench_static).
 //
 // Internal (not in --help): --shared_consumer=RING --events=N [--pin] runs
 // this binary as SharedOneToOne's consumer process (shared_topologies.h).
