@@ -116,10 +116,14 @@ TEST(MetricFamiliesTest, ARingWithoutConsumersHasFreeCapacity) {
   EXPECT_THAT(
       Value(families, "ringflow_ring_remaining_capacity_events", R("r")),
       Optional(64.0));
-  EXPECT_EQ(FindFamily(families, "ringflow_events_published_total")->type,
-            MetricType::Counter);
-  EXPECT_EQ(FindFamily(families, "ringflow_ring_capacity_events")->type,
-            MetricType::Gauge);
+  const MetricFamily* published =
+      FindFamily(families, "ringflow_events_published_total");
+  const MetricFamily* capacity =
+      FindFamily(families, "ringflow_ring_capacity_events");
+  ASSERT_NE(published, nullptr);
+  ASSERT_NE(capacity, nullptr);
+  EXPECT_EQ(published->type, MetricType::Counter);
+  EXPECT_EQ(capacity->type, MetricType::Gauge);
 }
 
 TEST(MetricFamiliesTest, NothingPublishedIsZero) {

@@ -589,10 +589,10 @@ TEST(RingCountersTest, RingsAreMergedIntoOneFamilyPerName) {
   EXPECT_THAT(
       Value(families, "ringflow_ring_capacity_events", RingLabel("ring-b")),
       Optional(16.0));
-  EXPECT_EQ(::ringflow::testing::FindFamily(
-                families, "ringflow_producer_full_waits_total")
-                ->metric.size(),
-            2u);
+  const auto* full_waits = ::ringflow::testing::FindFamily(
+      families, "ringflow_producer_full_waits_total");
+  ASSERT_NE(full_waits, nullptr);
+  EXPECT_EQ(full_waits->metric.size(), 2u);
 }
 
 }  // namespace

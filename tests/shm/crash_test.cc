@@ -69,9 +69,10 @@ SharedRingOptions RingOptionsFor(const std::string& name, int64_t capacity) {
   return options;
 }
 
-std::optional<ChildProcess> SpawnChild(std::vector<std::string> args) {
-  args.insert(args.begin(), RINGFLOW_SHM_CHILD);
-  std::optional<ChildProcess> child = ChildProcess::Spawn(args);
+std::optional<ChildProcess> SpawnChild(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {RINGFLOW_SHM_CHILD};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::optional<ChildProcess> child = ChildProcess::Spawn(argv);
   if (!child) ADD_FAILURE() << "cannot start " << RINGFLOW_SHM_CHILD;
   return child;
 }
