@@ -250,6 +250,24 @@ Metrics PeerDiamond(const RunContext& ctx) {
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
 }
 
+// Starts `producers` threads in slots 0..producers-1 of `thread_count`,
+// producer p pushing p, p + producers, ... below n one at a time (as
+// ringflow's SpawnValueProducers publishes them).
+template <typename P>
+void SpawnValueProducers(P& q, int64_t n, int producers, int thread_count,
+                         WaitMode mode, RunClock& clock,
+                         std::vector<std::thread>& threads) {
+  for (int p = 0; p < producers; ++p) {
+    threads.push_back(
+        Spawn(p, thread_count, [&q, &clock, n, producers, p, mode] {
+          auto producer = q.MakeProducer();
+          clock.Ready();
+          clock.WaitGo();
+          for (int64_t v = p; v < n; v += producers) Push(producer, v, mode);
+        }));
+  }
+}
+
 // `producers` producers (producer p pushes p, p + producers, ...; ctx.events
 // a multiple of producers), one consumer checking the sum and, where the
 // peer keeps it (kProducerFifo), each producer's order.
@@ -269,14 +287,7 @@ Metrics PeerManyToOne(const RunContext& ctx, int producers) {
     for (int64_t i = 0; i < n; ++i) sink.Take(Pop(c, mode));
     clock.Finish();
   }));
-  for (int p = 0; p < producers; ++p) {
-    threads.push_back(Spawn(p, thread_count, [&, p] {
-      auto producer = q.MakeProducer();
-      clock.Ready();
-      clock.WaitGo();
-      for (int64_t v = p; v < n; v += producers) Push(producer, v, mode);
-    }));
-  }
+  SpawnValueProducers(q, n, producers, thread_count, mode, clock, threads);
   clock.Start();
   clock.WaitFinishedOrDie(ctx);
   for (auto& t : threads) t.join();
@@ -343,14 +354,7 @@ Metrics PeerManyToMany(const RunContext& ctx, int producers, int consumers) {
       counts[static_cast<size_t>(c)] = count;
     }));
   }
-  for (int p = 0; p < producers; ++p) {
-    threads.push_back(Spawn(p, thread_count, [&, p] {
-      auto producer = q.MakeProducer();
-      clock.Ready();
-      clock.WaitGo();
-      for (int64_t v = p; v < n; v += producers) Push(producer, v, mode);
-    }));
-  }
+  SpawnValueProducers(q, n, producers, thread_count, mode, clock, threads);
   auto handled_total = [&] {
     int64_t total = 0;
     // Relaxed: see the consumers' store.
@@ -390,50 +394,11 @@ Metrics PeerScaling(const RunContext& ctx, int producers, int consumers) {
                         : PeerManyToMany<P>(ctx, producers, consumers);
 }
 
-// One producer, kConsumers competing consumers; a -1 per consumer ends it.
+// One producer, kConsumers competing consumers: PeerManyToMany's shape and
+// ending, as RingflowWorkerPool is RingflowManyToWorkerPool's.
 template <typename P>
 Metrics PeerWorkerPool(const RunContext& ctx) {
-  static_assert(!P::kSpsc, "several threads share one end of the queue");
-  const int64_t n = ctx.events;
-  constexpr int kThreads = 1 + kConsumers;
-  const WaitMode mode = ModeFor(kThreads);
-  P q(ctx.capacity, 1);
-  RunClock clock(kThreads, kConsumers);
-  std::vector<SeenBitmap> seen(kConsumers, SeenBitmap(n));
-  std::array<int64_t, kConsumers> counts{};
-  std::vector<std::thread> threads;
-  for (int c = 0; c < kConsumers; ++c) {
-    threads.push_back(Spawn(1 + c, kThreads, [&, c] {
-      auto consumer = q.MakeConsumer();
-      SeenBitmap& mine = seen[static_cast<size_t>(c)];
-      clock.Ready();
-      int64_t count = 0;
-      for (;;) {
-        const int64_t v = Pop(consumer, mode);
-        if (v < 0) break;
-        mine.Mark(v);
-        ++count;
-      }
-      counts[static_cast<size_t>(c)] = count;
-      clock.Finish();
-    }));
-  }
-  threads.push_back(Spawn(0, kThreads, [&] {
-    auto p = q.MakeProducer();
-    clock.Ready();
-    clock.WaitGo();
-    for (int64_t i = 0; i < n; ++i) Push(p, i, mode);
-    for (int c = 0; c < kConsumers; ++c) Push(p, -1, mode);
-  }));
-  clock.Start();
-  clock.WaitFinishedOrDie(ctx);
-  for (auto& t : threads) t.join();
-  int64_t total = 0;
-  for (int64_t c : counts) total += c;
-  CheckEqual(ctx, total, n, "events handled");
-  const std::string problem = CheckExactlyOnce(seen, n);
-  Check(ctx, problem.empty(), problem);
-  return {MegaEventsPerSecond(n, clock.elapsed_ns())};
+  return PeerManyToMany<P>(ctx, 1, kConsumers);
 }
 
 // Up to ctx.events round trips (or ctx.budget_ns); a ping of -1 tells the

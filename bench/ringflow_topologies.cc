@@ -237,6 +237,40 @@ class Pinger {
   int64_t wrong_ = 0;
 };
 
+// Starts `producers` threads in slots 0..producers-1 of `thread_count`,
+// producer p publishing p, p + producers, ... below n one event at a time
+// (ThreeToOne, WorkerPool and Scaling). Element p of the result turns true
+// if the ring refused producer p a claim; read it after the join.
+std::unique_ptr<bool[]> SpawnValueProducers(Ring& ring, int64_t n,
+                                            int producers, int thread_count,
+                                            RunClock& clock,
+                                            std::vector<std::thread>& threads) {
+  // Value-initialised: no producer refused yet.
+  auto refused = std::make_unique<bool[]>(static_cast<size_t>(producers));
+  for (int p = 0; p < producers; ++p) {
+    threads.push_back(SpawnProducer(
+        p, thread_count, clock, refused[static_cast<size_t>(p)],
+        [&ring, n, producers, p] {
+          for (int64_t v = p; v < n; v += producers) {
+            if (!ring.PublishEvent(
+                    [v](int64_t& e, int64_t) noexcept { e = v; })) {
+              return false;
+            }
+          }
+          return true;
+        }));
+  }
+  return refused;
+}
+
+void CheckNoneRefused(const RunContext& ctx, const bool* refused,
+                      int producers) {
+  for (int p = 0; p < producers; ++p) {
+    Check(ctx, !refused[p],
+          "the ring refused producer " + std::to_string(p) + " a claim");
+  }
+}
+
 }  // namespace
 
 Metrics RingflowOneToOne(const RunContext& ctx, bool counters,
@@ -480,27 +514,13 @@ Metrics RingflowManyToOne(const RunContext& ctx, int producers) {
   auto processor = MakeProcessor(ctx, *ring, sink);
   std::vector<std::thread> threads;
   threads.push_back(Spawn(producers, thread_count, [&] { processor->Run(); }));
-  // Value-initialised: no producer refused yet.
-  auto refused = std::make_unique<bool[]>(static_cast<size_t>(producers));
-  for (int p = 0; p < producers; ++p) {
-    threads.push_back(SpawnProducer(
-        p, thread_count, clock, refused[static_cast<size_t>(p)], [&, p] {
-          for (int64_t v = p; v < n; v += producers) {
-            if (!ring->PublishEvent(
-                    [v](int64_t& e, int64_t) noexcept { e = v; })) {
-              return false;
-            }
-          }
-          return true;
-        }));
-  }
+  const std::unique_ptr<bool[]> refused =
+      SpawnValueProducers(*ring, n, producers, thread_count, clock, threads);
   clock.Start();
   clock.WaitFinishedOrDie(ctx);
   processor->Halt();
   for (auto& t : threads) t.join();
-  for (int p = 0; p < producers; ++p) {
-    Check(ctx, !refused[static_cast<size_t>(p)], "the ring refused a claim");
-  }
+  CheckNoneRefused(ctx, refused.get(), producers);
   CheckEqual(ctx, sink.out_of_order(), 0, "events out of producer order");
   CheckEqual(ctx, sink.sum(), SumBelow(n), "sum");
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
@@ -534,20 +554,8 @@ Metrics RingflowManyToWorkerPool(const RunContext& ctx, ProducerType type,
       (*pool)->worker(static_cast<size_t>(w)).Run();
     }));
   }
-  // Value-initialised: no producer refused yet.
-  auto refused = std::make_unique<bool[]>(static_cast<size_t>(producers));
-  for (int p = 0; p < producers; ++p) {
-    threads.push_back(SpawnProducer(
-        p, thread_count, clock, refused[static_cast<size_t>(p)], [&, p] {
-          for (int64_t v = p; v < n; v += producers) {
-            if (!ring->PublishEvent(
-                    [v](int64_t& e, int64_t) noexcept { e = v; })) {
-              return false;
-            }
-          }
-          return true;
-        }));
-  }
+  const std::unique_ptr<bool[]> refused =
+      SpawnValueProducers(*ring, n, producers, thread_count, clock, threads);
   const int64_t start = clock.Start();
   // Polls with short sleeps: this thread must not take a core from the
   // benchmark threads. Adds at most a few tens of microseconds. Every event
@@ -562,9 +570,7 @@ Metrics RingflowManyToWorkerPool(const RunContext& ctx, ProducerType type,
   clock.Finish();
   (*pool)->Halt();
   for (auto& t : threads) t.join();
-  for (int p = 0; p < producers; ++p) {
-    Check(ctx, !refused[static_cast<size_t>(p)], "the ring refused a claim");
-  }
+  CheckNoneRefused(ctx, refused.get(), producers);
   int64_t total = 0;
   for (const PoolWorker& h : handlers) total += h.count();
   CheckEqual(ctx, total, n, "events handled");
