@@ -96,9 +96,13 @@ std::string Cell(const Stat& s) {
   return Number(s.median) + " [" + Number(s.min) + "-" + Number(s.max) + "]";
 }
 
+// median [min-max] of paired ratios.
+std::string RatioRange(const Stat& s) {
+  return Ratio(s.median) + " [" + Ratio(s.min) + "-" + Ratio(s.max) + "]";
+}
+
 std::string RatioCell(const Stat& s, const std::string& against) {
-  return Ratio(s.median) + " [" + Ratio(s.min) + "-" + Ratio(s.max) + "] " +
-         against;
+  return RatioRange(s) + " " + against;
 }
 
 std::string RowName(const ScenarioResult& s, size_t metric) {
@@ -325,16 +329,14 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
         out,
         "\nOneToOne stream backoff (ProcessorOptions::stream_backoff_pauses): "
         "ringflow %s M ev/s, with stream_backoff_pauses = 0 %s M ev/s; "
-        "with / without = %s [%s-%s]. Raw ring whose consumer takes the same "
-        "backoff %s M ev/s; ringflow / it = %s [%s-%s] (medians of %zu "
+        "with / without = %s. Raw ring whose consumer takes the same "
+        "backoff %s M ev/s; ringflow / it = %s (medians of %zu "
         "paired repetitions [min-max])\n",
         Cell(Summarize(ringflow->samples[0])).c_str(),
         Cell(Summarize(no_backoff->samples[0])).c_str(),
-        Ratio(on_off->median).c_str(), Ratio(on_off->min).c_str(),
-        Ratio(on_off->max).c_str(),
+        RatioRange(*on_off).c_str(),
         Cell(Summarize(raw_backoff->samples[0])).c_str(),
-        Ratio(vs_raw->median).c_str(), Ratio(vs_raw->min).c_str(),
-        Ratio(vs_raw->max).c_str(), ringflow->samples[0].size());
+        RatioRange(*vs_raw).c_str(), ringflow->samples[0].size());
     // The raw ring with the same backoff has none of ringflow's features:
     // its ratio to the best peer bounds what a ring of this design (one
     // cursor store per event, an eager consumer slowed by the same
@@ -344,12 +346,10 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
     const std::optional<Stat> raw_vs_best = PairedRatio(*raw_backoff, *best, 0);
     if (!raw_vs_best) continue;
     std::fprintf(out,
-                 "Raw ring + backoff / best peer (%s) = %s [%s-%s]: the most "
-                 "a ring that stores its cursor once per event shows against "
-                 "that peer here\n",
-                 best->column.c_str(), Ratio(raw_vs_best->median).c_str(),
-                 Ratio(raw_vs_best->min).c_str(),
-                 Ratio(raw_vs_best->max).c_str());
+                 "Raw ring + backoff / best peer (%s) = %s: the most a ring "
+                 "that stores its cursor once per event shows against that "
+                 "peer here\n",
+                 best->column.c_str(), RatioRange(*raw_vs_best).c_str());
   }
   for (const ScenarioResult& s : results) {
     if (s.name != "CountersOverhead" || !s.status.empty()) continue;
@@ -391,9 +391,7 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
       const std::optional<Stat> r = PairedRatio(*shared, impl, 0);
       others += "; " + impl.column + " " + Cell(Summarize(impl.samples[0])) +
                 " M ev/s, cross-process / it = " +
-                (r ? Ratio(r->median) + " [" + Ratio(r->min) + "-" +
-                         Ratio(r->max) + "]"
-                   : std::string("-"));
+                (r ? RatioRange(*r) : std::string("-"));
     }
     std::fprintf(out,
                  "\nSharedOneToOne: producer and consumer in two processes "

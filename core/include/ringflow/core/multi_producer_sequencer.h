@@ -58,7 +58,6 @@ class MultiProducerSequencer {
         cursor_(cursor),
         available_(available),
         gating_(gating),
-        wait_(wait),
         wake_signal_(wait->NeedsWakeup() ? wait->signal() : nullptr),
         gate_(gate),
         counters_(counters) {}
@@ -199,7 +198,6 @@ class MultiProducerSequencer {
   Sequence* const cursor_;
   std::atomic<int64_t>* const available_;
   const Gating* const gating_;
-  const WaitStrategy* const wait_;
   // The signal to wake after each publish, or null when no consumer of
   // this wait strategy ever sleeps: one load per publish, not three.
   WakeupSignal* const wake_signal_;

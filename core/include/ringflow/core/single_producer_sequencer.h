@@ -45,7 +45,6 @@ class SingleProducerSequencer {
       : capacity_(capacity),
         cursor_(cursor),
         gating_(gating),
-        wait_(wait),
         wake_signal_(wait->NeedsWakeup() ? wait->signal() : nullptr),
         gate_(gate),
         counters_(counters) {
@@ -196,7 +195,6 @@ class SingleProducerSequencer {
   const int64_t capacity_;
   Sequence* const cursor_;
   const Gating* const gating_;
-  const WaitStrategy* const wait_;
   // The signal to wake after each publish, or null when no consumer of
   // this wait strategy ever sleeps: one load per publish, not three.
   WakeupSignal* const wake_signal_;
