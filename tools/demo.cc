@@ -159,12 +159,9 @@ absl::Status RunDemo(const DemoOptions& options) {
   ring_options.producer_type = options.ring.producer_type;
   ring_options.wait_strategy = options.ring.wait_strategy;
   // A ring left by a demo that died is discarded, not resumed: the demo
-  // verifies a stream from sequence 0. A live owner still makes Create fail.
-  if (auto old = shm::Control::Attach(options.ring_name, nullptr,
-                                      absl::Milliseconds(100));
-      old.ok() && !(*old)->ProducerAlive()) {
-    (void)shm::Control::Remove(options.ring_name);
-  }
+  // verifies a stream from sequence 0. Remove refuses a ring in use, and a
+  // live owner then makes Create fail with its pid.
+  (void)shm::Control::Remove(options.ring_name);
   auto ring = shm::SharedRing<Tick>::Create(ring_options, kTickTypeTag);
   if (!ring.ok()) return ring.status();
   struct Remover {

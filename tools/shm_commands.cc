@@ -223,7 +223,7 @@ int ListCommand(int argc, char** argv) {
     if (!shm::ValidateControl(segment->data(), segment->size(), nullptr).ok()) {
       continue;  // not a ringflow ring (or not ready)
     }
-    auto control = Control::Attach(name, nullptr, absl::Milliseconds(100));
+    auto control = Control::Inspect(name);
     if (!control.ok()) {
       std::printf("%-32s (%s)\n", name.c_str(),
                   std::string(control.status().message()).c_str());
@@ -249,7 +249,7 @@ int StatCommand(int argc, char** argv) {
   if (args.size() != 1) {
     return Fail("stat", absl::InvalidArgumentError("expected one ring name"));
   }
-  auto control = Control::Attach(args[0], nullptr, absl::Seconds(1));
+  auto control = Control::Inspect(args[0]);
   if (!control.ok()) return Fail("stat", control.status());
   const bool json = absl::GetFlag(FLAGS_json);
   const int count = absl::GetFlag(FLAGS_count);
@@ -363,7 +363,7 @@ int ServeMetricsCommand(int argc, char** argv) {
       {.listen_address = absl::GetFlag(FLAGS_listen)});
   if (!exporter.ok()) return Fail("serve-metrics", exporter.status());
   for (const std::string& name : args) {
-    auto control = Control::Attach(name, nullptr, absl::Seconds(1));
+    auto control = Control::Inspect(name);
     if (!control.ok()) return Fail("serve-metrics", control.status());
     (*exporter)->Add(
         std::make_shared<shm::ControlMetricsSource>(std::move(*control)));

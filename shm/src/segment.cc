@@ -1,173 +1,244 @@
-// The only translation unit that includes Boost.Interprocess.
 #include "ringflow/shm/internal/segment.h"
 
-#include <signal.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <boost/interprocess/exceptions.hpp>
-#include <boost/interprocess/mapped_region.hpp>
-#include <boost/interprocess/permissions.hpp>
-#include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace ringflow::shm_internal {
-
-namespace bip = boost::interprocess;
-
-struct Segment::Impl {
-  std::string name;
-  bip::shared_memory_object object;
-  bip::mapped_region region;
-};
-
 namespace {
 
-absl::Status FromBoost(const bip::interprocess_exception& e,
-                       const std::string& what, const std::string& name) {
+absl::Status Errno(int error, const char* what, const std::string& name) {
   const std::string message =
-      absl::StrCat(what, " shared memory segment '", name, "': ", e.what());
-  switch (e.get_error_code()) {
-    case bip::already_exists_error:
+      absl::StrCat(what, " shared memory segment '", name,
+                   "': ", std::strerror(error));
+  switch (error) {
+    case EEXIST:
       return absl::AlreadyExistsError(message);
-    case bip::not_found_error:
+    case ENOENT:
       return absl::NotFoundError(message);
-    case bip::security_error:
+    case EACCES:
+    case EPERM:
       return absl::PermissionDeniedError(message);
+    case ELOOP:
+      return absl::FailedPreconditionError(
+          absl::StrCat(message, " (a symbolic link: refused)"));
+    case ENOSPC:
+    case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+      return absl::ResourceExhaustedError(message);
     default:
-      break;
+      return absl::InternalError(message);
   }
-  if (e.get_native_error() == EACCES || e.get_native_error() == EPERM) {
-    return absl::PermissionDeniedError(message);
-  }
-  if (e.get_native_error() == ENOENT) return absl::NotFoundError(message);
-  return absl::InternalError(message);
+}
+
+const char* FileKind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a regular file";
+}
+
+struct flock ByteLock(short type, int64_t byte) {
+  struct flock lock;
+  std::memset(&lock, 0, sizeof(lock));
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = static_cast<off_t>(byte);
+  lock.l_len = 1;
+  lock.l_pid = 0;  // required by F_OFD_* commands
+  return lock;
 }
 
 }  // namespace
 
-Segment::Segment() = default;
-Segment::Segment(Segment&&) noexcept = default;
-Segment& Segment::operator=(Segment&&) noexcept = default;
-Segment::~Segment() = default;
-
-void* Segment::data() const noexcept {
-  return impl_ ? impl_->region.get_address() : nullptr;
-}
-size_t Segment::size() const noexcept {
-  return impl_ ? impl_->region.get_size() : 0;
-}
-const std::string& Segment::name() const noexcept {
-  static const std::string kEmpty;
-  return impl_ ? impl_->name : kEmpty;
+std::string ShmPath(const std::string& name) {
+  return absl::StrCat(kShmDirectory, "/",
+                      name.starts_with('/') ? name.substr(1) : name);
 }
 
-absl::StatusOr<Segment> Segment::Create(const std::string& name, size_t bytes,
-                                        uint32_t mode) {
-  Segment segment;
-  segment.impl_ = std::make_unique<Impl>();
-  segment.impl_->name = name;
-  try {
-    bip::permissions permissions(static_cast<int>(mode));
-    segment.impl_->object = bip::shared_memory_object(
-        bip::create_only, name.c_str(), bip::read_write, permissions);
-    segment.impl_->object.truncate(static_cast<bip::offset_t>(bytes));
-    segment.impl_->region =
-        bip::mapped_region(segment.impl_->object, bip::read_write);
-  } catch (const bip::interprocess_exception& e) {
-    return FromBoost(e, "cannot create", name);
+Segment::Segment(Segment&& other) noexcept
+    : name_(std::move(other.name_)),
+      fd_(std::exchange(other.fd_, -1)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      linked_(std::exchange(other.linked_, false)) {}
+
+Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    Segment old(std::move(*this));
+    name_ = std::move(other.name_);
+    fd_ = std::exchange(other.fd_, -1);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    linked_ = std::exchange(other.linked_, false);
   }
+  return *this;
+}
+
+Segment::~Segment() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<Segment> Segment::CreateUnnamed(const std::string& name,
+                                               size_t bytes, uint32_t mode) {
+  Segment segment;
+  segment.name_ = name;
+  segment.fd_ = ::open(kShmDirectory, O_TMPFILE | O_RDWR | O_CLOEXEC,
+                       static_cast<mode_t>(mode & 0777));
+  if (segment.fd_ < 0) return Errno(errno, "cannot create", name);
+  // Exactly `mode`: open() applied the umask.
+  if (::fchmod(segment.fd_, static_cast<mode_t>(mode & 0777)) != 0) {
+    return Errno(errno, "cannot set the mode of", name);
+  }
+  // Reserve every page now: a tmpfs file that is only ftruncate'd raises
+  // SIGBUS at the first touch of a page the filesystem cannot supply.
+  const int error =
+      ::posix_fallocate(segment.fd_, 0, static_cast<off_t>(bytes));
+  if (error != 0) {
+    if (error == ENOSPC || error == EFBIG) {
+      struct statvfs fs;
+      const uint64_t free_bytes =
+          ::statvfs(kShmDirectory, &fs) == 0
+              ? static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize
+              : 0;
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "shared memory segment '", name, "' needs ", bytes, " bytes but ",
+          kShmDirectory, " has ", free_bytes,
+          " bytes free (enlarge the tmpfs or shrink the ring)"));
+    }
+    return Errno(error, "cannot reserve pages for", name);
+  }
+  void* data = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                      segment.fd_, 0);
+  if (data == MAP_FAILED) return Errno(errno, "cannot map", name);
+  segment.data_ = data;
+  segment.size_ = bytes;
   return segment;
+}
+
+absl::Status Segment::Link() {
+  // linkat through /proc/self/fd needs no privilege (AT_EMPTY_PATH would),
+  // and fails with EEXIST instead of replacing an existing name.
+  const std::string from = absl::StrCat("/proc/self/fd/", fd_);
+  if (::linkat(AT_FDCWD, from.c_str(), AT_FDCWD, ShmPath(name_).c_str(),
+               AT_SYMLINK_FOLLOW) != 0) {
+    return Errno(errno, "cannot name", name_);
+  }
+  linked_ = true;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Segment> Segment::Open(const std::string& name, Access access) {
   Segment segment;
-  segment.impl_ = std::make_unique<Impl>();
-  segment.impl_->name = name;
-  const bip::mode_t mode =
-      access == Access::kReadWrite ? bip::read_write : bip::read_only;
-  try {
-    segment.impl_->object =
-        bip::shared_memory_object(bip::open_only, name.c_str(), mode);
-    bip::offset_t size = 0;
-    if (!segment.impl_->object.get_size(size) || size <= 0) {
-      return absl::UnavailableError(
-          absl::StrCat("shared memory segment '", name, "' is empty (", size,
-                       " bytes): its creator has not sized it yet"));
-    }
-    segment.impl_->region = bip::mapped_region(segment.impl_->object, mode);
-  } catch (const bip::interprocess_exception& e) {
-    return FromBoost(e, "cannot open", name);
+  segment.name_ = name;
+  const bool write = access == Access::kReadWrite;
+  // O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: a
+  // planted symlink is refused, not followed.
+  segment.fd_ = ::open(ShmPath(name).c_str(),
+                       (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOFOLLOW |
+                           O_CLOEXEC | O_NOCTTY);
+  if (segment.fd_ < 0) return Errno(errno, "cannot open", name);
+  struct stat st;
+  if (::fstat(segment.fd_, &st) != 0) return Errno(errno, "cannot stat", name);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(ShmPath(name), " is not a regular file (",
+                     FileKind(st.st_mode), "): not a ringflow segment"));
   }
+  if (st.st_size <= 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "shared memory segment '", name, "' is empty (0 bytes)"));
+  }
+  const size_t bytes = static_cast<size_t>(st.st_size);
+  void* data = ::mmap(nullptr, bytes, write ? PROT_READ | PROT_WRITE : PROT_READ,
+                      MAP_SHARED, segment.fd_, 0);
+  if (data == MAP_FAILED) return Errno(errno, "cannot map", name);
+  segment.data_ = data;
+  segment.size_ = bytes;
+  segment.linked_ = true;
   return segment;
 }
 
 absl::Status Segment::Remove(const std::string& name) {
-  if (!bip::shared_memory_object::remove(name.c_str())) {
-    return absl::NotFoundError(
-        absl::StrCat("shared memory segment '", name, "' does not exist"));
+  if (::unlink(ShmPath(name).c_str()) != 0) {
+    return Errno(errno, "cannot remove", name);
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<size_t> Segment::SizeOf(const std::string& name) {
-  try {
-    bip::shared_memory_object object(bip::open_only, name.c_str(),
-                                     bip::read_only);
-    bip::offset_t size = 0;
-    object.get_size(size);
-    return static_cast<size_t>(size);
-  } catch (const bip::interprocess_exception& e) {
-    return FromBoost(e, "cannot open", name);
+absl::Status Segment::Unlink() const {
+  if (fd_ < 0) return absl::FailedPreconditionError("segment is not open");
+  struct stat mine;
+  struct stat named;
+  if (::fstat(fd_, &mine) != 0) return Errno(errno, "cannot stat", name_);
+  if (::lstat(ShmPath(name_).c_str(), &named) != 0) {
+    return Errno(errno, "cannot stat", name_);
   }
+  if (mine.st_dev != named.st_dev || mine.st_ino != named.st_ino) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("shared memory segment '", name_,
+                     "' now names another file: not removed"));
+  }
+  return Remove(name_);
 }
 
-int32_t CurrentPid() { return static_cast<int32_t>(getpid()); }
-
-uint64_t ProcessStartTicks(int32_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(in, line)) return 0;
-  // The command name (field 2) may contain spaces; fields resume after ')'.
-  const size_t close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(line.substr(close + 2));
-  std::string state;
-  fields >> state;                             // field 3
-  if (state == "Z" || state == "X") return 0;  // zombie or dead: gone
-  std::string skip;
-  for (int field = 4; field < 22; ++field) fields >> skip;
-  uint64_t start = 0;
-  fields >> start;  // field 22
-  return start;
+absl::StatusOr<Segment::FileInfo> Segment::Stat() const {
+  struct stat st;
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
+    return Errno(fd_ < 0 ? EBADF : errno, "cannot stat", name_);
+  }
+  FileInfo info;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
+  info.mode = st.st_mode & 07777;
+  info.size = st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  return info;
 }
 
-bool ProcessAlive(int32_t pid, uint64_t start_ticks) {
-  if (pid <= 0) return false;
-  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
-  const uint64_t now = ProcessStartTicks(pid);
-  return now != 0 && now == start_ticks;
+bool TryLockByte(int fd, int64_t byte) noexcept {
+  struct flock lock = ByteLock(F_WRLCK, byte);
+  return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
 }
 
-int64_t CoarseMonotonicNanos() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+bool Segment::TryLockByte(int64_t byte) const noexcept {
+  return shm_internal::TryLockByte(fd_, byte);
 }
 
-int64_t MonotonicNanos() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+void UnlockByte(int fd, int64_t byte) noexcept {
+  struct flock lock = ByteLock(F_UNLCK, byte);
+  (void)::fcntl(fd, F_OFD_SETLK, &lock);
+}
+
+void Segment::UnlockByte(int64_t byte) const noexcept {
+  shm_internal::UnlockByte(fd_, byte);
+}
+
+bool Segment::ByteLockedByOther(int64_t byte) const noexcept {
+  struct flock lock = ByteLock(F_WRLCK, byte);
+  if (::fcntl(fd_, F_OFD_GETLK, &lock) != 0) return false;
+  return lock.l_type != F_UNLCK;
+}
+
+absl::StatusOr<int> Segment::Reopen() const {
+  const std::string self = absl::StrCat("/proc/self/fd/", fd_);
+  const int fd = ::open(self.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Errno(errno, "cannot reopen", name_);
+  return fd;
 }
 
 }  // namespace ringflow::shm_internal

@@ -236,8 +236,7 @@ void RunEvictionTrial(int trial, std::mt19937_64& random,
   }
 
   // What a tool sees: the victim's slot is evicted, once, after the kill.
-  ASSERT_OK_AND_ASSIGN(auto tool,
-                       Control::Attach(name, nullptr, absl::Seconds(5)));
+  ASSERT_OK_AND_ASSIGN(auto tool, Control::Inspect(name));
   const ConsumerSlot& seen = tool->slot(slot);
   EXPECT_EQ(ConsumerSlot::StateOf(seen.state.load(std::memory_order_acquire)),
             ConsumerSlot::kEvicted);

@@ -414,6 +414,13 @@ TEST(ShmMultiProcessTest, NamesInAnyAttachStateAreTaken) {
     ConsumerSlot& slot = ring->control().slot(2);
     const uint32_t before = slot.state.load(std::memory_order_acquire);
     ASSERT_EQ(ConsumerSlot::StateOf(before), ConsumerSlot::kFree);
+    // A live claimant holds the slot's liveness lock on an open file of its
+    // own; without it the slot would be (rightly) taken over as abandoned.
+    ASSERT_OK_AND_ASSIGN(
+        shm_internal::Segment claimant,
+        shm_internal::Segment::Open(ControlSegmentName(name),
+                                    shm_internal::Segment::Access::kReadWrite));
+    ASSERT_TRUE(claimant.TryLockByte(SlotLockByte(2)));
     std::strncpy(slot.name, "joiner", sizeof(slot.name));
     // Our own pid: the producer's housekeeping never evicts it meanwhile.
     slot.pid.store(getpid(), std::memory_order_relaxed);

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ringflow/shm/control.h"
+#include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
 #include "support/shm_event.h"
 #include "support/shm_process.h"
@@ -34,6 +35,7 @@ using ::ringflow::testing::RingRemover;
 using ::ringflow::testing::ShmEvent;
 using ::ringflow::testing::StatusIs;
 using ::ringflow::testing::UniqueRingName;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 using Ring = SharedRing<ShmEvent>;
@@ -181,13 +183,17 @@ class ShmOtherUserTest : public ::testing::Test {
     ASSERT_FALSE(helper_.path().empty()) << "cannot copy the helper to /tmp";
   }
 
-  // Runs `shm_child attach ring=<name>` as uid 65534 (nobody) with group
-  // `gid` and no supplementary groups; returns its "status ..." line.
-  std::string AttachAs(gid_t gid, const std::string& name) {
-    std::optional<ChildProcess> child = ChildProcess::Spawn(
-        {setpriv_, "--reuid=65534", "--regid=" + std::to_string(gid),
-         "--clear-groups", helper_.path(), "attach", "ring=" + name,
-         "name=stranger"});
+  // Runs `shm_child attach ring=<name> <extra...>` as uid 65534 (nobody)
+  // with group `gid` and no supplementary groups; returns its "status ..."
+  // line.
+  std::string AttachAs(gid_t gid, const std::string& name,
+                       const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {
+        setpriv_,      "--reuid=65534", "--regid=" + std::to_string(gid),
+        "--clear-groups", helper_.path(), "attach",
+        "ring=" + name, "name=stranger"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::optional<ChildProcess> child = ChildProcess::Spawn(argv);
     if (!child) return "cannot start setpriv";
     std::string skipped;
     std::optional<std::string> line =
@@ -226,15 +232,66 @@ TEST_F(ShmOtherUserTest, AnotherUserCannotAttachToA0600Ring) {
   }
 }
 
-TEST_F(ShmOtherUserTest, AGroupMemberAttachesToA0660RingAndOthersCannot) {
+// A group member may open a 0660 ring, but attaches only when it names
+// the ring's group (or owner) as trusted: a ring another user planted is
+// never joined by accident.
+TEST_F(ShmOtherUserTest, AGroupMemberAttachesToA0660RingOnlyWhenItTrustsIt) {
   const std::string name = UniqueRingName("perm");
   RingRemover remover(name);
   ASSERT_OK_AND_ASSIGN(auto ring,
                        Ring::Create(OptionsFor(name, 0660), kShmEventTag));
-  const std::string member = AttachAs(::getegid(), name);
+  const std::string untrusting = AttachAs(::getegid(), name);
+  EXPECT_EQ(Fields(untrusting).Get("code"), "PERMISSION_DENIED") << untrusting;
+  EXPECT_THAT(untrusting, HasSubstr("belongs to uid " +
+                                    std::to_string(::geteuid())));
+  const std::string member = AttachAs(
+      ::getegid(), name, {"trust_gid=" + std::to_string(::getegid())});
   EXPECT_EQ(Fields(member).Get("code"), "OK") << member;
-  const std::string stranger = AttachAs(65534, name);
+  const std::string by_uid = AttachAs(
+      ::getegid(), name, {"trust_uid=" + std::to_string(::geteuid())});
+  EXPECT_EQ(Fields(by_uid).Get("code"), "OK") << by_uid;
+  // Trust does not open a file the OS refuses.
+  const std::string stranger = AttachAs(
+      65534, name, {"trust_uid=" + std::to_string(::geteuid())});
   EXPECT_EQ(Fields(stranger).Get("code"), "PERMISSION_DENIED") << stranger;
+}
+
+// Issue 11, item 1: a ring planted by another user (world-writable, its
+// producer gone) is never resumed by us: Create names the owner's uid and
+// writes nothing into it; our consumers refuse it unless they trust that
+// uid.
+TEST_F(ShmOtherUserTest, ARingPlantedByAnotherUserIsNeitherResumedNorAttached) {
+  const std::string name = UniqueRingName("plant");
+  RingRemover remover(name);
+  {
+    std::optional<ChildProcess> planter = ChildProcess::Spawn(
+        {setpriv_, "--reuid=65534", "--regid=65534", "--clear-groups",
+         helper_.path(), "produce", "ring=" + name, "mode=438",
+         "world_writable=1", "capacity=64"});
+    ASSERT_TRUE(planter.has_value());
+    std::optional<std::string> created =
+        planter->ReadLineStartingWith("created", absl::Seconds(60));
+    ASSERT_TRUE(created.has_value());
+    planter->CloseStdin();  // it exits: the planted ring has no producer
+    planter->WaitOrKill(absl::Seconds(60));
+  }
+  SharedRingOptions options = OptionsFor(name, 0600);
+  options.capacity = 64;
+  EXPECT_THAT(Ring::Create(options, kShmEventTag),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       AllOf(HasSubstr("uid 65534"), HasSubstr(name))));
+  options.mode = 0666;
+  options.world_writable = true;
+  EXPECT_THAT(Ring::Create(options, kShmEventTag),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("uid 65534")));
+  SharedConsumerOptions consumer;
+  consumer.type_tag = kShmEventTag;
+  EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(name, consumer),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("uid 65534")));
+  consumer.trusted_uids = {65534};
+  EXPECT_OK(SharedConsumer<ShmEvent>::Attach(name, consumer).status());
 }
 
 }  // namespace

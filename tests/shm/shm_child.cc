@@ -131,6 +131,12 @@ absl::StatusOr<std::unique_ptr<shm::SharedConsumer<ShmEvent>>> AttachAs(
   options.start = start;
   options.heartbeat_interval =
       absl::Milliseconds(args.Int("heartbeat_ms", 100));
+  if (const int64_t uid = args.Int("trust_uid", -1); uid >= 0) {
+    options.trusted_uids.push_back(static_cast<uint32_t>(uid));
+  }
+  if (const int64_t gid = args.Int("trust_gid", -1); gid >= 0) {
+    options.trusted_gids.push_back(static_cast<uint32_t>(gid));
+  }
   return shm::SharedConsumer<ShmEvent>::Attach(args.Get("ring"), options);
 }
 
@@ -269,6 +275,8 @@ int Produce(const Fields& args) {
                               : ringflow::ProducerType::kSingle;
   options.consumer_timeout =
       absl::Milliseconds(args.Int("consumer_timeout_ms", 2000));
+  options.mode = static_cast<uint32_t>(args.Int("mode", 0600));
+  options.world_writable = args.Int("world_writable", 0) != 0;
   auto ring = shm::SharedRing<ShmEvent>::Create(options, kShmEventTag);
   if (!ring.ok()) return Fail(StatusLine(ring.status()));
   Say(absl::StrCat("created resumed=", (*ring)->resumed() ? 1 : 0,

@@ -196,9 +196,10 @@ class CountersBlock {
   }
 
   bool valid() const noexcept { return header_ != nullptr; }
-  int capacity() const noexcept {
-    return header_ ? static_cast<int>(header_->capacity) : 0;
-  }
+  // The capacity read once, when the block was formatted or attached: the
+  // shared header may be rewritten by another process afterwards, and no
+  // index is ever bounded by it again.
+  int capacity() const noexcept { return capacity_; }
 
   // Allocates specs.size() counters in adjacent records starting on a
   // group boundary; returns the first index, or -1 when the block is full
@@ -248,9 +249,12 @@ class CountersBlock {
 
   // Frees counters [first, first + count) (as returned by Allocate). They
   // rest for the block's reuse delay before they can be allocated again.
+  // Out-of-range runs (an index read back from shared memory that another
+  // process rewrote) are ignored.
   void Free(int first, int count) noexcept {
     const int run = (count + kGroup - 1) / kGroup * kGroup;
-    const int64_t deadline = NowNanos() + header_->reuse_delay_ns;
+    if (first < 0 || count < 0 || first > capacity_ - run) return;
+    const int64_t deadline = NowNanos() + reuse_delay_ns_;
     for (int i = 0; i < run; ++i) {
       MetadataRecord& m = metadata(first + i);
       m.free_deadline_ns.store(deadline, std::memory_order_relaxed);
@@ -288,7 +292,10 @@ class CountersBlock {
   }
 
  private:
-  explicit CountersBlock(BlockHeader* header) : header_(header) {}
+  explicit CountersBlock(BlockHeader* header)
+      : header_(header),
+        capacity_(static_cast<int>(header->capacity)),
+        reuse_delay_ns_(header->reuse_delay_ns) {}
 
   static size_t RoundUp(int capacity) noexcept {
     return static_cast<size_t>((capacity + kGroup - 1) / kGroup * kGroup);
@@ -301,7 +308,7 @@ class CountersBlock {
   MetadataRecord& metadata(int i) const noexcept { return metadata_base()[i]; }
   Counter* values() const noexcept {
     return reinterpret_cast<Counter*>(reinterpret_cast<char*>(metadata_base()) +
-                                      header_->capacity *
+                                      static_cast<size_t>(capacity_) *
                                           sizeof(MetadataRecord));
   }
 
@@ -363,6 +370,8 @@ class CountersBlock {
   }
 
   BlockHeader* header_ = nullptr;
+  int capacity_ = 0;           // validated copy of header_->capacity
+  int64_t reuse_delay_ns_ = 0;  // copy of header_->reuse_delay_ns
 };
 
 }  // namespace ringflow::observability

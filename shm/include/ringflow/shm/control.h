@@ -3,13 +3,23 @@
 // Provides `Control`: one mapped shared-memory ring — its control segment
 // (header, cursor, liveness, consumer slots, counters) and its data segment
 // — with the operations SharedRing and SharedConsumer share: create or
-// resume (producer), attach with validation (consumers, tools), the slot
-// table, eviction and liveness. Non-template: the event type enters only as
-// a RingIdentity (size, alignment, tag) checked on attach.
+// resume (producer), attach with validation (consumers), inspect (tools),
+// remove, the slot table, eviction and liveness. Non-template: the event
+// type enters only as a RingIdentity (size, alignment, tag) checked on
+// attach.
 //
-// Who calls what: Create/Attach on setup paths; slot operations are
-// lock-free (CAS on slot state words) and safe across processes; heartbeat
-// and liveness reads from any thread of any process.
+// Trust (docs/shared-memory.md, "Trust and failure model"): a ring is
+// resumed only when its files belong to this process's euid, grant nothing
+// beyond the requested mode, validate for the same event type and shape,
+// and carry no live producer's lock; consumers attach only to rings owned
+// by their euid or by a uid/gid they name as trusted. Geometry is read once
+// from a validated header into private memory (geometry()); no later write
+// to the header moves an index or an offset. Nothing is unlinked that was
+// not proved to be a dead ring of this euid (or removed with force).
+//
+// Who calls what: Create/Attach/Inspect/Remove on setup paths; slot
+// operations are lock-free (CAS on slot state words) and safe across
+// processes; heartbeat and liveness reads from any thread of any process.
 
 #ifndef RINGFLOW_SHM_CONTROL_H_
 #define RINGFLOW_SHM_CONTROL_H_
@@ -20,6 +30,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,23 +42,22 @@
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/wakeup_signal.h"
 #include "ringflow/observability/counters_block.h"
+#include "ringflow/shm/internal/liveness.h"
 #include "ringflow/shm/internal/segment.h"
 #include "ringflow/shm/layout.h"
 
 namespace ringflow::shm {
-
-// What the event type must match on attach.
-struct RingIdentity {
-  size_t event_size = 0;
-  uint32_t event_alignment = 0;
-  std::string type_tag;  // < 64 characters; "" matches only ""
-};
 
 // What a slow consumer gets (DESIGN.md section 5).
 enum class SlowConsumerPolicy : uint8_t {
   kBlock,  // the producer waits (lossless); the default
   kEvict,  // evicted after max_stall of holding the producer back
 };
+
+// A consumer's default heartbeat period (SharedConsumerOptions); a ring's
+// consumer_timeout must leave room for two of them.
+inline constexpr absl::Duration kDefaultHeartbeatInterval =
+    absl::Milliseconds(100);
 
 struct SharedRingOptions {
   std::string name;  // [A-Za-z0-9_.-], 1..32 characters
@@ -56,107 +66,177 @@ struct SharedRingOptions {
   WaitStrategyKind wait_strategy = WaitStrategyKind::kBlocking;
   int max_consumers = 16;
   uint32_t mode = 0600;  // segment permissions; umask never widens them
+  // A mode that lets others write (o+w, e.g. 0666) lets any local user
+  // rewrite the ring; refused unless this says that is meant.
+  bool world_writable = false;
   // A consumer whose process is gone is evicted at once; one whose
-  // heartbeat is older than this is evicted too.
+  // heartbeat is older than this is evicted too. At least two
+  // kDefaultHeartbeatInterval.
   absl::Duration consumer_timeout = absl::Seconds(2);
   SlowConsumerPolicy slow_consumer_policy = SlowConsumerPolicy::kBlock;
   absl::Duration max_stall = absl::Seconds(5);  // kEvict only
   bool counters = true;
 };
 
-// Checks a control segment image: every header field, the sizes derived
-// from them, and (when `expected` is set) the event type. Never reads past
-// `size`. FailedPrecondition names the first mismatch (e.g. "event size 24
-// != 32"); Unavailable when the creator has not marked it ready.
-absl::Status ValidateControl(const void* data, size_t size,
-                             const RingIdentity* expected);
+// How a consumer (or tool) attaches.
+struct AttachOptions {
+  const RingIdentity* expected = nullptr;  // the event type, when known
+  // How long to wait for a ring whose data segment is not named yet.
+  absl::Duration timeout = absl::Seconds(2);
+  // Owners trusted beyond this process's euid: a ring whose files belong
+  // to another uid is attached only when that uid, or the files' group, is
+  // listed here.
+  std::vector<uint32_t> trusted_uids;
+  std::vector<uint32_t> trusted_gids;
+};
 
-// Validates a ring name (it becomes segment names "/<name>", "/<name>.data").
-absl::Status ValidateRingName(std::string_view name);
-
-std::string ControlSegmentName(std::string_view ring);
-std::string DataSegmentName(std::string_view ring);
+// Who is using a ring, by liveness lock (segment.h): pids of the producer
+// and of consumers in other processes whose locks are held.
+struct RingUsers {
+  int32_t producer_pid = 0;  // 0: no live producer
+  std::vector<int32_t> consumer_pids;
+  bool empty() const { return producer_pid == 0 && consumer_pids.empty(); }
+};
 
 class Control {
  public:
-  // Producer side. Creates the ring's segments; when they exist and their
-  // producer is dead, resumes the ring (same identity and capacity: cursor
-  // and consumers kept; otherwise they are recreated). AlreadyExists when a
-  // live producer owns it. `resumed` tells which happened.
+  // Producer side. Creates the ring's segments; when they exist, resumes
+  // the ring only if it is provably this euid's dead ring of the same type
+  // and shape (cursor and consumers kept). Otherwise: AlreadyExists (a live
+  // producer, naming its pid; another type or shape; something that is not
+  // a ringflow ring), PermissionDenied (another owner, or a mode wider than
+  // requested, naming uid and mode), ResourceExhausted (tmpfs too small,
+  // naming the bytes). `resumed` tells which happened.
   static absl::StatusOr<std::unique_ptr<Control>> CreateOrResume(
       const SharedRingOptions& options, const RingIdentity& identity,
       bool* resumed);
 
-  // Consumer / tool side. Maps the control segment read-write and the data
-  // segment read-only, after ValidateControl (with `expected` when given);
-  // waits for `ready` up to `timeout`, then DeadlineExceeded.
+  // Consumer side. Maps the control segment read-write and the data
+  // segment read-only after validating both (ownership, header, type, the
+  // data segment's creation id).
   static absl::StatusOr<std::unique_ptr<Control>> Attach(
-      std::string_view ring, const RingIdentity* expected,
-      absl::Duration timeout);
+      std::string_view ring, const AttachOptions& options);
 
-  // Removes both segments of `ring` (mappings stay valid).
-  static absl::Status Remove(std::string_view ring);
+  // Tools. Maps the control segment read-only (no data segment, any owner
+  // the OS lets us read) after validating it. Such a Control only reads:
+  // call CheckIntact() before each read pass.
+  static absl::StatusOr<std::unique_ptr<Control>> Inspect(std::string_view ring);
+
+  // Removes both segments of `ring`. Refuses (FailedPrecondition naming the
+  // pids) while a producer or consumer holds its liveness lock, and
+  // anything that is not a ringflow ring, unless `force`. NotFound when
+  // neither segment exists.
+  static absl::Status Remove(std::string_view ring, bool force = false);
+
+  ~Control();
+  Control(const Control&) = delete;
+  Control& operator=(const Control&) = delete;
 
   const std::string& ring_name() const noexcept { return name_; }
-  ControlHeader& header() const noexcept { return *At<ControlHeader>(0); }
-  Sequence& cursor() const noexcept { return *At<Sequence>(kCursorOffset); }
+  // The validated geometry, in private memory.
+  const RingGeometry& geometry() const noexcept { return geometry_; }
+  // Header fields for display only (they may have been rewritten since
+  // validation; nothing may index with them).
+  const ControlHeader& header() const noexcept {
+    return *At<const ControlHeader>(0);
+  }
+
+  // Producer / consumer structures. The const overloads are what a
+  // consumer's public API hands out: read-only.
+  Sequence& cursor() noexcept { return *At<Sequence>(kCursorOffset); }
+  const Sequence& cursor() const noexcept {
+    return *At<const Sequence>(kCursorOffset);
+  }
   WakeupSignal& wakeup() const noexcept {
+    // Mutable from const: waiting on the word writes nothing (a futex wait
+    // and the waiter count, which consumers maintain by protocol).
     return *At<WakeupSignal>(kWakeupOffset);
   }
-  ProducerGate& gate() const noexcept { return *At<ProducerGate>(kGateOffset); }
-  ProducerLiveness& liveness() const noexcept {
+  ProducerGate& gate() noexcept { return *At<ProducerGate>(kGateOffset); }
+  const ProducerGate& gate() const noexcept {
+    return *At<const ProducerGate>(kGateOffset);
+  }
+  ProducerLiveness& liveness() noexcept {
     return *At<ProducerLiveness>(kLivenessOffset);
+  }
+  const ProducerLiveness& liveness() const noexcept {
+    return *At<const ProducerLiveness>(kLivenessOffset);
   }
   std::atomic<int64_t>* available() const noexcept {
     return At<std::atomic<int64_t>>(kAvailableOffset);
   }
-  ConsumerSlot& slot(int i) const noexcept {
-    return At<ConsumerSlot>(header().slots_offset)[i];
+  // `i` in [0, max_consumers()).
+  ConsumerSlot& slot(int i) noexcept {
+    return At<ConsumerSlot>(geometry_.layout.slots_offset)[i];
   }
-  int max_consumers() const noexcept {
-    return static_cast<int>(header().max_consumers);
+  const ConsumerSlot& slot(int i) const noexcept {
+    return At<const ConsumerSlot>(geometry_.layout.slots_offset)[i];
   }
-  int64_t capacity() const noexcept { return header().capacity; }
+  int max_consumers() const noexcept { return geometry_.max_consumers; }
+  int64_t capacity() const noexcept { return geometry_.capacity; }
   ProducerType producer_type() const noexcept {
-    return static_cast<ProducerType>(header().producer_type);
+    return geometry_.producer_type;
   }
+  uint64_t creation_id() const noexcept { return geometry_.creation_id; }
   observability::CountersBlock* counters() noexcept {
     return counters_.valid() ? &counters_ : nullptr;
   }
   const observability::CountersBlock* counters() const noexcept {
     return counters_.valid() ? &counters_ : nullptr;
   }
-  void* data() const noexcept { return data_.data(); }
+  // The events (after the data header); null for an inspecting Control.
+  void* data() const noexcept {
+    return data_.data() == nullptr
+               ? nullptr
+               : static_cast<char*>(data_.data()) + kDataHeaderBytes;
+  }
   PublishedCursor published_cursor() const noexcept {
-    return PublishedCursor(producer_type(), &cursor(), available(), capacity());
+    return PublishedCursor(producer_type(), const_cast<Sequence*>(&cursor()),
+                           available(), capacity());
   }
   // Highest sequence up to which every event is published.
   int64_t PublishedSequence() const noexcept;
 
+  // Whether the ring this Control mapped is still the one under its name,
+  // whole: both segments still named by the files we mapped, still at least
+  // the validated size, the creation id unchanged. A tool calls it before
+  // each read pass: a truncated file would raise SIGBUS on the next read.
+  // FailedPrecondition (truncated, rewritten) or NotFound (removed or
+  // replaced), naming what changed.
+  absl::Status CheckIntact() const;
+
   // ---- consumer slots ------------------------------------------------------
-  // Takes a free slot (or one whose evicted owner is gone) for this process
-  // named `name` (made unique with #2, #3...), with the late-joiner
-  // protocol: the slot turns active (seq_cst), then its sequence is set from
-  // the cursor so the producer never laps it. `oldest` starts at the oldest
-  // event still protected by the other consumers instead of the latest
-  // (a two-step handshake through kJoining, see JoinAtOldest).
+  // Takes a free slot, or one whose owner is provably gone (its liveness
+  // lock is free), for this process named `name` (made unique with #2,
+  // #3...). The slot's lock is taken before the slot turns kAttaching, so
+  // a claimant that dies at any point leaves a reclaimable slot. Late-
+  // joiner protocol: the slot turns active (seq_cst), then its sequence is
+  // set from the cursor so the producer never laps it. `oldest` starts at
+  // the oldest event still protected by the other consumers (a two-step
+  // handshake through kJoining, see JoinAtOldest).
   absl::StatusOr<int> AcquireSlot(std::string_view name, bool oldest);
-  // Frees slot `index` if it still belongs to `generation`.
+  // Frees slot `index` if it still belongs to `generation`, and drops its
+  // lock.
   void ReleaseSlot(int index, uint32_t generation) noexcept;
   // Lowest sequence over gating (kActive, kJoining) slots, or
   // `default_value`, from a scan during which no slot changed state.
-  // Lock-free; retries only while consumers join or leave.
+  // Lock-free; retries only while consumers join or leave. Never
+  // allocates, no syscalls.
   int64_t MinimumSequence(int64_t default_value) const noexcept;
-  // Evicts active consumers whose process is gone, whose heartbeat is older
-  // than consumer_timeout, or (kEvict policy) that held back the producer at
-  // `wrap_point` for longer than max_stall since `stall_started_ns`.
-  // Returns how many were evicted. Any thread of the producer process.
+  // Evicts active consumers whose liveness lock is free (process gone),
+  // whose heartbeat is older than consumer_timeout, or (kEvict policy) that
+  // held back the producer at `wrap_point` for longer than max_stall since
+  // `stall_started_ns`; frees kAttaching slots of dead claimants. Returns
+  // how many were evicted or freed. Housekeeping only (syscalls).
   int EvictDeadConsumers(int64_t wrap_point, int64_t stall_started_ns) noexcept;
 
   // ---- liveness ------------------------------------------------------------
   void ProducerHeartbeat() noexcept;
-  // True while the producer process recorded in the liveness block runs.
+  // True while a producer holds the ring's producer lock (the producer's
+  // own Control answers true). A syscall: call it at most every heartbeat.
   bool ProducerAlive() const noexcept;
+  // The live producer and consumers (by lock), for tools and Remove.
+  RingUsers Users() const;
 
  private:
   Control() = default;
@@ -164,6 +244,12 @@ class Control {
   T* At(size_t offset) const noexcept {
     return reinterpret_cast<T*>(static_cast<char*>(control_.data()) + offset);
   }
+  static absl::StatusOr<std::unique_ptr<Control>> CreateFresh(
+      const SharedRingOptions& options, const RingIdentity& identity);
+  static absl::StatusOr<std::unique_ptr<Control>> Resume(
+      const SharedRingOptions& options, const RingIdentity& identity);
+  // Sets up geometry_, counters_ and the slot lock table from control_.
+  absl::Status Adopt(const RingIdentity* expected);
   // Whether a slot other than `except` that is being attached or is attached
   // (kAttaching, kJoining, kActive) carries `name`.
   bool NameTaken(std::string_view name, int except) const;
@@ -173,12 +259,17 @@ class Control {
   // `default_value`.
   int64_t OthersMinimum(const ConsumerSlot& self,
                         int64_t default_value) const noexcept;
-  bool EvictedOwnerGone(const ConsumerSlot& slot) const noexcept;
 
   std::string name_;
+  RingGeometry geometry_;  // validated; private memory
   shm_internal::Segment control_;
   shm_internal::Segment data_;
   observability::CountersBlock counters_;
+  bool producer_ = false;  // this Control holds the producer lock
+  // Per slot: the descriptor (own open file) holding that slot's lock for
+  // a consumer of this process, or -1. Written by AcquireSlot, exchanged
+  // by ReleaseSlot (any thread).
+  std::unique_ptr<std::atomic<int>[]> slot_fds_;
 };
 
 }  // namespace ringflow::shm

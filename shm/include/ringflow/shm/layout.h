@@ -1,16 +1,26 @@
 // ringflow/shm/layout.h
 //
-// Provides the byte layout of a shared-memory ring: the descriptor every
-// process maps, checked field by field on attach.
+// Provides the byte layout of a shared-memory ring, the checks every
+// process runs on it before trusting it, and the geometry a validated
+// header yields, which each process then keeps in its own memory.
 //
-// Two named POSIX segments per ring:
-//   "/<name>"       control: header, cursor, wake-up word, producer gate and
-//                   liveness, availability buffer, consumer slot table,
-//                   counters. Mapped read-write by every participant.
-//   "/<name>.data"  the events: read-write for the producer, read-only for
-//                   consumers, so a consumer bug cannot corrupt what others
-//                   read.
+// Two named segments per ring, in /dev/shm:
+//   "<name>"       control: header, cursor, wake-up word, producer gate and
+//                  liveness, availability buffer, consumer slot table,
+//                  counters. Mapped read-write by producer and consumers.
+//   "<name>:data"  a 4096-byte data header, then the events: read-write for
+//                  the producer, read-only for consumers, so a consumer bug
+//                  cannot corrupt what others read. ':' is not a ring-name
+//                  character, so no ring's control segment can be another
+//                  ring's data segment; the data header repeats the
+//                  control header's creation id, so a data segment that is
+//                  not this ring's is refused on attach.
 // No pointers anywhere in shared memory: offsets from the segment start.
+//
+// Trust: any process that can open the files can rewrite them. Nothing read
+// from shared memory after validation steers an index, an offset or a size:
+// Control copies the validated geometry (RingGeometry) into private memory
+// and masks every index with it.
 //
 // Control segment (every offset a multiple of 128, the false-sharing range):
 //
@@ -35,13 +45,18 @@
 //   72  counters_offset    u64        80  counters_bytes        u64
 //   88  consumer_timeout_ns i64       96  max_stall_ns          i64
 //   104 creator_pid        i32        108 reserved              u32
-//   112 creator_start_ticks u64       120 reserved              u64
+//   112 creator_start_ticks u64       120 creation_id           u64
 //   128 type_tag           char[64]   192 ready                 atomic u32
 //   196 reserved ... 256
 //
-// `ready` is written last (release) by the creator once every other field
-// and structure is initialised; attach reads it first (acquire) and times
-// out instead of spinning when the creator died mid-initialisation.
+// The creator fills both segments completely, sets `ready`, and only then
+// gives them their names (Segment::Link), so a named control segment is
+// always complete; `ready` guards against files written by anything else.
+// `creation_id` is random per creation: tools notice a ring that was
+// removed and created again under the same name.
+//
+// ProducerLiveness (128 bytes): 0 pid i32, 8 start_ticks u64,
+// 16 heartbeat_ns i64 (CLOCK_MONOTONIC).
 //
 // ConsumerSlot (256 bytes):
 //
@@ -59,6 +74,17 @@
 //   176 name        char[33]
 //   209 .. 256 reserved
 //
+// Data segment: DataHeader (magic "RNGFFDAT", creation_id, events_offset,
+// data_bytes), zero-padded to 4096 bytes (the largest event alignment),
+// then capacity x event_size bytes of events.
+//
+// Liveness locks: byte locks (fcntl F_OFD_SETLK, released by the kernel
+// when the holder dies) far beyond the end of the control segment. The
+// producer holds kProducerLockByte of both segments for as long as it
+// runs; each consumer holds SlotLockByte(i) of its slot from before it
+// claims the slot until after it frees it. A gating slot whose byte is not
+// locked belongs to a dead process, whatever its pid field says.
+//
 // Bump kLayoutVersion whenever anything here changes.
 
 #ifndef RINGFLOW_SHM_LAYOUT_H_
@@ -67,7 +93,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <type_traits>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 #include "ringflow/core/config.h"
 #include "ringflow/core/producer_gate.h"
@@ -78,7 +109,7 @@
 namespace ringflow::shm {
 
 inline constexpr uint64_t kMagic = 0x31574c46474e4952ULL;  // "RINGFLW1"
-inline constexpr uint32_t kLayoutVersion = 2;              // 2: kJoining
+inline constexpr uint32_t kLayoutVersion = 3;  // 3: data header, locks, id
 inline constexpr size_t kTypeTagBytes = 64;
 
 struct ControlHeader {
@@ -101,7 +132,7 @@ struct ControlHeader {
   int32_t creator_pid;
   uint32_t reserved1;
   uint64_t creator_start_ticks;
-  uint64_t reserved2;
+  uint64_t creation_id;
   char type_tag[kTypeTagBytes];
   std::atomic<uint32_t> ready;  // written last by the creator
   uint8_t reserved3[60];
@@ -112,7 +143,6 @@ struct alignas(kFalseSharingRange) ProducerLiveness {
   std::atomic<int32_t> pid;
   std::atomic<uint64_t> start_ticks;
   std::atomic<int64_t> heartbeat_ns;  // CLOCK_MONOTONIC, producer-written
-  std::atomic<uint32_t> generation;   // bumped on each (re)start
 };
 
 struct alignas(kFalseSharingRange) ConsumerSlot {
@@ -159,20 +189,48 @@ inline constexpr size_t kLivenessOffset = 640;
 inline constexpr size_t kAvailableOffset = 768;
 
 static_assert(sizeof(ControlHeader) == 256, "the header is 256 bytes");
-static_assert(offsetof(ControlHeader, event_size) == 16 &&
-                  offsetof(ControlHeader, capacity) == 32 &&
-                  offsetof(ControlHeader, control_bytes) == 48 &&
-                  offsetof(ControlHeader, consumer_timeout_ns) == 88 &&
-                  offsetof(ControlHeader, creator_pid) == 104 &&
-                  offsetof(ControlHeader, creator_start_ticks) == 112 &&
-                  offsetof(ControlHeader, type_tag) == 128 &&
-                  offsetof(ControlHeader, ready) == 192,
-              "ControlHeader offsets match the diagram above");
-static_assert(sizeof(ConsumerSlot) == 256 &&
-                  offsetof(ConsumerSlot, state) == 128 &&
-                  offsetof(ConsumerSlot, heartbeat_ns) == 144 &&
-                  offsetof(ConsumerSlot, name) == 176,
-              "ConsumerSlot offsets match the diagram above");
+#define RINGFLOW_AT(T, field, offset) (offsetof(T, field) == (offset))
+static_assert(
+    RINGFLOW_AT(ControlHeader, magic, 0) &&
+        RINGFLOW_AT(ControlHeader, layout_version, 8) &&
+        RINGFLOW_AT(ControlHeader, header_bytes, 12) &&
+        RINGFLOW_AT(ControlHeader, event_size, 16) &&
+        RINGFLOW_AT(ControlHeader, event_alignment, 24) &&
+        RINGFLOW_AT(ControlHeader, producer_type, 28) &&
+        RINGFLOW_AT(ControlHeader, capacity, 32) &&
+        RINGFLOW_AT(ControlHeader, max_consumers, 40) &&
+        RINGFLOW_AT(ControlHeader, wait_strategy, 44) &&
+        RINGFLOW_AT(ControlHeader, control_bytes, 48) &&
+        RINGFLOW_AT(ControlHeader, data_bytes, 56) &&
+        RINGFLOW_AT(ControlHeader, slots_offset, 64) &&
+        RINGFLOW_AT(ControlHeader, counters_offset, 72) &&
+        RINGFLOW_AT(ControlHeader, counters_bytes, 80) &&
+        RINGFLOW_AT(ControlHeader, consumer_timeout_ns, 88) &&
+        RINGFLOW_AT(ControlHeader, max_stall_ns, 96) &&
+        RINGFLOW_AT(ControlHeader, creator_pid, 104) &&
+        RINGFLOW_AT(ControlHeader, reserved1, 108) &&
+        RINGFLOW_AT(ControlHeader, creator_start_ticks, 112) &&
+        RINGFLOW_AT(ControlHeader, creation_id, 120) &&
+        RINGFLOW_AT(ControlHeader, type_tag, 128) &&
+        RINGFLOW_AT(ControlHeader, ready, 192) &&
+        RINGFLOW_AT(ControlHeader, reserved3, 196),
+    "every ControlHeader offset matches the diagram above");
+static_assert(
+    sizeof(ConsumerSlot) == 256 && RINGFLOW_AT(ConsumerSlot, sequence, 0) &&
+        RINGFLOW_AT(ConsumerSlot, state, 128) &&
+        RINGFLOW_AT(ConsumerSlot, pid, 132) &&
+        RINGFLOW_AT(ConsumerSlot, start_ticks, 136) &&
+        RINGFLOW_AT(ConsumerSlot, heartbeat_ns, 144) &&
+        RINGFLOW_AT(ConsumerSlot, generation, 152) &&
+        RINGFLOW_AT(ConsumerSlot, counters, 156) &&
+        RINGFLOW_AT(ConsumerSlot, evicted_at_ns, 160) &&
+        RINGFLOW_AT(ConsumerSlot, evictions, 168) &&
+        RINGFLOW_AT(ConsumerSlot, name, 176),
+    "every ConsumerSlot offset matches the diagram above");
+static_assert(RINGFLOW_AT(ProducerLiveness, pid, 0) &&
+                  RINGFLOW_AT(ProducerLiveness, start_ticks, 8) &&
+                  RINGFLOW_AT(ProducerLiveness, heartbeat_ns, 16),
+              "ProducerLiveness offsets match the diagram above");
 static_assert(sizeof(Sequence) == 128 && sizeof(WakeupSignal) == 128 &&
                   sizeof(ProducerGate) == 128 &&
                   sizeof(ProducerLiveness) == 128,
@@ -186,6 +244,32 @@ static_assert(std::is_standard_layout_v<ControlHeader> &&
                   std::is_standard_layout_v<ProducerLiveness>,
               "placed in shared memory by offset");
 
+// The data segment's header: which ring the events belong to.
+struct DataHeader {
+  uint64_t magic;  // kDataMagic
+  uint64_t creation_id;
+  uint64_t events_offset;  // kDataHeaderBytes
+  uint64_t data_bytes;     // capacity x event_size
+};
+inline constexpr uint64_t kDataMagic = 0x5441444646474e52ULL;  // "RNGFFDAT"
+inline constexpr size_t kDataHeaderBytes = 4096;
+static_assert(RINGFLOW_AT(DataHeader, magic, 0) &&
+                  RINGFLOW_AT(DataHeader, creation_id, 8) &&
+                  RINGFLOW_AT(DataHeader, events_offset, 16) &&
+                  RINGFLOW_AT(DataHeader, data_bytes, 24) &&
+                  sizeof(DataHeader) <= kDataHeaderBytes,
+              "DataHeader offsets match the diagram above");
+static_assert(kDataHeaderBytes >= 4096 && kDataHeaderBytes % 4096 == 0,
+              "events start page-aligned: every event alignment up to 4096 "
+              "(ValidateControl's bound) holds in the mapping");
+#undef RINGFLOW_AT
+
+// Liveness lock bytes (see the diagram): past any segment's end.
+inline constexpr int64_t kProducerLockByte = int64_t{1} << 40;
+constexpr int64_t SlotLockByte(int slot) {
+  return kProducerLockByte + 1 + slot;
+}
+
 // Sizes derived from the ring's parameters (all multiples of 128).
 struct ControlLayout {
   size_t slots_offset;
@@ -196,6 +280,55 @@ struct ControlLayout {
 
   static ControlLayout For(int64_t capacity, int max_consumers);
 };
+
+// What the event type must match on attach.
+struct RingIdentity {
+  size_t event_size = 0;
+  uint32_t event_alignment = 0;
+  std::string type_tag;  // < 64 characters; "" matches only ""
+};
+
+// What a validated control header says, copied out of shared memory. Every
+// index, offset and size a process uses comes from here, never again from
+// the header.
+struct RingGeometry {
+  size_t event_size = 0;
+  uint32_t event_alignment = 0;
+  ProducerType producer_type = ProducerType::kSingle;
+  int64_t capacity = 0;
+  int max_consumers = 0;
+  WaitStrategyKind wait_strategy = WaitStrategyKind::kBlocking;
+  ControlLayout layout{};
+  size_t data_bytes = 0;  // capacity x event_size, after the data header
+  int64_t consumer_timeout_ns = 0;
+  int64_t max_stall_ns = 0;
+  int32_t creator_pid = 0;
+  uint64_t creation_id = 0;
+  std::string type_tag;
+};
+
+// Reads and checks a control segment image: every header field, the sizes
+// derived from them, and (when `expected` is set) the event type. Reads
+// the header once, into private memory; never reads past `size`.
+// FailedPrecondition names the first mismatch (e.g. "event size 24 !=
+// 32"); Unavailable when the ready word is not set.
+absl::StatusOr<RingGeometry> ReadGeometry(const void* data, size_t size,
+                                          const RingIdentity* expected);
+// ReadGeometry's verdict alone (the fuzzer's entry point).
+absl::Status ValidateControl(const void* data, size_t size,
+                             const RingIdentity* expected);
+// Checks a data segment image against the geometry of its control segment:
+// magic, creation id, offsets and size. FailedPrecondition naming the
+// mismatch (a data segment of another ring, or truncated).
+absl::Status ValidateData(const void* data, size_t size,
+                          const RingGeometry& geometry);
+
+// Validates a ring name: 1..32 characters from [A-Za-z0-9_.-], not
+// starting with '.'.
+absl::Status ValidateRingName(std::string_view name);
+// Segment names: "/<ring>" and "/<ring>:data".
+std::string ControlSegmentName(std::string_view ring);
+std::string DataSegmentName(std::string_view ring);
 
 }  // namespace ringflow::shm
 

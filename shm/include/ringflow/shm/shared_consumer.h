@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,9 +84,13 @@ struct SharedConsumerOptions {
   StartPosition start = StartPosition::kLatest;
   // How long to wait for a ring whose creator has not finished initialising.
   absl::Duration attach_timeout = absl::Seconds(2);
-  // Heartbeat period while waiting; keep well below the ring's
-  // consumer_timeout.
-  absl::Duration heartbeat_interval = absl::Milliseconds(100);
+  // Heartbeat period, and the period of the producer-liveness check. At
+  // most half the ring's consumer_timeout (Attach refuses more).
+  absl::Duration heartbeat_interval = kDefaultHeartbeatInterval;
+  // Owners trusted beyond this process's euid (see AttachOptions): a ring
+  // planted by another user is refused unless its uid or group is here.
+  std::vector<uint32_t> trusted_uids;
+  std::vector<uint32_t> trusted_gids;
   // Run only: the pause after a small batch that was ready at once, as
   // ProcessorOptions::stream_backoff_pauses; in [0, 1024], 0 = never.
   int stream_backoff_pauses = 16;
@@ -109,9 +114,24 @@ class SharedConsumer {
     RINGFLOW_RETURN_IF_ERROR(
         core_internal::StreamBackoff::Validate(options.stream_backoff_pauses));
     const RingIdentity identity = IdentityOf<E>(options.type_tag);
-    RINGFLOW_ASSIGN_OR_RETURN(
-        std::unique_ptr<Control> control,
-        Control::Attach(ring, &identity, options.attach_timeout));
+    AttachOptions attach;
+    attach.expected = &identity;
+    attach.timeout = options.attach_timeout;
+    attach.trusted_uids = options.trusted_uids;
+    attach.trusted_gids = options.trusted_gids;
+    RINGFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Control> control,
+                              Control::Attach(ring, attach));
+    const int64_t timeout_ns = control->geometry().consumer_timeout_ns;
+    if (2 * absl::ToInt64Nanoseconds(options.heartbeat_interval) >
+        timeout_ns) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "heartbeat_interval ",
+          absl::FormatDuration(options.heartbeat_interval),
+          " is more than half of ring '", std::string(ring),
+          "''s consumer_timeout ",
+          absl::FormatDuration(absl::Nanoseconds(timeout_ns)),
+          ": the producer would evict this consumer while it is idle"));
+    }
     auto consumer = std::unique_ptr<SharedConsumer>(
         new SharedConsumer(std::move(control), options));
     RINGFLOW_ASSIGN_OR_RETURN(
@@ -131,16 +151,14 @@ class SharedConsumer {
   SharedConsumer(const SharedConsumer&) = delete;
   SharedConsumer& operator=(const SharedConsumer&) = delete;
 
-  // kOk, kEvicted or kProducerGone. Cheap: one load, plus a liveness check
-  // of the producer at most every heartbeat interval.
+  // kOk, kEvicted or kProducerGone. Cheap: one load, plus a check of the
+  // producer's liveness lock at most every heartbeat interval, on its own
+  // schedule (heartbeats from reads do not postpone it), so a dead producer
+  // shows here within one heartbeat interval of the call that follows.
   ConsumerStatus status() noexcept {
     if (Evicted()) return ConsumerStatus::kEvicted;
-    const int64_t now = shm_internal::MonotonicNanos();
-    if (now - last_beat_ns_ >= heartbeat_ns_) {
-      last_beat_ns_ = now;
-      Slot().heartbeat_ns.store(now, std::memory_order_relaxed);
-      producer_alive_ = control_->ProducerAlive();
-    }
+    MaybeBeat();
+    MaybeCheckProducer();
     return producer_alive_ ? ConsumerStatus::kOk
                            : ConsumerStatus::kProducerGone;
   }
@@ -206,6 +224,8 @@ class SharedConsumer {
     return control_->PublishedSequence();
   }
   const std::string& name() const noexcept { return name_; }
+  // Read-only: a consumer writes nothing through it (its own slot is
+  // written by this class alone).
   const Control& control() const noexcept { return *control_; }
 
  private:
@@ -255,7 +275,8 @@ class SharedConsumer {
     absl::StatusOr<ConsumerHandle> RegisterConsumer(std::string_view) {
       ConsumerSlot& slot = self->Slot();
       const int counters = slot.counters.load(std::memory_order_relaxed);
-      self->name_ = std::string(slot.name);
+      self->name_ =
+          std::string(slot.name, strnlen(slot.name, sizeof(slot.name)));
       return ConsumerHandle(
           self,
           [](void* owner, int index, uint32_t generation) noexcept {
@@ -263,10 +284,10 @@ class SharedConsumer {
                 index, generation);
           },
           self->index_, &slot.sequence,
-          counters >= 0 && self->control_->counters() != nullptr
+          self->ValidCounters(counters)
               ? ConsumerCounters(&self->control_->counters()->value(counters))
               : ConsumerCounters(),
-          std::string(slot.name), self->generation_);
+          self->name_, self->generation_);
     }
     RingSlots<const E> slots() const noexcept {
       return RingSlots<const E>(static_cast<const E*>(self->control_->data()),
@@ -274,10 +295,7 @@ class SharedConsumer {
     }
     std::unique_ptr<SequenceBarrier> NewBarrier(
         std::vector<const Sequence*> dependents) const {
-      const auto kind =
-          static_cast<WaitStrategyKind>(self->control_->header().wait_strategy);
-      const bool blocking = kind == WaitStrategyKind::kBlocking ||
-                            kind == WaitStrategyKind::kTimeoutBlocking;
+      const bool blocking = self->blocking_;
       // Blocking rings: sleep on the shared futex, waking every heartbeat
       // interval to beat and check liveness.
       return std::make_unique<SequenceBarrier>(
@@ -294,8 +312,7 @@ class SharedConsumer {
       : control_(std::move(control)),
         heartbeat_ns_(absl::ToInt64Nanoseconds(options.heartbeat_interval)),
         stream_backoff_pauses_(options.stream_backoff_pauses) {
-    const auto kind =
-        static_cast<WaitStrategyKind>(control_->header().wait_strategy);
+    const auto kind = control_->geometry().wait_strategy;
     blocking_ = kind == WaitStrategyKind::kBlocking ||
                 kind == WaitStrategyKind::kTimeoutBlocking;
   }
@@ -314,6 +331,23 @@ class SharedConsumer {
     Slot().heartbeat_ns.store(now, std::memory_order_relaxed);
   }
 
+  // A dead producer is noticed by the next status() (every wait calls it)
+  // at most one heartbeat interval after its death; the check is one fcntl.
+  void MaybeCheckProducer() noexcept {
+    const int64_t now = shm_internal::CoarseMonotonicNanos();
+    if (now - last_check_ns_ < heartbeat_ns_) return;
+    last_check_ns_ = now;
+    producer_alive_ = control_->ProducerAlive();
+  }
+
+  // Whether a counters index read back from the (shared, writable) slot
+  // addresses a whole run of this consumer's counters.
+  bool ValidCounters(int first) const noexcept {
+    const observability::CountersBlock* block = control_->counters();
+    return block != nullptr && first >= 0 &&
+           first <= block->capacity() - ConsumerCounters::kCount;
+  }
+
   bool Evicted() const noexcept {
     // Acquire: pairs with the producer's eviction CAS (acq_rel).
     return Slot().state.load(std::memory_order_acquire) !=
@@ -328,6 +362,7 @@ class SharedConsumer {
   const int stream_backoff_pauses_;
   bool blocking_ = false;
   int64_t last_beat_ns_ = 0;
+  int64_t last_check_ns_ = 0;
   bool producer_alive_ = true;
   std::unique_ptr<EventPoller<E>> poller_;
 };

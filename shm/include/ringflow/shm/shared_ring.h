@@ -12,14 +12,19 @@
 //   (*ring)->PublishEvent([](Tick& t, int64_t seq) { t.sequence = seq; });
 //
 // Liveness: a housekeeping thread beats the producer heartbeat and evicts
-// consumers whose process is gone or whose heartbeat is older than
-// consumer_timeout; a producer waiting on a full ring does the same at once,
-// so a dead consumer never stalls it for longer than that. With
-// SlowConsumerPolicy::kEvict a live consumer holding the producer back for
-// longer than max_stall is evicted too.
+// consumers whose process is gone (their liveness lock is free) or whose
+// heartbeat is older than consumer_timeout, every 100 ms; a producer
+// waiting on a full ring wakes it at once, so a dead consumer never stalls
+// the producer for longer than one housekeeping pass. The producer's own
+// thread never evicts: its wait only records the stall and wakes the
+// housekeeper (no allocation, no file I/O). With SlowConsumerPolicy::kEvict
+// a live consumer holding the producer back for longer than max_stall is
+// evicted too.
 //
 // Creating a ring whose previous producer died resumes it: the cursor and
-// attached consumers are kept (resumed() is true).
+// attached consumers are kept (resumed() is true). Only a ring of this
+// process's euid, with no wider mode than asked, of the same type and
+// shape, whose producer lock is free, is resumed (Control::CreateOrResume).
 //
 // Who calls what: as RingBuffer. Memory ordering: as RingBuffer; the
 // cursor, availability buffer and consumer sequences simply live in the
@@ -29,10 +34,9 @@
 #define RINGFLOW_SHM_SHARED_RING_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +50,7 @@
 #include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/consumer_table.h"
 #include "ringflow/core/event_publisher.h"
+#include "ringflow/core/internal/futex.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence_barrier.h"
@@ -53,7 +58,7 @@
 #include "ringflow/core/status_macros.h"
 #include "ringflow/core/wait_strategy.h"
 #include "ringflow/shm/control.h"
-#include "ringflow/shm/internal/segment.h"
+#include "ringflow/shm/internal/liveness.h"
 
 namespace ringflow::shm {
 
@@ -66,27 +71,46 @@ RingIdentity IdentityOf(std::string_view type_tag) {
 
 namespace shm_internal_detail {
 
+// What a waiting producer tells the housekeeping thread.
+struct StallReport {
+  std::atomic<int64_t> started_ns{0};  // when the current stall began
+  std::atomic<int64_t> wrap_point{INT64_MIN};
+  std::atomic<uint32_t> wake{0};  // futex word: bumped to wake housekeeping
+};
+
 // The shared slot table as the sequencers' gating view.
 class SharedGating {
  public:
-  explicit SharedGating(Control* control) : control_(control) {}
+  SharedGating(Control* control, StallReport* report)
+      : control_(control), report_(report) {}
 
   int64_t MinimumSequence(int64_t default_value) const noexcept {
     return control_->MinimumSequence(default_value);
   }
 
   // Called by a producer waiting for space (tries = its backoff count):
-  // evicts dead (and, by policy, stalling) consumers, rate-limited.
+  // records the stall and wakes housekeeping, which evicts dead (and, by
+  // policy, stalling) consumers. Never allocates; the wake is one futex
+  // call at the 64th try and every 1024th after.
   void OnStall(int64_t wrap_point, uint32_t tries) const noexcept {
-    thread_local int64_t stall_started_ns = 0;
-    if (tries <= 1) stall_started_ns = shm_internal::MonotonicNanos();
-    if (tries == 64 || (tries > 1024 && tries % 64 == 0)) {
-      control_->EvictDeadConsumers(wrap_point, stall_started_ns);
+    if (tries <= 1) {
+      // Relaxed: hints for the housekeeper's next pass, which re-checks
+      // every consumer against the slot table itself.
+      report_->wrap_point.store(wrap_point, std::memory_order_relaxed);
+      report_->started_ns.store(shm_internal::MonotonicNanos(),
+                                std::memory_order_relaxed);
+    }
+    if (tries == 64 || (tries > 1024 && tries % 1024 == 0)) {
+      // Release: the stall fields above are visible to the woken
+      // housekeeper (its acquire load of `wake`).
+      report_->wake.fetch_add(1, std::memory_order_release);
+      core_internal::FutexWake(&report_->wake, 1);
     }
   }
 
  private:
   Control* control_;
+  StallReport* report_;
 };
 
 }  // namespace shm_internal_detail
@@ -111,11 +135,10 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
   }
 
   ~SharedRing() {
-    {
-      std::lock_guard<std::mutex> lock(housekeeping_mu_);
-      stopping_ = true;
-    }
-    housekeeping_cv_.notify_all();
+    // Relaxed: the wake below (release) carries it.
+    stopping_.store(true, std::memory_order_relaxed);
+    stall_.wake.fetch_add(1, std::memory_order_release);
+    core_internal::FutexWake(&stall_.wake, 1);
     housekeeping_.join();
   }
 
@@ -164,10 +187,12 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
           static_cast<SharedRing*>(owner)->control_->ReleaseSlot(i, generation);
         },
         index, &slot.sequence,
-        counters >= 0 && control_->counters() != nullptr
+        counters >= 0 && control_->counters() != nullptr &&
+                counters <= control_->counters()->capacity() -
+                                ConsumerCounters::kCount
             ? ConsumerCounters(&control_->counters()->value(counters))
             : ConsumerCounters(),
-        std::string(slot.name),
+        std::string(slot.name, strnlen(slot.name, sizeof(slot.name))),
         slot.generation.load(std::memory_order_relaxed));
   }
   std::unique_ptr<SequenceBarrier> NewBarrier(
@@ -199,7 +224,7 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
         resumed_(resumed),
         mask_(control_->capacity() - 1),
         events_(static_cast<E*>(control_->data())),
-        gating_(control_.get()),
+        gating_(control_.get(), &stall_),
         wait_(options.wait_strategy, &control_->wakeup(),
               absl::ToInt64Nanoseconds(absl::Milliseconds(100))),
         producer_counters_(MakeProducerCounters(options, *control_)),
@@ -221,27 +246,32 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
   }
 
   // Heartbeat every 100 ms; evict consumers whose process is gone or whose
-  // heartbeat is stale even while the producer is not waiting.
-  void Housekeeping() {
-    std::unique_lock<std::mutex> lock(housekeeping_mu_);
-    while (!stopping_) {
+  // heartbeat is stale even while the producer is not waiting; woken at
+  // once by a stalled producer (SharedGating::OnStall) and by shutdown.
+  void Housekeeping() noexcept {
+    // Acquire: pairs with the release increments of `wake`.
+    uint32_t seen = stall_.wake.load(std::memory_order_acquire);
+    while (!stopping_.load(std::memory_order_relaxed)) {
       control_->ProducerHeartbeat();
-      control_->EvictDeadConsumers(INT64_MIN, 0);
-      housekeeping_cv_.wait_for(lock, std::chrono::milliseconds(100));
+      control_->EvictDeadConsumers(
+          stall_.wrap_point.load(std::memory_order_relaxed),
+          stall_.started_ns.load(std::memory_order_relaxed));
+      core_internal::FutexWait(&stall_.wake, seen, kHousekeepingPeriodNs);
+      seen = stall_.wake.load(std::memory_order_acquire);
     }
   }
+  static constexpr int64_t kHousekeepingPeriodNs = 100'000'000;
 
   std::unique_ptr<Control> control_;
   const bool resumed_;
   const int64_t mask_;
   E* const events_;  // the data segment, mapped read-write
+  shm_internal_detail::StallReport stall_;
   shm_internal_detail::SharedGating gating_;
   const WaitStrategy wait_;
   const ProducerCounters producer_counters_;
   Sequencer<shm_internal_detail::SharedGating> sequencer_;
-  std::mutex housekeeping_mu_;
-  std::condition_variable housekeeping_cv_;
-  bool stopping_ = false;  // guarded by housekeeping_mu_
+  std::atomic<bool> stopping_{false};  // set by the destructor
   std::thread housekeeping_;
 };
 

@@ -1,0 +1,34 @@
+// ringflow/shm/internal/liveness.h
+//
+// Process identity and clocks for the liveness records of a shared ring:
+// a pid plus its start time (so a recycled pid is not taken for the
+// original process), and CLOCK_MONOTONIC, which every process on the host
+// shares. These are what `ringflow stat` shows; the proof that a producer
+// or consumer is alive is its byte lock (segment.h), which the kernel drops
+// when the process dies, whatever its pid becomes.
+//
+// Allocation-free: ProcessStartTicks reads /proc/<pid>/stat into a stack
+// buffer.
+
+#ifndef RINGFLOW_SHM_INTERNAL_LIVENESS_H_
+#define RINGFLOW_SHM_INTERNAL_LIVENESS_H_
+
+#include <cstdint>
+
+namespace ringflow::shm_internal {
+
+int32_t CurrentPid() noexcept;
+// Start time of `pid` in clock ticks since boot (/proc/<pid>/stat field
+// 22), or 0 when the process does not exist or is a zombie.
+uint64_t ProcessStartTicks(int32_t pid) noexcept;
+// True when `pid` runs and started at `start_ticks` (zombies count as dead).
+bool ProcessAlive(int32_t pid, uint64_t start_ticks) noexcept;
+// CLOCK_MONOTONIC in nanoseconds (system-wide, comparable across processes).
+int64_t MonotonicNanos() noexcept;
+// CLOCK_MONOTONIC_COARSE (a few ns through the vDSO, ~4 ms resolution): for
+// heartbeats taken on every read.
+int64_t CoarseMonotonicNanos() noexcept;
+
+}  // namespace ringflow::shm_internal
+
+#endif  // RINGFLOW_SHM_INTERNAL_LIVENESS_H_
