@@ -20,6 +20,15 @@ using shm_internal::CurrentPid;
 using shm_internal::MonotonicNanos;
 using shm_internal::ProcessStartTicks;
 
+namespace {
+// Relaxed: set by a test before any attach; no data rides on it.
+std::atomic<void (*)(int)> attach_hook{nullptr};
+}  // namespace
+
+void Control::SetAttachHookForTesting(void (*hook)(int slot)) noexcept {
+  attach_hook.store(hook, std::memory_order_relaxed);
+}
+
 bool Control::NameTaken(std::string_view name, int except) const {
   for (int i = 0; i < max_consumers(); ++i) {
     if (i == except) continue;  // the caller's own slot, still named as before
@@ -71,6 +80,7 @@ absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
       shm_internal::UnlockByte(fd, SlotLockByte(i));
       continue;
     }
+    if (auto* hook = attach_hook.load(std::memory_order_relaxed)) hook(i);
     // The slot is ours (attaching): fill it in. Relaxed stores below: the
     // seq_cst store of kJoining/kActive further down publishes them to the
     // producer and to tools (acquire loads of the state word).

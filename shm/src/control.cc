@@ -548,8 +548,15 @@ absl::Status Control::Remove(std::string_view ring, bool force) {
     }
   }
   // Unlink exactly the files we looked at (a name that now names another
-  // file is left alone).
+  // file is left alone); with force, also names we could not open as
+  // segments (a FIFO, a symlink, an empty file).
   absl::Status removed = absl::OkStatus();
+  if (force && !control.ok() && !absl::IsNotFound(control.status())) {
+    removed.Update(Segment::Remove(cname));
+  }
+  if (force && !data.ok() && !absl::IsNotFound(data.status())) {
+    removed.Update(Segment::Remove(dname));
+  }
   if (control.ok()) removed.Update(control->Unlink());
   if (data.ok()) removed.Update(data->Unlink());
   return removed;
@@ -566,18 +573,17 @@ int64_t Control::PublishedSequence() const noexcept {
 absl::Status Control::CheckIntact() const {
   const auto check = [&](const Segment& segment, size_t size) -> absl::Status {
     if (segment.data() == nullptr) return absl::OkStatus();
+    if (!segment.NamesThisFile()) {
+      return absl::NotFoundError(
+          absl::StrCat("ring '", name_, "': segment '", segment.name(),
+                       "' was removed or replaced"));
+    }
     RINGFLOW_ASSIGN_OR_RETURN(const Segment::FileInfo info, segment.Stat());
     if (info.size < size) {
       return absl::FailedPreconditionError(
           absl::StrCat("ring '", name_, "': segment '", segment.name(),
                        "' was truncated to ", info.size, " bytes (", size,
                        " expected)"));
-    }
-    absl::StatusOr<Segment> named =
-        Segment::Open(segment.name(), Segment::Access::kReadOnly);
-    if (!named.ok()) {
-      return absl::NotFoundError(absl::StrCat("ring '", name_, "': segment '",
-                                              segment.name(), "' was removed"));
     }
     return absl::OkStatus();
   };

@@ -181,15 +181,17 @@ absl::Status Segment::Remove(const std::string& name) {
   return absl::OkStatus();
 }
 
-absl::Status Segment::Unlink() const {
-  if (fd_ < 0) return absl::FailedPreconditionError("segment is not open");
+bool Segment::NamesThisFile() const noexcept {
   struct stat mine;
   struct stat named;
-  if (::fstat(fd_, &mine) != 0) return Errno(errno, "cannot stat", name_);
-  if (::lstat(ShmPath(name_).c_str(), &named) != 0) {
-    return Errno(errno, "cannot stat", name_);
-  }
-  if (mine.st_dev != named.st_dev || mine.st_ino != named.st_ino) {
+  return fd_ >= 0 && ::fstat(fd_, &mine) == 0 &&
+         ::lstat(ShmPath(name_).c_str(), &named) == 0 &&
+         mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
+}
+
+absl::Status Segment::Unlink() const {
+  if (fd_ < 0) return absl::FailedPreconditionError("segment is not open");
+  if (!NamesThisFile()) {
     return absl::FailedPreconditionError(
         absl::StrCat("shared memory segment '", name_,
                      "' now names another file: not removed"));

@@ -46,17 +46,32 @@
 //       wraps: "result rounds=.. events=.. order_violations=..
 //       content_violations=.. latest_violations=.. oldest_violations=..
 //       oldest_backlog=.. [round=.. start=.. (the first bad read)]".
+//   create-race ring=R
+//       Waits for a "go" line, then SharedRing<ShmEvent>::Create (capacity
+//       64) and prints its "status code=..." line, then "resumed=0|1" when
+//       it won; holds the ring until stdin closes.
+//   park-attach ring=R
+//       Attaches with a test hook that prints "parked slot=N" right after
+//       the slot turned kAttaching and then waits forever (to be killed).
+//   tiny-tmpfs [capacity=65536] [tmpfs=1m]
+//       In a new mount namespace with a `tmpfs`-sized tmpfs on /dev/shm,
+//       creates a ring of `capacity` ShmEvents: prints "skip <reason>" when
+//       the namespace cannot be made, else "status code=..." and then
+//       "leftover files=N" (what is left in /dev/shm afterwards).
 //   image out=PATH
 //       Writes the control segment image of a fresh small ring to PATH (the
 //       fuzzer's seed corpus).
 
+#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -270,6 +285,7 @@ int Produce(const Fields& args) {
   shm::SharedRingOptions options;
   options.name = args.Get("ring");
   options.capacity = args.Int("capacity", 1024);
+  options.max_consumers = static_cast<int>(args.Int("max_consumers", 16));
   options.producer_type = args.Get("producer", "single") == "multi"
                               ? ringflow::ProducerType::kMulti
                               : ringflow::ProducerType::kSingle;
@@ -380,6 +396,70 @@ int Churn(const Fields& args) {
   return order == 0 && content[0] + content[1] == 0 ? 0 : 2;
 }
 
+int CreateRace(const Fields& args) {
+  std::string line;
+  bool go = false;
+  while (!go && std::getline(std::cin, line)) go = line == "go";
+  if (!go) return Fail("stdin closed before go");
+  shm::SharedRingOptions options;
+  options.name = args.Get("ring");
+  options.capacity = 64;
+  auto ring = shm::SharedRing<ShmEvent>::Create(options, kShmEventTag);
+  Say(StatusLine(ring.status()));
+  if (ring.ok()) Say(absl::StrCat("resumed=", (*ring)->resumed() ? 1 : 0));
+  while (std::getline(std::cin, line)) {
+  }
+  return 0;
+}
+
+int ParkAttach(const Fields& args) {
+  shm::Control::SetAttachHookForTesting([](int slot) {
+    Say(absl::StrCat("parked slot=", slot));
+    for (;;) ::pause();
+  });
+  auto consumer = AttachAs(args, shm::StartPosition::kLatest);
+  return Fail(StatusLine(consumer.status()));  // not reached
+}
+
+int TinyTmpfs(const Fields& args) {
+  if (::unshare(CLONE_NEWNS) != 0) {
+    Say(absl::StrCat("skip unshare(CLONE_NEWNS): ", std::strerror(errno)));
+    return 0;
+  }
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    Say(absl::StrCat("skip mount --make-rprivate /: ", std::strerror(errno)));
+    return 0;
+  }
+  const std::string size = "size=" + args.Get("tmpfs", "1m");
+  if (::mount("tmpfs", "/dev/shm", "tmpfs", 0, size.c_str()) != 0) {
+    Say(absl::StrCat("skip mount tmpfs on /dev/shm: ", std::strerror(errno)));
+    return 0;
+  }
+  shm::SharedRingOptions options;
+  options.name = "tiny";
+  options.capacity = args.Int("capacity", 65536);
+  {
+    auto ring = shm::SharedRing<ShmEvent>::Create(options, kShmEventTag);
+    Say(StatusLine(ring.status()));
+    if (ring.ok()) {
+      for (int64_t i = 0; i < options.capacity; ++i) {
+        (*ring)->PublishEvent(FillShmEvent);
+      }
+      Say(absl::StrCat("published ", options.capacity));
+    }
+  }
+  (void)shm::Control::Remove("tiny");
+  int leftover = 0;
+  if (DIR* dir = ::opendir("/dev/shm")) {
+    while (dirent* entry = ::readdir(dir)) {
+      leftover += entry->d_name[0] != '.';
+    }
+    ::closedir(dir);
+  }
+  Say(absl::StrCat("leftover files=", leftover));
+  return 0;
+}
+
 int Image(const Fields& args) {
   const std::string ring_name = absl::StrCat("t", ::getpid(), "-image");
   (void)shm::Control::Remove(ring_name);
@@ -423,5 +503,8 @@ int main(int argc, char** argv) {
   if (verb == "idle") return Idle(args);
   if (verb == "churn") return Churn(args);
   if (verb == "image") return Image(args);
+  if (verb == "create-race") return CreateRace(args);
+  if (verb == "park-attach") return ParkAttach(args);
+  if (verb == "tiny-tmpfs") return TinyTmpfs(args);
   return Fail(absl::StrCat("unknown verb ", std::string(verb)));
 }

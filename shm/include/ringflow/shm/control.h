@@ -230,6 +230,11 @@ class Control {
   // how many were evicted or freed. Housekeeping only (syscalls).
   int EvictDeadConsumers(int64_t wrap_point, int64_t stall_started_ns) noexcept;
 
+  // Test-only: when set, AcquireSlot calls hook(slot) right after the slot
+  // turned kAttaching, before anything else is written to it (a test parks
+  // an attacher there and kills it). Null in production.
+  static void SetAttachHookForTesting(void (*hook)(int slot)) noexcept;
+
   // ---- liveness ------------------------------------------------------------
   void ProducerHeartbeat() noexcept;
   // True while a producer holds the ring's producer lock (the producer's

@@ -81,6 +81,9 @@ class Segment {
   int fd() const noexcept { return fd_; }
   bool linked() const noexcept { return linked_; }
   absl::StatusOr<FileInfo> Stat() const;
+  // Whether the name still names this segment's file (same device and
+  // inode).
+  bool NamesThisFile() const noexcept;
 
   // ---- byte locks (open-file-description locks, fcntl F_OFD_*) -----------
   // A lock belongs to this open file, not to a thread: two Segments of one
