@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
 #include "ringflow/observability/metric_families.h"
@@ -97,20 +98,49 @@ absl::Status ValidateListenAddress(const std::string& address) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// civetweb's options (key, value, key, value...) for validated `options`.
+// civetweb's own defaults would let two silent connections hold both of
+// prometheus-cpp's two threads for 30 s each (request_timeout_ms 30000).
+std::vector<std::string> CivetwebOptions(
+    const MetricsExporterOptions& options) {
+  return {
+      "listening_ports",
+      options.listen_address,
+      "num_threads",
+      absl::StrCat(options.http_threads),
+      "request_timeout_ms",
+      absl::StrCat(absl::ToInt64Milliseconds(options.request_timeout)),
+      "enable_keep_alive",
+      "no",
+  };
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Create(
     const MetricsExporterOptions& options) {
   if (absl::Status s = ValidateListenAddress(options.listen_address); !s.ok()) {
     return s;
   }
-  if (options.http_threads < 1 || options.http_threads > 64) {
+  if (options.http_threads < 1 || options.http_threads > kMaxHttpThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("http_threads ", options.http_threads, " is outside [1, ",
+                     kMaxHttpThreads, "]"));
+  }
+  if (options.request_timeout < kMinRequestTimeout ||
+      options.request_timeout > kMaxRequestTimeout) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "http_threads ", options.http_threads, " is outside [1, 64]"));
+        "request_timeout ", absl::FormatDuration(options.request_timeout),
+        " is outside [", absl::FormatDuration(kMinRequestTimeout), ", ",
+        absl::FormatDuration(kMaxRequestTimeout), "]"));
   }
   auto exporter = std::unique_ptr<MetricsExporter>(new MetricsExporter());
   exporter->collector_ = std::make_shared<Collector>();
   try {
-    exporter->exposer_ = std::make_unique<prometheus::Exposer>(
-        options.listen_address, static_cast<size_t>(options.http_threads));
+    exporter->exposer_ =
+        std::make_unique<prometheus::Exposer>(CivetwebOptions(options));
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen_address,

@@ -1,6 +1,7 @@
 // Tests for the exception policies of BatchEventProcessor: kHalt (the
-// default), kLogAndContinue and kRewind. Events are published before Run
-// where the batch must be known, so every expectation is exact.
+// default), kLogAndContinue and kRewind, and a throwing OnStart, OnShutdown
+// or OnTimeout under each of them. Events are published before Run where
+// the batch must be known, so every expectation is exact.
 
 #include "ringflow/processors/exception_policy.h"
 
@@ -20,10 +21,12 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/processors/batch_event_processor.h"
 #include "ringflow/processors/disruptor.h"
+#include "support/lifecycle_handlers.h"
 #include "support/proc_harness.h"
 #include "support/status_matchers.h"
 #include "support/test_scale.h"
@@ -32,6 +35,8 @@ namespace ringflow {
 namespace {
 
 using ::ringflow::testing::Events;
+using ::ringflow::testing::LifecycleCallback;
+using ::ringflow::testing::LifecycleCase;
 using ::ringflow::testing::ProcessorThread;
 using ::ringflow::testing::PublishValues;
 using ::ringflow::testing::SpinUntil;
@@ -415,6 +420,69 @@ TEST(ExceptionPolicyConcurrentTest, ThrowingOnStartDoesNotStopTheProcessor) {
   EXPECT_OK(p->status());
   EXPECT_EQ(p->sequence().LoadAcquire(), 5);
 }
+
+// OnStart, OnShutdown or OnTimeout throwing, under every policy: the
+// exception is counted and logged, the processor neither halts nor skips
+// anything (the policy is about events), and every event is handled
+// exactly once. WorkerPoolLifecycleTest checks the same of pool workers.
+class ExceptionPolicyLifecycleTest
+    : public ::testing::TestWithParam<LifecycleCase> {};
+
+TEST_P(ExceptionPolicyLifecycleTest,
+       AThrowingCallbackIsCountedAndNoEventIsLost) {
+  using Thrower = ::ringflow::testing::LifecycleThrower<TestEvent>;
+  using P = BatchEventProcessor<TestEvent, Thrower>;
+  constexpr int64_t kEvents = 100;
+  const LifecycleCallback throwing = GetParam().throwing;
+  std::vector<std::atomic<uint32_t>> seen(kEvents);
+  Thrower handler;
+  handler.Bind({.throwing = throwing, .seen = seen.data(), .events = kEvents});
+  ASSERT_OK_AND_ASSIGN(
+      auto ring,
+      Ring::Create({.capacity = 128,
+                    .producer_type = ProducerType::kSingle,
+                    .wait_strategy = WaitStrategyKind::kTimeoutBlocking,
+                    .wait_timeout = absl::Milliseconds(5)}));
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      P::Create(*ring, handler, {}, {.exception_policy = GetParam().policy}));
+  {
+    ProcessorThread<P> t(*p);
+    ASSERT_TRUE(SpinUntil([&] { return handler.starts() == 1; }));
+    if (throwing == LifecycleCallback::kOnTimeout) {
+      // Idle: it has thrown from OnTimeout at least once.
+      ASSERT_TRUE(SpinUntil([&] { return handler.thrown() >= 1; }));
+    }
+    ASSERT_TRUE(PublishValues(*ring, kEvents));
+    ASSERT_TRUE(SpinUntil([&] { return handler.processed() == kEvents; }));
+    EXPECT_TRUE(p->IsRunning());
+  }  // halted and joined: OnShutdown ran
+
+  int64_t not_once = 0;
+  for (const auto& times : seen) {
+    // Relaxed: the processor thread was joined.
+    if (times.load(std::memory_order_relaxed) != 1) ++not_once;
+  }
+  EXPECT_EQ(not_once, 0) << "events not handled exactly once";
+  EXPECT_EQ(handler.out_of_range(), 0);
+  EXPECT_EQ(handler.starts(), 1);
+  EXPECT_EQ(handler.shutdowns(), 1);
+  if (throwing == LifecycleCallback::kOnTimeout) {
+    EXPECT_GE(handler.thrown(), 1);
+    EXPECT_EQ(handler.thrown(), handler.timeouts());
+  } else {
+    EXPECT_EQ(handler.thrown(), 1);
+  }
+  EXPECT_EQ(p->exception_count(), static_cast<uint64_t>(handler.thrown()));
+  EXPECT_EQ(ring->consumers().counters(0).Get(ConsumerCounters::kExceptions),
+            static_cast<uint64_t>(handler.thrown()));
+  EXPECT_OK(p->status());
+  EXPECT_EQ(p->sequence().LoadAcquire(), kEvents - 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CallbacksAndPolicies, ExceptionPolicyLifecycleTest,
+    ::testing::ValuesIn(::ringflow::testing::AllLifecycleCases()));
 
 }  // namespace
 }  // namespace ringflow

@@ -2,8 +2,9 @@
 //
 // WorkerPool<E, H> used standalone (no Disruptor): setup errors, and
 // competing consumers handling every event exactly once with several
-// producers, several worker counts and wait strategies, and under the
-// exception policies.
+// producers, several worker counts and wait strategies, under the
+// exception policies, and with a throwing OnStart, OnShutdown or OnTimeout
+// under each policy.
 
 #include "ringflow/processors/worker_pool.h"
 
@@ -22,9 +23,11 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ringflow/core/consumer_counters.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/processors/exception_policy.h"
+#include "support/lifecycle_handlers.h"
 #include "support/status_matchers.h"
 #include "support/test_scale.h"
 #include "support/topo_handlers.h"
@@ -37,6 +40,8 @@ namespace {
 using ::ringflow::testing::Events;
 using ::ringflow::testing::ExactlyOnceWorker;
 using ::ringflow::testing::FillSequence;
+using ::ringflow::testing::LifecycleCallback;
+using ::ringflow::testing::LifecycleCase;
 using ::ringflow::testing::SpinUntil;
 using ::ringflow::testing::StatusIs;
 using ::ringflow::testing::SumBelow;
@@ -374,6 +379,98 @@ TEST(WorkerPoolExceptionTest, RewindRetriesTheFailedEvent) {
   }
   EXPECT_EQ(exceptions, failing);
 }
+
+// ---- lifecycle callbacks
+// ------------------------------------------------------------
+
+// A worker whose OnStart, OnShutdown or OnTimeout throws keeps running
+// under every policy, as a BatchEventProcessor does: the exception is
+// counted (exception_count() and the consumer's exception counter) and
+// logged, no worker halts (not even under kHalt: the policy is about
+// events), and every event is handled exactly once.
+class WorkerPoolLifecycleTest : public ::testing::TestWithParam<LifecycleCase> {
+};
+
+TEST_P(WorkerPoolLifecycleTest, AThrowingCallbackIsCountedAndNoEventIsLost) {
+  using Thrower = ::ringflow::testing::LifecycleThrower<TopoEvent>;
+  constexpr int kWorkers = 3;
+  constexpr int64_t kEvents = 600;
+  const LifecycleCallback throwing = GetParam().throwing;
+  auto seen = MakeSeen(kEvents);
+  std::vector<Thrower> workers(kWorkers);
+  for (Thrower& worker : workers) {
+    worker.Bind({.throwing = throwing, .seen = seen.data(), .events = kEvents});
+  }
+  RingOptions options =
+      Ring(ProducerType::kSingle, WaitStrategyKind::kTimeoutBlocking);
+  options.wait_timeout = absl::Milliseconds(5);  // idle workers time out
+  ASSERT_OK_AND_ASSIGN(auto ring, RingBuffer<TopoEvent>::Create(options));
+  ASSERT_OK_AND_ASSIGN(auto pool, (WorkerPool<TopoEvent, Thrower>::Create(
+                                      *ring, std::span<Thrower>(workers), {},
+                                      GetParam().policy)));
+  ASSERT_OK(pool->Start());
+
+  // Every worker is in Run (its OnStart was called, and threw if it is the
+  // one) before there is anything to handle.
+  ASSERT_TRUE(SpinUntil([&] {
+    for (const Thrower& worker : workers) {
+      if (worker.starts() == 0) return false;
+    }
+    return true;
+  }));
+  if (throwing == LifecycleCallback::kOnTimeout) {
+    // Each idle worker has thrown from OnTimeout at least once.
+    ASSERT_TRUE(SpinUntil([&] {
+      for (const Thrower& worker : workers) {
+        if (worker.thrown() == 0) return false;
+      }
+      return true;
+    }));
+  }
+  for (int64_t i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(ring->PublishEvent(FillSequence));
+  }
+  // Drains (no worker halted), then halts and joins: OnShutdown runs.
+  ASSERT_OK(pool->Shutdown(kShutdownTimeout));
+
+  EXPECT_EQ(CountNotOnce(seen), 0) << "events not handled exactly once";
+  int64_t processed = 0;
+  for (size_t i = 0; i < workers.size(); ++i) {
+    const Thrower& handler = workers[i];
+    EXPECT_EQ(handler.starts(), 1) << "worker " << i;
+    EXPECT_EQ(handler.shutdowns(), 1) << "worker " << i;
+    EXPECT_EQ(handler.out_of_range(), 0) << "worker " << i;
+    processed += handler.processed();
+    switch (throwing) {
+      case LifecycleCallback::kOnStart:
+      case LifecycleCallback::kOnShutdown:
+        EXPECT_EQ(handler.thrown(), 1) << "worker " << i;
+        break;
+      case LifecycleCallback::kOnTimeout:
+        EXPECT_GE(handler.thrown(), 1) << "worker " << i;
+        EXPECT_EQ(handler.thrown(), handler.timeouts()) << "worker " << i;
+        break;
+    }
+    // Each exception reported, none halted the worker.
+    EXPECT_EQ(pool->worker(i).exception_count(),
+              static_cast<uint64_t>(handler.thrown()))
+        << "worker " << i;
+    EXPECT_OK(pool->worker(i).status());
+    EXPECT_FALSE(pool->worker(i).IsRunning());
+    // The workers took the ring's first consumer slots, in order.
+    EXPECT_EQ(ring->consumers()
+                  .counters(static_cast<int>(i))
+                  .Get(ConsumerCounters::kExceptions),
+              static_cast<uint64_t>(handler.thrown()))
+        << "worker " << i;
+  }
+  EXPECT_EQ(processed, kEvents);
+  EXPECT_TRUE(pool->IsDrained());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CallbacksAndPolicies, WorkerPoolLifecycleTest,
+    ::testing::ValuesIn(::ringflow::testing::AllLifecycleCases()));
 
 }  // namespace
 }  // namespace ringflow

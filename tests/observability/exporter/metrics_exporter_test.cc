@@ -3,17 +3,21 @@
 // default, an address in use, and real scrapes with curl while a Disruptor
 // graph runs and after it drains: exact published and consumed counts,
 // values that never go down, Prometheus naming conventions, the documented
-// family set, and `promtool check metrics` clean.
+// family set, and `promtool check metrics` clean. Also option validation,
+// and raw-socket scrapes answered while idle and trickling clients hold
+// connections open.
 
 #include "ringflow/observability/metrics_exporter.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -28,6 +32,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -136,7 +142,8 @@ std::vector<std::tuple<std::string, MetricLabels, double>> SampleTuples(
 TEST(MetricsExporterOptionsTest, DefaultsToLoopbackPort9464) {
   const MetricsExporterOptions options;
   EXPECT_EQ(options.listen_address, "127.0.0.1:9464");
-  EXPECT_GE(options.http_threads, 1);
+  EXPECT_EQ(options.http_threads, 8);
+  EXPECT_EQ(options.request_timeout, absl::Seconds(2));
   EXPECT_OK(ValidateListenAddress(options.listen_address));
 }
 
@@ -177,6 +184,36 @@ TEST(MetricsExporterTest, CreateRejectsBadThreadCounts) {
                     {.listen_address = "127.0.0.1:0", .http_threads = threads}),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          HasSubstr("http_threads " + std::to_string(threads))));
+  }
+}
+
+TEST(MetricsExporterTest, CreateRejectsBadRequestTimeoutsByValue) {
+  for (const absl::Duration timeout :
+       {absl::ZeroDuration(), absl::Milliseconds(99), -absl::Seconds(1),
+        absl::Seconds(61), absl::InfiniteDuration()}) {
+    EXPECT_THAT(MetricsExporter::Create({.listen_address = "127.0.0.1:0",
+                                         .request_timeout = timeout}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("request_timeout " +
+                                         absl::FormatDuration(timeout) + " "),
+                               HasSubstr("[100ms, 1m]"))))
+        << timeout;
+  }
+}
+
+TEST(MetricsExporterTest, CreateAcceptsTheBoundsOfItsOptions) {
+  for (const MetricsExporterOptions& options :
+       {MetricsExporterOptions{.listen_address = "127.0.0.1:0",
+       .http_threads = 1,
+       .request_timeout = kMinRequestTimeout},
+        MetricsExporterOptions{.listen_address = "127.0.0.1:0",
+        .http_threads = kMaxHttpThreads,
+        .request_timeout = kMaxRequestTimeout}}) {
+    auto exporter = MetricsExporter::Create(options);
+    EXPECT_OK(exporter.status()) << options.http_threads;
+    if (exporter.ok()) {
+      EXPECT_GT((*exporter)->port(), 0);
+    }
   }
 }
 
@@ -554,6 +591,228 @@ TEST(MetricsExporterTest, EveryServedMetricIsRingflowsOrTheExposersOwn) {
     EXPECT_TRUE(IsRingflow(sample.name)) << sample.name;
     EXPECT_TRUE(sample.labels.count("ring")) << sample.name;
   }
+}
+
+// ---- slow clients ---------------------------------------------------------
+// Idle connections (connected, nothing sent) and clients that trickle a
+// request line that never ends must not keep a scrape from being answered.
+// The scrape's deadline is a hang guard, not a timing assertion: far above
+// the request timeout and the time the scrape normally takes, far below
+// civetweb's own 30 s default, so a server that lets slow clients hold its
+// threads fails the test instead of passing late.
+constexpr absl::Duration kScrapeDeadline = absl::Seconds(10);
+// How often a trickling client sends one more byte: more often than any
+// request timeout, so a timeout that restarts with every byte never fires.
+constexpr absl::Duration kTrickleInterval = absl::Milliseconds(200);
+
+// A TCP connection to 127.0.0.1:port, closed on destruction (also when an
+// assertion fails part way).
+class LoopbackClient {
+ public:
+  explicit LoopbackClient(int port)
+      : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    if (fd_ < 0) return;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr),
+                  sizeof(addr)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~LoopbackClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  LoopbackClient(const LoopbackClient&) = delete;
+  LoopbackClient& operator=(const LoopbackClient&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+
+  // Sends all of `data`. False when the peer closed or reset the connection
+  // (MSG_NOSIGNAL: no SIGPIPE).
+  bool Send(std::string_view data) const {
+    while (!data.empty()) {
+      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Clients that never finish a request: `idle` connect and send nothing;
+// `trickling` send the start of a request line and then one more byte of
+// its path on each Trickle(), never a line end.
+class SlowClients {
+ public:
+  SlowClients(int port, int idle, int trickling) {
+    for (int i = 0; i < idle; ++i) {
+      idle_.push_back(std::make_unique<LoopbackClient>(port));
+    }
+    for (int i = 0; i < trickling; ++i) {
+      auto client = std::make_unique<LoopbackClient>(port);
+      if (client->connected() && client->Send("GET /metr")) {
+        trickling_.push_back(std::move(client));
+      } else {
+        ok_ = false;
+      }
+    }
+    for (const auto& client : idle_) ok_ = ok_ && client->connected();
+  }
+
+  // Every client connected (and the trickling ones sent their first bytes).
+  bool ok() const { return ok_; }
+
+  // One more byte on each trickling connection the server has not closed.
+  void Trickle() {
+    for (auto& client : trickling_) {
+      if (client != nullptr && !client->Send("e")) client.reset();
+    }
+  }
+
+ private:
+  bool ok_ = true;
+  std::vector<std::unique_ptr<LoopbackClient>> idle_;
+  std::vector<std::unique_ptr<LoopbackClient>> trickling_;  // null: closed
+};
+
+struct HttpResponse {
+  std::string status_line;  // "HTTP/1.1 200 OK"
+  std::string headers;      // the header lines after it, each with its CRLF
+  std::string body;
+};
+
+// GETs /metrics from 127.0.0.1:port on a new connection and reads the
+// whole response (the request asks the server to close). While waiting,
+// calls `tick` every kTrickleInterval. nullopt, with `why`, when the
+// response is not complete within kScrapeDeadline or is malformed.
+template <typename Tick>
+std::optional<HttpResponse> RawScrape(int port, Tick&& tick, std::string* why) {
+  LoopbackClient client(port);
+  if (!client.connected()) {
+    *why = "cannot connect to the exporter";
+    return std::nullopt;
+  }
+  if (!client.Send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Connection: close\r\n\r\n")) {
+    *why = "cannot send the request";
+    return std::nullopt;
+  }
+  const absl::Time deadline = absl::Now() + kScrapeDeadline;
+  absl::Time next_tick = absl::Now() + kTrickleInterval;
+  std::string raw;
+  for (;;) {
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      *why = absl::StrCat("no complete response within ",
+                          absl::FormatDuration(kScrapeDeadline), " (got ",
+                          raw.size(), " bytes)");
+      return std::nullopt;
+    }
+    if (now >= next_tick) {
+      tick();
+      next_tick = now + kTrickleInterval;
+    }
+    pollfd pfd{.fd = client.fd(), .events = POLLIN, .revents = 0};
+    const int wait_ms = static_cast<int>(
+        absl::ToInt64Milliseconds(std::min(deadline, next_tick) - now) + 1);
+    const int ready = ::poll(&pfd, 1, wait_ms);
+    if (ready < 0 && errno != EINTR) {
+      *why = absl::StrCat("poll failed: errno ", errno);
+      return std::nullopt;
+    }
+    if (ready <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = ::recv(client.fd(), buffer, sizeof(buffer), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *why = absl::StrCat("recv failed: errno ", errno, " after ", raw.size(),
+                          " bytes");
+      return std::nullopt;
+    }
+    if (n == 0) break;  // the server closed: the response is complete
+    raw.append(buffer, static_cast<size_t>(n));
+  }
+  const size_t status_end = raw.find("\r\n");
+  const size_t headers_end = raw.find("\r\n\r\n");
+  if (status_end == std::string::npos || headers_end == std::string::npos) {
+    *why = "no HTTP header in: " + raw;
+    return std::nullopt;
+  }
+  HttpResponse response;
+  response.status_line = raw.substr(0, status_end);
+  response.headers = raw.substr(status_end + 2, headers_end - status_end);
+  response.body = raw.substr(headers_end + 4);
+  return response;
+}
+
+// Scrapes with `slow` connected (trickling while it waits) and checks the
+// response: 200, the declared length, and `ring`'s published count.
+void ExpectScrapeServedDespite(SlowClients& slow, int port,
+                               const std::string& ring, int64_t published) {
+  std::string why;
+  const std::optional<HttpResponse> response = RawScrape(
+      port, [&] { slow.Trickle(); }, &why);
+  ASSERT_TRUE(response.has_value()) << why;
+  EXPECT_EQ(response->status_line, "HTTP/1.1 200 OK");
+  EXPECT_THAT(response->headers,
+              HasSubstr(absl::StrCat("Content-Length: ", response->body.size(),
+                                     "\r\n")));
+  const Exposition e = ParseExposition(response->body);
+  EXPECT_THAT(e.errors, IsEmpty());
+  EXPECT_THAT(e.Value("ringflow_events_published_total", {{"ring", ring}}),
+              Optional(static_cast<double>(published)))
+      << response->body;
+  EXPECT_THAT(e.Value("ringflow_ring_capacity_events", {{"ring", ring}}),
+              Optional(8.0));
+}
+
+// Debian's civetweb 1.15 dates its error replies with gmtime(), which is
+// not thread-safe: two trickling clients dropped by two worker threads at
+// once race there (ThreadSanitizer sees it). So at most one worker thread
+// per test ever drops a trickling client: one trickler beside many
+// threads, or several on a single thread.
+
+// One thread and a 1 s request timeout: the scrape, queued behind an idle
+// client and two trickling ones, is answered only once all three were
+// dropped, the trickling ones too (civetweb counts the timeout from the
+// connection's start, not from its last byte). About 3 s, well inside
+// kScrapeDeadline; without the timeout the scrape is not answered in it.
+TEST(MetricsExporterSlowClientTest,
+     RequestTimeoutFreesTheThreadHeldBySlowClients) {
+  ASSERT_OK_AND_ASSIGN(auto ring, RingBuffer<TestEvent>::Create(
+                                      {.capacity = 8, .name = "busy"}));
+  ASSERT_TRUE(::ringflow::testing::PublishValues(*ring, 7));
+  ASSERT_OK_AND_ASSIGN(
+      auto exporter,
+      MetricsExporter::Create({.listen_address = "127.0.0.1:0",
+                               .http_threads = 1,
+                               .request_timeout = absl::Seconds(1)}));
+  exporter->Add(std::make_shared<RingMetricsSource<TestEvent>>(*ring));
+  SlowClients slow(exporter->port(), /*idle=*/1, /*trickling=*/2);
+  ASSERT_TRUE(slow.ok());
+  ExpectScrapeServedDespite(slow, exporter->port(), "busy", 7);
+}
+
+// With the default options, a handful of idle and trickling clients leave
+// threads free: the scrape is answered at once. (The old setup, 2 threads
+// and civetweb's 30 s request timeout, left it waiting past the deadline.)
+TEST(MetricsExporterSlowClientTest, DefaultsServeAScrapeBesideIdleClients) {
+  ASSERT_OK_AND_ASSIGN(auto ring, RingBuffer<TestEvent>::Create(
+                                      {.capacity = 8, .name = "busy"}));
+  ASSERT_TRUE(::ringflow::testing::PublishValues(*ring, 5));
+  auto exporter = MakeExporter();
+  ASSERT_NE(exporter, nullptr);
+  exporter->Add(std::make_shared<RingMetricsSource<TestEvent>>(*ring));
+  SlowClients slow(exporter->port(), /*idle=*/4, /*trickling=*/1);
+  ASSERT_TRUE(slow.ok());
+  ExpectScrapeServedDespite(slow, exporter->port(), "busy", 5);
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "prometheus/metric_family.h"
 #include "ringflow/observability/metrics_source.h"
 
@@ -36,16 +37,35 @@ struct MetricsExporterOptions {
   // host:port. host is an IPv4 literal, "localhost" or "[::1]"-style IPv6
   // literal; port in [0, 65535] (0: any free port).
   std::string listen_address = "127.0.0.1:9464";
-  int http_threads = 2;
+  // Connections served at once (civetweb worker threads), in [1, 64]. A
+  // client that connects and sends nothing, or trickles its request, holds
+  // one thread until `request_timeout`; further connections wait in
+  // civetweb's queue. The default leaves room for a handful of such
+  // clients beside the scrapers.
+  int http_threads = 8;
+  // How long a connection may take to deliver its whole request (civetweb's
+  // request_timeout_ms; it also bounds each network write), in
+  // [100ms, 60s]. A slower or silent client is disconnected and its thread
+  // freed. Keep-alive is off: every scrape opens a new connection, so an
+  // idle kept-alive connection never holds a thread either.
+  absl::Duration request_timeout = absl::Seconds(2);
 };
+
+// Bounds of MetricsExporterOptions, checked by Create.
+inline constexpr int kMaxHttpThreads = 64;
+inline constexpr absl::Duration kMinRequestTimeout = absl::Milliseconds(100);
+inline constexpr absl::Duration kMaxRequestTimeout = absl::Seconds(60);
 
 class MetricsExporter {
  public:
-  // Binds and starts serving. InvalidArgument names a malformed address;
-  // Unavailable names an address that cannot be bound (e.g. in use).
+  // Binds and starts serving. InvalidArgument names a malformed address or
+  // the out-of-range option and its value; Unavailable names an address
+  // that cannot be bound (e.g. in use).
   static absl::StatusOr<std::unique_ptr<MetricsExporter>> Create(
       const MetricsExporterOptions& options);
 
+  // Stops serving. civetweb's accept loop sees the stop at its next 2 s
+  // poll step, so this may block for up to about 2 s.
   ~MetricsExporter();
   MetricsExporter(const MetricsExporter&) = delete;
   MetricsExporter& operator=(const MetricsExporter&) = delete;

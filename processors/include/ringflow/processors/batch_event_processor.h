@@ -20,7 +20,9 @@
 // the handler's writes to them visible to downstream stages).
 //
 // Exceptions from OnEvent go to the ExceptionPolicy; a handler whose
-// OnEvent is noexcept compiles without any try block.
+// OnEvent is noexcept compiles without any try block. Exceptions from
+// OnStart, OnShutdown, OnBatchStart and OnTimeout are counted, logged and
+// swallowed under every policy (internal/lifecycle_call.h).
 
 #ifndef RINGFLOW_PROCESSORS_BATCH_EVENT_PROCESSOR_H_
 #define RINGFLOW_PROCESSORS_BATCH_EVENT_PROCESSOR_H_
@@ -50,6 +52,7 @@
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/exception_policy.h"
 #include "ringflow/processors/internal/handle_range.h"
+#include "ringflow/processors/internal/lifecycle_call.h"
 #include "ringflow/processors/internal/run_state.h"
 #include "ringflow/processors/internal/type_name.h"
 
@@ -114,9 +117,15 @@ class BatchEventProcessor {
     if (!state_.TryStart()) return;
     barrier_->ClearAlert();
     if (state_.IsHalted()) return;  // Halt raced with the start: honour it
-    if constexpr (HasOnStart<H>) CallGuarded([&] { handler_.OnStart(); });
+    if constexpr (HasOnStart<H>) {
+      processors_internal::CallLifecycle(Lifecycle(), "OnStart",
+                                         [&] { handler_.OnStart(); });
+    }
     Loop();
-    if constexpr (HasOnShutdown<H>) CallGuarded([&] { handler_.OnShutdown(); });
+    if constexpr (HasOnShutdown<H>) {
+      processors_internal::CallLifecycle(Lifecycle(), "OnShutdown",
+                                         [&] { handler_.OnShutdown(); });
+    }
   }
 
   // Stops Run after the current batch. Thread-safe.
@@ -169,7 +178,7 @@ class BatchEventProcessor {
             next + std::min(options_.max_batch_size - 1,
                             std::numeric_limits<int64_t>::max() - next));
         if constexpr (HasOnBatchStart<H>) {
-          CallGuarded([&] {
+          processors_internal::CallLifecycle(Lifecycle(), "OnBatchStart", [&] {
             handler_.OnBatchStart(end - next + 1, result.available - next + 1);
           });
         }
@@ -186,7 +195,8 @@ class BatchEventProcessor {
         next = end + 1;
       } else if (result.status == WaitStatus::kTimeout) {
         if constexpr (HasOnTimeout<H>) {
-          CallGuarded([&] { handler_.OnTimeout(next - 1); });
+          processors_internal::CallLifecycle(
+              Lifecycle(), "OnTimeout", [&] { handler_.OnTimeout(next - 1); });
         }
       } else if (state_.IsHalted()) {
         return;
@@ -251,17 +261,9 @@ class BatchEventProcessor {
     state_.Halt();
   }
 
-  template <typename Fn>
-  void CallGuarded(Fn&& fn) {
-    try {
-      fn();
-    } catch (...) {
-      exceptions_.fetch_add(1, std::memory_order_relaxed);
-      counters_.OnException();
-      processors_internal::LogHandlerException(
-          options_.name, slot_.sequence().LoadRelaxed(),
-          processors_internal::CurrentExceptionMessage(), "lifecycle callback");
-    }
+  // What CallLifecycle needs to report a throwing lifecycle callback.
+  processors_internal::LifecycleSink Lifecycle() noexcept {
+    return {options_.name, slot_.sequence(), exceptions_, counters_};
   }
 
   RingSlots<E> slots_;

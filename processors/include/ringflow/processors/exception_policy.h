@@ -12,6 +12,11 @@
 //                    `max_rewinds` times in a row, then halt. Events of the
 //                    batch before the failing one are delivered again
 //                    (at-least-once for that batch).
+//
+// The policy governs OnEvent only. An exception from a lifecycle callback
+// (OnStart, OnShutdown, OnBatchStart, OnTimeout) is counted and logged under
+// every policy, and the processor or pool worker goes on: no event is at
+// stake (processors/internal/lifecycle_call.h).
 
 #ifndef RINGFLOW_PROCESSORS_EXCEPTION_POLICY_H_
 #define RINGFLOW_PROCESSORS_EXCEPTION_POLICY_H_

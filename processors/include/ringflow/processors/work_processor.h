@@ -18,6 +18,12 @@
 // totally ordered); the worker's own sequence is stored with release before
 // the claim (pairs with the producer's acquire gating read); events are read
 // after the barrier's acquire.
+//
+// Exceptions from OnEvent go to the pool's ExceptionPolicy. Exceptions from
+// OnStart, OnShutdown and OnTimeout are handled exactly as in
+// BatchEventProcessor, under every policy: counted (exception_count() and
+// the consumer's counters), logged and swallowed; the worker goes on
+// (internal/lifecycle_call.h).
 
 #ifndef RINGFLOW_PROCESSORS_WORK_PROCESSOR_H_
 #define RINGFLOW_PROCESSORS_WORK_PROCESSOR_H_
@@ -38,6 +44,7 @@
 #include "ringflow/core/wait_result.h"
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/exception_policy.h"
+#include "ringflow/processors/internal/lifecycle_call.h"
 #include "ringflow/processors/internal/run_state.h"
 
 namespace ringflow {
@@ -68,9 +75,15 @@ class WorkProcessor {
     if (!state_.TryStart()) return;
     barrier_->ClearAlert();
     if (state_.IsHalted()) return;
-    if constexpr (HasOnStart<H>) handler_.OnStart();
+    if constexpr (HasOnStart<H>) {
+      processors_internal::CallLifecycle(Lifecycle(), "OnStart",
+                                         [&] { handler_.OnStart(); });
+    }
     Loop();
-    if constexpr (HasOnShutdown<H>) handler_.OnShutdown();
+    if constexpr (HasOnShutdown<H>) {
+      processors_internal::CallLifecycle(Lifecycle(), "OnShutdown",
+                                         [&] { handler_.OnShutdown(); });
+    }
   }
 
   void Halt() noexcept {
@@ -85,7 +98,9 @@ class WorkProcessor {
     std::lock_guard<std::mutex> lock(status_mu_);
     return status_;
   }
+  // Number of exceptions the handler threw (any policy, any callback).
   uint64_t exception_count() const noexcept {
+    // Relaxed: statistic; publishes no data.
     return exceptions_.load(std::memory_order_relaxed);
   }
 
@@ -122,7 +137,10 @@ class WorkProcessor {
       if (result.ok()) {
         cached_available = result.available;
       } else if (result.status == WaitStatus::kTimeout) {
-        if constexpr (HasOnTimeout<H>) handler_.OnTimeout(next - 1);
+        if constexpr (HasOnTimeout<H>) {
+          processors_internal::CallLifecycle(
+              Lifecycle(), "OnTimeout", [&] { handler_.OnTimeout(next - 1); });
+        }
       } else if (state_.IsHalted()) {
         return;
       }
@@ -170,6 +188,11 @@ class WorkProcessor {
     }
   }
 
+  // What CallLifecycle needs to report a throwing lifecycle callback.
+  processors_internal::LifecycleSink Lifecycle() noexcept {
+    return {name_, slot_.sequence(), exceptions_, counters_};
+  }
+
   RingSlots<E> slots_;
   std::unique_ptr<SequenceBarrier> barrier_;
   ConsumerHandle slot_;      // our sequence: written by this worker
@@ -179,7 +202,7 @@ class WorkProcessor {
   ExceptionPolicy policy_;
   std::string name_;
   processors_internal::RunState state_;
-  std::atomic<uint64_t> exceptions_{0};
+  std::atomic<uint64_t> exceptions_{0};  // written by this worker's thread
   mutable std::mutex status_mu_;
   absl::Status status_;  // guarded by status_mu_
 };
