@@ -3,9 +3,11 @@
 //   ringflow list                      rings under /dev/shm with our magic
 //   ringflow stat NAME [--json] [--watch] [--count=N]
 //   ringflow rm NAME
-//   ringflow consume NAME --name=C [--verify] [--events=N]
-//   ringflow serve-metrics NAME... [--listen=HOST:PORT] [--seconds=S]
+//   ringflow consume NAME [--name=C] [--verify] [--max_events=N]
+//                    [--start=latest|oldest]
+//   ringflow serve-metrics NAME... [--listen=HOST:PORT] [--serve_seconds=S]
 //
+// Each command accepts only its own flags (kListSpec ... below).
 // Errors: one line on stderr naming what was wrong, exit status 1.
 
 #include "tools/shm_commands.h"
@@ -23,8 +25,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ringflow/observability/metrics_exporter.h"
@@ -35,19 +35,22 @@
 #include "tools/command_line.h"
 #include "tools/tick.h"
 
-ABSL_FLAG(bool, json, false, "stat: print JSON instead of a table");
-ABSL_FLAG(bool, watch, false, "stat: repeat every second");
-ABSL_FLAG(int, count, 0, "stat --watch: stop after N reports (0: forever)");
-ABSL_FLAG(std::string, name, "", "consume: the consumer's name");
+// Each flag belongs to one command (its CommandSpec below).
+ABSL_FLAG(bool, json, false, "print JSON instead of a table");
+ABSL_FLAG(bool, watch, false, "repeat the report every second");
+ABSL_FLAG(int, count, 0,
+          "with --watch: stop after N reports, 0 to 1000000 (0: forever)");
+ABSL_FLAG(std::string, name, "", "the consumer's name (empty: one is made up)");
 ABSL_FLAG(bool, verify, false,
-          "consume: check every tick's sequence, payload and checksum");
+          "check every tick's sequence, payload and checksum");
 ABSL_FLAG(int64_t, max_events, 0,
-          "consume: stop after N events (0: until the producer is gone)");
-ABSL_FLAG(std::string, start, "latest", "consume: latest | oldest");
+          "stop after N events, 0 to 10^18 (0: until the end-of-stream "
+          "tick)");
+ABSL_FLAG(std::string, start, "latest", "where to start: latest | oldest");
 ABSL_FLAG(std::string, listen, "127.0.0.1:9464",
-          "serve-metrics: host:port to serve /metrics on");
+          "host:port to serve /metrics on (port 0 picks a free one)");
 ABSL_FLAG(double, serve_seconds, 0,
-          "serve-metrics: stop after S seconds (0: until interrupted)");
+          "stop after S seconds, 0 to 604800 (0: until interrupted)");
 
 namespace ringflow::tools {
 namespace {
@@ -55,17 +58,36 @@ namespace {
 using shm::ConsumerSlot;
 using shm::Control;
 
+constexpr int kMaxWatchCount = 1'000'000;
+constexpr int64_t kMaxConsumeEvents = 1'000'000'000'000'000'000;
+constexpr double kMaxServeSeconds = 7 * 24 * 3600;
+
+constexpr CommandSpec kListSpec{"list", "ringflow list", {}};
+constexpr absl::string_view kStatFlags[] = {"json", "watch", "count"};
+constexpr CommandSpec kStatSpec{
+    "stat", "ringflow stat NAME [--json] [--watch [--count=N]]", kStatFlags};
+constexpr CommandSpec kRmSpec{"rm", "ringflow rm NAME", {}};
+constexpr absl::string_view kConsumeFlags[] = {"name", "verify", "max_events",
+                                               "start"};
+constexpr CommandSpec kConsumeSpec{
+    "consume",
+    "ringflow consume NAME [--name=C] [--verify] [--max_events=N] "
+    "[--start=latest|oldest]\n\n"
+    "Exit status 0 only when the stream ended cleanly (the end-of-stream tick "
+    "or --max_events reached) and, with --verify, every tick checked out; 1 "
+    "when the producer died, this consumer was evicted, or a tick was lost, "
+    "duplicated or corrupt.",
+    kConsumeFlags};
+constexpr absl::string_view kServeMetricsFlags[] = {"listen", "serve_seconds"};
+constexpr CommandSpec kServeMetricsSpec{
+    "serve-metrics",
+    "ringflow serve-metrics NAME... [--listen=HOST:PORT] [--serve_seconds=S]",
+    kServeMetricsFlags};
+
 int Fail(const char* command, const absl::Status& status) {
   std::fprintf(stderr, "ringflow %s: %s\n", command,
                std::string(status.ToString()).c_str());
   return 1;
-}
-
-// Parses flags and returns the positional arguments (without argv[0]).
-std::vector<std::string> Parse(int argc, char** argv, const char* usage) {
-  absl::SetProgramUsageMessage(usage);
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  return std::vector<std::string>(rest.begin() + 1, rest.end());
 }
 
 std::string StateName(uint32_t word) {
@@ -195,7 +217,7 @@ void PrintStat(const Control& control, bool json) {
 }  // namespace
 
 int ListCommand(int argc, char** argv) {
-  const auto args = Parse(argc, argv, "ringflow list");
+  const auto args = ParseCommand(argc, argv, kListSpec);
   if (!args.empty()) {
     return Fail("list", absl::InvalidArgumentError(absl::StrCat(
                             "unexpected argument '", args[0], "'")));
@@ -245,18 +267,24 @@ int ListCommand(int argc, char** argv) {
 }
 
 int StatCommand(int argc, char** argv) {
-  const auto args = Parse(argc, argv, "ringflow stat NAME [--json] [--watch]");
+  const auto args = ParseCommand(argc, argv, kStatSpec);
   if (args.size() != 1) {
     return Fail("stat", absl::InvalidArgumentError("expected one ring name"));
   }
+  const bool json = absl::GetFlag(FLAGS_json);
+  const bool watch = absl::GetFlag(FLAGS_watch);
+  const int count = absl::GetFlag(FLAGS_count);
+  if (absl::Status valid =
+          CheckFlagRange("count", int64_t{count}, 0, kMaxWatchCount);
+      !valid.ok()) {
+    return Fail("stat", valid);
+  }
   auto control = Control::Attach(args[0], nullptr, absl::Seconds(1));
   if (!control.ok()) return Fail("stat", control.status());
-  const bool json = absl::GetFlag(FLAGS_json);
-  const int count = absl::GetFlag(FLAGS_count);
   for (int n = 0;; ++n) {
     PrintStat(**control, json);
     std::fflush(stdout);
-    if (!absl::GetFlag(FLAGS_watch) || (count > 0 && n + 1 >= count)) break;
+    if (!watch || (count > 0 && n + 1 >= count)) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
     if (!json) std::printf("\n");
   }
@@ -264,7 +292,7 @@ int StatCommand(int argc, char** argv) {
 }
 
 int RmCommand(int argc, char** argv) {
-  const auto args = Parse(argc, argv, "ringflow rm NAME");
+  const auto args = ParseCommand(argc, argv, kRmSpec);
   if (args.size() != 1) {
     return Fail("rm", absl::InvalidArgumentError("expected one ring name"));
   }
@@ -275,10 +303,7 @@ int RmCommand(int argc, char** argv) {
 }
 
 int ConsumeCommand(int argc, char** argv) {
-  const auto args =
-      Parse(argc, argv,
-            "ringflow consume NAME --name=C [--verify] [--max_events=N] "
-            "[--start=latest|oldest]");
+  const auto args = ParseCommand(argc, argv, kConsumeSpec);
   if (args.size() != 1) {
     return Fail("consume",
                 absl::InvalidArgumentError("expected one ring name"));
@@ -289,9 +314,10 @@ int ConsumeCommand(int argc, char** argv) {
                                "--start=", start, " is not latest or oldest")));
   }
   const int64_t max_events = absl::GetFlag(FLAGS_max_events);
-  if (max_events < 0) {
-    return Fail("consume", absl::InvalidArgumentError(absl::StrCat(
-                               "--max_events=", max_events, " is negative")));
+  if (absl::Status valid =
+          CheckFlagRange("max_events", max_events, 0, kMaxConsumeEvents);
+      !valid.ok()) {
+    return Fail("consume", valid);
   }
   shm::SharedConsumerOptions options;
   options.name = absl::GetFlag(FLAGS_name);
@@ -352,12 +378,16 @@ int ConsumeCommand(int argc, char** argv) {
 }
 
 int ServeMetricsCommand(int argc, char** argv) {
-  const auto args = Parse(argc, argv,
-                          "ringflow serve-metrics NAME... [--listen=HOST:PORT] "
-                          "[--serve_seconds=S]");
+  const auto args = ParseCommand(argc, argv, kServeMetricsSpec);
   if (args.empty()) {
     return Fail("serve-metrics",
                 absl::InvalidArgumentError("expected at least one ring name"));
+  }
+  const double seconds = absl::GetFlag(FLAGS_serve_seconds);
+  if (absl::Status valid =
+          CheckFlagRange("serve_seconds", seconds, 0.0, kMaxServeSeconds);
+      !valid.ok()) {
+    return Fail("serve-metrics", valid);
   }
   auto exporter = observability::MetricsExporter::Create(
       {.listen_address = absl::GetFlag(FLAGS_listen)});
@@ -371,10 +401,10 @@ int ServeMetricsCommand(int argc, char** argv) {
   std::printf("serving %zu ring(s) on %s\n", args.size(),
               (*exporter)->url().c_str());
   std::fflush(stdout);
-  const double seconds = absl::GetFlag(FLAGS_serve_seconds);
   static std::atomic<bool> stop{false};
   signal(SIGINT, [](int) { stop.store(true); });
   signal(SIGTERM, [](int) { stop.store(true); });
+  // In range (checked above): the product fits an int64_t.
   const auto until =
       std::chrono::steady_clock::now() +
       std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
