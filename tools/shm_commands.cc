@@ -33,6 +33,7 @@
 #include "ringflow/shm/internal/segment.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "tools/command_line.h"
+#include "tools/json.h"
 #include "tools/tick.h"
 
 // Each flag belongs to one command (its CommandSpec below).
@@ -106,17 +107,13 @@ std::string StateName(uint32_t word) {
   return "?";
 }
 
+// Strings read from shared memory are untrusted: bounded by their arrays,
+// and escaped (JsonEscape) in JSON.
 std::string SlotName(const ConsumerSlot& slot) {
   return std::string(slot.name, strnlen(slot.name, sizeof(slot.name)));
 }
-
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
+std::string TypeTag(const shm::ControlHeader& h) {
+  return std::string(h.type_tag, strnlen(h.type_tag, sizeof(h.type_tag)));
 }
 
 void PrintStat(const Control& control, bool json) {
@@ -166,8 +163,8 @@ void PrintStat(const Control& control, bool json) {
       if (c.type == observability::CounterType::kHistogramBucket) return;
       absl::StrAppendFormat(
           &counters, "%s{\"name\":\"%s\",\"labels\":\"%s\",\"value\":%u}",
-          counters.empty() ? "" : ",", std::string(c.name),
-          JsonEscape(std::string(c.labels)), c.value);
+          counters.empty() ? "" : ",", JsonEscape(c.name), JsonEscape(c.labels),
+          c.value);
       absl::StrAppendFormat(&counter_table, "  %-46s %-36s %14u\n",
                             std::string(c.name), std::string(c.labels),
                             c.value);
@@ -183,7 +180,7 @@ void PrintStat(const Control& control, bool json) {
         JsonEscape(control.ring_name()).c_str(),
         static_cast<long long>(h.capacity),
         static_cast<unsigned long long>(h.event_size),
-        JsonEscape(h.type_tag).c_str(),
+        JsonEscape(TypeTag(h)).c_str(),
         std::string(ProducerTypeName(control.producer_type())).c_str(),
         std::string(
             WaitStrategyName(static_cast<WaitStrategyKind>(h.wait_strategy)))
@@ -197,7 +194,7 @@ void PrintStat(const Control& control, bool json) {
       "ring %s: capacity %s, event %llu bytes (tag '%s'), %s producer, "
       "%s wait\n",
       control.ring_name().c_str(), WithSeparators(h.capacity).c_str(),
-      static_cast<unsigned long long>(h.event_size), h.type_tag,
+      static_cast<unsigned long long>(h.event_size), TypeTag(h).c_str(),
       std::string(ProducerTypeName(control.producer_type())).c_str(),
       std::string(
           WaitStrategyName(static_cast<WaitStrategyKind>(h.wait_strategy)))
