@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -335,7 +336,19 @@ int ConsumeCommand(int argc, char** argv) {
   shm::ConsumerStatus status = shm::ConsumerStatus::kOk;
   while (max_events == 0 || received < max_events) {
     status = c.WaitForEvents(absl::Seconds(1));
-    if (status == shm::ConsumerStatus::kTimeout) continue;
+    if (status == shm::ConsumerStatus::kTimeout) {
+      // Idle for a second: check the producer here too, so that its death
+      // is reported within about a second whatever the library's own
+      // liveness check does. Alive first: a dead producer publishes no
+      // more, so a cursor read after that is final, and events it
+      // published before dying are still read (the loop goes on).
+      if (!c.control().ProducerAlive() &&
+          c.PublishedSequence() <= c.sequence()) {
+        status = shm::ConsumerStatus::kProducerGone;
+        break;
+      }
+      continue;
+    }
     if (status != shm::ConsumerStatus::kOk) break;
     bool end_of_stream = false;
     if (auto batch =
@@ -356,7 +369,11 @@ int ConsumeCommand(int argc, char** argv) {
       break;
     }
   }
-  const bool ok =
+  // Clean ends: the end-of-stream tick, or --max_events reached. The loop
+  // leaves otherwise only with kEvicted or kProducerGone.
+  const bool clean = status == shm::ConsumerStatus::kStopped ||
+                     (max_events > 0 && received >= max_events);
+  const bool verified =
       !verify || (verifier.lost() == 0 && verifier.duplicated() == 0 &&
                   verifier.corrupt() == 0);
   std::printf(
@@ -367,11 +384,29 @@ int ConsumeCommand(int argc, char** argv) {
       static_cast<long long>(verifier.duplicated()),
       static_cast<long long>(verifier.corrupt()),
       static_cast<unsigned long long>(verifier.checksum()),
-      (max_events > 0 && received >= max_events) ||
-              status == shm::ConsumerStatus::kStopped
-          ? "done"
-          : std::string(shm::ConsumerStatusName(status)).c_str());
-  return ok && status != shm::ConsumerStatus::kEvicted ? 0 : 1;
+      clean ? "done" : std::string(shm::ConsumerStatusName(status)).c_str());
+  std::fflush(stdout);
+  if (!clean) {
+    return Fail("consume",
+                status == shm::ConsumerStatus::kEvicted
+                    ? absl::AbortedError(absl::StrCat(
+                          "consumer ", c.name(), " was evicted from ring '",
+                          args[0], "' after ", received,
+                          " events (too slow, or its heartbeat stalled)"))
+                    : absl::UnavailableError(absl::StrCat(
+                          "the producer of ring '", args[0], "' is gone after ",
+                          received,
+                          " events: the stream ended without its end-of-stream "
+                          "tick")));
+  }
+  if (!verified) {
+    return Fail("consume",
+                absl::DataLossError(absl::StrCat(
+                    "verification failed: ", verifier.lost(), " lost, ",
+                    verifier.duplicated(), " duplicated, ", verifier.corrupt(),
+                    " corrupt")));
+  }
+  return 0;
 }
 
 int ServeMetricsCommand(int argc, char** argv) {
