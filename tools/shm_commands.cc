@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -414,6 +415,16 @@ int ServeMetricsCommand(int argc, char** argv) {
   if (args.empty()) {
     return Fail("serve-metrics",
                 absl::InvalidArgumentError("expected at least one ring name"));
+  }
+  std::set<std::string> seen;
+  for (const std::string& name : args) {
+    if (!seen.insert(name).second) {
+      return Fail(
+          "serve-metrics",
+          absl::InvalidArgumentError(absl::StrCat(
+              "ring '", name,
+              "' is named twice (each series would be exported twice)")));
+    }
   }
   const double seconds = absl::GetFlag(FLAGS_serve_seconds);
   if (absl::Status valid =
