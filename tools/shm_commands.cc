@@ -9,14 +9,22 @@
 //
 // Each command accepts only its own flags (kListSpec ... below).
 // Errors: one line on stderr naming what was wrong, exit status 1.
+//
+// Files under /dev/shm are untrusted: anyone may create a FIFO, a symlink
+// or a directory there under a ring's name. The commands check that a
+// ring's paths are regular files (lstat, no symlinks followed) before the
+// library opens them, since opening a FIFO blocks.
 
 #include "tools/shm_commands.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -61,6 +69,7 @@ namespace {
 using shm::ConsumerSlot;
 using shm::Control;
 
+constexpr char kShmDir[] = "/dev/shm";
 constexpr int kMaxWatchCount = 1'000'000;
 constexpr int64_t kMaxConsumeEvents = 1'000'000'000'000'000'000;
 constexpr double kMaxServeSeconds = 7 * 24 * 3600;
@@ -91,6 +100,43 @@ int Fail(const char* command, const absl::Status& status) {
   std::fprintf(stderr, "ringflow %s: %s\n", command,
                std::string(status.ToString()).c_str());
   return 1;
+}
+
+// "a FIFO", "a symbolic link", ... for a file that is not a regular file.
+const char* FileKind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "an unknown kind of file";
+}
+
+// Checks that each of the ring's segment paths under /dev/shm is a regular
+// file, or absent (the library then says the ring does not exist), without
+// opening it or following a symlink: the library's open would block on a
+// FIFO. Run before every call that opens a ring. (Anyone may swap a file
+// between this check and the open; the library's own checks cover that.)
+absl::Status CheckRingFiles(const std::string& ring) {
+  // A valid name has no '/', so the paths stay in /dev/shm.
+  if (absl::Status valid = shm::ValidateRingName(ring); !valid.ok()) {
+    return valid;
+  }
+  for (const std::string& path : {absl::StrCat(kShmDir, "/", ring),
+                                  absl::StrCat(kShmDir, "/", ring, ".data")}) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;
+      return absl::UnavailableError(
+          absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, " is not a regular file (", FileKind(st.st_mode), ")"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string StateName(uint32_t word) {
@@ -221,14 +267,23 @@ int ListCommand(int argc, char** argv) {
     return Fail("list", absl::InvalidArgumentError(absl::StrCat(
                             "unexpected argument '", args[0], "'")));
   }
-  DIR* dir = opendir("/dev/shm");
+  DIR* dir = opendir(kShmDir);
   if (dir == nullptr) {
-    return Fail("list", absl::UnavailableError("cannot read /dev/shm"));
+    return Fail("list",
+                absl::UnavailableError(absl::StrCat(
+                    "cannot read ", kShmDir, ": ", std::strerror(errno))));
   }
   std::vector<std::string> names;
   while (dirent* entry = readdir(dir)) {
     const std::string file = entry->d_name;
     if (file[0] == '.' || file.ends_with(".data")) continue;
+    // Only regular files, looked at without opening or following them: a
+    // FIFO would block the open, a symlink may point anywhere.
+    struct stat st;
+    if (fstatat(dirfd(dir), file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode)) {
+      continue;
+    }
     names.push_back(file);
   }
   closedir(dir);
@@ -237,6 +292,13 @@ int ListCommand(int argc, char** argv) {
               "cursor", "producer", "consumers");
   for (const std::string& name : names) {
     if (!shm::ValidateRingName(name).ok()) continue;
+    // Checked again by name: the file may have been swapped since the scan,
+    // and the data segment is opened too.
+    if (const absl::Status files = CheckRingFiles(name); !files.ok()) {
+      std::printf("%-32s (%s)\n", name.c_str(),
+                  std::string(files.message()).c_str());
+      continue;
+    }
     auto segment =
         shm_internal::Segment::Open(shm::ControlSegmentName(name),
                                     shm_internal::Segment::Access::kReadOnly);
@@ -278,6 +340,9 @@ int StatCommand(int argc, char** argv) {
       !valid.ok()) {
     return Fail("stat", valid);
   }
+  if (absl::Status files = CheckRingFiles(args[0]); !files.ok()) {
+    return Fail("stat", files);
+  }
   auto control = Control::Attach(args[0], nullptr, absl::Seconds(1));
   if (!control.ok()) return Fail("stat", control.status());
   for (int n = 0;; ++n) {
@@ -294,6 +359,11 @@ int RmCommand(int argc, char** argv) {
   const auto args = ParseCommand(argc, argv, kRmSpec);
   if (args.size() != 1) {
     return Fail("rm", absl::InvalidArgumentError("expected one ring name"));
+  }
+  // Removes only what could be a ring's segments, never another file that
+  // happens to carry the name.
+  if (absl::Status files = CheckRingFiles(args[0]); !files.ok()) {
+    return Fail("rm", files);
   }
   const absl::Status removed = Control::Remove(args[0]);
   if (!removed.ok()) return Fail("rm", removed);
@@ -317,6 +387,9 @@ int ConsumeCommand(int argc, char** argv) {
           CheckFlagRange("max_events", max_events, 0, kMaxConsumeEvents);
       !valid.ok()) {
     return Fail("consume", valid);
+  }
+  if (absl::Status files = CheckRingFiles(args[0]); !files.ok()) {
+    return Fail("consume", files);
   }
   shm::SharedConsumerOptions options;
   options.name = absl::GetFlag(FLAGS_name);
@@ -431,6 +504,11 @@ int ServeMetricsCommand(int argc, char** argv) {
           CheckFlagRange("serve_seconds", seconds, 0.0, kMaxServeSeconds);
       !valid.ok()) {
     return Fail("serve-metrics", valid);
+  }
+  for (const std::string& name : args) {
+    if (absl::Status files = CheckRingFiles(name); !files.ok()) {
+      return Fail("serve-metrics", files);
+    }
   }
   auto exporter = observability::MetricsExporter::Create(
       {.listen_address = absl::GetFlag(FLAGS_listen)});
