@@ -1,36 +1,128 @@
 #include "tools/command_line.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace ringflow::tools {
+namespace {
 
-void ParseCommandFlags(int argc, char** argv, const char* usage) {
-  absl::SetProgramUsageMessage(usage);
-  absl::FlagsUsageConfig config;
-  // --help lists only the flags of the tools/ sources.
-  config.contains_help_flags = [](absl::string_view file) {
-    return absl::StrContains(file, "tools/");
-  };
-  config.normalize_filename = [](absl::string_view file) {
-    return std::string(file);
-  };
-  absl::SetFlagsUsageConfig(config);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    std::fprintf(stderr, "%s: unexpected argument '%s'\nusage: %s\n", argv[0],
-                 positional[1], usage);
-    std::exit(1);
+// The flag of `spec` called `name`, or null when the command has none.
+const absl::CommandLineFlag* FindOwnFlag(const CommandSpec& spec,
+                                         std::string_view name) {
+  for (absl::string_view own : spec.flags) {
+    if (std::string_view(own.data(), own.size()) == name) {
+      return absl::FindCommandLineFlag(own);
+    }
   }
+  return nullptr;
+}
+
+std::string FlagList(const CommandSpec& spec) {
+  if (spec.flags.empty()) return "it takes no flags";
+  std::vector<std::string> names;
+  for (absl::string_view own : spec.flags)
+    names.push_back(absl::StrCat("--", own));
+  return absl::StrCat("its flags are ", absl::StrJoin(names, ", "));
+}
+
+std::string TypeName(const absl::CommandLineFlag& flag) {
+  if (flag.IsOfType<bool>()) return "bool";
+  if (flag.IsOfType<int>() || flag.IsOfType<int64_t>()) return "integer";
+  if (flag.IsOfType<double>()) return "number";
+  if (flag.IsOfType<std::string>()) return "string";
+  return "value";
+}
+
+}  // namespace
+
+std::string HelpText(const CommandSpec& spec) {
+  std::string text = absl::StrCat("usage: ", spec.usage, "\n");
+  if (spec.flags.empty()) {
+    absl::StrAppend(&text, "\nringflow ", spec.name, " takes no flags.\n");
+    return text;
+  }
+  absl::StrAppend(&text, "\nflags:\n");
+  for (absl::string_view own : spec.flags) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(own);
+    if (flag == nullptr) continue;  // a spec naming an undefined flag
+    std::string fallback = flag->DefaultValue();
+    if (flag->IsOfType<std::string>())
+      fallback = absl::StrCat("\"", fallback, "\"");
+    absl::StrAppend(&text, "  --", own, " (", TypeName(*flag), ", default ",
+                    fallback, ")\n      ", flag->Help(), "\n");
+  }
+  return text;
+}
+
+std::vector<std::string> ParseCommand(int argc, char** argv,
+                                      const CommandSpec& spec) {
+  // First pass, before absl sees anything: help, and flags that are not
+  // this command's. absl accepts "-f" and "--f", "--f=v" and "--f v"
+  // (non-bool flags), "--nof" (bool flags), and stops at "--".
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;  // positional, or "-"
+    const size_t dashes = arg[1] == '-' ? 2 : 1;
+    const std::string_view body = arg.substr(dashes);
+    const std::string_view name = body.substr(0, body.find('='));
+    if (name == "help" || name == "h" || name == "helpfull" ||
+        name == "helpshort") {
+      std::fputs(HelpText(spec).c_str(), stdout);
+      std::exit(0);
+    }
+    const absl::CommandLineFlag* flag = FindOwnFlag(spec, name);
+    if (flag == nullptr && name.starts_with("no")) {
+      flag = FindOwnFlag(spec, name.substr(2));
+      if (flag != nullptr && !flag->IsOfType<bool>()) flag = nullptr;
+    }
+    if (flag == nullptr) {
+      std::fprintf(stderr,
+                   "ringflow %s: %s is not a flag of `ringflow %s`; %s (see "
+                   "`ringflow %s --help`)\n",
+                   std::string(spec.name).c_str(),
+                   std::string(arg.substr(0, dashes + name.size())).c_str(),
+                   std::string(spec.name).c_str(), FlagList(spec).c_str(),
+                   std::string(spec.name).c_str());
+      std::exit(1);
+    }
+    // "--name audit": the next argument is the value, not a flag.
+    if (body.find('=') == std::string_view::npos && !flag->IsOfType<bool>()) {
+      ++i;
+    }
+  }
+  absl::SetProgramUsageMessage(spec.usage);
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  return std::vector<std::string>(rest.begin() + 1, rest.end());
+}
+
+absl::Status CheckFlagRange(absl::string_view flag, int64_t value, int64_t min,
+                            int64_t max) {
+  if (value >= min && value <= max) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", flag, "=", value, " is outside [", min, ", ", max, "]"));
+}
+
+absl::Status CheckFlagRange(absl::string_view flag, double value, double min,
+                            double max) {
+  // Also false for NaN.
+  if (std::isfinite(value) && value >= min && value <= max) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrFormat("--%s=%g is outside [%g, %g]%s", flag, value, min, max,
+                      std::isfinite(value) ? "" : " (not a finite number)"));
 }
 
 absl::StatusOr<WaitStrategyKind> ParseWaitStrategy(std::string_view name) {
@@ -54,7 +146,11 @@ absl::StatusOr<ProducerType> ParseProducerType(std::string_view name) {
 }
 
 std::string WithSeparators(int64_t value) {
-  std::string digits = std::to_string(value < 0 ? -value : value);
+  // The magnitude as unsigned: -INT64_MIN does not fit an int64_t.
+  const uint64_t magnitude = value < 0
+                                 ? uint64_t{0} - static_cast<uint64_t>(value)
+                                 : static_cast<uint64_t>(value);
+  std::string digits = std::to_string(magnitude);
   std::string out;
   const int n = static_cast<int>(digits.size());
   for (int i = 0; i < n; ++i) {

@@ -38,9 +38,11 @@
 #include "tools/tick.h"
 
 ABSL_FLAG(int64_t, events, 0,
-          "ticks to publish; 0 publishes for --seconds instead");
-ABSL_FLAG(double, seconds, 3.0, "how long to publish when --events=0");
-ABSL_FLAG(int64_t, capacity, 65'536, "ring capacity (a power of two)");
+          "ticks to publish, 0 to 10^12; 0 publishes for --seconds instead");
+ABSL_FLAG(double, seconds, 3.0,
+          "how long to publish when --events=0, 0.001 to 3600");
+ABSL_FLAG(int64_t, capacity, 65'536,
+          "ring capacity, a power of two from 1 to 16777216");
 ABSL_FLAG(std::string, wait_strategy, "blocking",
           "busy-spin | yielding | sleeping | blocking");
 ABSL_FLAG(std::string, producer, "single", "single | multi");
@@ -53,6 +55,43 @@ ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
 
 namespace ringflow::tools {
 namespace {
+
+constexpr int64_t kMaxEvents = 1'000'000'000'000;
+constexpr double kMinSeconds = 0.001;
+constexpr double kMaxSeconds = 3600;
+// 2^24 ticks are 1 GiB of /dev/shm: the demo must not fill a machine's RAM.
+constexpr int64_t kMaxDemoCapacity = int64_t{1} << 24;
+constexpr int kMaxConsumerProcesses = 8;
+
+constexpr absl::string_view kDemoFlags[] = {
+    "events",         "seconds", "capacity",           "wait_strategy",
+    "producer",       "ring",    "consumer_processes", "keep",
+    "metrics_address"};
+constexpr CommandSpec kDemoSpec{
+    "demo",
+    "ringflow demo [--seconds=S | --events=N] [--capacity=N] "
+    "[--wait_strategy=S] [--producer=single|multi] "
+    "[--metrics_address=HOST:PORT] [--ring=NAME] [--consumer_processes=N] "
+    "[--keep]",
+    kDemoFlags};
+
+// Every numeric flag in range, before anything is created.
+absl::Status ValidateDemoOptions(const DemoOptions& options) {
+  RINGFLOW_RETURN_IF_ERROR(
+      CheckFlagRange("events", options.events, 0, kMaxEvents));
+  RINGFLOW_RETURN_IF_ERROR(
+      CheckFlagRange("seconds", options.seconds, kMinSeconds, kMaxSeconds));
+  const int64_t capacity = options.ring.capacity;
+  if (capacity < 1 || capacity > kMaxDemoCapacity ||
+      (capacity & (capacity - 1)) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--capacity: capacity ", capacity,
+                     " is not a power of two in [1, ", kMaxDemoCapacity, "]"));
+  }
+  return CheckFlagRange("consumer_processes",
+                        int64_t{options.consumer_processes}, 0,
+                        kMaxConsumerProcesses);
+}
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -401,11 +440,7 @@ absl::Status RunDemo(const DemoOptions& options) {
 }  // namespace
 
 int DemoCommand(int argc, char** argv) {
-  ParseCommandFlags(argc, argv,
-                    "ringflow demo [--seconds=S | --events=N] [--capacity=N] "
-                    "[--wait_strategy=S] [--producer=single|multi] "
-                    "[--metrics_address=HOST:PORT] [--ring=NAME] "
-                    "[--consumer_processes=N] [--keep]");
+  const std::vector<std::string> args = ParseCommand(argc, argv, kDemoSpec);
   DemoOptions options;
   options.events = absl::GetFlag(FLAGS_events);
   options.seconds = absl::GetFlag(FLAGS_seconds);
@@ -416,22 +451,12 @@ int DemoCommand(int argc, char** argv) {
   options.keep = absl::GetFlag(FLAGS_keep);
   auto wait = ParseWaitStrategy(absl::GetFlag(FLAGS_wait_strategy));
   auto producer = ParseProducerType(absl::GetFlag(FLAGS_producer));
-  absl::Status status = !wait.ok() ? wait.status() : producer.status();
-  if (status.ok() &&
-      (options.consumer_processes < 0 || options.consumer_processes > 8)) {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("--consumer_processes=", options.consumer_processes,
-                     " is outside [0, 8]"));
-  }
-  if (status.ok() && options.events < 0) {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("--events=", options.events, " must not be negative"));
-  }
-  if (status.ok() && options.events == 0 &&
-      !(options.seconds > 0 && options.seconds <= 3600)) {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("--seconds=", options.seconds, " must be in (0, 3600]"));
-  }
+  absl::Status status = !args.empty()
+                            ? absl::InvalidArgumentError(absl::StrCat(
+                                  "unexpected argument '", args[0], "'"))
+                        : !wait.ok() ? wait.status()
+                                     : producer.status();
+  if (status.ok()) status = ValidateDemoOptions(options);
   if (status.ok()) {
     options.ring.wait_strategy = *wait;
     options.ring.producer_type = *producer;

@@ -3,51 +3,71 @@
 //   ringflow list                      rings under /dev/shm with our magic
 //   ringflow stat NAME [--json] [--watch] [--count=N]
 //   ringflow rm NAME
-//   ringflow consume NAME --name=C [--verify] [--events=N]
-//   ringflow serve-metrics NAME... [--listen=HOST:PORT] [--seconds=S]
+//   ringflow consume NAME [--name=C] [--verify] [--max_events=N]
+//                    [--start=latest|oldest]
+//   ringflow serve-metrics NAME... [--listen=HOST:PORT] [--serve_seconds=S]
 //
+// Each command accepts only its own flags (kListSpec ... below).
 // Errors: one line on stderr naming what was wrong, exit status 1.
+//
+// Files under /dev/shm are untrusted: anyone may create a FIFO, a symlink
+// or a directory there under a ring's name. The commands check that a
+// ring's paths are regular files (lstat, no symlinks followed) before the
+// library opens them, since opening a FIFO blocks.
 
 #include "tools/shm_commands.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ringflow/core/status_macros.h"
 #include "ringflow/observability/metrics_exporter.h"
 #include "ringflow/shm/control.h"
 #include "ringflow/shm/control_metrics_source.h"
 #include "ringflow/shm/internal/segment.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "tools/command_line.h"
+#include "tools/json.h"
 #include "tools/tick.h"
 
-ABSL_FLAG(bool, json, false, "stat: print JSON instead of a table");
-ABSL_FLAG(bool, watch, false, "stat: repeat every second");
-ABSL_FLAG(int, count, 0, "stat --watch: stop after N reports (0: forever)");
-ABSL_FLAG(std::string, name, "", "consume: the consumer's name");
+// Each flag belongs to one command (its CommandSpec below).
+ABSL_FLAG(bool, json, false, "print JSON instead of a table");
+ABSL_FLAG(bool, watch, false, "repeat the report every second");
+ABSL_FLAG(int, count, 0,
+          "with --watch: stop after N reports, 0 to 1000000 (0: forever)");
+ABSL_FLAG(std::string, name, "", "the consumer's name (empty: one is made up)");
 ABSL_FLAG(bool, verify, false,
-          "consume: check every tick's sequence, payload and checksum");
+          "check every tick's sequence, payload and checksum");
 ABSL_FLAG(int64_t, max_events, 0,
-          "consume: stop after N events (0: until the producer is gone)");
-ABSL_FLAG(std::string, start, "latest", "consume: latest | oldest");
+          "stop after N events, 0 to 10^18 (0: until the end-of-stream "
+          "tick)");
+ABSL_FLAG(std::string, start, "latest", "where to start: latest | oldest");
 ABSL_FLAG(std::string, listen, "127.0.0.1:9464",
-          "serve-metrics: host:port to serve /metrics on");
+          "host:port to serve /metrics on (port 0 picks a free one)");
+ABSL_FLAG(bool, force, false,
+          "remove even a ring in use (its producer and consumers keep their "
+          "mappings, and a new producer may take the name) or a file that is "
+          "not a ring");
 ABSL_FLAG(double, serve_seconds, 0,
-          "serve-metrics: stop after S seconds (0: until interrupted)");
+          "stop after S seconds, 0 to 604800 (0: until interrupted)");
 
 namespace ringflow::tools {
 namespace {
@@ -55,17 +75,59 @@ namespace {
 using shm::ConsumerSlot;
 using shm::Control;
 
+constexpr const char* kShmDir = shm_internal::kShmDirectory;
+constexpr int kMaxWatchCount = 1'000'000;
+constexpr int64_t kMaxConsumeEvents = 1'000'000'000'000'000'000;
+constexpr double kMaxServeSeconds = 7 * 24 * 3600;
+
+constexpr CommandSpec kListSpec{"list", "ringflow list", {}};
+constexpr absl::string_view kStatFlags[] = {"json", "watch", "count"};
+constexpr CommandSpec kStatSpec{
+    "stat", "ringflow stat NAME [--json] [--watch [--count=N]]", kStatFlags};
+constexpr absl::string_view kRmFlags[] = {"force"};
+constexpr CommandSpec kRmSpec{
+    "rm",
+    "ringflow rm NAME [--force]\n\n"
+    "Refuses a ring whose producer or consumers are alive (naming their "
+    "pids) and a file that is not a ringflow ring, unless --force.",
+    kRmFlags};
+constexpr absl::string_view kConsumeFlags[] = {"name", "verify", "max_events",
+                                               "start"};
+constexpr CommandSpec kConsumeSpec{
+    "consume",
+    "ringflow consume NAME [--name=C] [--verify] [--max_events=N] "
+    "[--start=latest|oldest]\n\n"
+    "Exit status 0 only when the stream ended cleanly (the end-of-stream tick "
+    "or --max_events reached) and, with --verify, every tick checked out; 1 "
+    "when the producer died, this consumer was evicted, or a tick was lost, "
+    "duplicated or corrupt.",
+    kConsumeFlags};
+constexpr absl::string_view kServeMetricsFlags[] = {"listen", "serve_seconds"};
+constexpr CommandSpec kServeMetricsSpec{
+    "serve-metrics",
+    "ringflow serve-metrics NAME... [--listen=HOST:PORT] [--serve_seconds=S]",
+    kServeMetricsFlags};
+
 int Fail(const char* command, const absl::Status& status) {
   std::fprintf(stderr, "ringflow %s: %s\n", command,
                std::string(status.ToString()).c_str());
   return 1;
 }
 
-// Parses flags and returns the positional arguments (without argv[0]).
-std::vector<std::string> Parse(int argc, char** argv, const char* usage) {
-  absl::SetProgramUsageMessage(usage);
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  return std::vector<std::string>(rest.begin() + 1, rest.end());
+// Checks that each of the ring's segment paths under /dev/shm is a regular
+// file, or absent (the library then says the ring does not exist), without
+// opening it or following a symlink, so the command names a planted file
+// plainly. (The library's own opens never block and refuse such files too.)
+absl::Status CheckRingFiles(const std::string& ring) {
+  // A valid name has no '/', so the paths stay in /dev/shm.
+  if (absl::Status valid = shm::ValidateRingName(ring); !valid.ok()) {
+    return valid;
+  }
+  for (const std::string& name :
+       {shm::ControlSegmentName(ring), shm::DataSegmentName(ring)}) {
+    RINGFLOW_RETURN_IF_ERROR(shm_internal::CheckRegularOrAbsent(name));
+  }
+  return absl::OkStatus();
 }
 
 std::string StateName(uint32_t word) {
@@ -84,17 +146,13 @@ std::string StateName(uint32_t word) {
   return "?";
 }
 
+// Strings read from shared memory are untrusted: bounded by their arrays,
+// and escaped (JsonEscape) in JSON.
 std::string SlotName(const ConsumerSlot& slot) {
   return std::string(slot.name, strnlen(slot.name, sizeof(slot.name)));
 }
-
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
+std::string TypeTag(const shm::ControlHeader& h) {
+  return std::string(h.type_tag, strnlen(h.type_tag, sizeof(h.type_tag)));
 }
 
 void PrintStat(const Control& control, bool json) {
@@ -144,8 +202,8 @@ void PrintStat(const Control& control, bool json) {
       if (c.type == observability::CounterType::kHistogramBucket) return;
       absl::StrAppendFormat(
           &counters, "%s{\"name\":\"%s\",\"labels\":\"%s\",\"value\":%u}",
-          counters.empty() ? "" : ",", std::string(c.name),
-          JsonEscape(std::string(c.labels)), c.value);
+          counters.empty() ? "" : ",", JsonEscape(c.name), JsonEscape(c.labels),
+          c.value);
       absl::StrAppendFormat(&counter_table, "  %-46s %-36s %14u\n",
                             std::string(c.name), std::string(c.labels),
                             c.value);
@@ -161,7 +219,7 @@ void PrintStat(const Control& control, bool json) {
         JsonEscape(control.ring_name()).c_str(),
         static_cast<long long>(h.capacity),
         static_cast<unsigned long long>(h.event_size),
-        JsonEscape(h.type_tag).c_str(),
+        JsonEscape(TypeTag(h)).c_str(),
         std::string(ProducerTypeName(control.producer_type())).c_str(),
         std::string(
             WaitStrategyName(static_cast<WaitStrategyKind>(h.wait_strategy)))
@@ -175,7 +233,7 @@ void PrintStat(const Control& control, bool json) {
       "ring %s: capacity %s, event %llu bytes (tag '%s'), %s producer, "
       "%s wait\n",
       control.ring_name().c_str(), WithSeparators(h.capacity).c_str(),
-      static_cast<unsigned long long>(h.event_size), h.type_tag,
+      static_cast<unsigned long long>(h.event_size), TypeTag(h).c_str(),
       std::string(ProducerTypeName(control.producer_type())).c_str(),
       std::string(
           WaitStrategyName(static_cast<WaitStrategyKind>(h.wait_strategy)))
@@ -195,19 +253,29 @@ void PrintStat(const Control& control, bool json) {
 }  // namespace
 
 int ListCommand(int argc, char** argv) {
-  const auto args = Parse(argc, argv, "ringflow list");
+  const auto args = ParseCommand(argc, argv, kListSpec);
   if (!args.empty()) {
     return Fail("list", absl::InvalidArgumentError(absl::StrCat(
                             "unexpected argument '", args[0], "'")));
   }
-  DIR* dir = opendir("/dev/shm");
+  DIR* dir = opendir(kShmDir);
   if (dir == nullptr) {
-    return Fail("list", absl::UnavailableError("cannot read /dev/shm"));
+    return Fail("list",
+                absl::UnavailableError(absl::StrCat(
+                    "cannot read ", kShmDir, ": ", std::strerror(errno))));
   }
   std::vector<std::string> names;
   while (dirent* entry = readdir(dir)) {
     const std::string file = entry->d_name;
-    if (file[0] == '.' || file.ends_with(".data")) continue;
+    // ':' is in no ring name: "<ring>:data" is a ring's data segment.
+    if (file[0] == '.' || file.find(':') != std::string::npos) continue;
+    // Only regular files, looked at without opening or following them: a
+    // FIFO would block the open, a symlink may point anywhere.
+    struct stat st;
+    if (fstatat(dirfd(dir), file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode)) {
+      continue;
+    }
     names.push_back(file);
   }
   closedir(dir);
@@ -216,6 +284,13 @@ int ListCommand(int argc, char** argv) {
               "cursor", "producer", "consumers");
   for (const std::string& name : names) {
     if (!shm::ValidateRingName(name).ok()) continue;
+    // Checked again by name: the file may have been swapped since the scan,
+    // and the data segment is opened too.
+    if (const absl::Status files = CheckRingFiles(name); !files.ok()) {
+      std::printf("%-32s (%s)\n", name.c_str(),
+                  std::string(files.message()).c_str());
+      continue;
+    }
     auto segment =
         shm_internal::Segment::Open(shm::ControlSegmentName(name),
                                     shm_internal::Segment::Access::kReadOnly);
@@ -245,18 +320,32 @@ int ListCommand(int argc, char** argv) {
 }
 
 int StatCommand(int argc, char** argv) {
-  const auto args = Parse(argc, argv, "ringflow stat NAME [--json] [--watch]");
+  const auto args = ParseCommand(argc, argv, kStatSpec);
   if (args.size() != 1) {
     return Fail("stat", absl::InvalidArgumentError("expected one ring name"));
   }
+  const bool json = absl::GetFlag(FLAGS_json);
+  const bool watch = absl::GetFlag(FLAGS_watch);
+  const int count = absl::GetFlag(FLAGS_count);
+  if (absl::Status valid =
+          CheckFlagRange("count", int64_t{count}, 0, kMaxWatchCount);
+      !valid.ok()) {
+    return Fail("stat", valid);
+  }
+  if (absl::Status files = CheckRingFiles(args[0]); !files.ok()) {
+    return Fail("stat", files);
+  }
   auto control = Control::Inspect(args[0]);
   if (!control.ok()) return Fail("stat", control.status());
-  const bool json = absl::GetFlag(FLAGS_json);
-  const int count = absl::GetFlag(FLAGS_count);
   for (int n = 0;; ++n) {
+    // A tool only reads, and must survive what others do to the files: a
+    // truncated segment would raise SIGBUS on the next read.
+    if (absl::Status intact = (*control)->CheckIntact(); !intact.ok()) {
+      return Fail("stat", intact);
+    }
     PrintStat(**control, json);
     std::fflush(stdout);
-    if (!absl::GetFlag(FLAGS_watch) || (count > 0 && n + 1 >= count)) break;
+    if (!watch || (count > 0 && n + 1 >= count)) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
     if (!json) std::printf("\n");
   }
@@ -264,21 +353,27 @@ int StatCommand(int argc, char** argv) {
 }
 
 int RmCommand(int argc, char** argv) {
-  const auto args = Parse(argc, argv, "ringflow rm NAME");
+  const auto args = ParseCommand(argc, argv, kRmSpec);
   if (args.size() != 1) {
     return Fail("rm", absl::InvalidArgumentError("expected one ring name"));
   }
-  const absl::Status removed = Control::Remove(args[0]);
+  // Without --force, removes only a ring's segments, never another file
+  // that happens to carry the name, and never a ring in use.
+  const bool force = absl::GetFlag(FLAGS_force);
+  if (absl::Status files = CheckRingFiles(args[0]); !files.ok() && !force) {
+    return Fail("rm", absl::Status(files.code(),
+                                   absl::StrCat(files.message(),
+                                                ": not removed (--force "
+                                                "removes it anyway)")));
+  }
+  const absl::Status removed = Control::Remove(args[0], force);
   if (!removed.ok()) return Fail("rm", removed);
   std::printf("removed ring %s\n", args[0].c_str());
   return 0;
 }
 
 int ConsumeCommand(int argc, char** argv) {
-  const auto args =
-      Parse(argc, argv,
-            "ringflow consume NAME --name=C [--verify] [--max_events=N] "
-            "[--start=latest|oldest]");
+  const auto args = ParseCommand(argc, argv, kConsumeSpec);
   if (args.size() != 1) {
     return Fail("consume",
                 absl::InvalidArgumentError("expected one ring name"));
@@ -289,9 +384,13 @@ int ConsumeCommand(int argc, char** argv) {
                                "--start=", start, " is not latest or oldest")));
   }
   const int64_t max_events = absl::GetFlag(FLAGS_max_events);
-  if (max_events < 0) {
-    return Fail("consume", absl::InvalidArgumentError(absl::StrCat(
-                               "--max_events=", max_events, " is negative")));
+  if (absl::Status valid =
+          CheckFlagRange("max_events", max_events, 0, kMaxConsumeEvents);
+      !valid.ok()) {
+    return Fail("consume", valid);
+  }
+  if (absl::Status files = CheckRingFiles(args[0]); !files.ok()) {
+    return Fail("consume", files);
   }
   shm::SharedConsumerOptions options;
   options.name = absl::GetFlag(FLAGS_name);
@@ -300,6 +399,19 @@ int ConsumeCommand(int argc, char** argv) {
                                     : shm::StartPosition::kLatest;
   auto consumer = shm::SharedConsumer<Tick>::Attach(args[0], options);
   if (!consumer.ok()) return Fail("consume", consumer.status());
+  // A consumer reads the mapped segments directly; if another process of
+  // the owner's uid truncates them mid-read (docs/shared-memory.md, "Trust
+  // and failure model"), say so and exit 1 instead of dying of SIGBUS.
+  struct sigaction bus {};
+  bus.sa_handler = [](int) {
+    static constexpr char kMessage[] =
+        "ringflow consume: a segment of the ring was truncated under this "
+        "consumer (SIGBUS); stopping\n";
+    (void)!write(2, kMessage, sizeof(kMessage) - 1);
+    _exit(1);
+  };
+  sigemptyset(&bus.sa_mask);
+  sigaction(SIGBUS, &bus, nullptr);
   shm::SharedConsumer<Tick>& c = **consumer;
   // Ready line: a parent (the demo) waits for it before publishing.
   std::printf("consumer %s attached to %s at sequence %lld\n", c.name().c_str(),
@@ -312,7 +424,22 @@ int ConsumeCommand(int argc, char** argv) {
   shm::ConsumerStatus status = shm::ConsumerStatus::kOk;
   while (max_events == 0 || received < max_events) {
     status = c.WaitForEvents(absl::Seconds(1));
-    if (status == shm::ConsumerStatus::kTimeout) continue;
+    if (status == shm::ConsumerStatus::kTimeout) {
+      // Idle for a second: check the producer here too, so that its death
+      // is reported within about a second whatever the library's own
+      // liveness check does. Alive first: a dead producer publishes no
+      // more, so a cursor read after that is final, and events it
+      // published before dying are still read (the loop goes on).
+      if (absl::Status intact = c.control().CheckIntact(); !intact.ok()) {
+        return Fail("consume", intact);
+      }
+      if (!c.control().ProducerAlive() &&
+          c.PublishedSequence() <= c.sequence()) {
+        status = shm::ConsumerStatus::kProducerGone;
+        break;
+      }
+      continue;
+    }
     if (status != shm::ConsumerStatus::kOk) break;
     bool end_of_stream = false;
     if (auto batch =
@@ -333,7 +460,11 @@ int ConsumeCommand(int argc, char** argv) {
       break;
     }
   }
-  const bool ok =
+  // Clean ends: the end-of-stream tick, or --max_events reached. The loop
+  // leaves otherwise only with kEvicted or kProducerGone.
+  const bool clean = status == shm::ConsumerStatus::kStopped ||
+                     (max_events > 0 && received >= max_events);
+  const bool verified =
       !verify || (verifier.lost() == 0 && verifier.duplicated() == 0 &&
                   verifier.corrupt() == 0);
   std::printf(
@@ -344,20 +475,57 @@ int ConsumeCommand(int argc, char** argv) {
       static_cast<long long>(verifier.duplicated()),
       static_cast<long long>(verifier.corrupt()),
       static_cast<unsigned long long>(verifier.checksum()),
-      (max_events > 0 && received >= max_events) ||
-              status == shm::ConsumerStatus::kStopped
-          ? "done"
-          : std::string(shm::ConsumerStatusName(status)).c_str());
-  return ok && status != shm::ConsumerStatus::kEvicted ? 0 : 1;
+      clean ? "done" : std::string(shm::ConsumerStatusName(status)).c_str());
+  std::fflush(stdout);
+  if (!clean) {
+    return Fail("consume",
+                status == shm::ConsumerStatus::kEvicted
+                    ? absl::AbortedError(absl::StrCat(
+                          "consumer ", c.name(), " was evicted from ring '",
+                          args[0], "' after ", received,
+                          " events (too slow, or its heartbeat stalled)"))
+                    : absl::UnavailableError(absl::StrCat(
+                          "the producer of ring '", args[0], "' is gone after ",
+                          received,
+                          " events: the stream ended without its end-of-stream "
+                          "tick")));
+  }
+  if (!verified) {
+    return Fail("consume",
+                absl::DataLossError(absl::StrCat(
+                    "verification failed: ", verifier.lost(), " lost, ",
+                    verifier.duplicated(), " duplicated, ", verifier.corrupt(),
+                    " corrupt")));
+  }
+  return 0;
 }
 
 int ServeMetricsCommand(int argc, char** argv) {
-  const auto args = Parse(argc, argv,
-                          "ringflow serve-metrics NAME... [--listen=HOST:PORT] "
-                          "[--serve_seconds=S]");
+  const auto args = ParseCommand(argc, argv, kServeMetricsSpec);
   if (args.empty()) {
     return Fail("serve-metrics",
                 absl::InvalidArgumentError("expected at least one ring name"));
+  }
+  std::set<std::string> seen;
+  for (const std::string& name : args) {
+    if (!seen.insert(name).second) {
+      return Fail(
+          "serve-metrics",
+          absl::InvalidArgumentError(absl::StrCat(
+              "ring '", name,
+              "' is named twice (each series would be exported twice)")));
+    }
+  }
+  const double seconds = absl::GetFlag(FLAGS_serve_seconds);
+  if (absl::Status valid =
+          CheckFlagRange("serve_seconds", seconds, 0.0, kMaxServeSeconds);
+      !valid.ok()) {
+    return Fail("serve-metrics", valid);
+  }
+  for (const std::string& name : args) {
+    if (absl::Status files = CheckRingFiles(name); !files.ok()) {
+      return Fail("serve-metrics", files);
+    }
   }
   auto exporter = observability::MetricsExporter::Create(
       {.listen_address = absl::GetFlag(FLAGS_listen)});
@@ -371,10 +539,10 @@ int ServeMetricsCommand(int argc, char** argv) {
   std::printf("serving %zu ring(s) on %s\n", args.size(),
               (*exporter)->url().c_str());
   std::fflush(stdout);
-  const double seconds = absl::GetFlag(FLAGS_serve_seconds);
   static std::atomic<bool> stop{false};
   signal(SIGINT, [](int) { stop.store(true); });
   signal(SIGTERM, [](int) { stop.store(true); });
+  // In range (checked above): the product fits an int64_t.
   const auto until =
       std::chrono::steady_clock::now() +
       std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));

@@ -212,6 +212,20 @@ absl::StatusOr<Segment::FileInfo> Segment::Stat() const {
   return info;
 }
 
+absl::Status CheckRegularOrAbsent(const std::string& name) {
+  struct stat st;
+  const std::string path = ShmPath(name);
+  if (::lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT ? absl::OkStatus()
+                           : Errno(errno, "cannot stat", name);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " is not a regular file (", FileKind(st.st_mode), ")"));
+  }
+  return absl::OkStatus();
+}
+
 bool TryLockByte(int fd, int64_t byte) noexcept {
   struct flock lock = ByteLock(F_WRLCK, byte);
   return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;

@@ -11,7 +11,9 @@
 
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "ringflow/observability/metrics_source.h"
@@ -22,17 +24,25 @@ namespace ringflow::shm {
 class ControlMetricsSource final : public observability::MetricsSource {
  public:
   // Borrows `control` (it must outlive the source).
-  explicit ControlMetricsSource(const Control& control) : control_(control) {}
-  // Owns `control` (a sidecar's attachment).
+  explicit ControlMetricsSource(const Control& control)
+      : name_(control.ring_name()), control_(&control) {}
+  // Owns `control` (a sidecar's attachment, from Control::Inspect).
   explicit ControlMetricsSource(std::unique_ptr<Control> control)
-      : owned_(std::move(control)), control_(*owned_) {}
+      : name_(control->ring_name()),
+        control_(control.get()),
+        sidecar_(true) {
+    owned_.push_back(std::move(control));
+  }
 
   observability::RingSnapshot Snapshot() const override {
+    std::lock_guard<std::mutex> lock(mu_);
     observability::RingSnapshot snapshot;
-    snapshot.ring = control_.ring_name();
-    snapshot.capacity = control_.capacity();
-    for (int i = 0; i < control_.max_consumers(); ++i) {
-      const ConsumerSlot& slot = control_.slot(i);
+    snapshot.ring = name_;
+    if (sidecar_ && !Refresh()) return snapshot;
+    const Control& control = *control_;
+    snapshot.capacity = control.capacity();
+    for (int i = 0; i < control.max_consumers(); ++i) {
+      const ConsumerSlot& slot = control.slot(i);
       // Acquire: the slot's name and sequence are set before it turns
       // active.
       if (ConsumerSlot::StateOf(slot.state.load(std::memory_order_acquire)) !=
@@ -43,14 +53,43 @@ class ControlMetricsSource final : public observability::MetricsSource {
           std::string(slot.name, strnlen(slot.name, sizeof(slot.name))),
           slot.sequence.LoadAcquire()});
     }
-    snapshot.published = control_.PublishedSequence();
-    snapshot.counters = control_.counters();
+    snapshot.published = control.PublishedSequence();
+    snapshot.counters = control.counters();
     return snapshot;
   }
 
+  // How many times the ring under this name was found recreated (or came
+  // back after it was gone) and inspected again.
+  int reattached() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reattached_;
+  }
+
  private:
-  std::unique_ptr<Control> owned_;
-  const Control& control_;
+  // Keeps control_ on the ring under name_; false when there is none that
+  // can be read. Retired mappings stay mapped a while: a snapshot handed out
+  // earlier may still point at their counters.
+  bool Refresh() const {
+    if (control_ != nullptr && control_->CheckIntact().ok()) return true;
+    absl::StatusOr<std::unique_ptr<Control>> fresh = Control::Inspect(name_);
+    if (!fresh.ok()) {
+      control_ = nullptr;
+      return false;
+    }
+    control_ = fresh->get();
+    owned_.push_back(std::move(*fresh));
+    while (owned_.size() > kRetiredKept) owned_.pop_front();
+    ++reattached_;
+    return true;
+  }
+  static constexpr size_t kRetiredKept = 8;
+
+  const std::string name_;
+  mutable std::mutex mu_;
+  mutable const Control* control_;  // guarded by mu_ (sidecar)
+  const bool sidecar_ = false;
+  mutable std::deque<std::unique_ptr<Control>> owned_;  // guarded by mu_
+  mutable int reattached_ = 0;                          // guarded by mu_
 };
 
 }  // namespace ringflow::shm

@@ -107,6 +107,11 @@ class Segment {
   bool linked_ = false;
 };
 
+// OK when `name` is a regular file or absent; FailedPrecondition naming
+// the path and its kind (a FIFO, a symbolic link, ...) otherwise. Looks
+// without opening or following it.
+absl::Status CheckRegularOrAbsent(const std::string& name);
+
 // Byte-lock helpers on a bare descriptor (from Segment::Reopen).
 bool TryLockByte(int fd, int64_t byte) noexcept;
 void UnlockByte(int fd, int64_t byte) noexcept;
