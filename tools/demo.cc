@@ -261,7 +261,7 @@ absl::Status RunDemo(const DemoOptions& options) {
         options.seconds);
   }
   std::printf(
-      "  shared ring: /dev/shm/%s (+ .data), %d consumer process(es) "
+      "  shared ring: /dev/shm/%s (+ :data), %d consumer process(es) "
       "attached\n",
       options.ring_name.c_str(), options.consumer_processes);
   std::printf("  metrics: %s\n", (*exporter)->url().c_str());

@@ -337,6 +337,12 @@ std::optional<Fields> RunSilentConsumer(Ring& ring, const std::string& name) {
   EXPECT_TRUE(WaitUntil(
       [&] { return silent.evictions.load(std::memory_order_relaxed) == 1; },
       kStepGuard));
+  // For docs/shared-memory.md: last heartbeat -> eviction.
+  std::cout << "stopped consumer: last heartbeat -> evicted (us): "
+            << (silent.evicted_at_ns.load(std::memory_order_relaxed) -
+                silent.heartbeat_ns.load(std::memory_order_relaxed)) /
+                   1000
+            << "\n";
   child->WriteLine("go");
   const std::optional<std::string> after =
       child->ReadLineStartingWith("after", kStepGuard);
