@@ -53,11 +53,12 @@
 //   park-attach ring=R
 //       Attaches with a test hook that prints "parked slot=N" right after
 //       the slot turned kAttaching and then waits forever (to be killed).
-//   tiny-tmpfs [capacity=65536] [tmpfs=1m]
+//   tiny-tmpfs [capacity=65536] [tmpfs=1m] [exec=PROGRAM]
 //       In a new mount namespace with a `tmpfs`-sized tmpfs on /dev/shm,
 //       creates a ring of `capacity` ShmEvents: prints "skip <reason>" when
 //       the namespace cannot be made, else "status code=..." and then
-//       "leftover files=N" (what is left in /dev/shm afterwards).
+//       "leftover files=N" (what is left in /dev/shm afterwards). With
+//       exec=PROGRAM it prints "exec" and runs `PROGRAM demo` there instead.
 //   image out=PATH
 //       Writes the control segment image of a fresh small ring to PATH (the
 //       fuzzer's seed corpus).
@@ -434,6 +435,12 @@ int TinyTmpfs(const Fields& args) {
   if (::mount("tmpfs", "/dev/shm", "tmpfs", 0, size.c_str()) != 0) {
     Say(absl::StrCat("skip mount tmpfs on /dev/shm: ", std::strerror(errno)));
     return 0;
+  }
+  if (const std::string program = args.Get("exec", ""); !program.empty()) {
+    // `ringflow demo` in the tiny namespace: the caller checks how it ends.
+    Say("exec");
+    ::execl(program.c_str(), program.c_str(), "demo", nullptr);
+    return Fail(absl::StrCat("exec ", program, ": ", std::strerror(errno)));
   }
   shm::SharedRingOptions options;
   options.name = "tiny";

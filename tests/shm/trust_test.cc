@@ -331,6 +331,16 @@ TEST_F(ShmTinyTmpfsTest, ARingThatFitsIsUsedToTheLastSlot) {
   EXPECT_EQ(lines[2], "leftover files=0");
 }
 
+TEST_F(ShmTinyTmpfsTest, TheDemoFailsWithAMessageNotSigbus) {
+  int status = 0;
+  const std::vector<std::string> lines =
+      Run({std::string("exec=") + RINGFLOW_TOOL}, &status);
+  ASSERT_FALSE(lines.empty()) << DescribeWaitStatus(status);
+  if (lines[0].starts_with("skip")) GTEST_SKIP() << lines[0];
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0)
+      << DescribeWaitStatus(status) << " " << ::testing::PrintToString(lines);
+}
+
 // ---- item 6: no shared header field steers an index after attach -----------
 
 // A process that can map the control segment rewrites header fields (and
