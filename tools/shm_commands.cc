@@ -361,10 +361,10 @@ int RmCommand(int argc, char** argv) {
   // that happens to carry the name, and never a ring in use.
   const bool force = absl::GetFlag(FLAGS_force);
   if (absl::Status files = CheckRingFiles(args[0]); !files.ok() && !force) {
-    return Fail("rm", absl::Status(files.code(),
-                                   absl::StrCat(files.message(),
-                                                ": not removed (--force "
-                                                "removes it anyway)")));
+    return Fail(
+        "rm", absl::Status(files.code(), absl::StrCat(files.message(),
+                                                      ": not removed (--force "
+                                                      "removes it anyway)")));
   }
   const absl::Status removed = Control::Remove(args[0], force);
   if (!removed.ok()) return Fail("rm", removed);

@@ -110,10 +110,10 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateOrResume(
         options.mode));
   }
   if ((options.mode & 0002u) != 0 && !options.world_writable) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mode 0%o lets every local user write the ring; set "
-        "SharedRingOptions::world_writable if that is meant",
-        options.mode));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("mode 0%o lets every local user write the ring; set "
+                        "SharedRingOptions::world_writable if that is meant",
+                        options.mode));
   }
   if (options.consumer_timeout < 2 * kDefaultHeartbeatInterval) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -180,8 +180,8 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
   // Unnamed files: nobody else can hold these locks yet.
   if (!control->control_.TryLockByte(kProducerLockByte) ||
       !control->data_.TryLockByte(kProducerLockByte)) {
-    return absl::InternalError(absl::StrCat(
-        "ring '", options.name, "': cannot lock its new segments"));
+    return absl::InternalError(absl::StrCat("ring '", options.name,
+                                            "': cannot lock its new segments"));
   }
 
   // Initialise everything before `ready`. The segments are zero-filled.
@@ -216,7 +216,8 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
   live->pid.store(pid, std::memory_order_relaxed);
   live->start_ticks.store(start, std::memory_order_relaxed);
   live->heartbeat_ns.store(MonotonicNanos(), std::memory_order_relaxed);
-  auto* available = reinterpret_cast<std::atomic<int64_t>*>(base + kAvailableOffset);
+  auto* available =
+      reinterpret_cast<std::atomic<int64_t>*>(base + kAvailableOffset);
   for (int64_t i = 0; i < options.capacity; ++i) {
     // Relaxed: published by the release store of `ready` below.
     new (&available[i]) std::atomic<int64_t>(kInitialSequence);
@@ -305,8 +306,8 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Resume(
           absl::StrCat("ring '", name, "' vanished while being resumed"));
     }
     return absl::AlreadyExistsError(absl::StrCat(
-        "ring '", name, "' exists and cannot be resumed: ",
-        opened.status().message()));
+        "ring '", name,
+        "' exists and cannot be resumed: ", opened.status().message()));
   }
   auto control = std::unique_ptr<Control>(new Control());
   control->name_ = name;
@@ -316,10 +317,10 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Resume(
   const uint32_t euid = ::geteuid();
   const int32_t owner_pid = RecordedProducer(control->control_);
   if (info.uid != euid) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "ring '", name, "' belongs to uid ", info.uid, " (producer ",
-        PidText(owner_pid), "), not to this process's uid ", euid,
-        ": not resumed"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("ring '", name, "' belongs to uid ", info.uid,
+                     " (producer ", PidText(owner_pid),
+                     "), not to this process's uid ", euid, ": not resumed"));
   }
   if ((info.mode & 0777u & ~options.mode) != 0) {
     return absl::PermissionDeniedError(absl::StrFormat(
@@ -341,13 +342,14 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Resume(
   if (g.capacity != options.capacity ||
       g.max_consumers != options.max_consumers ||
       g.producer_type != options.producer_type) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "ring '", name, "' exists with capacity ", g.capacity, ", ",
-        g.max_consumers, " consumers, ", std::string(ProducerTypeName(g.producer_type)),
-        " producer; this producer asks for ", options.capacity, ", ",
-        options.max_consumers, ", ",
-        std::string(ProducerTypeName(options.producer_type)),
-        " (remove it with `ringflow rm ", name, "`)"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("ring '", name, "' exists with capacity ", g.capacity,
+                     ", ", g.max_consumers, " consumers, ",
+                     std::string(ProducerTypeName(g.producer_type)),
+                     " producer; this producer asks for ", options.capacity,
+                     ", ", options.max_consumers, ", ",
+                     std::string(ProducerTypeName(options.producer_type)),
+                     " (remove it with `ringflow rm ", name, "`)"));
   }
   absl::StatusOr<Segment> data =
       Segment::Open(DataSegmentName(name), Segment::Access::kReadWrite);
@@ -369,8 +371,8 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Resume(
         "its data segment is held by a live producer");
   }
   if (!valid.ok()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "ring '", name, "' cannot be resumed: ", valid.message()));
+    return absl::AlreadyExistsError(
+        absl::StrCat("ring '", name, "' cannot be resumed: ", valid.message()));
   }
 
   // Resume at the last published sequence. For a multi-producer ring,
@@ -428,9 +430,8 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Attach(
                               control->control_.Stat());
     if (!Trusted(info, options)) {
       return absl::PermissionDeniedError(absl::StrCat(
-          "ring '", std::string(ring), "' belongs to uid ", info.uid,
-          " (gid ", info.gid, "), which is neither this process's uid ",
-          ::geteuid(),
+          "ring '", std::string(ring), "' belongs to uid ", info.uid, " (gid ",
+          info.gid, "), which is neither this process's uid ", ::geteuid(),
           " nor a trusted uid or gid (AttachOptions::trusted_uids / "
           "trusted_gids): not attached"));
     }
@@ -444,9 +445,9 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Attach(
         absl::StatusOr<Segment::FileInfo> data_info = control->data_.Stat();
         valid = data_info.status();
         if (valid.ok() && data_info->uid != info.uid) {
-          valid = absl::FailedPreconditionError(absl::StrCat(
-              "data segment belongs to uid ", data_info->uid,
-              ", its control segment to uid ", info.uid));
+          valid = absl::FailedPreconditionError(
+              absl::StrCat("data segment belongs to uid ", data_info->uid,
+                           ", its control segment to uid ", info.uid));
         }
         if (valid.ok()) {
           valid = ValidateData(control->data_.data(), control->data_.size(),
@@ -458,8 +459,7 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Attach(
         // links. Wait for it, within the deadline.
         data_missing = true;
         valid = absl::UnavailableError(absl::StrCat(
-            "its data segment does not exist (", data.status().message(),
-            ")"));
+            "its data segment does not exist (", data.status().message(), ")"));
       } else {
         valid = data.status();
       }
@@ -469,8 +469,8 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Attach(
       if (data_missing) {
         // Not a creator between its links after all: the ring has no data
         // segment.
-        return absl::NotFoundError(absl::StrCat(
-            "ring '", std::string(ring), "': ", valid.message()));
+        return absl::NotFoundError(
+            absl::StrCat("ring '", std::string(ring), "': ", valid.message()));
       }
       return absl::DeadlineExceededError(absl::StrCat(
           "ring '", std::string(ring), "' did not become ready within ",
@@ -542,9 +542,9 @@ absl::Status Control::Remove(std::string_view ring, bool force) {
         absl::StrAppend(&who, who.empty() ? "" : ", ", "consumer pids ",
                         absl::StrJoin(users.consumer_pids, " "));
       }
-      return absl::FailedPreconditionError(absl::StrCat(
-          "ring '", std::string(ring), "' is in use (", who,
-          "): not removed (force removes it anyway)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("ring '", std::string(ring), "' is in use (", who,
+                       "): not removed (force removes it anyway)"));
     }
   }
   // Unlink exactly the files we looked at (a name that now names another
@@ -574,21 +574,21 @@ absl::Status Control::CheckIntact() const {
   const auto check = [&](const Segment& segment, size_t size) -> absl::Status {
     if (segment.data() == nullptr) return absl::OkStatus();
     if (!segment.NamesThisFile()) {
-      return absl::NotFoundError(
-          absl::StrCat("ring '", name_, "': segment '", segment.name(),
-                       "' was removed or replaced"));
+      return absl::NotFoundError(absl::StrCat("ring '", name_, "': segment '",
+                                              segment.name(),
+                                              "' was removed or replaced"));
     }
     RINGFLOW_ASSIGN_OR_RETURN(const Segment::FileInfo info, segment.Stat());
     if (info.size < size) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("ring '", name_, "': segment '", segment.name(),
-                       "' was truncated to ", info.size, " bytes (", size,
-                       " expected)"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ring '", name_, "': segment '", segment.name(),
+          "' was truncated to ", info.size, " bytes (", size, " expected)"));
     }
     return absl::OkStatus();
   };
   RINGFLOW_RETURN_IF_ERROR(check(control_, geometry_.layout.control_bytes));
-  RINGFLOW_RETURN_IF_ERROR(check(data_, kDataHeaderBytes + geometry_.data_bytes));
+  RINGFLOW_RETURN_IF_ERROR(
+      check(data_, kDataHeaderBytes + geometry_.data_bytes));
   // The size is checked: this read cannot fault (short of a truncation in
   // the next microseconds, which the trust model leaves to the owner).
   if (header().creation_id != geometry_.creation_id) {

@@ -77,8 +77,8 @@ absl::StatusOr<RingGeometry> ReadGeometry(const void* data, size_t size,
   // after every other field.
   const uint32_t ready =
       std::atomic_ref<const uint32_t>(
-          *reinterpret_cast<const uint32_t*>(
-              static_cast<const char*>(data) + offsetof(ControlHeader, ready)))
+          *reinterpret_cast<const uint32_t*>(static_cast<const char*>(data) +
+                                             offsetof(ControlHeader, ready)))
           .load(std::memory_order_acquire);
   // One copy into private memory, then every check and every value below
   // reads the copy: a writer racing us cannot make a checked field differ
@@ -211,9 +211,9 @@ absl::Status ValidateControl(const void* data, size_t size,
 absl::Status ValidateData(const void* data, size_t size,
                           const RingGeometry& geometry) {
   if (data == nullptr || size < kDataHeaderBytes + geometry.data_bytes) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "data segment is ", size, " bytes, expected ",
-        kDataHeaderBytes + geometry.data_bytes, " (truncated)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("data segment is ", size, " bytes, expected ",
+                     kDataHeaderBytes + geometry.data_bytes, " (truncated)"));
   }
   DataHeader h;
   std::memcpy(&h, data, sizeof(h));
@@ -228,7 +228,8 @@ absl::Status ValidateData(const void* data, size_t size,
         "segment's %016x",
         h.creation_id, geometry.creation_id));
   }
-  if (h.events_offset != kDataHeaderBytes || h.data_bytes != geometry.data_bytes) {
+  if (h.events_offset != kDataHeaderBytes ||
+      h.data_bytes != geometry.data_bytes) {
     return absl::FailedPreconditionError(absl::StrCat(
         "data segment layout (events at ", h.events_offset, ", ", h.data_bytes,
         " bytes) != (", kDataHeaderBytes, ", ", geometry.data_bytes, ")"));

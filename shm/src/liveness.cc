@@ -31,9 +31,9 @@ uint64_t ProcessStartTicks(int32_t pid) noexcept {
   const char* p = std::strrchr(line, ')');
   if (p == nullptr || p[1] != ' ') return 0;
   p += 2;
-  const char state = *p;                   // field 3
+  const char state = *p;                       // field 3
   if (state == 'Z' || state == 'X') return 0;  // zombie or dead: gone
-  for (int field = 3; field < 22; ++field) {  // skip to field 22
+  for (int field = 3; field < 22; ++field) {   // skip to field 22
     p = std::strchr(p, ' ');
     if (p == nullptr) return 0;
     ++p;

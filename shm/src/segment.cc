@@ -18,9 +18,8 @@ namespace ringflow::shm_internal {
 namespace {
 
 absl::Status Errno(int error, const char* what, const std::string& name) {
-  const std::string message =
-      absl::StrCat(what, " shared memory segment '", name,
-                   "': ", std::strerror(error));
+  const std::string message = absl::StrCat(what, " shared memory segment '",
+                                           name, "': ", std::strerror(error));
   switch (error) {
     case EEXIST:
       return absl::AlreadyExistsError(message);
@@ -116,10 +115,10 @@ absl::StatusOr<Segment> Segment::CreateUnnamed(const std::string& name,
           ::statvfs(kShmDirectory, &fs) == 0
               ? static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize
               : 0;
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "shared memory segment '", name, "' needs ", bytes, " bytes but ",
-          kShmDirectory, " has ", free_bytes,
-          " bytes free (enlarge the tmpfs or shrink the ring)"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("shared memory segment '", name, "' needs ", bytes,
+                       " bytes but ", kShmDirectory, " has ", free_bytes,
+                       " bytes free (enlarge the tmpfs or shrink the ring)"));
     }
     return Errno(error, "cannot reserve pages for", name);
   }
@@ -149,9 +148,9 @@ absl::StatusOr<Segment> Segment::Open(const std::string& name, Access access) {
   const bool write = access == Access::kReadWrite;
   // O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: a
   // planted symlink is refused, not followed.
-  segment.fd_ = ::open(ShmPath(name).c_str(),
-                       (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOFOLLOW |
-                           O_CLOEXEC | O_NOCTTY);
+  segment.fd_ =
+      ::open(ShmPath(name).c_str(), (write ? O_RDWR : O_RDONLY) | O_NONBLOCK |
+                                        O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
   if (segment.fd_ < 0) return Errno(errno, "cannot open", name);
   struct stat st;
   if (::fstat(segment.fd_, &st) != 0) return Errno(errno, "cannot stat", name);
@@ -161,12 +160,13 @@ absl::StatusOr<Segment> Segment::Open(const std::string& name, Access access) {
                      FileKind(st.st_mode), "): not a ringflow segment"));
   }
   if (st.st_size <= 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "shared memory segment '", name, "' is empty (0 bytes)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("shared memory segment '", name, "' is empty (0 bytes)"));
   }
   const size_t bytes = static_cast<size_t>(st.st_size);
-  void* data = ::mmap(nullptr, bytes, write ? PROT_READ | PROT_WRITE : PROT_READ,
-                      MAP_SHARED, segment.fd_, 0);
+  void* data =
+      ::mmap(nullptr, bytes, write ? PROT_READ | PROT_WRITE : PROT_READ,
+             MAP_SHARED, segment.fd_, 0);
   if (data == MAP_FAILED) return Errno(errno, "cannot map", name);
   segment.data_ = data;
   segment.size_ = bytes;

@@ -41,13 +41,12 @@
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/lease.h"
 #include "ringflow/processors/work_processor.h"
+#include "support/counting_new.h"  // replaces operator new / delete
 #include "support/status_matchers.h"
 #include "support/test_scale.h"
 #include "support/topo_handlers.h"
 #include "support/topo_names.h"
 #include "support/topo_spin.h"
-
-#include "support/counting_new.h"  // replaces operator new / delete
 
 namespace ringflow {
 namespace {

@@ -40,9 +40,9 @@ namespace {
 
 using ::ringflow::shm_internal::Segment;
 using ::ringflow::testing::ChildProcess;
-using ::ringflow::testing::PlantSegment;
 using ::ringflow::testing::Events;
 using ::ringflow::testing::Fields;
+using ::ringflow::testing::PlantSegment;
 using ::ringflow::testing::RingRemover;
 using ::ringflow::testing::StatusIs;
 using ::ringflow::testing::UniqueRingName;
@@ -196,8 +196,9 @@ TEST_F(ShmHeaderValidationTest, RejectedAttachTakesNoSlot) {
 TEST_F(ShmHeaderValidationTest, AttachToAMissingRingIsNotFoundNamingIt) {
   EXPECT_THAT(SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr(name_)));
-  EXPECT_THAT(Control::Attach(name_, AttachOptions{.timeout = absl::Milliseconds(10)}),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr(name_)));
+  EXPECT_THAT(
+      Control::Attach(name_, AttachOptions{.timeout = absl::Milliseconds(10)}),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr(name_)));
   EXPECT_THAT(Control::Remove(name_),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr(name_)));
 }
@@ -227,8 +228,9 @@ TEST(ShmRingNameTest, BadNamesAreInvalidArgument) {
     EXPECT_THAT(
         SharedConsumer<Event32>::Attach(bad, ConsumerOptions()),
         StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ring name")));
-    EXPECT_THAT(Control::Attach(bad, AttachOptions{.timeout = absl::Milliseconds(10)}),
-                StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(
+        Control::Attach(bad, AttachOptions{.timeout = absl::Milliseconds(10)}),
+        StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_THAT(Control::Remove(bad),
                 StatusIs(absl::StatusCode::kInvalidArgument));
   }
@@ -533,9 +535,8 @@ TEST_F(ShmHeaderValidationTest, AttachNamesATruncatedDataSegment) {
 // Writes a control segment for the test's ring holding `image` (what a
 // creator had written when it died).
 void WriteStaleControl(const std::string& name, const Image& image) {
-  ASSERT_OK_AND_ASSIGN(
-      Segment segment,
-      PlantSegment(ControlSegmentName(name), image.size(), 0600));
+  ASSERT_OK_AND_ASSIGN(Segment segment, PlantSegment(ControlSegmentName(name),
+                                                     image.size(), 0600));
   std::memcpy(segment.data(), image.data(), image.size());
 }
 
@@ -582,8 +583,9 @@ TEST_F(ShmCreatorDiedTest, AttachTimesOutNamingTheCreator) {
   // instead of spinning forever (bound: generous, for a loaded machine).
   EXPECT_GE(waited, absl::Milliseconds(200));
   EXPECT_LT(waited, absl::Seconds(30));
-  EXPECT_THAT(Control::Attach(name_, AttachOptions{.timeout = absl::ZeroDuration()}),
-              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(
+      Control::Attach(name_, AttachOptions{.timeout = absl::ZeroDuration()}),
+      StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
 TEST_F(ShmCreatorDiedTest, AttachSucceedsOnceTheCreatorMarksTheRingReady) {
@@ -643,8 +645,9 @@ TEST_F(ShmCreatorDiedTest, CreateRefusesAnUnreadyRingOfALiveCreator) {
   const Image image = StaleImage(creator->pid(), ticks);
   ASSERT_FALSE(image.empty());
   WriteStaleControl(name_, image);
-  EXPECT_THAT(SharedRing<Event32>::Create(OptionsFor(name_), kTag),
-              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("not ready")));
+  EXPECT_THAT(
+      SharedRing<Event32>::Create(OptionsFor(name_), kTag),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("not ready")));
 }
 
 // Attach during initialisation (regression tests; this one and the two

@@ -46,8 +46,7 @@ TEST(ShmNoAllocationTest, AFullRingWithADeadConsumerCostsNoAllocation) {
   options.max_consumers = 2;
   ASSERT_OK_AND_ASSIGN(auto ring,
                        SharedRing<ShmEvent>::Create(options, kShmEventTag));
-  std::optional<ChildProcess> consumer =
-      ChildProcess::Spawn(
+  std::optional<ChildProcess> consumer = ChildProcess::Spawn(
       {RINGFLOW_SHM_CHILD, "stall", "ring=" + name, "name=victim"});
   ASSERT_TRUE(consumer.has_value());
   ASSERT_TRUE(consumer->ReadLineStartingWith("ready", kGuard).has_value());

@@ -189,9 +189,9 @@ class ShmOtherUserTest : public ::testing::Test {
   std::string AttachAs(gid_t gid, const std::string& name,
                        const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {
-        setpriv_,      "--reuid=65534", "--regid=" + std::to_string(gid),
-        "--clear-groups", helper_.path(), "attach",
-        "ring=" + name, "name=stranger"};
+        setpriv_,         "--reuid=65534", "--regid=" + std::to_string(gid),
+        "--clear-groups", helper_.path(),  "attach",
+        "ring=" + name,   "name=stranger"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::optional<ChildProcess> child = ChildProcess::Spawn(argv);
     if (!child) return "cannot start setpriv";
@@ -242,17 +242,17 @@ TEST_F(ShmOtherUserTest, AGroupMemberAttachesToA0660RingOnlyWhenItTrustsIt) {
                        Ring::Create(OptionsFor(name, 0660), kShmEventTag));
   const std::string untrusting = AttachAs(::getegid(), name);
   EXPECT_EQ(Fields(untrusting).Get("code"), "PERMISSION_DENIED") << untrusting;
-  EXPECT_THAT(untrusting, HasSubstr("belongs to uid " +
-                                    std::to_string(::geteuid())));
-  const std::string member = AttachAs(
-      ::getegid(), name, {"trust_gid=" + std::to_string(::getegid())});
+  EXPECT_THAT(untrusting,
+              HasSubstr("belongs to uid " + std::to_string(::geteuid())));
+  const std::string member =
+      AttachAs(::getegid(), name, {"trust_gid=" + std::to_string(::getegid())});
   EXPECT_EQ(Fields(member).Get("code"), "OK") << member;
-  const std::string by_uid = AttachAs(
-      ::getegid(), name, {"trust_uid=" + std::to_string(::geteuid())});
+  const std::string by_uid =
+      AttachAs(::getegid(), name, {"trust_uid=" + std::to_string(::geteuid())});
   EXPECT_EQ(Fields(by_uid).Get("code"), "OK") << by_uid;
   // Trust does not open a file the OS refuses.
-  const std::string stranger = AttachAs(
-      65534, name, {"trust_uid=" + std::to_string(::geteuid())});
+  const std::string stranger =
+      AttachAs(65534, name, {"trust_uid=" + std::to_string(::geteuid())});
   EXPECT_EQ(Fields(stranger).Get("code"), "PERMISSION_DENIED") << stranger;
 }
 
@@ -282,14 +282,14 @@ TEST_F(ShmOtherUserTest, ARingPlantedByAnotherUserIsNeitherResumedNorAttached) {
                        AllOf(HasSubstr("uid 65534"), HasSubstr(name))));
   options.mode = 0666;
   options.world_writable = true;
-  EXPECT_THAT(Ring::Create(options, kShmEventTag),
-              StatusIs(absl::StatusCode::kPermissionDenied,
-                       HasSubstr("uid 65534")));
+  EXPECT_THAT(
+      Ring::Create(options, kShmEventTag),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("uid 65534")));
   SharedConsumerOptions consumer;
   consumer.type_tag = kShmEventTag;
-  EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(name, consumer),
-              StatusIs(absl::StatusCode::kPermissionDenied,
-                       HasSubstr("uid 65534")));
+  EXPECT_THAT(
+      SharedConsumer<ShmEvent>::Attach(name, consumer),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("uid 65534")));
   consumer.trusted_uids = {65534};
   EXPECT_OK(SharedConsumer<ShmEvent>::Attach(name, consumer).status());
 }

@@ -85,8 +85,8 @@ SharedConsumerOptions ConsumerOptions() {
 // Starts `shm_child produce` for `name` and waits for its "created" line;
 // the ring then has a live producer until the child is killed or its stdin
 // closes.
-std::optional<ChildProcess> StartProducer(
-    const std::string& name, std::vector<std::string> extra = {}) {
+std::optional<ChildProcess> StartProducer(const std::string& name,
+                                          std::vector<std::string> extra = {}) {
   std::vector<std::string> argv = {RINGFLOW_SHM_CHILD, "produce",
                                    "ring=" + name, "capacity=64",
                                    "max_consumers=4"};
@@ -131,12 +131,12 @@ TEST(ShmTrustTest, CreateOfAnotherTypeLeavesALiveRingUntouched) {
   const std::string name = UniqueRingName("live");
   RingRemover remover(name);
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(OptionsFor(name), kShmEventTag));
-  ASSERT_OK_AND_ASSIGN(auto consumer,
-                       SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()));
+  ASSERT_OK_AND_ASSIGN(
+      auto consumer, SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()));
   for (const char* tag : {"other-tag", kShmEventTag}) {
-    EXPECT_THAT(SharedRing<OtherEvent>::Create(OptionsFor(name), tag),
-                StatusIs(absl::StatusCode::kAlreadyExists,
-                         HasSubstr("live producer")));
+    EXPECT_THAT(
+        SharedRing<OtherEvent>::Create(OptionsFor(name), tag),
+        StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("live producer")));
   }
   EXPECT_THAT(Ring::Create(OptionsFor(name), "other-tag"),
               StatusIs(absl::StatusCode::kAlreadyExists));
@@ -192,8 +192,8 @@ TEST(ShmTrustTest, ARingNamedLikeAnotherRingsDataSegmentIsIndependent) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(OptionsFor(name), kShmEventTag));
   ASSERT_OK_AND_ASSIGN(auto other,
                        Ring::Create(OptionsFor(twin, 128), kShmEventTag));
-  ASSERT_OK_AND_ASSIGN(auto consumer,
-                       SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()));
+  ASSERT_OK_AND_ASSIGN(
+      auto consumer, SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()));
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(ring->PublishEvent(FillShmEvent));
     ASSERT_TRUE(other->PublishEvent([](ShmEvent& e, int64_t) {
@@ -233,10 +233,11 @@ TEST(ShmTrustTest, AttachRefusesADataSegmentOfAnotherRing) {
 TEST(ShmTrustTest, ASecondCreateInTheSameProcessIsAlreadyExists) {
   const std::string name = UniqueRingName("twice");
   RingRemover remover(name);
-  ASSERT_OK_AND_ASSIGN(auto first, Ring::Create(OptionsFor(name), kShmEventTag));
-  EXPECT_THAT(Ring::Create(OptionsFor(name), kShmEventTag),
-              StatusIs(absl::StatusCode::kAlreadyExists,
-                       HasSubstr("this process")));
+  ASSERT_OK_AND_ASSIGN(auto first,
+                       Ring::Create(OptionsFor(name), kShmEventTag));
+  EXPECT_THAT(
+      Ring::Create(OptionsFor(name), kShmEventTag),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("this process")));
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(first->PublishEvent(FillShmEvent));
   EXPECT_EQ(first->Cursor(), 4);
 }
@@ -314,9 +315,9 @@ TEST_F(ShmTinyTmpfsTest, CreateIsResourceExhaustedNamingTheBytes) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << DescribeWaitStatus(status) << " " << ::testing::PrintToString(lines);
   ASSERT_EQ(lines.size(), 2u) << ::testing::PrintToString(lines);
-  EXPECT_THAT(lines[0], AllOf(HasSubstr("RESOURCE_EXHAUSTED"),
-                              HasSubstr("needs 1052672 bytes"),
-                              HasSubstr("bytes free")));
+  EXPECT_THAT(lines[0],
+              AllOf(HasSubstr("RESOURCE_EXHAUSTED"),
+                    HasSubstr("needs 1052672 bytes"), HasSubstr("bytes free")));
   EXPECT_EQ(lines[1], "leftover files=0");
 }
 
@@ -354,10 +355,11 @@ TEST(ShmLiveHeaderFuzzTest, RandomHeaderWritesWhileRunningSteerNothing) {
   const std::string name = UniqueRingName("fuzz");
   RingRemover remover(name);
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(OptionsFor(name), kShmEventTag));
-  ASSERT_OK_AND_ASSIGN(auto consumer,
-                       SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()));
-  ASSERT_OK_AND_ASSIGN(Segment writer, Segment::Open(ControlSegmentName(name),
-                                                     Segment::Access::kReadWrite));
+  ASSERT_OK_AND_ASSIGN(
+      auto consumer, SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()));
+  ASSERT_OK_AND_ASSIGN(
+      Segment writer,
+      Segment::Open(ControlSegmentName(name), Segment::Access::kReadWrite));
   const RingGeometry geometry = ring->control().geometry();
   auto* bytes = static_cast<unsigned char*>(writer.data());
   std::vector<unsigned char> pristine(bytes, bytes + sizeof(ControlHeader));
@@ -407,9 +409,9 @@ TEST(ShmLiveHeaderFuzzTest, RandomHeaderWritesWhileRunningSteerNothing) {
   int attaches = 0, refused = 0;
   for (int round = 0; !consumer_done.load(std::memory_order_acquire); ++round) {
     const Field& f = targets[random() % std::size(targets)];
-    const uint64_t value =
-        round % 3 == 0 ? uint64_t{1} << (random() % 48)
-                       : (round % 3 == 1 ? uint64_t{1000} : random());
+    const uint64_t value = round % 3 == 0
+                               ? uint64_t{1} << (random() % 48)
+                               : (round % 3 == 1 ? uint64_t{1000} : random());
     std::memcpy(bytes + f.offset, &value, f.size);  // little-endian low bytes
     if (round % 64 == 0) {
       // A newcomer validates what it finds: a Status either way, never a
@@ -443,9 +445,9 @@ TEST(ShmTrustTest, CheckIntactNamesATruncatedOrRemovedSegment) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(OptionsFor(name), kShmEventTag));
   ASSERT_OK_AND_ASSIGN(auto tool, Control::Inspect(name));
   EXPECT_OK(tool->CheckIntact());
-  ASSERT_EQ(::truncate(shm_internal::ShmPath(ControlSegmentName(name)).c_str(),
-                       0),
-            0);
+  ASSERT_EQ(
+      ::truncate(shm_internal::ShmPath(ControlSegmentName(name)).c_str(), 0),
+      0);
   EXPECT_THAT(tool->CheckIntact(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr(name), HasSubstr("truncated"))));
@@ -474,8 +476,8 @@ TEST(ShmTrustTest, AttachersKilledInsideTheJoinLeaveNoSlotBehind) {
   const std::string name = UniqueRingName("park");
   RingRemover remover(name);
   const int kSlots = 4;
-  ASSERT_OK_AND_ASSIGN(auto ring,
-                       Ring::Create(OptionsFor(name, 64, kSlots), kShmEventTag));
+  ASSERT_OK_AND_ASSIGN(
+      auto ring, Ring::Create(OptionsFor(name, 64, kSlots), kShmEventTag));
   for (int i = 0; i < kSlots; ++i) {
     std::optional<ChildProcess> parked = ChildProcess::Spawn(
         {RINGFLOW_SHM_CHILD, "park-attach", "ring=" + name});
@@ -546,11 +548,12 @@ TEST(ShmTrustTest, EveryConsumerPathReportsADeadProducer) {
     return detect_us[std::min(detect_us.size() - 1,
                               static_cast<size_t>(q * detect_us.size()))];
   };
-  std::printf("dead producer detected after kill -9 (%zu kills, us): p50 %lld "
-              "p99 %lld max %lld\n",
-              detect_us.size(), static_cast<long long>(at(0.5)),
-              static_cast<long long>(at(0.99)),
-              static_cast<long long>(detect_us.back()));
+  std::printf(
+      "dead producer detected after kill -9 (%zu kills, us): p50 %lld "
+      "p99 %lld max %lld\n",
+      detect_us.size(), static_cast<long long>(at(0.5)),
+      static_cast<long long>(at(0.99)),
+      static_cast<long long>(detect_us.back()));
 }
 
 // ---- item 11: dead consumers' slots are reclaimed by the attacher ----------
@@ -566,8 +569,8 @@ TEST(ShmTrustTest, AnAttacherTakesOverTheSlotsOfDeadConsumers) {
     // Fill every slot with a live consumer.
     std::vector<ChildProcess> holders;
     for (int i = 0; i < 4; ++i) {
-      std::optional<ChildProcess> holder = ChildProcess::Spawn(
-          {RINGFLOW_SHM_CHILD, "stall", "ring=" + name});
+      std::optional<ChildProcess> holder =
+          ChildProcess::Spawn({RINGFLOW_SHM_CHILD, "stall", "ring=" + name});
       ASSERT_TRUE(holder.has_value());
       ASSERT_TRUE(holder->ReadLineStartingWith("ready", kGuard).has_value());
       holders.push_back(std::move(*holder));
@@ -624,8 +627,8 @@ TEST(ShmTrustTest, AWorldWritableModeNeedsToBeAskedFor) {
   options.world_writable = true;
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(options, kShmEventTag));
   struct stat st;
-  ASSERT_EQ(::stat(shm_internal::ShmPath(ControlSegmentName(name)).c_str(), &st),
-            0);
+  ASSERT_EQ(
+      ::stat(shm_internal::ShmPath(ControlSegmentName(name)).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0666u);
 }
 
@@ -635,13 +638,13 @@ TEST(ShmTrustTest, AFifoUnderARingsNameIsRefusedWithoutBlocking) {
   const std::string name = UniqueRingName("fifo");
   const std::string path = shm_internal::ShmPath(ControlSegmentName(name));
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
-  EXPECT_THAT(Control::Inspect(name),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("not a regular file"),
-                             HasSubstr("FIFO"))));
-  EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("FIFO")));
+  EXPECT_THAT(
+      Control::Inspect(name),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr("not a regular file"), HasSubstr("FIFO"))));
+  EXPECT_THAT(
+      SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("FIFO")));
   EXPECT_THAT(Ring::Create(OptionsFor(name), kShmEventTag),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("FIFO")));
   EXPECT_THAT(Control::Remove(name),
@@ -659,11 +662,11 @@ TEST(ShmTrustTest, RemoveRefusesARingInUseNamingThePids) {
       ChildProcess::Spawn({RINGFLOW_SHM_CHILD, "stall", "ring=" + name});
   ASSERT_TRUE(consumer.has_value());
   ASSERT_TRUE(consumer->ReadLineStartingWith("ready", kGuard).has_value());
-  EXPECT_THAT(
-      Control::Remove(name),
-      StatusIs(absl::StatusCode::kFailedPrecondition,
-               AllOf(HasSubstr("producer pid " + std::to_string(producer->pid())),
-                     HasSubstr(std::to_string(consumer->pid())))));
+  EXPECT_THAT(Control::Remove(name),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("producer pid " +
+                                       std::to_string(producer->pid())),
+                             HasSubstr(std::to_string(consumer->pid())))));
   EXPECT_OK(Control::Inspect(name).status());
   producer->Kill(SIGKILL);
   producer->WaitOrKill(kGuard);

@@ -1034,7 +1034,8 @@ TEST(RingflowToolTest, StatWatchReportsATruncatedRingInsteadOfDying) {
 // The `ringflow_events_published_total` value serve-metrics reports for
 // `ring`, or -1 when the series is absent.
 int64_t PublishedSeries(int port, const std::string& ring) {
-  absl::StatusOr<std::string> body = tools::HttpGet("127.0.0.1", port, "/metrics");
+  absl::StatusOr<std::string> body =
+      tools::HttpGet("127.0.0.1", port, "/metrics");
   if (!body.ok()) return -2;
   const std::string prefix =
       "ringflow_events_published_total{ring=\"" + ring + "\"} ";
@@ -1052,13 +1053,14 @@ TEST(RingflowToolTest, ServeMetricsFollowsARecreatedRingAndSurvivesTruncation) {
   const std::string name = ring->name();
   const auto publish = [](TickRing& r, int n) {
     for (int i = 0; i < n; ++i) {
-      r.ring()->PublishEvent(
-          [](Tick& tick, int64_t sequence) { tools::FillTick(tick, sequence); });
+      r.ring()->PublishEvent([](Tick& tick, int64_t sequence) {
+        tools::FillTick(tick, sequence);
+      });
     }
   };
   publish(*ring, 1000);
-  Tool serve({"serve-metrics", "--listen=127.0.0.1:0", "--serve_seconds=60",
-              name});
+  Tool serve(
+      {"serve-metrics", "--listen=127.0.0.1:0", "--serve_seconds=60", name});
   ASSERT_TRUE(serve.started());
   std::optional<std::string> serving = serve.ReadLine();
   ASSERT_TRUE(serving.has_value());

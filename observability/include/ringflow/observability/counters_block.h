@@ -370,7 +370,7 @@ class CountersBlock {
   }
 
   BlockHeader* header_ = nullptr;
-  int capacity_ = 0;           // validated copy of header_->capacity
+  int capacity_ = 0;            // validated copy of header_->capacity
   int64_t reuse_delay_ns_ = 0;  // copy of header_->reuse_delay_ns
 };
 

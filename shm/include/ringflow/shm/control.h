@@ -120,7 +120,8 @@ class Control {
   // Tools. Maps the control segment read-only (no data segment, any owner
   // the OS lets us read) after validating it. Such a Control only reads:
   // call CheckIntact() before each read pass.
-  static absl::StatusOr<std::unique_ptr<Control>> Inspect(std::string_view ring);
+  static absl::StatusOr<std::unique_ptr<Control>> Inspect(
+      std::string_view ring);
 
   // Removes both segments of `ring`. Refuses (FailedPrecondition naming the
   // pids) while a producer or consumer holds its liveness lock, and

@@ -28,9 +28,7 @@ class ControlMetricsSource final : public observability::MetricsSource {
       : name_(control.ring_name()), control_(&control) {}
   // Owns `control` (a sidecar's attachment, from Control::Inspect).
   explicit ControlMetricsSource(std::unique_ptr<Control> control)
-      : name_(control->ring_name()),
-        control_(control.get()),
-        sidecar_(true) {
+      : name_(control->ring_name()), control_(control.get()), sidecar_(true) {
     owned_.push_back(std::move(control));
   }
 

@@ -99,7 +99,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-
 #include "ringflow/core/config.h"
 #include "ringflow/core/producer_gate.h"
 #include "ringflow/core/ring_options.h"
@@ -190,43 +189,42 @@ inline constexpr size_t kAvailableOffset = 768;
 
 static_assert(sizeof(ControlHeader) == 256, "the header is 256 bytes");
 #define RINGFLOW_AT(T, field, offset) (offsetof(T, field) == (offset))
-static_assert(
-    RINGFLOW_AT(ControlHeader, magic, 0) &&
-        RINGFLOW_AT(ControlHeader, layout_version, 8) &&
-        RINGFLOW_AT(ControlHeader, header_bytes, 12) &&
-        RINGFLOW_AT(ControlHeader, event_size, 16) &&
-        RINGFLOW_AT(ControlHeader, event_alignment, 24) &&
-        RINGFLOW_AT(ControlHeader, producer_type, 28) &&
-        RINGFLOW_AT(ControlHeader, capacity, 32) &&
-        RINGFLOW_AT(ControlHeader, max_consumers, 40) &&
-        RINGFLOW_AT(ControlHeader, wait_strategy, 44) &&
-        RINGFLOW_AT(ControlHeader, control_bytes, 48) &&
-        RINGFLOW_AT(ControlHeader, data_bytes, 56) &&
-        RINGFLOW_AT(ControlHeader, slots_offset, 64) &&
-        RINGFLOW_AT(ControlHeader, counters_offset, 72) &&
-        RINGFLOW_AT(ControlHeader, counters_bytes, 80) &&
-        RINGFLOW_AT(ControlHeader, consumer_timeout_ns, 88) &&
-        RINGFLOW_AT(ControlHeader, max_stall_ns, 96) &&
-        RINGFLOW_AT(ControlHeader, creator_pid, 104) &&
-        RINGFLOW_AT(ControlHeader, reserved1, 108) &&
-        RINGFLOW_AT(ControlHeader, creator_start_ticks, 112) &&
-        RINGFLOW_AT(ControlHeader, creation_id, 120) &&
-        RINGFLOW_AT(ControlHeader, type_tag, 128) &&
-        RINGFLOW_AT(ControlHeader, ready, 192) &&
-        RINGFLOW_AT(ControlHeader, reserved3, 196),
-    "every ControlHeader offset matches the diagram above");
-static_assert(
-    sizeof(ConsumerSlot) == 256 && RINGFLOW_AT(ConsumerSlot, sequence, 0) &&
-        RINGFLOW_AT(ConsumerSlot, state, 128) &&
-        RINGFLOW_AT(ConsumerSlot, pid, 132) &&
-        RINGFLOW_AT(ConsumerSlot, start_ticks, 136) &&
-        RINGFLOW_AT(ConsumerSlot, heartbeat_ns, 144) &&
-        RINGFLOW_AT(ConsumerSlot, generation, 152) &&
-        RINGFLOW_AT(ConsumerSlot, counters, 156) &&
-        RINGFLOW_AT(ConsumerSlot, evicted_at_ns, 160) &&
-        RINGFLOW_AT(ConsumerSlot, evictions, 168) &&
-        RINGFLOW_AT(ConsumerSlot, name, 176),
-    "every ConsumerSlot offset matches the diagram above");
+static_assert(RINGFLOW_AT(ControlHeader, magic, 0) &&
+                  RINGFLOW_AT(ControlHeader, layout_version, 8) &&
+                  RINGFLOW_AT(ControlHeader, header_bytes, 12) &&
+                  RINGFLOW_AT(ControlHeader, event_size, 16) &&
+                  RINGFLOW_AT(ControlHeader, event_alignment, 24) &&
+                  RINGFLOW_AT(ControlHeader, producer_type, 28) &&
+                  RINGFLOW_AT(ControlHeader, capacity, 32) &&
+                  RINGFLOW_AT(ControlHeader, max_consumers, 40) &&
+                  RINGFLOW_AT(ControlHeader, wait_strategy, 44) &&
+                  RINGFLOW_AT(ControlHeader, control_bytes, 48) &&
+                  RINGFLOW_AT(ControlHeader, data_bytes, 56) &&
+                  RINGFLOW_AT(ControlHeader, slots_offset, 64) &&
+                  RINGFLOW_AT(ControlHeader, counters_offset, 72) &&
+                  RINGFLOW_AT(ControlHeader, counters_bytes, 80) &&
+                  RINGFLOW_AT(ControlHeader, consumer_timeout_ns, 88) &&
+                  RINGFLOW_AT(ControlHeader, max_stall_ns, 96) &&
+                  RINGFLOW_AT(ControlHeader, creator_pid, 104) &&
+                  RINGFLOW_AT(ControlHeader, reserved1, 108) &&
+                  RINGFLOW_AT(ControlHeader, creator_start_ticks, 112) &&
+                  RINGFLOW_AT(ControlHeader, creation_id, 120) &&
+                  RINGFLOW_AT(ControlHeader, type_tag, 128) &&
+                  RINGFLOW_AT(ControlHeader, ready, 192) &&
+                  RINGFLOW_AT(ControlHeader, reserved3, 196),
+              "every ControlHeader offset matches the diagram above");
+static_assert(sizeof(ConsumerSlot) == 256 &&
+                  RINGFLOW_AT(ConsumerSlot, sequence, 0) &&
+                  RINGFLOW_AT(ConsumerSlot, state, 128) &&
+                  RINGFLOW_AT(ConsumerSlot, pid, 132) &&
+                  RINGFLOW_AT(ConsumerSlot, start_ticks, 136) &&
+                  RINGFLOW_AT(ConsumerSlot, heartbeat_ns, 144) &&
+                  RINGFLOW_AT(ConsumerSlot, generation, 152) &&
+                  RINGFLOW_AT(ConsumerSlot, counters, 156) &&
+                  RINGFLOW_AT(ConsumerSlot, evicted_at_ns, 160) &&
+                  RINGFLOW_AT(ConsumerSlot, evictions, 168) &&
+                  RINGFLOW_AT(ConsumerSlot, name, 176),
+              "every ConsumerSlot offset matches the diagram above");
 static_assert(RINGFLOW_AT(ProducerLiveness, pid, 0) &&
                   RINGFLOW_AT(ProducerLiveness, start_ticks, 8) &&
                   RINGFLOW_AT(ProducerLiveness, heartbeat_ns, 16),

@@ -122,8 +122,7 @@ class SharedConsumer {
     RINGFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Control> control,
                               Control::Attach(ring, attach));
     const int64_t timeout_ns = control->geometry().consumer_timeout_ns;
-    if (2 * absl::ToInt64Nanoseconds(options.heartbeat_interval) >
-        timeout_ns) {
+    if (2 * absl::ToInt64Nanoseconds(options.heartbeat_interval) > timeout_ns) {
       return absl::InvalidArgumentError(absl::StrCat(
           "heartbeat_interval ",
           absl::FormatDuration(options.heartbeat_interval),

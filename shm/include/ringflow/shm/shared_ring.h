@@ -189,8 +189,8 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
         },
         index, &slot.sequence,
         counters >= 0 && control_->counters() != nullptr &&
-                counters <= control_->counters()->capacity() -
-                                ConsumerCounters::kCount
+                counters <=
+                    control_->counters()->capacity() - ConsumerCounters::kCount
             ? ConsumerCounters(&control_->counters()->value(counters))
             : ConsumerCounters(),
         std::string(slot.name, strnlen(slot.name, sizeof(slot.name))),
