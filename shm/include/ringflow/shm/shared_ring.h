@@ -90,9 +90,12 @@ class SharedGating {
 
   // Called by a producer waiting for space (tries = its backoff count):
   // records the stall and wakes housekeeping, which evicts dead (and, by
-  // policy, stalling) consumers. Never allocates; the wake is one futex
-  // call at the 64th try and every 64th after the 1024th (the
-  // backoff then naps, so that is one call per ~64 naps).
+  // policy, stalling) consumers. Never allocates. The wake (one futex call)
+  // comes only once the backoff naps (past 1024 tries, about a millisecond
+  // of stall), then every 64 naps: short stalls of a streaming ring cost
+  // nothing, and a dead consumer is evicted ~6 ms after it blocks the
+  // producer (ShmCrashTest). Waking at the 64th try measured 0.90x on
+  // SharedOneToOne (a woken thread competing for the two cores).
   void OnStall(int64_t wrap_point, uint32_t tries) const noexcept {
     if (tries <= 1) {
       // Relaxed: hints for the housekeeper's next pass, which re-checks
@@ -101,7 +104,7 @@ class SharedGating {
       report_->started_ns.store(shm_internal::MonotonicNanos(),
                                 std::memory_order_relaxed);
     }
-    if (tries == 64 || (tries > 1024 && tries % 64 == 0)) {
+    if (tries > 1024 && tries % 64 == 0) {
       // Release: the stall fields above are visible to the woken
       // housekeeper (its acquire load of `wake`).
       report_->wake.fetch_add(1, std::memory_order_release);
