@@ -62,10 +62,6 @@ class PublishedCursor {
            sequence;
   }
 
-  // The producer cursor: highest published (single) or claimed (multi).
-  // Relaxed: a statistic or an upper bound that is re-validated.
-  int64_t CursorRelaxed() const noexcept { return cursor_->LoadRelaxed(); }
-
   ProducerType producer_type() const noexcept { return type_; }
 
  private:

@@ -15,8 +15,9 @@
 // value to be a value that was written, which 8-byte aligned atomics
 // guarantee (no torn reads).
 //
-// Build-time switch: compiling with -DRINGFLOW_COUNTERS=0 turns every
-// update into nothing (reads return 0).
+// Counters are switched off per ring at run time (RingOptions::counters):
+// there is no build-time switch, since translation units compiled with
+// different settings would disagree about this class (an ODR violation).
 //
 // This header is the leaf of the observability component: core, processors
 // and shm write counters through it; the exporter reads them. It depends on
@@ -30,13 +31,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#ifndef RINGFLOW_COUNTERS
-#define RINGFLOW_COUNTERS 1
-#endif
-
 namespace ringflow::observability {
-
-inline constexpr bool kCountersEnabled = RINGFLOW_COUNTERS != 0;
 
 class Counter {
  public:
@@ -47,28 +42,22 @@ class Counter {
   // Single writer only. Relaxed load + store: a statistic; no RMW.
   // Wait-free. Never allocates.
   void Increment(uint64_t n = 1) noexcept {
-    if constexpr (kCountersEnabled) {
-      value_.store(value_.load(std::memory_order_relaxed) + n,
-                   std::memory_order_relaxed);
-    }
+    value_.store(value_.load(std::memory_order_relaxed) + n,
+                 std::memory_order_relaxed);
   }
 
   // Single writer only: raises the value to `v` if it is larger (max lag).
   // Relaxed: a statistic. Wait-free. Never allocates.
   void StoreMax(uint64_t v) noexcept {
-    if constexpr (kCountersEnabled) {
-      if (v > value_.load(std::memory_order_relaxed)) {
-        value_.store(v, std::memory_order_relaxed);
-      }
+    if (v > value_.load(std::memory_order_relaxed)) {
+      value_.store(v, std::memory_order_relaxed);
     }
   }
 
   // Any number of writers. Relaxed fetch_add: a statistic. Keep such a
   // counter on its own cache line. Lock-free. Never allocates.
   void Add(uint64_t n = 1) noexcept {
-    if constexpr (kCountersEnabled) {
-      value_.fetch_add(n, std::memory_order_relaxed);
-    }
+    value_.fetch_add(n, std::memory_order_relaxed);
   }
 
   // Setup / reset (not concurrent with writers). Relaxed.

@@ -133,7 +133,6 @@ class WorkerPool {
   std::vector<std::unique_ptr<WorkProcessor<E, H>>> TakeWorkers() {
     return std::move(workers_);
   }
-  Sequence* work_sequence() noexcept { return &work_sequence_; }
 
  private:
   explicit WorkerPool(PublishedCursor published) : published_(published) {}
