@@ -678,5 +678,30 @@ TEST(ShmTrustTest, RemoveRefusesARingInUseNamingThePids) {
   consumer->WaitOrKill(kGuard);
 }
 
+// ---- issue 12: a producer's deadline forms on a shared ring
+// ------------------
+
+// A live consumer that stopped reading keeps the ring full: the deadline
+// form gives the producer control back with nothing claimed. Once that
+// consumer is killed, the same call's wait lets housekeeping evict it and
+// the claim succeeds.
+TEST(ShmDeadlineTest, ATimedClaimReturnsOnAStalledConsumerAndOutwaitsADeadOne) {
+  const std::string name = UniqueRingName("deadline");
+  RingRemover remover(name);
+  ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(OptionsFor(name), kShmEventTag));
+  std::optional<ChildProcess> consumer = ChildProcess::Spawn(
+      {RINGFLOW_SHM_CHILD, "stall", "ring=" + name, "name=stalled"});
+  ASSERT_TRUE(consumer.has_value());
+  ASSERT_TRUE(consumer->ReadLineStartingWith("ready", kGuard).has_value());
+  for (int i = 0; i < 64; ++i) ASSERT_TRUE(ring->PublishEvent(FillShmEvent));
+  EXPECT_EQ(ring->Next(1, absl::Milliseconds(20)), std::nullopt);
+  EXPECT_FALSE(ring->PublishEvent(FillShmEvent, absl::Milliseconds(20)));
+  EXPECT_EQ(ring->Cursor(), 63);
+  ASSERT_TRUE(consumer->Kill(SIGKILL));
+  consumer->WaitOrKill(kGuard);
+  EXPECT_TRUE(ring->PublishEvent(FillShmEvent, kGuard));
+  EXPECT_EQ(ring->Cursor(), 64);
+}
+
 }  // namespace
 }  // namespace ringflow::shm

@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "absl/time/time.h"
+#include "ringflow/core/internal/fill_then_publish.h"
 #include "ringflow/core/ring_slots.h"
 
 namespace ringflow {
@@ -55,9 +57,45 @@ class EventPublisher {
     return ClaimFillPublish</*kWait=*/false>(n, fill);
   }
 
+  // As PublishEvent / PublishEvents, waiting for space at most `timeout`:
+  // false, with nothing claimed and fill not called, when it passes (or
+  // the ring is closed or halted). A producer blocked on a slow or stalled
+  // consumer gets control back.
+  template <EventFiller<E> F>
+  bool PublishEvent(F&& fill, absl::Duration timeout) noexcept(kNothrow<F>) {
+    return PublishEvents(1, fill, timeout);
+  }
+  template <EventFiller<E> F>
+  bool PublishEvents(int64_t n, F&& fill,
+                     absl::Duration timeout) noexcept(kNothrow<F>) {
+    int64_t hi;
+    if (!ring().sequencer_.ClaimFor(n, TimeoutNanos(timeout), hi)) {
+      return false;
+    }
+    const RingSlots<E> slots = ring().slots();
+    const int64_t lo = hi - n + 1;
+    auto fill_range = [&fill, slots](int64_t from,
+                                     int64_t to) noexcept(kNothrow<F>) {
+      for (int64_t s = from; s <= to; ++s) fill(slots[s], s);
+    };
+    core_internal::FillThenPublish(fill_range, lo, hi, [this, lo, hi] {
+      ring().sequencer_.Publish(lo, hi);
+    });
+    return true;
+  }
+
  protected:
   EventPublisher() = default;
   ~EventPublisher() = default;
+
+ protected:
+  // absl::Duration to a claim timeout in ns (negative: no wait;
+  // InfiniteDuration: the longest a claim can wait).
+  static int64_t TimeoutNanos(absl::Duration timeout) noexcept {
+    if (timeout <= absl::ZeroDuration()) return 0;
+    if (timeout >= absl::Hours(24 * 365 * 100)) return INT64_MAX / 4;
+    return absl::ToInt64Nanoseconds(timeout);
+  }
 
  private:
   template <typename F>

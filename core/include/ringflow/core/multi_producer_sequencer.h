@@ -92,6 +92,9 @@ class MultiProducerSequencer {
 
   // As Claim, but only if the slots are free now; never waits. False too
   // when the ring is full. Thread-safe. Lock-free. Never allocates.
+  // kCountFailure = false: a deadline claim retrying (Sequencer::ClaimFor),
+  // which counts one full wait instead of a failure per retry.
+  template <bool kCountFailure = true>
   bool TryClaim(int64_t n, int64_t& hi) noexcept {
     if (capacity_ < 1) __builtin_unreachable();  // as in Claim
     if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
@@ -101,7 +104,7 @@ class MultiProducerSequencer {
     int64_t current = cursor_->LoadRelaxed();
     for (;;) {
       if (!HasAvailableCapacity(n, current)) {
-        counters_.OnTryNextFailure();
+        if constexpr (kCountFailure) counters_.OnTryNextFailure();
         return false;
       }
       if (cursor_->CompareExchange(current, current + n)) {

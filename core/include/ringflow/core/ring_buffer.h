@@ -119,6 +119,13 @@ class RingBuffer : public EventPublisher<RingBuffer<E>, E> {
     return sequencer_.TryNext(n);
   }
 
+  // As Next, waiting for space at most `timeout`: empty, with nothing
+  // claimed, when it passes. A producer blocked on a slow or stalled
+  // consumer gets control back. Never allocates.
+  std::optional<int64_t> Next(int64_t n, absl::Duration timeout) noexcept {
+    return sequencer_.NextFor(n, this->TimeoutNanos(timeout));
+  }
+
   // The slot for a claimed (producer) or available (consumer) sequence.
   E& operator[](int64_t sequence) noexcept { return events_[sequence & mask_]; }
   const E& operator[](int64_t sequence) const noexcept {

@@ -83,13 +83,16 @@ class SingleProducerSequencer {
 
   // As Claim, but only if the slots are free now; never waits. False too
   // when the ring is full. Producer thread only. Never allocates.
+  // kCountFailure = false: a deadline claim retrying (Sequencer::ClaimFor),
+  // which counts one full wait instead of a failure per retry.
+  template <bool kCountFailure = true>
   bool TryClaim(int64_t n, int64_t& hi) noexcept {
     if (capacity_ < 1) __builtin_unreachable();  // as in Claim
     if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
       return false;
     }
     if (!HasAvailableCapacity(n)) {
-      counters_.OnTryNextFailure();
+      if constexpr (kCountFailure) counters_.OnTryNextFailure();
       return false;
     }
     local_.next_value += n;

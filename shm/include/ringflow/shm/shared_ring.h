@@ -156,6 +156,13 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
   std::optional<int64_t> TryNext(int64_t n = 1) noexcept {
     return sequencer_.TryNext(n);
   }
+
+  // As Next, waiting for space at most `timeout`: empty, with nothing
+  // claimed, when it passes. A producer blocked on a slow or stalled
+  // consumer gets control back. Never allocates.
+  std::optional<int64_t> Next(int64_t n, absl::Duration timeout) noexcept {
+    return sequencer_.NextFor(n, this->TimeoutNanos(timeout));
+  }
   E& operator[](int64_t sequence) noexcept { return events_[sequence & mask_]; }
   void Publish(int64_t sequence) noexcept {
     sequencer_.Publish(sequence, sequence);
