@@ -280,10 +280,11 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
           why = absl::AlreadyExistsError(
               "its data segment name is held by a live producer (the ring "
               "was removed while in use)");
-        } else if (stale->Unlink().ok()) {
-          continue;  // a dead ring's data segment of ours: replaced
         } else {
-          continue;  // it changed under us: look again
+          // A dead ring's data segment of ours: unlinked (or, if the name
+          // changed under us meanwhile, left alone); link again.
+          (void)stale->Unlink();
+          continue;
         }
       } else {
         why = stale.status();
@@ -611,6 +612,8 @@ bool Control::ProducerAlive() const noexcept {
 RingUsers Control::Users() const {
   RingUsers users;
   if (ProducerAlive()) {
+    // Acquire: pairs with the (re)starting producer's release store of its
+    // pid (CreateFresh publishes it with `ready`, Resume explicitly).
     const int32_t pid = liveness().pid.load(std::memory_order_acquire);
     users.producer_pid = pid > 0 ? pid : -1;
   }

@@ -1,11 +1,9 @@
 #include "ringflow/shm/internal/liveness.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -43,13 +41,6 @@ uint64_t ProcessStartTicks(int32_t pid) noexcept {
     start = start * 10 + static_cast<uint64_t>(*p - '0');
   }
   return start;
-}
-
-bool ProcessAlive(int32_t pid, uint64_t start_ticks) noexcept {
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-  const uint64_t now = ProcessStartTicks(pid);
-  return now != 0 && now == start_ticks;
 }
 
 int64_t CoarseMonotonicNanos() noexcept {

@@ -73,8 +73,7 @@ Segment::Segment(Segment&& other) noexcept
     : name_(std::move(other.name_)),
       fd_(std::exchange(other.fd_, -1)),
       data_(std::exchange(other.data_, nullptr)),
-      size_(std::exchange(other.size_, 0)),
-      linked_(std::exchange(other.linked_, false)) {}
+      size_(std::exchange(other.size_, 0)) {}
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
@@ -83,7 +82,6 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
-    linked_ = std::exchange(other.linked_, false);
   }
   return *this;
 }
@@ -138,7 +136,6 @@ absl::Status Segment::Link() {
                AT_SYMLINK_FOLLOW) != 0) {
     return Errno(errno, "cannot name", name_);
   }
-  linked_ = true;
   return absl::OkStatus();
 }
 
@@ -170,7 +167,6 @@ absl::StatusOr<Segment> Segment::Open(const std::string& name, Access access) {
   if (data == MAP_FAILED) return Errno(errno, "cannot map", name);
   segment.data_ = data;
   segment.size_ = bytes;
-  segment.linked_ = true;
   return segment;
 }
 
@@ -238,10 +234,6 @@ bool Segment::TryLockByte(int64_t byte) const noexcept {
 void UnlockByte(int fd, int64_t byte) noexcept {
   struct flock lock = ByteLock(F_UNLCK, byte);
   (void)::fcntl(fd, F_OFD_SETLK, &lock);
-}
-
-void Segment::UnlockByte(int64_t byte) const noexcept {
-  shm_internal::UnlockByte(fd_, byte);
 }
 
 bool Segment::ByteLockedByOther(int64_t byte) const noexcept {

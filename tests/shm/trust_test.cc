@@ -101,6 +101,19 @@ std::optional<ChildProcess> StartProducer(const std::string& name,
   return child;
 }
 
+// Polls everything available, checking each event's content; returns how
+// many were read.
+int64_t PollChecked(SharedConsumer<ShmEvent>& consumer) {
+  int64_t read = 0;
+  consumer.Poll([&](const ShmEvent& e, int64_t sequence, bool) {
+    EXPECT_EQ(e.sequence, sequence);
+    EXPECT_EQ(e.payload, PayloadOf(sequence));
+    ++read;
+    return true;
+  });
+  return read;
+}
+
 // Leaves `name` as a ring whose producer is gone (it exited).
 void LeaveDeadRing(const std::string& name,
                    std::vector<std::string> extra = {}) {
@@ -142,14 +155,7 @@ TEST(ShmTrustTest, CreateOfAnotherTypeLeavesALiveRingUntouched) {
               StatusIs(absl::StatusCode::kAlreadyExists));
   // The live ring still works end to end, and a new consumer still joins.
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(ring->PublishEvent(FillShmEvent));
-  int64_t read = 0;
-  consumer->Poll([&](const ShmEvent& e, int64_t sequence, bool) {
-    EXPECT_EQ(e.sequence, sequence);
-    EXPECT_EQ(e.payload, PayloadOf(sequence));
-    ++read;
-    return true;
-  });
-  EXPECT_EQ(read, 50);
+  EXPECT_EQ(PollChecked(*consumer), 50);
   EXPECT_OK(SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()).status());
 }
 
@@ -201,14 +207,7 @@ TEST(ShmTrustTest, ARingNamedLikeAnotherRingsDataSegmentIsIndependent) {
       e.payload = 7;
     }));
   }
-  int64_t read = 0;
-  consumer->Poll([&](const ShmEvent& e, int64_t sequence, bool) {
-    EXPECT_EQ(e.sequence, sequence);
-    EXPECT_EQ(e.payload, PayloadOf(sequence));
-    ++read;
-    return true;
-  });
-  EXPECT_EQ(read, 50);
+  EXPECT_EQ(PollChecked(*consumer), 50);
   EXPECT_EQ(consumer->status(), ConsumerStatus::kOk);
 }
 

@@ -56,13 +56,6 @@ class ControlMetricsSource final : public observability::MetricsSource {
     return snapshot;
   }
 
-  // How many times the ring under this name was found recreated (or came
-  // back after it was gone) and inspected again.
-  int reattached() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return reattached_;
-  }
-
  private:
   // Keeps control_ on the ring under name_; false when there is none that
   // can be read. Retired mappings stay mapped a while: a snapshot handed out
@@ -77,7 +70,6 @@ class ControlMetricsSource final : public observability::MetricsSource {
     control_ = fresh->get();
     owned_.push_back(std::move(*fresh));
     while (owned_.size() > kRetiredKept) owned_.pop_front();
-    ++reattached_;
     return true;
   }
   static constexpr size_t kRetiredKept = 8;
@@ -87,7 +79,6 @@ class ControlMetricsSource final : public observability::MetricsSource {
   mutable const Control* control_;  // guarded by mu_ (sidecar)
   const bool sidecar_ = false;
   mutable std::deque<std::unique_ptr<Control>> owned_;  // guarded by mu_
-  mutable int reattached_ = 0;                          // guarded by mu_
 };
 
 }  // namespace ringflow::shm

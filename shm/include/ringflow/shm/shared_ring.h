@@ -262,6 +262,8 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
   void Housekeeping() noexcept {
     // Acquire: pairs with the release increments of `wake`.
     uint32_t seen = stall_.wake.load(std::memory_order_acquire);
+    // Relaxed: the destructor's store is ordered before its release
+    // increment of `wake`, which the acquire loads here see first.
     while (!stopping_.load(std::memory_order_relaxed)) {
       control_->ProducerHeartbeat();
       control_->EvictDeadConsumers(

@@ -19,10 +19,9 @@ namespace ringflow::shm_internal {
 
 int32_t CurrentPid() noexcept;
 // Start time of `pid` in clock ticks since boot (/proc/<pid>/stat field
-// 22), or 0 when the process does not exist or is a zombie.
+// 22), or 0 when the process does not exist or is a zombie. Recorded for
+// `ringflow stat`; liveness itself is proved by locks.
 uint64_t ProcessStartTicks(int32_t pid) noexcept;
-// True when `pid` runs and started at `start_ticks` (zombies count as dead).
-bool ProcessAlive(int32_t pid, uint64_t start_ticks) noexcept;
 // CLOCK_MONOTONIC in nanoseconds (system-wide, comparable across processes).
 int64_t MonotonicNanos() noexcept;
 // CLOCK_MONOTONIC_COARSE (a few ns through the vDSO, ~4 ms resolution): for

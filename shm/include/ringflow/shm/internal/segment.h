@@ -79,7 +79,6 @@ class Segment {
   size_t size() const noexcept { return size_; }
   const std::string& name() const noexcept { return name_; }
   int fd() const noexcept { return fd_; }
-  bool linked() const noexcept { return linked_; }
   absl::StatusOr<FileInfo> Stat() const;
   // Whether the name still names this segment's file (same device and
   // inode).
@@ -92,7 +91,6 @@ class Segment {
   //
   // Takes the write lock on `byte`; false when another open file holds it.
   bool TryLockByte(int64_t byte) const noexcept;
-  void UnlockByte(int64_t byte) const noexcept;
   // True when an open file other than this one holds a lock on `byte`.
   bool ByteLockedByOther(int64_t byte) const noexcept;
   // A new open file description of the same file (not the name: the file
@@ -104,7 +102,6 @@ class Segment {
   int fd_ = -1;
   void* data_ = nullptr;
   size_t size_ = 0;
-  bool linked_ = false;
 };
 
 // OK when `name` is a regular file or absent; FailedPrecondition naming
