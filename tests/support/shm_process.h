@@ -65,15 +65,18 @@ inline std::string UniqueRingName(std::string_view tag) {
   return name;
 }
 
-// Removes both segments of a ring on construction and destruction.
+// Removes both segments of a ring on construction and destruction, with
+// force: whatever a test left under the name (a planted file, a truncated
+// or rewritten ring, a ring a killed process still held) must not outlive
+// it, or a later test process that gets the same pid finds it there.
 class RingRemover {
  public:
   explicit RingRemover(std::string name) : name_(std::move(name)) {
-    (void)shm::Control::Remove(name_);
+    (void)shm::Control::Remove(name_, /*force=*/true);
   }
   RingRemover(const RingRemover&) = delete;
   RingRemover& operator=(const RingRemover&) = delete;
-  ~RingRemover() { (void)shm::Control::Remove(name_); }
+  ~RingRemover() { (void)shm::Control::Remove(name_, /*force=*/true); }
 
   const std::string& name() const { return name_; }
 
