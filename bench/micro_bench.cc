@@ -23,7 +23,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "ringflow/observability/counter.h"
+#include "ringflow/core/internal/counter.h"
 #include "ringflow/ringflow.h"
 
 namespace ringflow {
@@ -98,7 +98,7 @@ void BM_MultiProducer_NextPublish(benchmark::State& state) {
 BENCHMARK(BM_MultiProducer_NextPublish)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_Counter_Increment(benchmark::State& state) {
-  observability::Counter counter;
+  core_internal::Counter counter;
   for (auto _ : state) {
     counter.Increment();
     benchmark::ClobberMemory();
@@ -108,7 +108,7 @@ void BM_Counter_Increment(benchmark::State& state) {
 BENCHMARK(BM_Counter_Increment);
 
 void BM_Counter_Add(benchmark::State& state) {
-  observability::Counter counter;
+  core_internal::Counter counter;
   for (auto _ : state) {
     counter.Add();
     benchmark::ClobberMemory();

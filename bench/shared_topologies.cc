@@ -33,7 +33,7 @@
 #include "ringflow/core/config.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/processors/event_poller.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
 #include "topology.h"
@@ -65,11 +65,12 @@ std::string UniqueRingName() {
 class RingRemover {
  public:
   explicit RingRemover(std::string name) : name_(std::move(name)) {
-    (void)shm::Control::Remove(name_);  // a stale ring of a recycled pid
+    (void)shm_internal::Control::Remove(
+        name_);  // a stale ring of a recycled pid
   }
   RingRemover(const RingRemover&) = delete;
   RingRemover& operator=(const RingRemover&) = delete;
-  ~RingRemover() { (void)shm::Control::Remove(name_); }
+  ~RingRemover() { (void)shm_internal::Control::Remove(name_); }
   const std::string& name() const { return name_; }
 
  private:
@@ -79,11 +80,11 @@ class RingRemover {
 std::unique_ptr<SharedRing> MakeSharedRing(const RunContext& ctx,
                                            const RingRemover& remover) {
   auto ring = SharedRing::Create({
-      .name = remover.name(),
-      .capacity = ctx.capacity,
-      .producer_type = ProducerType::kSingle,
-      .wait_strategy = WaitStrategyKind::kBusySpin,
-      .max_consumers = 2,
+      .ring = {.capacity = ctx.capacity,
+               .producer_type = ProducerType::kSingle,
+               .wait_strategy = WaitStrategyKind::kBusySpin,
+               .max_consumers = 2,
+               .name = remover.name()},
       // A consumer process is evicted at once when it dies; a live one
       // only after this long without a heartbeat. On a loaded 2-core
       // machine a spinning consumer may be descheduled for seconds, and an
@@ -92,7 +93,7 @@ std::unique_ptr<SharedRing> MakeSharedRing(const RunContext& ctx,
       .consumer_timeout = absl::Seconds(ctx.timeout_s),
   });
   if (!ring.ok()) {
-    (void)shm::Control::Remove(remover.name());
+    (void)shm_internal::Control::Remove(remover.name());
     Fail(ctx.scenario, ctx.impl,
          "SharedRing::Create: " + ring.status().ToString());
   }
@@ -311,7 +312,7 @@ void Say(const std::string& text) {
                           const RingRemover& remover, const std::string& what,
                           bool timed_out = false) {
   if (child != nullptr) child->Kill();
-  (void)shm::Control::Remove(remover.name());
+  (void)shm_internal::Control::Remove(remover.name());
   if (timed_out) FailTimeout(ctx.scenario, ctx.impl, ctx.timeout_s);
   Fail(ctx.scenario, ctx.impl, what);
 }

@@ -14,7 +14,7 @@ install(DIRECTORY
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
   FILES_MATCHING PATTERN "*.h")
 
-install(TARGETS ringflow_counters ringflow_core ringflow_processors
+install(TARGETS ringflow_core ringflow_processors
     ringflow_observability ringflow_shm ringflow_ringflow
   EXPORT ringflowTargets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"

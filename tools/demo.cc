@@ -28,9 +28,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ringflow/observability/control_metrics_source.h"
 #include "ringflow/observability/metrics_exporter.h"
 #include "ringflow/ringflow.h"
-#include "ringflow/shm/control_metrics_source.h"
 #include "tools/child_process.h"
 #include "tools/command_line.h"
 #include "tools/http_get.h"
@@ -193,21 +193,21 @@ ConsumerReport ParseConsumerReport(const std::string& output) {
 
 absl::Status RunDemo(const DemoOptions& options) {
   shm::SharedRingOptions ring_options;
-  ring_options.name = options.ring_name;
-  ring_options.capacity = options.ring.capacity;
-  ring_options.producer_type = options.ring.producer_type;
-  ring_options.wait_strategy = options.ring.wait_strategy;
+  ring_options.ring.name = options.ring_name;
+  ring_options.ring.capacity = options.ring.capacity;
+  ring_options.ring.producer_type = options.ring.producer_type;
+  ring_options.ring.wait_strategy = options.ring.wait_strategy;
   // A ring left by a demo that died is discarded, not resumed: the demo
   // verifies a stream from sequence 0. Remove refuses a ring in use, and a
   // live owner then makes Create fail with its pid.
-  (void)shm::Control::Remove(options.ring_name);
+  (void)shm_internal::Control::Remove(options.ring_name);
   auto ring = shm::SharedRing<Tick>::Create(ring_options, kTickTypeTag);
   if (!ring.ok()) return ring.status();
   struct Remover {
     std::string name;
     bool keep;
     ~Remover() {
-      if (!keep) (void)shm::Control::Remove(name);
+      if (!keep) (void)shm_internal::Control::Remove(name);
     }
   } remover{options.ring_name, options.keep};
   auto disruptor =
@@ -248,8 +248,8 @@ absl::Status RunDemo(const DemoOptions& options) {
         {.listen_address = "127.0.0.1:0"});
   }
   if (!exporter.ok()) return exporter.status();
-  (*exporter)->Add(
-      std::make_shared<shm::ControlMetricsSource>(d.ring().control()));
+  (*exporter)->Add(std::make_shared<observability::ControlMetricsSource>(
+      d.ring().control()));
 
   if (options.events > 0) {
     std::printf("ringflow demo: %s ticks through journal | risk -> matcher\n",

@@ -38,10 +38,10 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "ringflow/core/status_macros.h"
+#include "ringflow/core/internal/status_macros.h"
+#include "ringflow/observability/control_metrics_source.h"
 #include "ringflow/observability/metrics_exporter.h"
-#include "ringflow/shm/control.h"
-#include "ringflow/shm/control_metrics_source.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/segment.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "tools/command_line.h"
@@ -72,8 +72,8 @@ ABSL_FLAG(double, serve_seconds, 0,
 namespace ringflow::tools {
 namespace {
 
-using shm::ConsumerSlot;
-using shm::Control;
+using shm_internal::ConsumerSlot;
+using shm_internal::Control;
 
 constexpr const char* kShmDir = shm_internal::kShmDirectory;
 constexpr int kMaxWatchCount = 1'000'000;
@@ -120,27 +120,27 @@ int Fail(const char* command, const absl::Status& status) {
 // plainly. (The library's own opens never block and refuse such files too.)
 absl::Status CheckRingFiles(const std::string& ring) {
   // A valid name has no '/', so the paths stay in /dev/shm.
-  if (absl::Status valid = shm::ValidateRingName(ring); !valid.ok()) {
+  if (absl::Status valid = shm_internal::ValidateRingName(ring); !valid.ok()) {
     return valid;
   }
-  for (const std::string& name :
-       {shm::ControlSegmentName(ring), shm::DataSegmentName(ring)}) {
+  for (const std::string& name : {shm_internal::ControlSegmentName(ring),
+                                  shm_internal::DataSegmentName(ring)}) {
     RINGFLOW_RETURN_IF_ERROR(shm_internal::CheckRegularOrAbsent(name));
   }
   return absl::OkStatus();
 }
 
 std::string StateName(uint32_t word) {
-  switch (ConsumerSlot::StateOf(word)) {
-    case ConsumerSlot::kFree:
+  switch (shm_internal::ConsumerSlot::StateOf(word)) {
+    case shm_internal::ConsumerSlot::kFree:
       return "free";
-    case ConsumerSlot::kAttaching:
+    case shm_internal::ConsumerSlot::kAttaching:
       return "attaching";
-    case ConsumerSlot::kJoining:
+    case shm_internal::ConsumerSlot::kJoining:
       return "joining";
-    case ConsumerSlot::kActive:
+    case shm_internal::ConsumerSlot::kActive:
       return "active";
-    case ConsumerSlot::kEvicted:
+    case shm_internal::ConsumerSlot::kEvicted:
       return "evicted";
   }
   return "?";
@@ -148,19 +148,19 @@ std::string StateName(uint32_t word) {
 
 // Strings read from shared memory are untrusted: bounded by their arrays,
 // and escaped (JsonEscape) in JSON.
-std::string SlotName(const ConsumerSlot& slot) {
+std::string SlotName(const shm_internal::ConsumerSlot& slot) {
   return std::string(slot.name, strnlen(slot.name, sizeof(slot.name)));
 }
-std::string TypeTag(const shm::ControlHeader& h) {
+std::string TypeTag(const shm_internal::ControlHeader& h) {
   return std::string(h.type_tag, strnlen(h.type_tag, sizeof(h.type_tag)));
 }
 
-void PrintStat(const Control& control, bool json) {
-  const shm::ControlHeader& h = control.header();
+void PrintStat(const shm_internal::Control& control, bool json) {
+  const shm_internal::ControlHeader& h = control.header();
   const int64_t now = shm_internal::MonotonicNanos();
   const int64_t cursor = control.cursor().LoadAcquire();
   const int64_t published = control.PublishedSequence();
-  const shm::ProducerLiveness& live = control.liveness();
+  const shm_internal::ProducerLiveness& live = control.liveness();
   const int32_t pid = live.pid.load(std::memory_order_acquire);
   const bool alive = control.ProducerAlive();
   const double beat_age =
@@ -170,9 +170,10 @@ void PrintStat(const Control& control, bool json) {
   std::string consumers;
   std::string table;
   for (int i = 0; i < control.max_consumers(); ++i) {
-    const ConsumerSlot& slot = control.slot(i);
+    const shm_internal::ConsumerSlot& slot = control.slot(i);
     const uint32_t word = slot.state.load(std::memory_order_acquire);
-    if (ConsumerSlot::StateOf(word) == ConsumerSlot::kFree &&
+    if (shm_internal::ConsumerSlot::StateOf(word) ==
+            shm_internal::ConsumerSlot::kFree &&
         slot.evictions.load(std::memory_order_relaxed) == 0) {
       continue;
     }
@@ -198,8 +199,8 @@ void PrintStat(const Control& control, bool json) {
   std::string counters;
   std::string counter_table;
   if (const auto* block = control.counters()) {
-    block->ForEach([&](const observability::CounterView& c) {
-      if (c.type == observability::CounterType::kHistogramBucket) return;
+    block->ForEach([&](const core_internal::CounterView& c) {
+      if (c.type == core_internal::CounterType::kHistogramBucket) return;
       absl::StrAppendFormat(
           &counters, "%s{\"name\":\"%s\",\"labels\":\"%s\",\"value\":%u}",
           counters.empty() ? "" : ",", JsonEscape(c.name), JsonEscape(c.labels),
@@ -283,7 +284,7 @@ int ListCommand(int argc, char** argv) {
   std::printf("%-32s %12s %8s %10s %-9s %9s\n", "ring", "capacity", "event",
               "cursor", "producer", "consumers");
   for (const std::string& name : names) {
-    if (!shm::ValidateRingName(name).ok()) continue;
+    if (!shm_internal::ValidateRingName(name).ok()) continue;
     // Checked again by name: the file may have been swapped since the scan,
     // and the data segment is opened too.
     if (const absl::Status files = CheckRingFiles(name); !files.ok()) {
@@ -292,13 +293,15 @@ int ListCommand(int argc, char** argv) {
       continue;
     }
     auto segment =
-        shm_internal::Segment::Open(shm::ControlSegmentName(name),
+        shm_internal::Segment::Open(shm_internal::ControlSegmentName(name),
                                     shm_internal::Segment::Access::kReadOnly);
     if (!segment.ok()) continue;
-    if (!shm::ValidateControl(segment->data(), segment->size(), nullptr).ok()) {
+    if (!shm_internal::ValidateControl(segment->data(), segment->size(),
+                                       nullptr)
+             .ok()) {
       continue;  // not a ringflow ring (or not ready)
     }
-    auto control = Control::Inspect(name);
+    auto control = shm_internal::Control::Inspect(name);
     if (!control.ok()) {
       std::printf("%-32s (%s)\n", name.c_str(),
                   std::string(control.status().message()).c_str());
@@ -306,8 +309,10 @@ int ListCommand(int argc, char** argv) {
     }
     int active = 0;
     for (int i = 0; i < (*control)->max_consumers(); ++i) {
-      active += ConsumerSlot::StateOf((*control)->slot(i).state.load(
-                    std::memory_order_acquire)) == ConsumerSlot::kActive;
+      active +=
+          shm_internal::ConsumerSlot::StateOf(
+              (*control)->slot(i).state.load(std::memory_order_acquire)) ==
+          shm_internal::ConsumerSlot::kActive;
     }
     std::printf(
         "%-32s %12lld %8llu %10lld %-9s %9d\n", name.c_str(),
@@ -335,7 +340,7 @@ int StatCommand(int argc, char** argv) {
   if (absl::Status files = CheckRingFiles(args[0]); !files.ok()) {
     return Fail("stat", files);
   }
-  auto control = Control::Inspect(args[0]);
+  auto control = shm_internal::Control::Inspect(args[0]);
   if (!control.ok()) return Fail("stat", control.status());
   for (int n = 0;; ++n) {
     // A tool only reads, and must survive what others do to the files: a
@@ -366,7 +371,7 @@ int RmCommand(int argc, char** argv) {
                                                       ": not removed (--force "
                                                       "removes it anyway)")));
   }
-  const absl::Status removed = Control::Remove(args[0], force);
+  const absl::Status removed = shm_internal::Control::Remove(args[0], force);
   if (!removed.ok()) return Fail("rm", removed);
   std::printf("removed ring %s\n", args[0].c_str());
   return 0;
@@ -525,10 +530,10 @@ int ServeMetricsCommand(int argc, char** argv) {
       {.listen_address = absl::GetFlag(FLAGS_listen)});
   if (!exporter.ok()) return Fail("serve-metrics", exporter.status());
   for (const std::string& name : args) {
-    auto control = Control::Inspect(name);
+    auto control = shm_internal::Control::Inspect(name);
     if (!control.ok()) return Fail("serve-metrics", control.status());
-    (*exporter)->Add(
-        std::make_shared<shm::ControlMetricsSource>(std::move(*control)));
+    (*exporter)->Add(std::make_shared<observability::ControlMetricsSource>(
+        std::move(*control)));
   }
   std::printf("serving %zu ring(s) on %s\n", args.size(),
               (*exporter)->url().c_str());

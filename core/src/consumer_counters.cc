@@ -1,4 +1,4 @@
-#include "ringflow/core/consumer_counters.h"
+#include "ringflow/core/internal/consumer_counters.h"
 
 #include <cstdint>
 #include <limits>
@@ -7,10 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace ringflow {
-
-using observability::CounterSpec;
-using observability::CounterType;
+namespace ringflow::core_internal {
 
 std::vector<CounterSpec> ConsumerCounters::Specs(std::string_view ring,
                                                  std::string_view consumer,
@@ -61,4 +58,4 @@ std::vector<CounterSpec> ProducerCounters::Specs(std::string_view ring,
   return specs;
 }
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal

@@ -1,4 +1,4 @@
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_table.h"
 
 #include <atomic>
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "ringflow/core/ring_options.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 bool ConsumerTable::NameTaken(std::string_view name) const {
   for (int i = 0; i < capacity_; ++i) {
@@ -46,7 +46,7 @@ absl::StatusOr<int> ConsumerTable::Acquire(int64_t initial,
     slot.counters_index = -1;
     if (counters_ != nullptr) {
       std::string labels;
-      const std::vector<observability::CounterSpec> specs =
+      const std::vector<CounterSpec> specs =
           ConsumerCounters::Specs(ring_name_, name, labels);
       // A full block (every group taken or resting after a release) leaves
       // this consumer without statistics; registration never fails for it.
@@ -109,4 +109,4 @@ int ConsumerTable::ActiveCount() const noexcept {
   return count;
 }
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal

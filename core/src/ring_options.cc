@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "ringflow/core/status_macros.h"
+#include "ringflow/core/internal/status_macros.h"
 
 namespace ringflow {
 

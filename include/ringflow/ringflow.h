@@ -6,8 +6,8 @@
 
 #include "ringflow/core.h"
 #include "ringflow/processors.h"
-#include "ringflow/shm/control.h"
-#include "ringflow/shm/layout.h"
+#include "ringflow/shm/internal/control.h"
+#include "ringflow/shm/internal/layout.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
 

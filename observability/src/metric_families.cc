@@ -81,29 +81,30 @@ struct HistogramParts {
   uint64_t sum = 0;
 };
 
-void AddBlockCounters(const CountersBlock& block, FamilySet& families) {
+void AddBlockCounters(const core_internal::CountersBlock& block,
+                      FamilySet& families) {
   std::map<std::pair<std::string, std::string>, HistogramParts> histograms;
-  block.ForEach([&](const CounterView& c) {
+  block.ForEach([&](const core_internal::CounterView& c) {
     const std::string name(c.name);
     switch (c.type) {
-      case CounterType::kCounter:
+      case core_internal::CounterType::kCounter:
         families.AddCounter(name, std::string(c.help), ToLabels(c.labels),
                             static_cast<double>(c.value));
         break;
-      case CounterType::kGauge:
+      case core_internal::CounterType::kGauge:
         families.AddGauge(name, std::string(c.help), ToLabels(c.labels),
                           static_cast<double>(c.value));
         break;
-      case CounterType::kHistogramBucket: {
+      case core_internal::CounterType::kHistogramBucket: {
         HistogramParts& h = histograms[{name, std::string(c.labels)}];
         if (h.help.empty()) h.help = std::string(c.help);
         h.buckets.emplace_back(c.le, c.value);
         break;
       }
-      case CounterType::kHistogramSum:
+      case core_internal::CounterType::kHistogramSum:
         histograms[{name, std::string(c.labels)}].sum = c.value;
         break;
-      case CounterType::kHistogramCount:
+      case core_internal::CounterType::kHistogramCount:
         break;  // the count is the sum of the buckets
     }
   });

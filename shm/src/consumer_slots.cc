@@ -11,10 +11,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "ringflow/core/status_macros.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/core/internal/status_macros.h"
+#include "ringflow/shm/internal/control.h"
 
-namespace ringflow::shm {
+namespace ringflow::shm_internal {
 
 using shm_internal::CurrentPid;
 using shm_internal::MonotonicNanos;
@@ -99,10 +99,11 @@ absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
       // Free ignores an index outside the block (the slot is writable by
       // every consumer process).
       if (old_counters >= 0) {
-        counters_.Free(old_counters, ConsumerCounters::kCount);
+        counters_.Free(old_counters, core_internal::ConsumerCounters::kCount);
       }
       std::string labels;
-      const auto specs = ConsumerCounters::Specs(name_, name, labels);
+      const auto specs =
+          core_internal::ConsumerCounters::Specs(name_, name, labels);
       s.counters.store(counters_.Allocate(specs, nullptr),
                        std::memory_order_relaxed);
     }
@@ -294,4 +295,4 @@ int Control::EvictDeadConsumers(int64_t wrap_point,
   return evicted;
 }
 
-}  // namespace ringflow::shm
+}  // namespace ringflow::shm_internal

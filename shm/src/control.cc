@@ -1,6 +1,6 @@
 // Control: mapping, create / resume / attach / inspect / remove, liveness.
 // The slot table is in consumer_slots.cc, layout checks in layout.cc.
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 
 #include <sys/random.h>
 #include <unistd.h>
@@ -19,9 +19,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "ringflow/core/status_macros.h"
+#include "ringflow/core/internal/status_macros.h"
 
-namespace ringflow::shm {
+namespace ringflow::shm_internal {
 namespace {
 
 using shm_internal::CurrentPid;
@@ -78,7 +78,7 @@ absl::Status Control::Adopt(const RingIdentity* expected) {
   RINGFLOW_ASSIGN_OR_RETURN(
       geometry_, ReadGeometry(control_.data(), control_.size(), expected));
   std::string error;
-  counters_ = observability::CountersBlock::Attach(
+  counters_ = core_internal::CountersBlock::Attach(
       At<void>(geometry_.layout.counters_offset),
       geometry_.layout.counters_bytes, &error);
   if (!counters_.valid()) return absl::FailedPreconditionError(error);
@@ -91,18 +91,12 @@ absl::Status Control::Adopt(const RingIdentity* expected) {
 }
 
 absl::StatusOr<std::unique_ptr<Control>> Control::CreateOrResume(
-    const SharedRingOptions& options, const RingIdentity& identity,
+    const shm::SharedRingOptions& options, const RingIdentity& identity,
     bool* resumed) {
   *resumed = false;
-  RINGFLOW_RETURN_IF_ERROR(ValidateRingName(options.name));
-  RingOptions ring_options;
-  ring_options.capacity = options.capacity;
-  ring_options.producer_type = options.producer_type;
-  ring_options.wait_strategy = options.wait_strategy;
-  ring_options.max_consumers = options.max_consumers;
-  ring_options.name = options.name;
+  RINGFLOW_RETURN_IF_ERROR(ValidateRingName(options.ring.name));
   RINGFLOW_RETURN_IF_ERROR(
-      ValidateRingOptions(ring_options, identity.event_size));
+      ValidateRingOptions(options.ring, identity.event_size));
   if ((options.mode & ~0777u) != 0 || (options.mode & 0600u) != 0600u) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "mode 0%o must be a permission mode that lets the owner read and "
@@ -110,23 +104,23 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateOrResume(
         options.mode));
   }
   if ((options.mode & 0002u) != 0 && !options.world_writable) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("mode 0%o lets every local user write the ring; set "
-                        "SharedRingOptions::world_writable if that is meant",
-                        options.mode));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "mode 0%o lets every local user write the ring; set "
+        "shm::SharedRingOptions::world_writable if that is meant",
+        options.mode));
   }
-  if (options.consumer_timeout < 2 * kDefaultHeartbeatInterval) {
+  if (options.consumer_timeout < 2 * shm::kDefaultHeartbeatInterval) {
     return absl::InvalidArgumentError(absl::StrCat(
         "consumer_timeout ", absl::FormatDuration(options.consumer_timeout),
         " is shorter than two consumer heartbeat intervals (",
-        absl::FormatDuration(2 * kDefaultHeartbeatInterval),
+        absl::FormatDuration(2 * shm::kDefaultHeartbeatInterval),
         "): healthy idle consumers would be evicted"));
   }
-  if (options.slow_consumer_policy == SlowConsumerPolicy::kEvict &&
+  if (options.slow_consumer_policy == shm::SlowConsumerPolicy::kEvict &&
       options.max_stall <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_stall ", absl::FormatDuration(options.max_stall),
-                     " must be positive with SlowConsumerPolicy::kEvict"));
+                     " must be positive with shm::SlowConsumerPolicy::kEvict"));
   }
   if (identity.type_tag.size() >= kTypeTagBytes ||
       identity.type_tag.find('\0') != std::string::npos) {
@@ -157,30 +151,30 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateOrResume(
 // control first (the atomic, exclusive step that decides between racing
 // creators), then data. AlreadyExists when the control name exists.
 absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
-    const SharedRingOptions& options, const RingIdentity& identity) {
+    const shm::SharedRingOptions& options, const RingIdentity& identity) {
   const ControlLayout layout =
-      ControlLayout::For(options.capacity, options.max_consumers);
+      ControlLayout::For(options.ring.capacity, options.ring.max_consumers);
   const size_t data_bytes =
-      static_cast<size_t>(options.capacity) * identity.event_size;
+      static_cast<size_t>(options.ring.capacity) * identity.event_size;
   const int32_t pid = CurrentPid();
   const uint64_t start = ProcessStartTicks(pid);
   const uint64_t creation_id = NewCreationId();
 
   auto control = std::unique_ptr<Control>(new Control());
-  control->name_ = options.name;
+  control->name_ = options.ring.name;
   control->producer_ = true;
   RINGFLOW_ASSIGN_OR_RETURN(
       control->control_,
-      Segment::CreateUnnamed(ControlSegmentName(options.name),
+      Segment::CreateUnnamed(ControlSegmentName(options.ring.name),
                              layout.control_bytes, options.mode));
   RINGFLOW_ASSIGN_OR_RETURN(
       control->data_,
-      Segment::CreateUnnamed(DataSegmentName(options.name),
+      Segment::CreateUnnamed(DataSegmentName(options.ring.name),
                              kDataHeaderBytes + data_bytes, options.mode));
   // Unnamed files: nobody else can hold these locks yet.
   if (!control->control_.TryLockByte(kProducerLockByte) ||
       !control->data_.TryLockByte(kProducerLockByte)) {
-    return absl::InternalError(absl::StrCat("ring '", options.name,
+    return absl::InternalError(absl::StrCat("ring '", options.ring.name,
                                             "': cannot lock its new segments"));
   }
 
@@ -192,38 +186,39 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
   h->header_bytes = sizeof(ControlHeader);
   h->event_size = identity.event_size;
   h->event_alignment = identity.event_alignment;
-  h->producer_type = static_cast<uint32_t>(options.producer_type);
-  h->capacity = options.capacity;
-  h->max_consumers = static_cast<uint32_t>(options.max_consumers);
-  h->wait_strategy = static_cast<uint32_t>(options.wait_strategy);
+  h->producer_type = static_cast<uint32_t>(options.ring.producer_type);
+  h->capacity = options.ring.capacity;
+  h->max_consumers = static_cast<uint32_t>(options.ring.max_consumers);
+  h->wait_strategy = static_cast<uint32_t>(options.ring.wait_strategy);
   h->control_bytes = layout.control_bytes;
   h->data_bytes = data_bytes;
   h->slots_offset = layout.slots_offset;
   h->counters_offset = layout.counters_offset;
   h->counters_bytes = layout.counters_bytes;
   h->consumer_timeout_ns = absl::ToInt64Nanoseconds(options.consumer_timeout);
-  h->max_stall_ns = options.slow_consumer_policy == SlowConsumerPolicy::kEvict
-                        ? absl::ToInt64Nanoseconds(options.max_stall)
-                        : 0;
+  h->max_stall_ns =
+      options.slow_consumer_policy == shm::SlowConsumerPolicy::kEvict
+          ? absl::ToInt64Nanoseconds(options.max_stall)
+          : 0;
   h->creator_pid = pid;
   h->creator_start_ticks = start;
   h->creation_id = creation_id;
   std::memcpy(h->type_tag, identity.type_tag.data(), identity.type_tag.size());
   new (base + kCursorOffset) Sequence();
-  new (base + kWakeupOffset) WakeupSignal();
-  new (base + kGateOffset) ProducerGate();
+  new (base + kWakeupOffset) core_internal::WakeupSignal();
+  new (base + kGateOffset) core_internal::ProducerGate();
   auto* live = new (base + kLivenessOffset) ProducerLiveness{};
   live->pid.store(pid, std::memory_order_relaxed);
   live->start_ticks.store(start, std::memory_order_relaxed);
   live->heartbeat_ns.store(MonotonicNanos(), std::memory_order_relaxed);
   auto* available =
       reinterpret_cast<std::atomic<int64_t>*>(base + kAvailableOffset);
-  for (int64_t i = 0; i < options.capacity; ++i) {
+  for (int64_t i = 0; i < options.ring.capacity; ++i) {
     // Relaxed: published by the release store of `ready` below.
     new (&available[i]) std::atomic<int64_t>(kInitialSequence);
   }
   auto* slots = reinterpret_cast<ConsumerSlot*>(base + layout.slots_offset);
-  for (int i = 0; i < options.max_consumers; ++i) {
+  for (int i = 0; i < options.ring.max_consumers; ++i) {
     auto* slot = new (&slots[i]) ConsumerSlot{};
     slot->sequence.StoreRelaxed(kInitialSequence);
     slot->counters.store(-1, std::memory_order_relaxed);
@@ -231,8 +226,8 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
   // The block always exists (consumers in other processes allocate their
   // counters in it); `counters` only decides the producer's own.
   std::string error;
-  const observability::CountersBlock block =
-      observability::CountersBlock::Initialize(
+  const core_internal::CountersBlock block =
+      core_internal::CountersBlock::Initialize(
           base + layout.counters_offset, layout.counters_bytes,
           layout.counters_capacity, /*reuse_delay_ns=*/1'000'000'000, &error);
   if (!block.valid()) return absl::InternalError(error);
@@ -259,7 +254,7 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
     absl::Status why = linked;
     if (absl::IsAlreadyExists(linked) && attempt < 3) {
       absl::StatusOr<Segment> stale = Segment::Open(
-          DataSegmentName(options.name), Segment::Access::kReadOnly);
+          DataSegmentName(options.ring.name), Segment::Access::kReadOnly);
       if (!stale.ok() && absl::IsNotFound(stale.status())) continue;
       if (stale.ok()) {
         absl::StatusOr<Segment::FileInfo> info = stale->Stat();
@@ -291,14 +286,14 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
       }
     }
     (void)control->control_.Unlink();
-    return Prefixed(options.name, why);
+    return Prefixed(options.ring.name, why);
   }
   return control;
 }
 
 absl::StatusOr<std::unique_ptr<Control>> Control::Resume(
-    const SharedRingOptions& options, const RingIdentity& identity) {
-  const std::string& name = options.name;
+    const shm::SharedRingOptions& options, const RingIdentity& identity) {
+  const std::string& name = options.ring.name;
   absl::StatusOr<Segment> opened =
       Segment::Open(ControlSegmentName(name), Segment::Access::kReadWrite);
   if (!opened.ok()) {
@@ -340,17 +335,17 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Resume(
         adopted.message(), " (remove it with `ringflow rm ", name, "`)"));
   }
   const RingGeometry& g = control->geometry_;
-  if (g.capacity != options.capacity ||
-      g.max_consumers != options.max_consumers ||
-      g.producer_type != options.producer_type) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("ring '", name, "' exists with capacity ", g.capacity,
-                     ", ", g.max_consumers, " consumers, ",
-                     std::string(ProducerTypeName(g.producer_type)),
-                     " producer; this producer asks for ", options.capacity,
-                     ", ", options.max_consumers, ", ",
-                     std::string(ProducerTypeName(options.producer_type)),
-                     " (remove it with `ringflow rm ", name, "`)"));
+  if (g.capacity != options.ring.capacity ||
+      g.max_consumers != options.ring.max_consumers ||
+      g.producer_type != options.ring.producer_type) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "ring '", name, "' exists with capacity ", g.capacity, ", ",
+        g.max_consumers, " consumers, ",
+        std::string(ProducerTypeName(g.producer_type)),
+        " producer; this producer asks for ", options.ring.capacity, ", ",
+        options.ring.max_consumers, ", ",
+        std::string(ProducerTypeName(options.ring.producer_type)),
+        " (remove it with `ringflow rm ", name, "`)"));
   }
   absl::StatusOr<Segment> data =
       Segment::Open(DataSegmentName(name), Segment::Access::kReadWrite);
@@ -626,4 +621,4 @@ RingUsers Control::Users() const {
   return users;
 }
 
-}  // namespace ringflow::shm
+}  // namespace ringflow::shm_internal

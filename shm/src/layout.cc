@@ -1,4 +1,4 @@
-#include "ringflow/shm/layout.h"
+#include "ringflow/shm/internal/layout.h"
 
 #include <atomic>
 #include <cstddef>
@@ -8,10 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/observability/counters_block.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/counters_block.h"
 
-namespace ringflow::shm {
+namespace ringflow::shm_internal {
 namespace {
 
 constexpr size_t RoundUp128(size_t n) { return (n + 127) / 128 * 128; }
@@ -27,14 +27,14 @@ ControlLayout ControlLayout::For(int64_t capacity, int max_consumers) {
   ControlLayout l;
   l.slots_offset =
       kAvailableOffset + RoundUp128(static_cast<size_t>(capacity) * 8);
-  const int group = observability::CountersBlock::kGroup;
+  const int group = core_internal::CountersBlock::kGroup;
   const int per_consumer =
-      (ConsumerCounters::kCount + group - 1) / group * group;
+      (core_internal::ConsumerCounters::kCount + group - 1) / group * group;
   l.counters_capacity = group + 2 * max_consumers * per_consumer;
   l.counters_offset = l.slots_offset +
                       sizeof(ConsumerSlot) * static_cast<size_t>(max_consumers);
   l.counters_bytes =
-      RoundUp128(observability::CountersBlock::BytesFor(l.counters_capacity));
+      RoundUp128(core_internal::CountersBlock::BytesFor(l.counters_capacity));
   l.control_bytes = l.counters_offset + l.counters_bytes;
   return l;
 }
@@ -237,4 +237,4 @@ absl::Status ValidateData(const void* data, size_t size,
   return absl::OkStatus();
 }
 
-}  // namespace ringflow::shm
+}  // namespace ringflow::shm_internal

@@ -43,16 +43,4 @@ uint64_t ProcessStartTicks(int32_t pid) noexcept {
   return start;
 }
 
-int64_t CoarseMonotonicNanos() noexcept {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-int64_t MonotonicNanos() noexcept {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace ringflow::shm_internal

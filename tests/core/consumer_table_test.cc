@@ -3,7 +3,7 @@
 // own and through RingBuffer::RegisterConsumer, where a consumer that goes
 // away must stop gating the producer.
 
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_table.h"
 
 #include <cstdint>
 #include <limits>
@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/core/gating_view.h"
+#include "ringflow/core/internal/gating_view.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
@@ -32,16 +32,17 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
-static_assert(GatingView<ConsumerTable>);
-static_assert(!std::is_copy_constructible_v<ConsumerHandle>);
-static_assert(!std::is_copy_assignable_v<ConsumerHandle>);
-static_assert(std::is_nothrow_move_constructible_v<ConsumerHandle>);
-static_assert(std::is_nothrow_move_assignable_v<ConsumerHandle>);
+static_assert(core_internal::GatingView<core_internal::ConsumerTable>);
+static_assert(!std::is_copy_constructible_v<core_internal::ConsumerHandle>);
+static_assert(!std::is_copy_assignable_v<core_internal::ConsumerHandle>);
+static_assert(
+    std::is_nothrow_move_constructible_v<core_internal::ConsumerHandle>);
+static_assert(std::is_nothrow_move_assignable_v<core_internal::ConsumerHandle>);
 
 constexpr int64_t kNoConsumers = std::numeric_limits<int64_t>::max();
 
 TEST(ConsumerTableTest, AcquiresSlotsUpToCapacityThenRefuses) {
-  ConsumerTable table(3);
+  core_internal::ConsumerTable table(3);
   EXPECT_EQ(table.capacity(), 3);
   EXPECT_EQ(table.ActiveCount(), 0);
   for (int expected = 0; expected < 3; ++expected) {
@@ -56,13 +57,13 @@ TEST(ConsumerTableTest, AcquiresSlotsUpToCapacityThenRefuses) {
 }
 
 TEST(ConsumerTableTest, AcquireStartsTheSlotAtTheGivenSequence) {
-  ConsumerTable table(2);
+  core_internal::ConsumerTable table(2);
   ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(41));
   EXPECT_EQ(table.sequence(index).LoadAcquire(), 41);
 }
 
 TEST(ConsumerTableTest, ReleaseFreesTheSlotForReuse) {
-  ConsumerTable table(3);
+  core_internal::ConsumerTable table(3);
   ASSERT_OK_AND_ASSIGN(const int a, table.Acquire(0));
   ASSERT_OK_AND_ASSIGN(const int b, table.Acquire(0));
   ASSERT_OK_AND_ASSIGN(const int c, table.Acquire(0));
@@ -80,7 +81,7 @@ TEST(ConsumerTableTest, ReleaseFreesTheSlotForReuse) {
 }
 
 TEST(ConsumerTableTest, MinimumSequenceIsDefaultWithoutActiveSlots) {
-  ConsumerTable table(4);
+  core_internal::ConsumerTable table(4);
   EXPECT_EQ(table.MinimumSequence(77), 77);
   ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(3));
   EXPECT_EQ(table.MinimumSequence(kNoConsumers), 3);
@@ -89,7 +90,7 @@ TEST(ConsumerTableTest, MinimumSequenceIsDefaultWithoutActiveSlots) {
 }
 
 TEST(ConsumerTableTest, MinimumSequenceIsTheLowestActiveSlot) {
-  ConsumerTable table(4);
+  core_internal::ConsumerTable table(4);
   ASSERT_OK_AND_ASSIGN(const int a, table.Acquire(10));
   ASSERT_OK_AND_ASSIGN(const int b, table.Acquire(3));
   ASSERT_OK_AND_ASSIGN(const int c, table.Acquire(7));
@@ -109,7 +110,7 @@ TEST(ConsumerTableTest, MinimumSequenceIsTheLowestActiveSlot) {
 }
 
 TEST(ConsumerTableTest, ForEachActiveVisitsOnlyActiveSlots) {
-  ConsumerTable table(4);
+  core_internal::ConsumerTable table(4);
   ASSERT_OK_AND_ASSIGN(const int a, table.Acquire(1));
   ASSERT_OK_AND_ASSIGN(const int b, table.Acquire(2));
   ASSERT_OK_AND_ASSIGN(const int c, table.Acquire(3));
@@ -122,10 +123,11 @@ TEST(ConsumerTableTest, ForEachActiveVisitsOnlyActiveSlots) {
 }
 
 TEST(ConsumerTableTest, HandleReleasesItsSlotOnDestruction) {
-  ConsumerTable table(2);
+  core_internal::ConsumerTable table(2);
   {
     ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(4));
-    const ConsumerHandle handle = MakeConsumerHandle(table, index);
+    const core_internal::ConsumerHandle handle =
+        core_internal::MakeConsumerHandle(table, index);
     EXPECT_TRUE(handle.valid());
     EXPECT_EQ(handle.index(), index);
     EXPECT_EQ(&handle.sequence(), &table.sequence(index));
@@ -135,11 +137,12 @@ TEST(ConsumerTableTest, HandleReleasesItsSlotOnDestruction) {
 }
 
 TEST(ConsumerTableTest, MovedHandleOwnsTheSlotAlone) {
-  ConsumerTable table(2);
+  core_internal::ConsumerTable table(2);
   ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(4));
-  ConsumerHandle original = MakeConsumerHandle(table, index);
+  core_internal::ConsumerHandle original =
+      core_internal::MakeConsumerHandle(table, index);
   {
-    ConsumerHandle moved(std::move(original));
+    core_internal::ConsumerHandle moved(std::move(original));
     EXPECT_FALSE(original.valid());  // NOLINT(bugprone-use-after-move)
     EXPECT_TRUE(moved.valid());
     EXPECT_EQ(moved.index(), index);
@@ -152,11 +155,13 @@ TEST(ConsumerTableTest, MovedHandleOwnsTheSlotAlone) {
 }
 
 TEST(ConsumerTableTest, MoveAssignmentReleasesTheOverwrittenSlot) {
-  ConsumerTable table(2);
+  core_internal::ConsumerTable table(2);
   ASSERT_OK_AND_ASSIGN(const int first, table.Acquire(1));
   ASSERT_OK_AND_ASSIGN(const int second, table.Acquire(2));
-  ConsumerHandle a = MakeConsumerHandle(table, first);
-  ConsumerHandle b = MakeConsumerHandle(table, second);
+  core_internal::ConsumerHandle a =
+      core_internal::MakeConsumerHandle(table, first);
+  core_internal::ConsumerHandle b =
+      core_internal::MakeConsumerHandle(table, second);
   a = std::move(b);
   EXPECT_EQ(table.ActiveCount(), 1);
   EXPECT_EQ(a.index(), second);
@@ -164,7 +169,7 @@ TEST(ConsumerTableTest, MoveAssignmentReleasesTheOverwrittenSlot) {
   EXPECT_EQ(table.MinimumSequence(kNoConsumers), 2);
 
   // Self-move leaves the handle and its slot alone.
-  ConsumerHandle& self = a;
+  core_internal::ConsumerHandle& self = a;
   a = std::move(self);
   EXPECT_TRUE(a.valid());
   EXPECT_EQ(table.ActiveCount(), 1);
@@ -172,7 +177,7 @@ TEST(ConsumerTableTest, MoveAssignmentReleasesTheOverwrittenSlot) {
   a.Reset();
   EXPECT_FALSE(a.valid());
   EXPECT_EQ(table.ActiveCount(), 0);
-  const ConsumerHandle empty;
+  const core_internal::ConsumerHandle empty;
   EXPECT_FALSE(empty.valid());
 }
 
@@ -190,8 +195,10 @@ TEST(ConsumerTableTest, RingRefusesConsumersBeyondMaxConsumers) {
   ASSERT_OK_AND_ASSIGN(auto ring,
                        RingBuffer<int64_t>::Create(
                            Options(ProducerType::kMulti, /*max_consumers=*/2)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle a, ring->RegisterConsumer());
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle b, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle a,
+                       ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle b,
+                       ring->RegisterConsumer());
   EXPECT_THAT(ring->RegisterConsumer(),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("all 2 consumer slots")));
@@ -204,10 +211,12 @@ TEST(ConsumerTableTest, RegisteredConsumerStartsAtTheCursor) {
     SCOPED_TRACE(ProducerTypeName(type));
     ASSERT_OK_AND_ASSIGN(auto ring,
                          RingBuffer<int64_t>::Create(Options(type, 4)));
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle early, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle early,
+                         ring->RegisterConsumer());
     EXPECT_EQ(early.sequence().LoadAcquire(), kInitialSequence);
     ASSERT_TRUE(ring->PublishEvents(3, [](int64_t& e, int64_t s) { e = s; }));
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle late, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle late,
+                         ring->RegisterConsumer());
     EXPECT_EQ(late.sequence().LoadAcquire(), 2);
     EXPECT_EQ(ring->consumers().ActiveCount(), 2);
   }
@@ -220,7 +229,8 @@ TEST(ConsumerTableTest, DestroyedConsumerStopsGatingTheProducer) {
                          RingBuffer<int64_t>::Create(Options(type, 4)));
     const auto fill = [](int64_t& e, int64_t s) { e = s; };
     {
-      ASSERT_OK_AND_ASSIGN(ConsumerHandle stalled, ring->RegisterConsumer());
+      ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle stalled,
+                           ring->RegisterConsumer());
       ASSERT_TRUE(ring->PublishEvents(4, fill));
       // Full: the stalled consumer has read nothing.
       EXPECT_FALSE(ring->TryPublishEvent(fill));
@@ -240,8 +250,10 @@ TEST(ConsumerTableTest, ResetConsumerStopsGatingWhileOthersStillGate) {
     ASSERT_OK_AND_ASSIGN(auto ring,
                          RingBuffer<int64_t>::Create(Options(type, 4)));
     const auto fill = [](int64_t& e, int64_t s) { e = s; };
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle stalled, ring->RegisterConsumer());
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle reader, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle stalled,
+                         ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle reader,
+                         ring->RegisterConsumer());
     ASSERT_TRUE(ring->PublishEvents(4, fill));
     reader.sequence().StoreRelease(1);
     EXPECT_FALSE(ring->TryPublishEvent(fill));

@@ -15,7 +15,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "support/core_test_util.h"
@@ -42,7 +42,8 @@ class ProducerDeadlineTest : public ::testing::TestWithParam<ProducerType> {
 
 TEST_P(ProducerDeadlineTest, AFullRingTimesOutWithNothingClaimed) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(8)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   for (int i = 0; i < 8; ++i) {
     ASSERT_TRUE(ring->PublishEvent([](int64_t& e, int64_t s) { e = s; }));
   }
@@ -71,7 +72,8 @@ TEST_P(ProducerDeadlineTest, AFullRingTimesOutWithNothingClaimed) {
 
 TEST_P(ProducerDeadlineTest, BadSizesAndAClosedRingFailAtOnce) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(8)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   const absl::Duration kLong = absl::Hours(1);  // never reached
   EXPECT_EQ(ring->Next(0, kLong), std::nullopt);
   EXPECT_EQ(ring->Next(9, kLong), std::nullopt);
@@ -91,7 +93,8 @@ TEST_P(ProducerDeadlineTest, BadSizesAndAClosedRingFailAtOnce) {
 // consumer frees space: the deadline form publishes, with its content.
 TEST_P(ProducerDeadlineTest, AWaitingPublishCompletesWhenSpaceFrees) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(4)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   for (int i = 0; i < 4; ++i) {
     ASSERT_TRUE(ring->PublishEvent([](int64_t& e, int64_t s) { e = s; }));
   }
@@ -118,7 +121,8 @@ TEST(ProducerDeadlineConcurrentTest, TimedOutClaimsLoseAndDuplicateNothing) {
                                .producer_type = ProducerType::kMulti,
                                .wait_strategy = WaitStrategyKind::kYielding,
                                .max_consumers = 2}));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   std::atomic<int64_t> timeouts{0};
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {

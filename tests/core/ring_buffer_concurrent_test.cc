@@ -20,7 +20,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
@@ -113,7 +113,8 @@ TEST_P(RingBufferConcurrentTest, OneProducerDeliversEveryEventInOrder) {
     SCOPED_TRACE(ProducerTypeName(type));
     ASSERT_OK_AND_ASSIGN(auto ring,
                          RingBuffer<int64_t>::Create(Options(type, 64)));
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                         ring->RegisterConsumer());
     const auto barrier = ring->NewBarrier();
 
     Tally tally;
@@ -180,7 +181,8 @@ enum class PublishMode { kPublishEvent, kTryPublishEvent, kPublishEvents };
 void RunManyProducers(const RingOptions& options, int producers,
                       int64_t per_producer, PublishMode mode) {
   ASSERT_OK_AND_ASSIGN(auto ring, RingBuffer<Tagged>::Create(options));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier();
   const int64_t total = producers * per_producer;
 
@@ -335,8 +337,10 @@ TEST_P(RingBufferConcurrentTest, DownstreamStageSeesUpstreamWrites) {
     SCOPED_TRACE(ProducerTypeName(type));
     ASSERT_OK_AND_ASSIGN(auto ring,
                          RingBuffer<Staged>::Create(Options(type, 32)));
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle first, ring->RegisterConsumer());
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle second, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle first,
+                         ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle second,
+                         ring->RegisterConsumer());
     const auto first_barrier = ring->NewBarrier();
     const auto second_barrier = ring->NewBarrier({&first.sequence()});
 
@@ -423,7 +427,8 @@ void RunLateConsumers(const RingOptions& options, int registrations,
       // Let the ungated producer lap the ring past the previous consumer.
       ASSERT_TRUE(SpinUntil(
           [&] { return ring->Cursor() >= last_read + 2 * capacity; }));
-      ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+      ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                           ring->RegisterConsumer());
       // Relaxed: this thread wrote it in RegisterConsumer.
       const int64_t start = consumer.sequence().LoadRelaxed();
       if (start >= last_read + 2 * capacity) ++late_starts;
@@ -492,7 +497,8 @@ TEST_P(RingBufferConcurrentTest, HaltReleasesProducerBlockedOnFullRing) {
     ASSERT_OK_AND_ASSIGN(auto ring,
                          RingBuffer<int64_t>::Create(Options(type, kCapacity)));
     // Registered and never advanced: the ring stays full.
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                         ring->RegisterConsumer());
     ASSERT_TRUE(ring->PublishEvents(kCapacity, FillValue));
 
     std::atomic<bool> claiming{false};
@@ -532,7 +538,8 @@ TEST_P(RingBufferConcurrentTest, HaltReleasesEveryBlockedProducer) {
   constexpr int kProducers = 3;
   ASSERT_OK_AND_ASSIGN(auto ring, RingBuffer<int64_t>::Create(Options(
                                       ProducerType::kMulti, kCapacity)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   ASSERT_TRUE(ring->PublishEvents(kCapacity, FillValue));
 
   std::array<bool, kProducers> published;
@@ -563,7 +570,8 @@ TEST_P(RingBufferConcurrentTest, CloseLetsAWaitingClaimComplete) {
   constexpr int64_t kCapacity = 4;
   ASSERT_OK_AND_ASSIGN(auto ring, RingBuffer<int64_t>::Create(Options(
                                       ProducerType::kMulti, kCapacity)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   ASSERT_TRUE(ring->PublishEvents(kCapacity, FillValue));
 
   std::optional<int64_t> claimed;
@@ -595,7 +603,8 @@ TEST_P(RingBufferConcurrentTest, ConsumerProgressReleasesBlockedProducer) {
     SCOPED_TRACE(ProducerTypeName(type));
     ASSERT_OK_AND_ASSIGN(auto ring,
                          RingBuffer<int64_t>::Create(Options(type, kCapacity)));
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                         ring->RegisterConsumer());
     ASSERT_TRUE(ring->PublishEvents(kCapacity, FillValue));
 
     std::atomic<bool> claiming{false};
@@ -636,7 +645,8 @@ TEST_P(RingBufferConcurrentTest,
     SCOPED_TRACE(ProducerTypeName(type));
     ASSERT_OK_AND_ASSIGN(auto ring,
                          RingBuffer<int64_t>::Create(Options(type, kCapacity)));
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                         ring->RegisterConsumer());
     ASSERT_TRUE(ring->PublishEvents(kCapacity, FillValue));
 
     std::thread producer([&] {

@@ -17,7 +17,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/sequence_barrier.h"
@@ -137,7 +137,8 @@ TEST_P(RingBufferTest, WrapsAroundAtCapacityBoundaries) {
       SCOPED_TRACE(::testing::Message()
                    << "capacity " << capacity << ", events " << total);
       ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(capacity)));
-      ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+      ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                           ring->RegisterConsumer());
       const auto barrier = ring->NewBarrier();
       ASSERT_NO_FATAL_FAILURE(
           PublishAndConsume(*ring, *barrier, consumer.sequence(), total));
@@ -149,7 +150,8 @@ TEST_P(RingBufferTest, WrapsAroundAtCapacityBoundaries) {
 TEST_P(RingBufferTest, WrapsAroundWithBatchClaims) {
   constexpr int64_t kCapacity = 8;
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(kCapacity)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier();
 
   // Batch sizes that end on, just before and just after the lap boundary,
@@ -181,7 +183,8 @@ TEST_P(RingBufferTest, WrapsAroundWithBatchClaims) {
 TEST_P(RingBufferTest, ClaimsTheWholeRingInOneBatch) {
   constexpr int64_t kCapacity = 16;
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(kCapacity)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier();
   for (int lap = 0; lap < 3; ++lap) {
     ASSERT_TRUE(ring->PublishEvents(kCapacity, FillValue));
@@ -195,7 +198,8 @@ TEST_P(RingBufferTest, ClaimsTheWholeRingInOneBatch) {
 TEST_P(RingBufferTest, TryNextOnFullRingReturnsEmptyAtOnce) {
   constexpr int64_t kCapacity = 4;
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(kCapacity)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   for (int64_t i = 0; i < kCapacity; ++i) {
     ASSERT_TRUE(ring->TryPublishEvent(FillValue));
   }
@@ -231,7 +235,8 @@ TEST_P(RingBufferTest, TryNextOnFullRingReturnsEmptyAtOnce) {
 TEST_P(RingBufferTest, TryNextClaimsOnlyWhenTheWholeBatchFits) {
   constexpr int64_t kCapacity = 8;
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(kCapacity)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   ASSERT_TRUE(ring->TryPublishEvents(5, FillValue));
   EXPECT_EQ(ring->RemainingCapacity(), 3);
   EXPECT_EQ(ring->TryNext(4), std::nullopt);
@@ -246,7 +251,8 @@ TEST_P(RingBufferTest, TryNextClaimsOnlyWhenTheWholeBatchFits) {
 TEST_P(RingBufferTest, ClaimsOutsideOneToCapacityFailWithoutWaiting) {
   constexpr int64_t kCapacity = 8;
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(kCapacity)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   int fills = 0;
   const auto count_fill = [&](int64_t&, int64_t) { ++fills; };
   for (const int64_t n : {int64_t{0}, int64_t{-1}, kCapacity + 1,
@@ -268,7 +274,8 @@ TEST_P(RingBufferTest, ClaimLargerThanCapacityFailsEvenWhenRingIsFull) {
   // A too-large claim on a full ring must not wait for space that can never
   // come.
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(4)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   ASSERT_TRUE(ring->PublishEvents(4, FillValue));
   EXPECT_EQ(ring->Next(5), std::nullopt);
   EXPECT_FALSE(ring->PublishEvents(5, FillValue));
@@ -340,7 +347,8 @@ TEST_P(RingBufferTest, HaltAfterCloseHaltsAndCloseNeverReopens) {
 
 TEST_P(RingBufferTest, NextOnFullHaltedRingReturnsEmpty) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(4)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   ASSERT_TRUE(ring->PublishEvents(4, FillValue));
   ring->Halt();
   EXPECT_EQ(ring->Next(), std::nullopt);
@@ -369,8 +377,10 @@ TEST_P(RingBufferTest, CursorIsPublishedForSingleAndClaimedForMulti) {
 
 TEST_P(RingBufferTest, RemainingCapacityFollowsTheSlowestConsumer) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(8)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle fast, ring->RegisterConsumer());
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle slow, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle fast,
+                       ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle slow,
+                       ring->RegisterConsumer());
   EXPECT_EQ(ring->RemainingCapacity(), 8);
   ASSERT_TRUE(ring->PublishEvents(6, FillValue));
   EXPECT_EQ(ring->RemainingCapacity(), 2);
@@ -425,7 +435,8 @@ TEST_P(RingBufferTest, WaitForReturnsHighestAvailableSequence) {
 
 TEST_P(RingBufferTest, DependentBarrierDoesNotPassUpstreamSequence) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(16)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle upstream, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle upstream,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier({&upstream.sequence()});
   ASSERT_EQ(barrier->dependents().size(), 1u);
   ASSERT_TRUE(ring->PublishEvents(10, FillValue));
@@ -444,8 +455,10 @@ TEST_P(RingBufferTest, DependentBarrierDoesNotPassUpstreamSequence) {
 
 TEST_P(RingBufferTest, BarrierGatesOnEveryDependent) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options(16)));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle a, ring->RegisterConsumer());
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle b, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle a,
+                       ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle b,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier({&a.sequence(), &b.sequence()});
   ASSERT_TRUE(ring->PublishEvents(10, FillValue));
   a.sequence().StoreRelease(8);

@@ -2,7 +2,7 @@
 // evaluates its argument exactly once, returns the error unchanged, and
 // otherwise lets the function go on (assigning the value).
 
-#include "ringflow/core/status_macros.h"
+#include "ringflow/core/internal/status_macros.h"
 
 #include <memory>
 #include <string>

@@ -25,12 +25,12 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_table.h"
+#include "ringflow/core/internal/wakeup_signal.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence_barrier.h"
 #include "ringflow/core/wait_result.h"
-#include "ringflow/core/wakeup_signal.h"
 #include "support/core_test_util.h"
 #include "support/status_matchers.h"
 
@@ -63,7 +63,7 @@ class WaitStrategyTest : public ::testing::TestWithParam<
                        .max_consumers = 4};
   }
 
-  static WakeupSignal& Signal(const Ring& ring) {
+  static core_internal::WakeupSignal& Signal(const Ring& ring) {
     return *ring.wait_strategy().signal();
   }
 
@@ -78,7 +78,8 @@ class WaitStrategyTest : public ::testing::TestWithParam<
 
 TEST_P(WaitStrategyTest, WaitingConsumerReceivesEventPublishedMeanwhile) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options()));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier();
   const uint32_t epoch_before = Signal(*ring).Epoch();
 
@@ -117,7 +118,8 @@ TEST_P(WaitStrategyTest, WaitingConsumerReceivesEventPublishedMeanwhile) {
 
 TEST_P(WaitStrategyTest, PublishWithoutSleeperMakesNoWake) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options()));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier();
   const uint32_t epoch_before = Signal(*ring).Epoch();
   ASSERT_EQ(Signal(*ring).Waiters(), 0u);
@@ -137,10 +139,11 @@ TEST_P(WaitStrategyTest, PublishWithoutSleeperMakesNoWake) {
 TEST_P(WaitStrategyTest, PublishWakesEverySleepingConsumer) {
   constexpr int kConsumers = 3;
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options()));
-  std::vector<ConsumerHandle> handles;
+  std::vector<core_internal::ConsumerHandle> handles;
   std::vector<std::unique_ptr<SequenceBarrier>> barriers;
   for (int c = 0; c < kConsumers; ++c) {
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle handle, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle handle,
+                         ring->RegisterConsumer());
     handles.push_back(std::move(handle));
     barriers.push_back(ring->NewBarrier());
   }
@@ -178,7 +181,8 @@ TEST_P(WaitStrategyTest, PublishWakesEverySleepingConsumer) {
 
 TEST_P(WaitStrategyTest, AlertStopsWaitForPublish) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options()));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier();
 
   std::latch waiting(1);
@@ -207,8 +211,10 @@ TEST_P(WaitStrategyTest, AlertStopsWaitForPublish) {
 
 TEST_P(WaitStrategyTest, AlertStopsWaitForUpstreamConsumer) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options()));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle upstream, ring->RegisterConsumer());
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle downstream, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle upstream,
+                       ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle downstream,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier({&upstream.sequence()});
   // Published, but upstream never gets to it.
   ASSERT_TRUE(ring->PublishEvent([](int64_t& e, int64_t) { e = 1; }));
@@ -229,8 +235,10 @@ TEST_P(WaitStrategyTest, AlertStopsWaitForUpstreamConsumer) {
 
 TEST_P(WaitStrategyTest, DependentWaitsUntilUpstreamReleasesItsWrites) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options()));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle upstream, ring->RegisterConsumer());
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle downstream, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle upstream,
+                       ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle downstream,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier({&upstream.sequence()});
   ASSERT_TRUE(ring->PublishEvents(3, [](int64_t& e, int64_t s) { e = s; }));
 
@@ -259,7 +267,8 @@ TEST_P(WaitStrategyTest, DependentWaitsUntilUpstreamReleasesItsWrites) {
 
 TEST_P(WaitStrategyTest, WaitForReturnsTheWholePublishedBatch) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options()));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle consumer, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier();
   ASSERT_TRUE(ring->PublishEvents(6, [](int64_t& e, int64_t s) { e = s; }));
   EXPECT_EQ(barrier->WaitFor(0).available, 5);
@@ -293,15 +302,15 @@ struct CountingProbe {
   bool HasDependents() const noexcept { return false; }
   void Touch() const noexcept { ++touches; }
 };
-static_assert(WaitProbe<CountingProbe>);
+static_assert(core_internal::WaitProbe<CountingProbe>);
 
 // Every strategy touches the awaited event once per spin in its spin phase
 // (the 10 unanswered reads here are well inside each one's spin budget).
 TEST_P(WaitStrategyTest, SpinPhaseTouchesTheAwaitedEventOncePerSpin) {
-  WakeupSignal signal;
+  core_internal::WakeupSignal signal;
   const WaitStrategy strategy(std::get<1>(GetParam()), &signal,
                               /*timeout_ns=*/int64_t{1'000'000'000});
-  const AlertFlag alert;
+  const core_internal::AlertFlag alert;
   const CountingProbe probe{.ready_after = 10};
   const WaitResult result = strategy.WaitFor(7, probe, alert);
   EXPECT_TRUE(result.ok());
@@ -343,7 +352,8 @@ TEST(WaitStrategyTest, TimeoutBlockingReportsTimeoutWhenUpstreamStalls) {
     SCOPED_TRACE(ProducerTypeName(type));
     ASSERT_OK_AND_ASSIGN(
         auto ring, Ring::Create(TimeoutOptions(type, absl::Milliseconds(20))));
-    ASSERT_OK_AND_ASSIGN(ConsumerHandle upstream, ring->RegisterConsumer());
+    ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle upstream,
+                         ring->RegisterConsumer());
     const auto barrier = ring->NewBarrier({&upstream.sequence()});
     ASSERT_TRUE(ring->PublishEvent([](int64_t& e, int64_t) { e = 3; }));
     EXPECT_EQ(barrier->WaitFor(0).status, WaitStatus::kTimeout);
@@ -368,7 +378,7 @@ TEST(WaitStrategyTest, TimeoutBlockingWithInfiniteTimeoutWaitsForPublish) {
                        Ring::Create(TimeoutOptions(ProducerType::kSingle,
                                                    absl::InfiniteDuration())));
   const auto barrier = ring->NewBarrier();
-  const WakeupSignal& signal = *ring->wait_strategy().signal();
+  const core_internal::WakeupSignal& signal = *ring->wait_strategy().signal();
 
   std::atomic<bool> returned{false};
   WaitResult result;
@@ -394,7 +404,8 @@ TEST(WaitStrategyTest, TimeoutBlockingWithInfiniteTimeoutWaitsForUpstream) {
   ASSERT_OK_AND_ASSIGN(auto ring,
                        Ring::Create(TimeoutOptions(ProducerType::kSingle,
                                                    absl::InfiniteDuration())));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle upstream, ring->RegisterConsumer());
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle upstream,
+                       ring->RegisterConsumer());
   const auto barrier = ring->NewBarrier({&upstream.sequence()});
   ASSERT_TRUE(ring->PublishEvent([](int64_t& e, int64_t) { e = 77; }));
 
@@ -422,7 +433,7 @@ TEST(WaitStrategyTest, TimeoutBlockingWithInfiniteTimeoutWaitsForUpstream) {
 // ------------------------------
 
 TEST(WaitStrategyTest, OnlyBlockingKindsNeedWakeup) {
-  WakeupSignal signal;
+  core_internal::WakeupSignal signal;
   for (const WaitStrategyKind kind : kWaitStrategyKinds) {
     SCOPED_TRACE(WaitStrategyName(kind));
     const WaitStrategy strategy(kind, &signal, 1000);
@@ -435,7 +446,7 @@ TEST(WaitStrategyTest, OnlyBlockingKindsNeedWakeup) {
 TEST(WaitStrategyTest, WakeAllWakesOnlyForBlockingKinds) {
   for (const WaitStrategyKind kind : kWaitStrategyKinds) {
     SCOPED_TRACE(WaitStrategyName(kind));
-    WakeupSignal signal;
+    core_internal::WakeupSignal signal;
     const WaitStrategy strategy(kind, &signal, 1000);
     const uint32_t before = signal.Epoch();
     strategy.WakeAll();
@@ -444,7 +455,7 @@ TEST(WaitStrategyTest, WakeAllWakesOnlyForBlockingKinds) {
 }
 
 TEST(WaitStrategyTest, WakeupSignalCountsRegisteredWaiters) {
-  WakeupSignal signal;
+  core_internal::WakeupSignal signal;
   EXPECT_EQ(signal.Waiters(), 0u);
   signal.Register();
   signal.Register();
@@ -456,7 +467,7 @@ TEST(WaitStrategyTest, WakeupSignalCountsRegisteredWaiters) {
 }
 
 TEST(WaitStrategyTest, WakeupSignalWakesOnlyWhenSomeoneWaits) {
-  WakeupSignal signal;
+  core_internal::WakeupSignal signal;
   const uint32_t start = signal.Epoch();
   signal.WakeIfWaiters();
   EXPECT_EQ(signal.Epoch(), start);
@@ -469,7 +480,7 @@ TEST(WaitStrategyTest, WakeupSignalWakesOnlyWhenSomeoneWaits) {
 }
 
 TEST(WaitStrategyTest, WakeupSignalWaitReturnsAtOnceWhenEpochMoved) {
-  WakeupSignal signal;
+  core_internal::WakeupSignal signal;
   const uint32_t observed = signal.Epoch();
   signal.WakeAll();
   // The epoch is no longer `observed`: no sleep, and not a timeout.
@@ -477,12 +488,12 @@ TEST(WaitStrategyTest, WakeupSignalWaitReturnsAtOnceWhenEpochMoved) {
 }
 
 TEST(WaitStrategyTest, WakeupSignalWaitTimesOut) {
-  WakeupSignal signal;
+  core_internal::WakeupSignal signal;
   EXPECT_FALSE(signal.Wait(signal.Epoch(), 1'000'000));  // 1 ms
 }
 
 TEST(WaitStrategyTest, WakeupSignalWakesASleeperOnAnotherThread) {
-  WakeupSignal signal;
+  core_internal::WakeupSignal signal;
   std::atomic<bool> woken{false};
   const uint32_t observed = signal.Epoch();
   std::thread sleeper([&] {

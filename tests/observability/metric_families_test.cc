@@ -17,7 +17,7 @@
 #include "gtest/gtest.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/metric_type.h"
-#include "ringflow/observability/counters_block.h"
+#include "ringflow/core/internal/counters_block.h"
 #include "ringflow/observability/metrics_source.h"
 #include "support/obs_exposition.h"
 
@@ -46,16 +46,16 @@ constexpr uint64_t kInfLe = std::numeric_limits<uint64_t>::max();
 class Block {
  public:
   explicit Block(int capacity)
-      : memory_(CountersBlock::BytesFor(capacity)),
-        block_(CountersBlock::Initialize(memory_.data(), memory_.size(),
-                                         capacity, 0, nullptr)) {}
-  CountersBlock& operator*() { return block_; }
-  CountersBlock* operator->() { return &block_; }
-  const CountersBlock* get() const { return &block_; }
+      : memory_(core_internal::CountersBlock::BytesFor(capacity)),
+        block_(core_internal::CountersBlock::Initialize(
+            memory_.data(), memory_.size(), capacity, 0, nullptr)) {}
+  core_internal::CountersBlock& operator*() { return block_; }
+  core_internal::CountersBlock* operator->() { return &block_; }
+  const core_internal::CountersBlock* get() const { return &block_; }
 
  private:
   AlignedBytes memory_;
-  CountersBlock block_;
+  core_internal::CountersBlock block_;
 };
 
 std::vector<MetricFamily> Build(const std::vector<RingSnapshot>& rings) {
@@ -199,10 +199,11 @@ TEST(MetricFamiliesTest, RingsAreMergedIntoFamiliesSortedByName) {
 // ---- counters block records -----------------------------------------------
 TEST(MetricFamiliesTest, BlockCountersAndGaugesAreExportedWithTheirLabels) {
   Block block(32);
-  const CounterSpec specs[] = {
+  const core_internal::CounterSpec specs[] = {
       {"ringflow_x_total", "X help.", "ring=\"r\",consumer=\"c\"",
-       CounterType::kCounter},
-      {"ringflow_y_events", "Y help.", "ring=\"r\"", CounterType::kGauge}};
+       core_internal::CounterType::kCounter},
+      {"ringflow_y_events", "Y help.", "ring=\"r\"",
+       core_internal::CounterType::kGauge}};
   ASSERT_EQ(block->Allocate(specs, nullptr), 0);
   block->value(0).Increment(12);
   block->value(1).Set(7);
@@ -224,13 +225,17 @@ TEST(MetricFamiliesTest, HistogramBucketsBecomeCumulative) {
   Block block(32);
   const std::string labels = "ring=\"r\",consumer=\"c\"";
   // Buckets out of order, the count record ignored (buckets give it).
-  const CounterSpec specs[] = {
-      {"ringflow_h", "H.", labels, CounterType::kHistogramBucket, 4},
-      {"ringflow_h", "H.", labels, CounterType::kHistogramSum},
-      {"ringflow_h", "H.", labels, CounterType::kHistogramBucket, 1},
-      {"ringflow_h", "H.", labels, CounterType::kHistogramBucket, kInfLe},
-      {"ringflow_h", "H.", labels, CounterType::kHistogramBucket, 2},
-      {"ringflow_h", "H.", labels, CounterType::kHistogramCount},
+  const core_internal::CounterSpec specs[] = {
+      {"ringflow_h", "H.", labels, core_internal::CounterType::kHistogramBucket,
+       4},
+      {"ringflow_h", "H.", labels, core_internal::CounterType::kHistogramSum},
+      {"ringflow_h", "H.", labels, core_internal::CounterType::kHistogramBucket,
+       1},
+      {"ringflow_h", "H.", labels, core_internal::CounterType::kHistogramBucket,
+       kInfLe},
+      {"ringflow_h", "H.", labels, core_internal::CounterType::kHistogramBucket,
+       2},
+      {"ringflow_h", "H.", labels, core_internal::CounterType::kHistogramCount},
   };
   ASSERT_EQ(block->Allocate(specs, nullptr), 0);
   block->value(0).Set(3);    // le 4
@@ -255,10 +260,13 @@ TEST(MetricFamiliesTest, HistogramBucketsBecomeCumulative) {
 
 TEST(MetricFamiliesTest, AHistogramWithoutInfGetsOne) {
   Block block(16);
-  const CounterSpec specs[] = {
-      {"ringflow_h", "H.", "ring=\"r\"", CounterType::kHistogramBucket, 1},
-      {"ringflow_h", "H.", "ring=\"r\"", CounterType::kHistogramBucket, 8},
-      {"ringflow_h", "H.", "ring=\"r\"", CounterType::kHistogramSum}};
+  const core_internal::CounterSpec specs[] = {
+      {"ringflow_h", "H.", "ring=\"r\"",
+       core_internal::CounterType::kHistogramBucket, 1},
+      {"ringflow_h", "H.", "ring=\"r\"",
+       core_internal::CounterType::kHistogramBucket, 8},
+      {"ringflow_h", "H.", "ring=\"r\"",
+       core_internal::CounterType::kHistogramSum}};
   ASSERT_EQ(block->Allocate(specs, nullptr), 0);
   block->value(0).Set(2);
   block->value(1).Set(3);
@@ -274,14 +282,16 @@ TEST(MetricFamiliesTest, AHistogramWithoutInfGetsOne) {
 
 TEST(MetricFamiliesTest, HistogramsWithDifferentLabelsStayApart) {
   Block block(32);
-  const CounterSpec a[] = {{"ringflow_h", "H.", "ring=\"r\",consumer=\"a\"",
-                            CounterType::kHistogramBucket, 1},
-                           {"ringflow_h", "H.", "ring=\"r\",consumer=\"a\"",
-                            CounterType::kHistogramSum}};
-  const CounterSpec b[] = {{"ringflow_h", "H.", "ring=\"r\",consumer=\"b\"",
-                            CounterType::kHistogramBucket, 1},
-                           {"ringflow_h", "H.", "ring=\"r\",consumer=\"b\"",
-                            CounterType::kHistogramSum}};
+  const core_internal::CounterSpec a[] = {
+      {"ringflow_h", "H.", "ring=\"r\",consumer=\"a\"",
+       core_internal::CounterType::kHistogramBucket, 1},
+      {"ringflow_h", "H.", "ring=\"r\",consumer=\"a\"",
+       core_internal::CounterType::kHistogramSum}};
+  const core_internal::CounterSpec b[] = {
+      {"ringflow_h", "H.", "ring=\"r\",consumer=\"b\"",
+       core_internal::CounterType::kHistogramBucket, 1},
+      {"ringflow_h", "H.", "ring=\"r\",consumer=\"b\"",
+       core_internal::CounterType::kHistogramSum}};
   ASSERT_EQ(block->Allocate(a, nullptr), 0);
   ASSERT_EQ(block->Allocate(b, nullptr), 16);
   block->value(0).Set(1);
@@ -304,8 +314,9 @@ TEST(MetricFamiliesTest, HistogramsWithDifferentLabelsStayApart) {
 
 TEST(MetricFamiliesTest, FreedRecordsAreNotExported) {
   Block block(32);
-  const CounterSpec spec[] = {
-      {"ringflow_gone_total", "", "ring=\"r\"", CounterType::kCounter}};
+  const core_internal::CounterSpec spec[] = {
+      {"ringflow_gone_total", "", "ring=\"r\"",
+       core_internal::CounterType::kCounter}};
   ASSERT_EQ(block->Allocate(spec, nullptr), 0);
   block->Free(0, 1);
   const auto families = Build(
@@ -317,14 +328,15 @@ TEST(MetricFamiliesTest, FreedRecordsAreNotExported) {
 TEST(MetricFamiliesTest, SerializeTextRendersEveryFamily) {
   Block block(32);
   const std::string labels = "ring=\"r\",consumer=\"c\"";
-  const CounterSpec specs[] = {{"ringflow_consumer_events_total", "Events.",
-                                labels, CounterType::kCounter},
-                               {"ringflow_consumer_batch_size_events", "Sizes.",
-                                labels, CounterType::kHistogramBucket, 1},
-                               {"ringflow_consumer_batch_size_events", "Sizes.",
-                                labels, CounterType::kHistogramBucket, kInfLe},
-                               {"ringflow_consumer_batch_size_events", "Sizes.",
-                                labels, CounterType::kHistogramSum}};
+  const core_internal::CounterSpec specs[] = {
+      {"ringflow_consumer_events_total", "Events.", labels,
+       core_internal::CounterType::kCounter},
+      {"ringflow_consumer_batch_size_events", "Sizes.", labels,
+       core_internal::CounterType::kHistogramBucket, 1},
+      {"ringflow_consumer_batch_size_events", "Sizes.", labels,
+       core_internal::CounterType::kHistogramBucket, kInfLe},
+      {"ringflow_consumer_batch_size_events", "Sizes.", labels,
+       core_internal::CounterType::kHistogramSum}};
   ASSERT_EQ(block->Allocate(specs, nullptr), 0);
   block->value(0).Set(1'000'003);
   block->value(1).Set(2);

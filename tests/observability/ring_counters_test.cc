@@ -370,7 +370,8 @@ class ProducerCountersRingTest : public ::testing::TestWithParam<ProducerType> {
 TEST_P(ProducerCountersRingTest, TryNextFailuresAreCountedExactly) {
   auto ring =
       MakeRing({.capacity = 4, .producer_type = GetParam(), .name = "full"});
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle gate, ring->RegisterConsumer("gate"));
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle gate,
+                       ring->RegisterConsumer("gate"));
   for (int i = 0; i < 4; ++i) {
     const auto s = ring->TryNext();
     ASSERT_TRUE(s.has_value());
@@ -406,7 +407,8 @@ TEST_P(ProducerCountersRingTest, TryNextFailuresAreCountedExactly) {
 TEST_P(ProducerCountersRingTest, RefusalsOfAClosedRingOrABadSizeAreNotCounted) {
   auto ring =
       MakeRing({.capacity = 4, .producer_type = GetParam(), .name = "closed"});
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle gate, ring->RegisterConsumer("gate"));
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle gate,
+                       ring->RegisterConsumer("gate"));
   EXPECT_FALSE(ring->TryNext(0).has_value());
   EXPECT_FALSE(ring->TryNext(5).has_value());
   ring->Close();
@@ -453,19 +455,20 @@ TEST(RingCountersTest, CountersOffLeavesOnlyCursorMetrics) {
 
 TEST(RingCountersTest, CountersOnHaveOneBlockWithProducerAndConsumerGroups) {
   auto ring = MakeRing({.capacity = 8, .name = "on"});
-  const observability::CountersBlock* block = ring->counters_block();
+  const core_internal::CountersBlock* block = ring->counters_block();
   ASSERT_NE(block, nullptr);
   ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
   std::map<std::string, int> by_labels;
   std::map<int, std::string> by_index;
-  block->ForEach([&](const observability::CounterView& c) {
+  block->ForEach([&](const core_internal::CounterView& c) {
     ++by_labels[std::string(c.labels)];
     by_index[c.index] = std::string(c.name);
   });
   EXPECT_EQ(by_labels,
             (std::map<std::string, int>{
-                {"ring=\"on\"", ProducerCounters::kCount},
-                {"ring=\"on\",consumer=\"p\"", ConsumerCounters::kCount}}));
+                {"ring=\"on\"", core_internal::ProducerCounters::kCount},
+                {"ring=\"on\",consumer=\"p\"",
+                 core_internal::ConsumerCounters::kCount}}));
   // Each allocation starts a group of its own.
   EXPECT_EQ(by_index[0], "ringflow_producer_full_waits_total");
   EXPECT_EQ(by_index[16], "ringflow_consumer_events_total");

@@ -628,7 +628,8 @@ TEST_P(FullWaitTest, AWaitEndedByHaltIsCounted) {
   ASSERT_OK_AND_ASSIGN(
       auto ring,
       Ring::Create({.capacity = 4, .producer_type = GetParam(), .name = "h"}));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle gate, ring->RegisterConsumer("gate"));
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle gate,
+                       ring->RegisterConsumer("gate"));
   ASSERT_TRUE(PublishValues(*ring, 4));
   std::optional<int64_t> claimed = 0;
   std::thread producer([&] { claimed = ring->Next(); });
@@ -656,7 +657,8 @@ TEST(RingMetricsConcurrentTest, TryNextFailuresFromManyProducersAreExact) {
                        Ring::Create({.capacity = 8,
                                      .producer_type = ProducerType::kMulti,
                                      .name = "try"}));
-  ASSERT_OK_AND_ASSIGN(ConsumerHandle gate, ring->RegisterConsumer("gate"));
+  ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle gate,
+                       ring->RegisterConsumer("gate"));
   std::atomic<int64_t> succeeded{0};
   std::atomic<int64_t> failed{0};
   std::vector<std::thread> threads;

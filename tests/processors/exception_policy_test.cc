@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/core/consumer_counters.h"
+#include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/processors/batch_event_processor.h"
@@ -474,7 +474,8 @@ TEST_P(ExceptionPolicyLifecycleTest,
     EXPECT_EQ(handler.thrown(), 1);
   }
   EXPECT_EQ(p->exception_count(), static_cast<uint64_t>(handler.thrown()));
-  EXPECT_EQ(ring->consumers().counters(0).Get(ConsumerCounters::kExceptions),
+  EXPECT_EQ(ring->consumers().counters(0).Get(
+                core_internal::ConsumerCounters::kExceptions),
             static_cast<uint64_t>(handler.thrown()));
   EXPECT_OK(p->status());
   EXPECT_EQ(p->sequence().LoadAcquire(), kEvents - 1);

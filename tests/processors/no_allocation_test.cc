@@ -39,8 +39,8 @@
 #include "ringflow/processors/disruptor.h"
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/event_poller.h"
+#include "ringflow/processors/internal/work_processor.h"
 #include "ringflow/processors/lease.h"
-#include "ringflow/processors/work_processor.h"
 #include "support/counting_new.h"  // replaces operator new / delete
 #include "support/status_matchers.h"
 #include "support/test_scale.h"
@@ -485,7 +485,8 @@ TEST(NoVirtualDispatchTest, ProcessorsCallHandlersOnTheirStaticType) {
       !std::is_polymorphic_v<BatchEventProcessor<TopoEvent, SequenceSum>>,
       "BatchEventProcessor calls OnEvent without a virtual call");
   static_assert(
-      !std::is_polymorphic_v<WorkProcessor<TopoEvent, ExactlyOnceWorker>>,
+      !std::is_polymorphic_v<
+          processors_internal::WorkProcessor<TopoEvent, ExactlyOnceWorker>>,
       "WorkProcessor calls OnEvent without a virtual call");
   static_assert(!std::is_polymorphic_v<EventPoller<TopoEvent>>,
                 "EventPoller has no vtable");

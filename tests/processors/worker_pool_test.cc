@@ -23,7 +23,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/core/consumer_counters.h"
+#include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/processors/exception_policy.h"
@@ -460,7 +460,7 @@ TEST_P(WorkerPoolLifecycleTest, AThrowingCallbackIsCountedAndNoEventIsLost) {
     // The workers took the ring's first consumer slots, in order.
     EXPECT_EQ(ring->consumers()
                   .counters(static_cast<int>(i))
-                  .Get(ConsumerCounters::kExceptions),
+                  .Get(core_internal::ConsumerCounters::kExceptions),
               static_cast<uint64_t>(handler.thrown()))
         << "worker " << i;
   }

@@ -26,7 +26,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/segment.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
@@ -62,10 +62,10 @@ constexpr absl::Duration kStepGuard = absl::Seconds(120);
 
 SharedRingOptions RingOptionsFor(const std::string& name, int64_t capacity) {
   SharedRingOptions options;
-  options.name = name;
-  options.capacity = capacity;
-  options.producer_type = ProducerType::kSingle;
-  options.wait_strategy = WaitStrategyKind::kBlocking;
+  options.ring.name = name;
+  options.ring.capacity = capacity;
+  options.ring.producer_type = ProducerType::kSingle;
+  options.ring.wait_strategy = WaitStrategyKind::kBlocking;
   return options;
 }
 
@@ -184,7 +184,7 @@ void RunEvictionTrial(int trial, std::mt19937_64& random,
   ASSERT_TRUE(victim->ReadLineStartingWith("ready", kStepGuard).has_value());
   const int slot = FindSlot(ring->control(), "victim");
   ASSERT_GE(slot, 0);
-  const ConsumerSlot& victim_slot = ring->control().slot(slot);
+  const shm_internal::ConsumerSlot& victim_slot = ring->control().slot(slot);
 
   // Kill somewhere in [k, k + 2 * capacity): the producer pauses at that
   // limit, so the point where it would block on the victim stays below n.
@@ -236,10 +236,11 @@ void RunEvictionTrial(int trial, std::mt19937_64& random,
   }
 
   // What a tool sees: the victim's slot is evicted, once, after the kill.
-  ASSERT_OK_AND_ASSIGN(auto tool, Control::Inspect(name));
-  const ConsumerSlot& seen = tool->slot(slot);
-  EXPECT_EQ(ConsumerSlot::StateOf(seen.state.load(std::memory_order_acquire)),
-            ConsumerSlot::kEvicted);
+  ASSERT_OK_AND_ASSIGN(auto tool, shm_internal::Control::Inspect(name));
+  const shm_internal::ConsumerSlot& seen = tool->slot(slot);
+  EXPECT_EQ(shm_internal::ConsumerSlot::StateOf(
+                seen.state.load(std::memory_order_acquire)),
+            shm_internal::ConsumerSlot::kEvicted);
   EXPECT_STREQ(seen.name, "victim");
   // The evictor writes evicted_at and the count just after the state.
   EXPECT_TRUE(WaitUntil(
@@ -322,11 +323,12 @@ std::optional<Fields> RunSilentConsumer(Ring& ring, const std::string& name) {
     ADD_FAILURE() << "no slot named silent";
     return std::nullopt;
   }
-  const ConsumerSlot& silent = ring.control().slot(slot);
+  const shm_internal::ConsumerSlot& silent = ring.control().slot(slot);
   const bool evicted = WaitUntil(
       [&] {
-        return ConsumerSlot::StateOf(silent.state.load(
-                   std::memory_order_acquire)) == ConsumerSlot::kEvicted;
+        return shm_internal::ConsumerSlot::StateOf(
+                   silent.state.load(std::memory_order_acquire)) ==
+               shm_internal::ConsumerSlot::kEvicted;
       },
       kStepGuard);
   if (!evicted) {

@@ -24,9 +24,9 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
+#include "ringflow/shm/internal/layout.h"
 #include "ringflow/shm/internal/segment.h"
-#include "ringflow/shm/layout.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
 #include "support/shm_event.h"
@@ -73,9 +73,9 @@ constexpr int kMaxConsumers = 4;
 
 SharedRingOptions OptionsFor(const std::string& name) {
   SharedRingOptions options;
-  options.name = name;
-  options.capacity = kCapacity;
-  options.max_consumers = kMaxConsumers;
+  options.ring.name = name;
+  options.ring.capacity = kCapacity;
+  options.ring.max_consumers = kMaxConsumers;
   return options;
 }
 
@@ -89,19 +89,19 @@ SharedConsumerOptions ConsumerOptions(std::string tag = kTag) {
 // An exact-size heap copy: under ASan any read past `size` is reported.
 using Image = std::vector<uint8_t>;
 
-ControlHeader& HeaderOf(Image& image) {
-  return *reinterpret_cast<ControlHeader*>(image.data());
+shm_internal::ControlHeader& HeaderOf(Image& image) {
+  return *reinterpret_cast<shm_internal::ControlHeader*>(image.data());
 }
 
 absl::Status Validate(const Image& image,
-                      const RingIdentity* expected = nullptr) {
-  return ValidateControl(image.data(), image.size(), expected);
+                      const shm_internal::RingIdentity* expected = nullptr) {
+  return shm_internal::ValidateControl(image.data(), image.size(), expected);
 }
 
 absl::Status ValidatePrefix(const Image& image, size_t size) {
   const std::unique_ptr<uint8_t[]> copy(new uint8_t[size == 0 ? 1 : size]);
   std::memcpy(copy.get(), image.data(), size);
-  return ValidateControl(copy.get(), size, nullptr);
+  return shm_internal::ValidateControl(copy.get(), size, nullptr);
 }
 
 class ShmHeaderValidationTest : public ::testing::Test {
@@ -118,12 +118,13 @@ class ShmHeaderValidationTest : public ::testing::Test {
   // of our own (the producer's housekeeping thread writes its heartbeat in
   // the original).
   Image CopyOfControl() {
-    absl::StatusOr<Segment> segment =
-        Segment::Open(ControlSegmentName(name_), Segment::Access::kReadOnly);
+    absl::StatusOr<Segment> segment = Segment::Open(
+        shm_internal::ControlSegmentName(name_), Segment::Access::kReadOnly);
     EXPECT_OK(segment.status());
     if (!segment.ok()) return {};
     const auto* bytes = static_cast<const uint8_t*>(segment->data());
-    const auto& header = *reinterpret_cast<const ControlHeader*>(bytes);
+    const auto& header =
+        *reinterpret_cast<const shm_internal::ControlHeader*>(bytes);
     EXPECT_LE(header.control_bytes, segment->size());
     return Image(bytes, bytes + header.control_bytes);
   }
@@ -184,9 +185,10 @@ TEST_F(ShmHeaderValidationTest, RejectedAttachTakesNoSlot) {
         SharedConsumer<Event24>::Attach(name_, ConsumerOptions()).ok());
   }
   for (int i = 0; i < kMaxConsumers; ++i) {
-    EXPECT_EQ(ConsumerSlot::StateOf(ring_->control().slot(i).state.load(
-                  std::memory_order_acquire)),
-              ConsumerSlot::kFree)
+    EXPECT_EQ(
+        shm_internal::ConsumerSlot::StateOf(
+            ring_->control().slot(i).state.load(std::memory_order_acquire)),
+        shm_internal::ConsumerSlot::kFree)
         << "slot " << i;
   }
 }
@@ -197,18 +199,20 @@ TEST_F(ShmHeaderValidationTest, AttachToAMissingRingIsNotFoundNamingIt) {
   EXPECT_THAT(SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr(name_)));
   EXPECT_THAT(
-      Control::Attach(name_, AttachOptions{.timeout = absl::Milliseconds(10)}),
+      shm_internal::Control::Attach(
+          name_,
+          shm_internal::AttachOptions{.timeout = absl::Milliseconds(10)}),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr(name_)));
-  EXPECT_THAT(Control::Remove(name_),
+  EXPECT_THAT(shm_internal::Control::Remove(name_),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr(name_)));
 }
 
 TEST_F(ShmHeaderValidationTest, AttachWithoutTheDataSegmentIsNotFound) {
   CreateRing();
-  ASSERT_OK(Segment::Remove(DataSegmentName(name_)));
-  EXPECT_THAT(
-      SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
-      StatusIs(absl::StatusCode::kNotFound, HasSubstr(DataSegmentName(name_))));
+  ASSERT_OK(Segment::Remove(shm_internal::DataSegmentName(name_)));
+  EXPECT_THAT(SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr(shm_internal::DataSegmentName(name_))));
 }
 
 TEST(ShmRingNameTest, BadNamesAreInvalidArgument) {
@@ -219,7 +223,7 @@ TEST(ShmRingNameTest, BadNamesAreInvalidArgument) {
         std::string("a b"), std::string("x\ny"), std::string("ring*"),
         std::string("/abs"), too_long, one_too_long}) {
     SCOPED_TRACE("name '" + bad + "'");
-    EXPECT_THAT(ValidateRingName(bad),
+    EXPECT_THAT(shm_internal::ValidateRingName(bad),
                 StatusIs(absl::StatusCode::kInvalidArgument));
     SharedRingOptions options = OptionsFor(bad);
     EXPECT_THAT(
@@ -229,9 +233,11 @@ TEST(ShmRingNameTest, BadNamesAreInvalidArgument) {
         SharedConsumer<Event32>::Attach(bad, ConsumerOptions()),
         StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ring name")));
     EXPECT_THAT(
-        Control::Attach(bad, AttachOptions{.timeout = absl::Milliseconds(10)}),
+        shm_internal::Control::Attach(
+            bad,
+            shm_internal::AttachOptions{.timeout = absl::Milliseconds(10)}),
         StatusIs(absl::StatusCode::kInvalidArgument));
-    EXPECT_THAT(Control::Remove(bad),
+    EXPECT_THAT(shm_internal::Control::Remove(bad),
                 StatusIs(absl::StatusCode::kInvalidArgument));
   }
 }
@@ -243,7 +249,7 @@ TEST(ShmRingNameTest, NamesUpToTheLimitWork) {
   name.resize(kMaxNameLength, 'x');
   ASSERT_EQ(name.size(), kMaxNameLength);
   RingRemover remover(name);
-  EXPECT_OK(ValidateRingName(name));
+  EXPECT_OK(shm_internal::ValidateRingName(name));
   ASSERT_OK_AND_ASSIGN(auto ring,
                        SharedRing<Event32>::Create(OptionsFor(name), kTag));
   ASSERT_OK_AND_ASSIGN(
@@ -258,18 +264,20 @@ TEST_F(ShmHeaderValidationTest, TheImageOfARingIsValid) {
   const Image image = CopyOfControl();
   ASSERT_FALSE(image.empty());
   EXPECT_OK(Validate(image));
-  const RingIdentity same = IdentityOf<Event32>(kTag);
+  const shm_internal::RingIdentity same = IdentityOf<Event32>(kTag);
   EXPECT_OK(Validate(image, &same));
-  EXPECT_EQ(image.size(),
-            ControlLayout::For(kCapacity, kMaxConsumers).control_bytes);
+  EXPECT_EQ(
+      image.size(),
+      shm_internal::ControlLayout::For(kCapacity, kMaxConsumers).control_bytes);
 }
 
 TEST_F(ShmHeaderValidationTest, ValidateControlNamesTheExpectedTypeMismatch) {
   CreateRing();
   const Image image = CopyOfControl();
-  const RingIdentity size = IdentityOf<Event24>(kTag);
-  const RingIdentity alignment = IdentityOf<Event32Aligned16>(kTag);
-  const RingIdentity tag = IdentityOf<Event32>("other");
+  const shm_internal::RingIdentity size = IdentityOf<Event24>(kTag);
+  const shm_internal::RingIdentity alignment =
+      IdentityOf<Event32Aligned16>(kTag);
+  const shm_internal::RingIdentity tag = IdentityOf<Event32>("other");
   EXPECT_THAT(Validate(image, &size),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("event size 24 != 32")));
@@ -283,7 +291,7 @@ TEST_F(ShmHeaderValidationTest, ValidateControlNamesTheExpectedTypeMismatch) {
 
 struct Corruption {
   const char* what;
-  std::function<void(ControlHeader&)> corrupt;
+  std::function<void(shm_internal::ControlHeader&)> corrupt;
   absl::StatusCode code;
   std::string message;  // a substring of the status message
 };
@@ -292,73 +300,96 @@ TEST_F(ShmHeaderValidationTest, EveryCorruptedHeaderFieldIsNamed) {
   CreateRing();
   const Image original = CopyOfControl();
   ASSERT_FALSE(original.empty());
-  const ControlLayout layout = ControlLayout::For(kCapacity, kMaxConsumers);
+  const shm_internal::ControlLayout layout =
+      shm_internal::ControlLayout::For(kCapacity, kMaxConsumers);
   const std::vector<Corruption> corruptions = {
-      {"magic", [](ControlHeader& h) { h.magic ^= 1; },
+      {"magic", [](shm_internal::ControlHeader& h) { h.magic ^= 1; },
        absl::StatusCode::kFailedPrecondition, "magic 0x"},
       {"layout version",
-       [](ControlHeader& h) { h.layout_version = kLayoutVersion + 1; },
+       [](shm_internal::ControlHeader& h) {
+         h.layout_version = shm_internal::kLayoutVersion + 1;
+       },
        absl::StatusCode::kFailedPrecondition,
-       absl::StrCat("layout version ", kLayoutVersion + 1,
-                    " != ", kLayoutVersion)},
-      {"header size", [](ControlHeader& h) { h.header_bytes = 128; },
+       absl::StrCat("layout version ", shm_internal::kLayoutVersion + 1,
+                    " != ", shm_internal::kLayoutVersion)},
+      {"header size",
+       [](shm_internal::ControlHeader& h) { h.header_bytes = 128; },
        absl::StatusCode::kFailedPrecondition, "header size 128 != 256"},
       {"capacity not a power of two",
-       [](ControlHeader& h) { h.capacity = 1000; },
+       [](shm_internal::ControlHeader& h) { h.capacity = 1000; },
        absl::StatusCode::kFailedPrecondition,
        "capacity 1000 is not a power of two"},
-      {"capacity zero", [](ControlHeader& h) { h.capacity = 0; },
+      {"capacity zero", [](shm_internal::ControlHeader& h) { h.capacity = 0; },
        absl::StatusCode::kFailedPrecondition, "capacity 0 "},
-      {"capacity negative", [](ControlHeader& h) { h.capacity = -64; },
+      {"capacity negative",
+       [](shm_internal::ControlHeader& h) { h.capacity = -64; },
        absl::StatusCode::kFailedPrecondition, "capacity -64 "},
       {"capacity too large",
-       [](ControlHeader& h) { h.capacity = int64_t{1} << 40; },
+       [](shm_internal::ControlHeader& h) { h.capacity = int64_t{1} << 40; },
        absl::StatusCode::kFailedPrecondition, "capacity 1099511627776 "},
       {"capacity another power of two",
-       [](ControlHeader& h) { h.capacity = 2 * kCapacity; },
+       [](shm_internal::ControlHeader& h) { h.capacity = 2 * kCapacity; },
        absl::StatusCode::kFailedPrecondition, "does not match capacity 128"},
-      {"max consumers zero", [](ControlHeader& h) { h.max_consumers = 0; },
+      {"max consumers zero",
+       [](shm_internal::ControlHeader& h) { h.max_consumers = 0; },
        absl::StatusCode::kFailedPrecondition, "max consumers 0 "},
-      {"max consumers huge", [](ControlHeader& h) { h.max_consumers = 100000; },
+      {"max consumers huge",
+       [](shm_internal::ControlHeader& h) { h.max_consumers = 100000; },
        absl::StatusCode::kFailedPrecondition, "max consumers 100000 "},
       {"max consumers another",
-       [](ControlHeader& h) { h.max_consumers = kMaxConsumers + 1; },
+       [](shm_internal::ControlHeader& h) {
+         h.max_consumers = kMaxConsumers + 1;
+       },
        absl::StatusCode::kFailedPrecondition, "control layout"},
-      {"wait strategy", [](ControlHeader& h) { h.wait_strategy = 7; },
+      {"wait strategy",
+       [](shm_internal::ControlHeader& h) { h.wait_strategy = 7; },
        absl::StatusCode::kFailedPrecondition, "wait strategy 7 is unknown"},
-      {"producer type", [](ControlHeader& h) { h.producer_type = 2; },
+      {"producer type",
+       [](shm_internal::ControlHeader& h) { h.producer_type = 2; },
        absl::StatusCode::kFailedPrecondition, "producer type 2 is unknown"},
-      {"event size zero", [](ControlHeader& h) { h.event_size = 0; },
+      {"event size zero",
+       [](shm_internal::ControlHeader& h) { h.event_size = 0; },
        absl::StatusCode::kFailedPrecondition, "event size 0 "},
       {"event size huge",
-       [](ControlHeader& h) { h.event_size = uint64_t{1} << 40; },
+       [](shm_internal::ControlHeader& h) { h.event_size = uint64_t{1} << 40; },
        absl::StatusCode::kFailedPrecondition, "event size 1099511627776 "},
-      {"event alignment zero", [](ControlHeader& h) { h.event_alignment = 0; },
+      {"event alignment zero",
+       [](shm_internal::ControlHeader& h) { h.event_alignment = 0; },
        absl::StatusCode::kFailedPrecondition, "alignment 0 "},
       {"event alignment not a power of two",
-       [](ControlHeader& h) { h.event_alignment = 12; },
+       [](shm_internal::ControlHeader& h) { h.event_alignment = 12; },
        absl::StatusCode::kFailedPrecondition, "alignment 12 "},
-      {"slots offset", [](ControlHeader& h) { h.slots_offset += 128; },
+      {"slots offset",
+       [](shm_internal::ControlHeader& h) { h.slots_offset += 128; },
        absl::StatusCode::kFailedPrecondition, "control layout"},
-      {"counters offset", [](ControlHeader& h) { h.counters_offset -= 128; },
+      {"counters offset",
+       [](shm_internal::ControlHeader& h) { h.counters_offset -= 128; },
        absl::StatusCode::kFailedPrecondition, "control layout"},
-      {"counters size", [](ControlHeader& h) { h.counters_bytes = 0; },
+      {"counters size",
+       [](shm_internal::ControlHeader& h) { h.counters_bytes = 0; },
        absl::StatusCode::kFailedPrecondition, "control layout"},
-      {"control size", [](ControlHeader& h) { h.control_bytes = 1; },
+      {"control size",
+       [](shm_internal::ControlHeader& h) { h.control_bytes = 1; },
        absl::StatusCode::kFailedPrecondition, "control layout (1 bytes"},
-      {"data size", [](ControlHeader& h) { h.data_bytes += 1; },
+      {"data size", [](shm_internal::ControlHeader& h) { h.data_bytes += 1; },
        absl::StatusCode::kFailedPrecondition, "data size 2049 != capacity 64"},
       {"data size matching another event size",
-       [](ControlHeader& h) { h.event_size = 24; },
+       [](shm_internal::ControlHeader& h) { h.event_size = 24; },
        absl::StatusCode::kFailedPrecondition, "data size 2048 != capacity 64"},
       {"type tag not terminated",
-       [](ControlHeader& h) { std::memset(h.type_tag, 'x', kTypeTagBytes); },
+       [](shm_internal::ControlHeader& h) {
+         std::memset(h.type_tag, 'x', shm_internal::kTypeTagBytes);
+       },
        absl::StatusCode::kFailedPrecondition, "type tag is not terminated"},
       {"ready zero",
-       [](ControlHeader& h) { h.ready.store(0, std::memory_order_relaxed); },
+       [](shm_internal::ControlHeader& h) {
+         h.ready.store(0, std::memory_order_relaxed);
+       },
        absl::StatusCode::kUnavailable, "not ready (ready word 0)"},
       {"ready garbage",
-       [](ControlHeader& h) { h.ready.store(77, std::memory_order_relaxed); },
+       [](shm_internal::ControlHeader& h) {
+         h.ready.store(77, std::memory_order_relaxed);
+       },
        absl::StatusCode::kUnavailable, "ready word 77"},
   };
   ASSERT_EQ(HeaderOf(const_cast<Image&>(original)).control_bytes,
@@ -376,12 +407,12 @@ TEST_F(ShmHeaderValidationTest, TruncatedImagesAreNamedNeverRead) {
   const Image image = CopyOfControl();
   ASSERT_FALSE(image.empty());
   EXPECT_THAT(
-      ValidateControl(nullptr, 0, nullptr),
+      shm_internal::ValidateControl(nullptr, 0, nullptr),
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("truncated")));
-  EXPECT_THAT(ValidateControl(nullptr, image.size(), nullptr),
+  EXPECT_THAT(shm_internal::ValidateControl(nullptr, image.size(), nullptr),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   for (const size_t size : {size_t{0}, size_t{1}, size_t{8}, size_t{100},
-                            sizeof(ControlHeader) - 1}) {
+                            sizeof(shm_internal::ControlHeader) - 1}) {
     SCOPED_TRACE(size);
     EXPECT_THAT(
         ValidatePrefix(image, size),
@@ -389,9 +420,10 @@ TEST_F(ShmHeaderValidationTest, TruncatedImagesAreNamedNeverRead) {
                  AllOf(HasSubstr("truncated"), HasSubstr("256-byte header"))));
   }
   // The header is whole, the structures after it are not.
-  for (const size_t size :
-       {sizeof(ControlHeader), sizeof(ControlHeader) + 1,
-        size_t{kAvailableOffset}, image.size() / 2, image.size() - 1}) {
+  for (const size_t size : {sizeof(shm_internal::ControlHeader),
+                            sizeof(shm_internal::ControlHeader) + 1,
+                            size_t{shm_internal::kAvailableOffset},
+                            image.size() / 2, image.size() - 1}) {
     SCOPED_TRACE(size);
     EXPECT_THAT(ValidatePrefix(image, size),
                 StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -429,8 +461,8 @@ TEST_F(ShmHeaderValidationTest, RandomImagesGiveANamedStatus) {
       const uint64_t word = random();
       std::memcpy(image.data() + at, &word, std::min<size_t>(8, size - at));
     }
-    if (i % 2 == 1 && size >= sizeof(ControlHeader)) {
-      HeaderOf(image).magic = kMagic;
+    if (i % 2 == 1 && size >= sizeof(shm_internal::ControlHeader)) {
+      HeaderOf(image).magic = shm_internal::kMagic;
       HeaderOf(image).ready.store(1, std::memory_order_relaxed);
     }
     const absl::Status status = Validate(image);
@@ -453,7 +485,7 @@ TEST_F(ShmHeaderValidationTest, RandomlyMutatedImagesGiveANamedStatus) {
   CreateRing();
   const Image valid = CopyOfControl();
   ASSERT_FALSE(valid.empty());
-  const ControlHeader& h0 = HeaderOf(const_cast<Image&>(valid));
+  const shm_internal::ControlHeader& h0 = HeaderOf(const_cast<Image&>(valid));
   std::mt19937_64 random(7);
   int64_t rejected = 0;
   const int64_t kIterations = Events(20'000);
@@ -462,8 +494,9 @@ TEST_F(ShmHeaderValidationTest, RandomlyMutatedImagesGiveANamedStatus) {
     const int flips = 1 + static_cast<int>(random() % 8);
     for (int f = 0; f < flips; ++f) {
       // Three in four flips land in the 256-byte header.
-      const size_t at = random() % 4 != 0 ? random() % sizeof(ControlHeader)
-                                          : random() % image.size();
+      const size_t at = random() % 4 != 0
+                            ? random() % sizeof(shm_internal::ControlHeader)
+                            : random() % image.size();
       image[at] ^= static_cast<uint8_t>(1 + random() % 255);
     }
     const absl::Status status = Validate(image);
@@ -475,7 +508,7 @@ TEST_F(ShmHeaderValidationTest, RandomlyMutatedImagesGiveANamedStatus) {
       ASSERT_FALSE(status.message().empty());
       continue;
     }
-    const ControlHeader& h = HeaderOf(image);
+    const shm_internal::ControlHeader& h = HeaderOf(image);
     ASSERT_EQ(h.magic, h0.magic) << "iteration " << i;
     ASSERT_EQ(h.layout_version, h0.layout_version);
     ASSERT_EQ(h.capacity, h0.capacity) << "iteration " << i;
@@ -491,17 +524,19 @@ TEST_F(ShmHeaderValidationTest, RandomlyMutatedImagesGiveANamedStatus) {
 
 TEST_F(ShmHeaderValidationTest, AttachNamesACorruptedLiveHeader) {
   CreateRing();
-  ASSERT_OK_AND_ASSIGN(
-      Segment writable,
-      Segment::Open(ControlSegmentName(name_), Segment::Access::kReadWrite));
-  ControlHeader& header = *static_cast<ControlHeader*>(writable.data());
+  ASSERT_OK_AND_ASSIGN(Segment writable,
+                       Segment::Open(shm_internal::ControlSegmentName(name_),
+                                     Segment::Access::kReadWrite));
+  shm_internal::ControlHeader& header =
+      *static_cast<shm_internal::ControlHeader*>(writable.data());
   header.layout_version = 7;
-  EXPECT_THAT(SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("ring '" + name_ + "'"),
-                             HasSubstr(absl::StrCat("layout version 7 != ",
-                                                    kLayoutVersion)))));
-  header.layout_version = kLayoutVersion;
+  EXPECT_THAT(
+      SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr("ring '" + name_ + "'"),
+                     HasSubstr(absl::StrCat("layout version 7 != ",
+                                            shm_internal::kLayoutVersion)))));
+  header.layout_version = shm_internal::kLayoutVersion;
   header.capacity = 48;
   EXPECT_THAT(SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -511,8 +546,9 @@ TEST_F(ShmHeaderValidationTest, AttachNamesACorruptedLiveHeader) {
 }
 
 TEST_F(ShmHeaderValidationTest, AttachNamesATruncatedControlSegment) {
-  ASSERT_OK_AND_ASSIGN(Segment segment,
-                       PlantSegment(ControlSegmentName(name_), 100, 0600));
+  ASSERT_OK_AND_ASSIGN(
+      Segment segment,
+      PlantSegment(shm_internal::ControlSegmentName(name_), 100, 0600));
   EXPECT_THAT(SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr(name_), HasSubstr("truncated"))));
@@ -520,14 +556,17 @@ TEST_F(ShmHeaderValidationTest, AttachNamesATruncatedControlSegment) {
 
 TEST_F(ShmHeaderValidationTest, AttachNamesATruncatedDataSegment) {
   CreateRing();
-  ASSERT_OK(Segment::Remove(DataSegmentName(name_)));
-  ASSERT_OK_AND_ASSIGN(Segment data,
-                       PlantSegment(DataSegmentName(name_), 16, 0600));
-  EXPECT_THAT(SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("data segment is 16 bytes"),
-                             HasSubstr(absl::StrCat(
-                                 "expected ", kDataHeaderBytes + 2048)))));
+  ASSERT_OK(Segment::Remove(shm_internal::DataSegmentName(name_)));
+  ASSERT_OK_AND_ASSIGN(
+      Segment data,
+      PlantSegment(shm_internal::DataSegmentName(name_), 16, 0600));
+  EXPECT_THAT(
+      SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
+      StatusIs(
+          absl::StatusCode::kFailedPrecondition,
+          AllOf(HasSubstr("data segment is 16 bytes"),
+                HasSubstr(absl::StrCat(
+                    "expected ", shm_internal::kDataHeaderBytes + 2048)))));
 }
 
 // ---- a creator that died before marking the ring ready ----------------------
@@ -535,8 +574,9 @@ TEST_F(ShmHeaderValidationTest, AttachNamesATruncatedDataSegment) {
 // Writes a control segment for the test's ring holding `image` (what a
 // creator had written when it died).
 void WriteStaleControl(const std::string& name, const Image& image) {
-  ASSERT_OK_AND_ASSIGN(Segment segment, PlantSegment(ControlSegmentName(name),
-                                                     image.size(), 0600));
+  ASSERT_OK_AND_ASSIGN(
+      Segment segment,
+      PlantSegment(shm_internal::ControlSegmentName(name), image.size(), 0600));
   std::memcpy(segment.data(), image.data(), image.size());
 }
 
@@ -558,7 +598,7 @@ class ShmCreatorDiedTest : public ShmHeaderValidationTest {
     CreateRing();
     ring_.reset();
     Image image = CopyOfControl();
-    (void)Control::Remove(name_);
+    (void)shm_internal::Control::Remove(name_);
     if (image.empty()) return image;
     HeaderOf(image).ready.store(0, std::memory_order_relaxed);
     HeaderOf(image).creator_pid = creator;
@@ -584,17 +624,18 @@ TEST_F(ShmCreatorDiedTest, AttachTimesOutNamingTheCreator) {
   EXPECT_GE(waited, absl::Milliseconds(200));
   EXPECT_LT(waited, absl::Seconds(30));
   EXPECT_THAT(
-      Control::Attach(name_, AttachOptions{.timeout = absl::ZeroDuration()}),
+      shm_internal::Control::Attach(
+          name_, shm_internal::AttachOptions{.timeout = absl::ZeroDuration()}),
       StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
 TEST_F(ShmCreatorDiedTest, AttachSucceedsOnceTheCreatorMarksTheRingReady) {
   CreateRing();
-  ASSERT_OK_AND_ASSIGN(
-      Segment writable,
-      Segment::Open(ControlSegmentName(name_), Segment::Access::kReadWrite));
+  ASSERT_OK_AND_ASSIGN(Segment writable,
+                       Segment::Open(shm_internal::ControlSegmentName(name_),
+                                     Segment::Access::kReadWrite));
   std::atomic<uint32_t>& ready =
-      static_cast<ControlHeader*>(writable.data())->ready;
+      static_cast<shm_internal::ControlHeader*>(writable.data())->ready;
   ready.store(0, std::memory_order_release);
   absl::Status attached;
   std::thread consumer([&] {
@@ -620,10 +661,10 @@ TEST_F(ShmCreatorDiedTest, CreateRefusesAnUnreadyRingUntilItIsForceRemoved) {
   EXPECT_THAT(SharedRing<Event32>::Create(OptionsFor(name_), kTag),
               StatusIs(absl::StatusCode::kAlreadyExists,
                        AllOf(HasSubstr(name_), HasSubstr("not ready"))));
-  EXPECT_THAT(Control::Remove(name_),
+  EXPECT_THAT(shm_internal::Control::Remove(name_),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("not a ringflow ring")));
-  ASSERT_OK(Control::Remove(name_, /*force=*/true));
+  ASSERT_OK(shm_internal::Control::Remove(name_, /*force=*/true));
   ASSERT_OK_AND_ASSIGN(auto ring,
                        SharedRing<Event32>::Create(OptionsFor(name_), kTag));
   EXPECT_FALSE(ring->resumed());
@@ -665,8 +706,9 @@ TEST_F(ShmCreatorDiedTest, CreateRefusesAnUnreadyRingOfALiveCreator) {
 // attach should wait for it up to attach_timeout, like for a header whose
 // ready word is 0.
 TEST_F(ShmCreatorDiedTest, AttachTimesOutOnAZeroFilledControlSegment) {
-  const Image image(ControlLayout::For(kCapacity, kMaxConsumers).control_bytes,
-                    0);
+  const Image image(
+      shm_internal::ControlLayout::For(kCapacity, kMaxConsumers).control_bytes,
+      0);
   WriteStaleControl(name_, image);
   EXPECT_THAT(
       SharedConsumer<Event32>::Attach(name_, ConsumerOptions()),
@@ -676,7 +718,7 @@ TEST_F(ShmCreatorDiedTest, AttachTimesOutOnAZeroFilledControlSegment) {
 // An empty file under a ring's name is never a ring being created (a
 // creator names its segments complete): refused at once, named.
 TEST_F(ShmCreatorDiedTest, AttachRefusesAnEmptyControlSegment) {
-  const std::string path = ControlSegmentName(name_);
+  const std::string path = shm_internal::ControlSegmentName(name_);
   const int fd = ::shm_open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
   ASSERT_GE(fd, 0);
   ::close(fd);

@@ -27,7 +27,7 @@
 #include "ringflow/processors/batch_event_processor.h"
 #include "ringflow/processors/disruptor.h"
 #include "ringflow/processors/event_poller.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/segment.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
@@ -66,10 +66,10 @@ constexpr absl::Duration kStepGuard = absl::Seconds(120);
 
 SharedRingOptions RingOptionsFor(const std::string& name, int64_t capacity) {
   SharedRingOptions options;
-  options.name = name;
-  options.capacity = capacity;
-  options.producer_type = ProducerType::kSingle;
-  options.wait_strategy = WaitStrategyKind::kBlocking;
+  options.ring.name = name;
+  options.ring.capacity = capacity;
+  options.ring.producer_type = ProducerType::kSingle;
+  options.ring.wait_strategy = WaitStrategyKind::kBlocking;
   return options;
 }
 
@@ -202,9 +202,10 @@ TEST(ShmMultiProcessTest, BatchEventProcessorAndAConsumerProcessShareTheRing) {
   // Both readers hold a slot of the shared table, where tools see them.
   std::vector<std::string> names;
   for (int i = 0; i < ring->control().max_consumers(); ++i) {
-    const ConsumerSlot& slot = ring->control().slot(i);
-    if (ConsumerSlot::StateOf(slot.state.load(std::memory_order_acquire)) ==
-        ConsumerSlot::kActive) {
+    const shm_internal::ConsumerSlot& slot = ring->control().slot(i);
+    if (shm_internal::ConsumerSlot::StateOf(
+            slot.state.load(std::memory_order_acquire)) ==
+        shm_internal::ConsumerSlot::kActive) {
       names.emplace_back(slot.name);
     }
   }
@@ -410,21 +411,24 @@ TEST(ShmMultiProcessTest, NamesInAnyAttachStateAreTaken) {
   EXPECT_EQ(second->name(), "audit#2");
   // A slot caught mid-handshake, as another process would leave it for a
   // moment: its name is taken in both states.
-  for (const auto state : {ConsumerSlot::kAttaching, ConsumerSlot::kJoining}) {
-    ConsumerSlot& slot = ring->control().slot(2);
+  for (const auto state : {shm_internal::ConsumerSlot::kAttaching,
+                           shm_internal::ConsumerSlot::kJoining}) {
+    shm_internal::ConsumerSlot& slot = ring->control().slot(2);
     const uint32_t before = slot.state.load(std::memory_order_acquire);
-    ASSERT_EQ(ConsumerSlot::StateOf(before), ConsumerSlot::kFree);
+    ASSERT_EQ(shm_internal::ConsumerSlot::StateOf(before),
+              shm_internal::ConsumerSlot::kFree);
     // A live claimant holds the slot's liveness lock on an open file of its
     // own; without it the slot would be (rightly) taken over as abandoned.
     ASSERT_OK_AND_ASSIGN(
         shm_internal::Segment claimant,
-        shm_internal::Segment::Open(ControlSegmentName(name),
+        shm_internal::Segment::Open(shm_internal::ControlSegmentName(name),
                                     shm_internal::Segment::Access::kReadWrite));
-    ASSERT_TRUE(claimant.TryLockByte(SlotLockByte(2)));
+    ASSERT_TRUE(claimant.TryLockByte(shm_internal::SlotLockByte(2)));
     std::strncpy(slot.name, "joiner", sizeof(slot.name));
     // Our own pid: the producer's housekeeping never evicts it meanwhile.
     slot.pid.store(getpid(), std::memory_order_relaxed);
-    slot.state.store(ConsumerSlot::Word(1, state), std::memory_order_release);
+    slot.state.store(shm_internal::ConsumerSlot::Word(1, state),
+                     std::memory_order_release);
     options.name = "joiner";
     ASSERT_OK_AND_ASSIGN(auto third,
                          SharedConsumer<ShmEvent>::Attach(name, options));
@@ -538,7 +542,7 @@ TEST(ShmMultiProcessTest, APollingConsumerIsNotEvictedWhileAlive) {
   ASSERT_TRUE(poller.has_value());
   const int slot = FindSlot(ring->control(), "poller");
   ASSERT_GE(slot, 0);
-  const ConsumerSlot& poller_slot = ring->control().slot(slot);
+  const shm_internal::ConsumerSlot& poller_slot = ring->control().slot(slot);
   ASSERT_TRUE(ring->PublishEvent(FillShmEvent));
   ASSERT_TRUE(WaitUntil([&] { return poller_slot.sequence.LoadAcquire() == 0; },
                         kStepGuard));
@@ -546,8 +550,9 @@ TEST(ShmMultiProcessTest, APollingConsumerIsNotEvictedWhileAlive) {
   // housekeeping (every 100 ms) must not take it for dead.
   const bool evicted = WaitUntil(
       [&] {
-        return ConsumerSlot::StateOf(poller_slot.state.load(
-                   std::memory_order_acquire)) == ConsumerSlot::kEvicted;
+        return shm_internal::ConsumerSlot::StateOf(
+                   poller_slot.state.load(std::memory_order_acquire)) ==
+               shm_internal::ConsumerSlot::kEvicted;
       },
       absl::Milliseconds(1500));
   EXPECT_FALSE(evicted) << "a live polling consumer was evicted";
@@ -586,7 +591,7 @@ TEST_P(ShmRunTest, RunHandsEveryEventOnceInOrder) {
   const std::string name = UniqueRingName("run");
   RingRemover remover(name);
   SharedRingOptions options = ThroughputRingOptions(name, 256);
-  options.wait_strategy = WaitStrategyKind::kBusySpin;
+  options.ring.wait_strategy = WaitStrategyKind::kBusySpin;
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(options, kShmEventTag));
   SharedConsumerOptions consumer_options;
   consumer_options.type_tag = kShmEventTag;

@@ -16,7 +16,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_ring.h"
 #include "support/counting_new.h"  // replaces operator new / delete
 #include "support/shm_event.h"
@@ -41,9 +41,9 @@ TEST(ShmNoAllocationTest, AFullRingWithADeadConsumerCostsNoAllocation) {
   const std::string name = UniqueRingName("noalloc");
   RingRemover remover(name);
   SharedRingOptions options;
-  options.name = name;
-  options.capacity = 64;
-  options.max_consumers = 2;
+  options.ring.name = name;
+  options.ring.capacity = 64;
+  options.ring.max_consumers = 2;
   ASSERT_OK_AND_ASSIGN(auto ring,
                        SharedRing<ShmEvent>::Create(options, kShmEventTag));
   std::optional<ChildProcess> consumer = ChildProcess::Spawn(
@@ -67,9 +67,10 @@ TEST(ShmNoAllocationTest, AFullRingWithADeadConsumerCostsNoAllocation) {
   EXPECT_EQ(ring->Cursor(), 64 + 10'000 - 1);
   EXPECT_EQ(counts.allocations, 0) << "operator new on a stalled producer";
   EXPECT_EQ(counts.deallocations, 0);
-  EXPECT_EQ(ConsumerSlot::StateOf(ring->control().slot(slot).state.load(
-                std::memory_order_acquire)),
-            ConsumerSlot::kEvicted);
+  EXPECT_EQ(
+      shm_internal::ConsumerSlot::StateOf(
+          ring->control().slot(slot).state.load(std::memory_order_acquire)),
+      shm_internal::ConsumerSlot::kEvicted);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
 #include "support/shm_event.h"
@@ -72,16 +72,16 @@ SegmentFile StatSegment(const std::string& segment_name) {
 
 SharedRingOptions OptionsFor(const std::string& name, uint32_t mode) {
   SharedRingOptions options;
-  options.name = name;
-  options.capacity = 64;
-  options.max_consumers = 4;
+  options.ring.name = name;
+  options.ring.capacity = 64;
+  options.ring.max_consumers = 4;
   options.mode = mode;
   return options;
 }
 
 void ExpectSegmentsHaveMode(const std::string& name, mode_t mode) {
-  for (const std::string& segment :
-       {ControlSegmentName(name), DataSegmentName(name)}) {
+  for (const std::string& segment : {shm_internal::ControlSegmentName(name),
+                                     shm_internal::DataSegmentName(name)}) {
     SCOPED_TRACE(segment);
     const SegmentFile file = StatSegment(segment);
     ASSERT_TRUE(file.exists) << "/dev/shm" << segment << " is missing";
@@ -104,7 +104,7 @@ TEST(ShmPermissionsTest, TheDefaultModeIs0600) {
   const std::string name = UniqueRingName("perm");
   RingRemover remover(name);
   SharedRingOptions options;
-  options.name = name;
+  options.ring.name = name;
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(options, kShmEventTag));
   ExpectSegmentsHaveMode(name, 0600);
 }
@@ -131,7 +131,7 @@ TEST(ShmPermissionsTest,
     EXPECT_THAT(
         Ring::Create(OptionsFor(name, mode), kShmEventTag),
         StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mode")));
-    EXPECT_FALSE(StatSegment(ControlSegmentName(name)).exists);
+    EXPECT_FALSE(StatSegment(shm_internal::ControlSegmentName(name)).exists);
   }
 }
 
@@ -220,15 +220,16 @@ TEST_F(ShmOtherUserTest, AnotherUserCannotAttachToA0600Ring) {
                        Ring::Create(OptionsFor(name, 0600), kShmEventTag));
   const std::string line = AttachAs(65534, name);
   EXPECT_EQ(Fields(line).Get("code"), "PERMISSION_DENIED") << line;
-  EXPECT_THAT(line, HasSubstr(ControlSegmentName(name)));
+  EXPECT_THAT(line, HasSubstr(shm_internal::ControlSegmentName(name)));
   // Same group as the owner does not help with 0600.
   const std::string same_group = AttachAs(::getegid(), name);
   EXPECT_EQ(Fields(same_group).Get("code"), "PERMISSION_DENIED") << same_group;
   // The refused stranger left no trace in the slot table.
   for (int i = 0; i < ring->control().max_consumers(); ++i) {
-    EXPECT_EQ(ConsumerSlot::StateOf(ring->control().slot(i).state.load(
-                  std::memory_order_acquire)),
-              ConsumerSlot::kFree);
+    EXPECT_EQ(
+        shm_internal::ConsumerSlot::StateOf(
+            ring->control().slot(i).state.load(std::memory_order_acquire)),
+        shm_internal::ConsumerSlot::kFree);
   }
 }
 
@@ -276,7 +277,7 @@ TEST_F(ShmOtherUserTest, ARingPlantedByAnotherUserIsNeitherResumedNorAttached) {
     planter->WaitOrKill(absl::Seconds(60));
   }
   SharedRingOptions options = OptionsFor(name, 0600);
-  options.capacity = 64;
+  options.ring.capacity = 64;
   EXPECT_THAT(Ring::Create(options, kShmEventTag),
               StatusIs(absl::StatusCode::kPermissionDenied,
                        AllOf(HasSubstr("uid 65534"), HasSubstr(name))));

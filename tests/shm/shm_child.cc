@@ -28,7 +28,7 @@
 //       Attaches, leases the first event, prints "leased sequence=..", and
 //       writes into it through a const_cast: the read-only data mapping must
 //       kill it with SIGSEGV. Prints "wrote" and exits 3 if it survives.
-//   produce ring=R [capacity=1024] [producer=single|multi] [count=-1]
+//   produce ring=R [capacity=1024] [producer=single|multi (default: RingOptions')] [count=-1]
 //           [consumer_timeout_ms=2000]
 //       SharedRing<ShmEvent>::Create, prints "created resumed=0|1
 //       cursor=C", waits for a "go" line (exit 1 if stdin closes first),
@@ -86,7 +86,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/segment.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
@@ -101,6 +101,7 @@ using ringflow::testing::PayloadOf;
 using ringflow::testing::ShmEvent;
 using ringflow::testing::StreamCheck;
 namespace shm = ringflow::shm;
+namespace shm_internal = ringflow::shm_internal;
 
 // One line to stdout, unbuffered: the parent may be waiting for it.
 void Say(const std::string& line) {
@@ -284,12 +285,15 @@ int Scribble(const Fields& args) {
 
 int Produce(const Fields& args) {
   shm::SharedRingOptions options;
-  options.name = args.Get("ring");
-  options.capacity = args.Int("capacity", 1024);
-  options.max_consumers = static_cast<int>(args.Int("max_consumers", 16));
-  options.producer_type = args.Get("producer", "single") == "multi"
-                              ? ringflow::ProducerType::kMulti
-                              : ringflow::ProducerType::kSingle;
+  options.ring.name = args.Get("ring");
+  options.ring.capacity = args.Int("capacity", 1024);
+  options.ring.max_consumers = static_cast<int>(args.Int("max_consumers", 16));
+  // Default: RingOptions' own (kMulti).
+  if (args.Get("producer", "") == "single") {
+    options.ring.producer_type = ringflow::ProducerType::kSingle;
+  } else if (args.Get("producer", "") == "multi") {
+    options.ring.producer_type = ringflow::ProducerType::kMulti;
+  }
   options.consumer_timeout =
       absl::Milliseconds(args.Int("consumer_timeout_ms", 2000));
   options.mode = static_cast<uint32_t>(args.Int("mode", 0600));
@@ -403,8 +407,8 @@ int CreateRace(const Fields& args) {
   while (!go && std::getline(std::cin, line)) go = line == "go";
   if (!go) return Fail("stdin closed before go");
   shm::SharedRingOptions options;
-  options.name = args.Get("ring");
-  options.capacity = 64;
+  options.ring.name = args.Get("ring");
+  options.ring.capacity = 64;
   auto ring = shm::SharedRing<ShmEvent>::Create(options, kShmEventTag);
   Say(StatusLine(ring.status()));
   if (ring.ok()) Say(absl::StrCat("resumed=", (*ring)->resumed() ? 1 : 0));
@@ -414,7 +418,7 @@ int CreateRace(const Fields& args) {
 }
 
 int ParkAttach(const Fields& args) {
-  shm::Control::SetAttachHookForTesting([](int slot) {
+  shm_internal::Control::SetAttachHookForTesting([](int slot) {
     Say(absl::StrCat("parked slot=", slot));
     for (;;) ::pause();
   });
@@ -443,19 +447,22 @@ int TinyTmpfs(const Fields& args) {
     return Fail(absl::StrCat("exec ", program, ": ", std::strerror(errno)));
   }
   shm::SharedRingOptions options;
-  options.name = "tiny";
-  options.capacity = args.Int("capacity", 65536);
+  options.ring.name = "tiny";
+  options.ring.capacity = args.Int("capacity", 65536);
+  // The shape whose size the test names (1052672 bytes at 65536 slots).
+  options.ring.producer_type = ringflow::ProducerType::kSingle;
+  options.ring.max_consumers = 16;
   {
     auto ring = shm::SharedRing<ShmEvent>::Create(options, kShmEventTag);
     Say(StatusLine(ring.status()));
     if (ring.ok()) {
-      for (int64_t i = 0; i < options.capacity; ++i) {
+      for (int64_t i = 0; i < options.ring.capacity; ++i) {
         (*ring)->PublishEvent(FillShmEvent);
       }
-      Say(absl::StrCat("published ", options.capacity));
+      Say(absl::StrCat("published ", options.ring.capacity));
     }
   }
-  (void)shm::Control::Remove("tiny");
+  (void)shm_internal::Control::Remove("tiny");
   int leftover = 0;
   if (DIR* dir = ::opendir("/dev/shm")) {
     while (dirent* entry = ::readdir(dir)) {
@@ -469,26 +476,26 @@ int TinyTmpfs(const Fields& args) {
 
 int Image(const Fields& args) {
   const std::string ring_name = absl::StrCat("t", ::getpid(), "-image");
-  (void)shm::Control::Remove(ring_name);
+  (void)shm_internal::Control::Remove(ring_name);
   {
     shm::SharedRingOptions options;
-    options.name = ring_name;
-    options.capacity = 4;
-    options.max_consumers = 1;
+    options.ring.name = ring_name;
+    options.ring.capacity = 4;
+    options.ring.max_consumers = 1;
     auto ring = shm::SharedRing<ShmEvent>::Create(options, kShmEventTag);
     if (!ring.ok()) return Fail(StatusLine(ring.status()));
   }  // the producer's housekeeping thread stops here
   auto segment = ringflow::shm_internal::Segment::Open(
-      shm::ControlSegmentName(ring_name),
+      shm_internal::ControlSegmentName(ring_name),
       ringflow::shm_internal::Segment::Access::kReadOnly);
   if (!segment.ok()) {
-    (void)shm::Control::Remove(ring_name);
+    (void)shm_internal::Control::Remove(ring_name);
     return Fail(StatusLine(segment.status()));
   }
   std::ofstream out(args.Get("out"), std::ios::binary);
   out.write(static_cast<const char*>(segment->data()),
             static_cast<std::streamsize>(segment->size()));
-  (void)shm::Control::Remove(ring_name);
+  (void)shm_internal::Control::Remove(ring_name);
   if (!out) return Fail("cannot write the image");
   Say(absl::StrCat("image bytes=", segment->size()));
   return 0;

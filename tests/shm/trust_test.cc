@@ -30,9 +30,9 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
+#include "ringflow/shm/internal/layout.h"
 #include "ringflow/shm/internal/segment.h"
-#include "ringflow/shm/layout.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
 #include "support/shm_event.h"
@@ -70,9 +70,9 @@ constexpr absl::Duration kGuard = absl::Seconds(60);
 SharedRingOptions OptionsFor(const std::string& name, int64_t capacity = 64,
                              int max_consumers = 4) {
   SharedRingOptions options;
-  options.name = name;
-  options.capacity = capacity;
-  options.max_consumers = max_consumers;
+  options.ring.name = name;
+  options.ring.capacity = capacity;
+  options.ring.max_consumers = max_consumers;
   return options;
 }
 
@@ -166,24 +166,27 @@ TEST(ShmTrustTest, CreateOfAnotherTypeKeepsADeadRing) {
   EXPECT_THAT(SharedRing<OtherEvent>::Create(OptionsFor(name), kShmEventTag),
               StatusIs(absl::StatusCode::kAlreadyExists,
                        AllOf(HasSubstr("event size"), HasSubstr("rm"))));
-  EXPECT_OK(Control::Inspect(name).status()) << "the dead ring was removed";
+  EXPECT_OK(shm_internal::Control::Inspect(name).status())
+      << "the dead ring was removed";
 }
 
 TEST(ShmTrustTest, CreateNeverDeletesAFileThatIsNotARing) {
   const std::string name = UniqueRingName("file");
   RingRemover remover(name);
   {
-    ASSERT_OK_AND_ASSIGN(Segment file,
-                         PlantSegment(ControlSegmentName(name), 4096, 0600));
+    ASSERT_OK_AND_ASSIGN(
+        Segment file,
+        PlantSegment(shm_internal::ControlSegmentName(name), 4096, 0600));
     std::memcpy(file.data(), "precious", 8);
   }
   EXPECT_THAT(Ring::Create(OptionsFor(name), kShmEventTag),
               StatusIs(absl::StatusCode::kAlreadyExists,
                        AllOf(HasSubstr(name), HasSubstr("magic"))));
-  ASSERT_OK_AND_ASSIGN(Segment file, Segment::Open(ControlSegmentName(name),
-                                                   Segment::Access::kReadOnly));
+  ASSERT_OK_AND_ASSIGN(Segment file,
+                       Segment::Open(shm_internal::ControlSegmentName(name),
+                                     Segment::Access::kReadOnly));
   EXPECT_EQ(std::memcmp(file.data(), "precious", 8), 0);
-  EXPECT_THAT(Control::Remove(name),
+  EXPECT_THAT(shm_internal::Control::Remove(name),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("not a ringflow ring")));
 }
@@ -219,9 +222,10 @@ TEST(ShmTrustTest, AttachRefusesADataSegmentOfAnotherRing) {
   ASSERT_OK_AND_ASSIGN(auto ring_a, Ring::Create(OptionsFor(a), kShmEventTag));
   ASSERT_OK_AND_ASSIGN(auto ring_b, Ring::Create(OptionsFor(b), kShmEventTag));
   // Same geometry, other ring: put b's data segment under a's data name.
-  ASSERT_EQ(::rename(shm_internal::ShmPath(DataSegmentName(b)).c_str(),
-                     shm_internal::ShmPath(DataSegmentName(a)).c_str()),
-            0);
+  ASSERT_EQ(
+      ::rename(shm_internal::ShmPath(shm_internal::DataSegmentName(b)).c_str(),
+               shm_internal::ShmPath(shm_internal::DataSegmentName(a)).c_str()),
+      0);
   EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(a, ConsumerOptions()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr(a), HasSubstr("belongs to ring"))));
@@ -356,12 +360,13 @@ TEST(ShmLiveHeaderFuzzTest, RandomHeaderWritesWhileRunningSteerNothing) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(OptionsFor(name), kShmEventTag));
   ASSERT_OK_AND_ASSIGN(
       auto consumer, SharedConsumer<ShmEvent>::Attach(name, ConsumerOptions()));
-  ASSERT_OK_AND_ASSIGN(
-      Segment writer,
-      Segment::Open(ControlSegmentName(name), Segment::Access::kReadWrite));
-  const RingGeometry geometry = ring->control().geometry();
+  ASSERT_OK_AND_ASSIGN(Segment writer,
+                       Segment::Open(shm_internal::ControlSegmentName(name),
+                                     Segment::Access::kReadWrite));
+  const shm_internal::RingGeometry geometry = ring->control().geometry();
   auto* bytes = static_cast<unsigned char*>(writer.data());
-  std::vector<unsigned char> pristine(bytes, bytes + sizeof(ControlHeader));
+  std::vector<unsigned char> pristine(
+      bytes, bytes + sizeof(shm_internal::ControlHeader));
 
   const int64_t kEvents = ringflow::testing::Events(400'000);
   std::atomic<bool> consumer_done{false};
@@ -391,17 +396,17 @@ TEST(ShmLiveHeaderFuzzTest, RandomHeaderWritesWhileRunningSteerNothing) {
     size_t offset, size;
   };
   const Field targets[] = {
-      {offsetof(ControlHeader, capacity), 8},
-      {offsetof(ControlHeader, max_consumers), 4},
-      {offsetof(ControlHeader, producer_type), 4},
-      {offsetof(ControlHeader, wait_strategy), 4},
-      {offsetof(ControlHeader, slots_offset), 8},
-      {offsetof(ControlHeader, counters_offset), 8},
-      {offsetof(ControlHeader, counters_bytes), 8},
-      {offsetof(ControlHeader, control_bytes), 8},
-      {offsetof(ControlHeader, consumer_timeout_ns), 8},
-      {offsetof(ControlHeader, max_stall_ns), 8},
-      {offsetof(ControlHeader, event_size), 8},
+      {offsetof(shm_internal::ControlHeader, capacity), 8},
+      {offsetof(shm_internal::ControlHeader, max_consumers), 4},
+      {offsetof(shm_internal::ControlHeader, producer_type), 4},
+      {offsetof(shm_internal::ControlHeader, wait_strategy), 4},
+      {offsetof(shm_internal::ControlHeader, slots_offset), 8},
+      {offsetof(shm_internal::ControlHeader, counters_offset), 8},
+      {offsetof(shm_internal::ControlHeader, counters_bytes), 8},
+      {offsetof(shm_internal::ControlHeader, control_bytes), 8},
+      {offsetof(shm_internal::ControlHeader, consumer_timeout_ns), 8},
+      {offsetof(shm_internal::ControlHeader, max_stall_ns), 8},
+      {offsetof(shm_internal::ControlHeader, event_size), 8},
       {geometry.layout.counters_offset + 12, 4},  // counters capacity
   };
   std::mt19937_64 random(20261206);
@@ -442,15 +447,17 @@ TEST(ShmTrustTest, CheckIntactNamesATruncatedOrRemovedSegment) {
   const std::string name = UniqueRingName("trunc");
   RingRemover remover(name);
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(OptionsFor(name), kShmEventTag));
-  ASSERT_OK_AND_ASSIGN(auto tool, Control::Inspect(name));
+  ASSERT_OK_AND_ASSIGN(auto tool, shm_internal::Control::Inspect(name));
   EXPECT_OK(tool->CheckIntact());
   ASSERT_EQ(
-      ::truncate(shm_internal::ShmPath(ControlSegmentName(name)).c_str(), 0),
+      ::truncate(
+          shm_internal::ShmPath(shm_internal::ControlSegmentName(name)).c_str(),
+          0),
       0);
   EXPECT_THAT(tool->CheckIntact(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr(name), HasSubstr("truncated"))));
-  ASSERT_OK(Control::Remove(name, /*force=*/true));
+  ASSERT_OK(shm_internal::Control::Remove(name, /*force=*/true));
   EXPECT_THAT(tool->CheckIntact(), StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -627,7 +634,10 @@ TEST(ShmTrustTest, AWorldWritableModeNeedsToBeAskedFor) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(options, kShmEventTag));
   struct stat st;
   ASSERT_EQ(
-      ::stat(shm_internal::ShmPath(ControlSegmentName(name)).c_str(), &st), 0);
+      ::stat(
+          shm_internal::ShmPath(shm_internal::ControlSegmentName(name)).c_str(),
+          &st),
+      0);
   EXPECT_EQ(st.st_mode & 0777, 0666u);
 }
 
@@ -635,10 +645,11 @@ TEST(ShmTrustTest, AWorldWritableModeNeedsToBeAskedFor) {
 
 TEST(ShmTrustTest, AFifoUnderARingsNameIsRefusedWithoutBlocking) {
   const std::string name = UniqueRingName("fifo");
-  const std::string path = shm_internal::ShmPath(ControlSegmentName(name));
+  const std::string path =
+      shm_internal::ShmPath(shm_internal::ControlSegmentName(name));
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
   EXPECT_THAT(
-      Control::Inspect(name),
+      shm_internal::Control::Inspect(name),
       StatusIs(absl::StatusCode::kFailedPrecondition,
                AllOf(HasSubstr("not a regular file"), HasSubstr("FIFO"))));
   EXPECT_THAT(
@@ -646,9 +657,9 @@ TEST(ShmTrustTest, AFifoUnderARingsNameIsRefusedWithoutBlocking) {
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("FIFO")));
   EXPECT_THAT(Ring::Create(OptionsFor(name), kShmEventTag),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("FIFO")));
-  EXPECT_THAT(Control::Remove(name),
+  EXPECT_THAT(shm_internal::Control::Remove(name),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_OK(Control::Remove(name, /*force=*/true));
+  EXPECT_OK(shm_internal::Control::Remove(name, /*force=*/true));
   EXPECT_NE(::access(path.c_str(), F_OK), 0);
 }
 
@@ -661,18 +672,18 @@ TEST(ShmTrustTest, RemoveRefusesARingInUseNamingThePids) {
       ChildProcess::Spawn({RINGFLOW_SHM_CHILD, "stall", "ring=" + name});
   ASSERT_TRUE(consumer.has_value());
   ASSERT_TRUE(consumer->ReadLineStartingWith("ready", kGuard).has_value());
-  EXPECT_THAT(Control::Remove(name),
+  EXPECT_THAT(shm_internal::Control::Remove(name),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr("producer pid " +
                                        std::to_string(producer->pid())),
                              HasSubstr(std::to_string(consumer->pid())))));
-  EXPECT_OK(Control::Inspect(name).status());
+  EXPECT_OK(shm_internal::Control::Inspect(name).status());
   producer->Kill(SIGKILL);
   producer->WaitOrKill(kGuard);
-  EXPECT_THAT(Control::Remove(name),
+  EXPECT_THAT(shm_internal::Control::Remove(name),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("consumer pids")));
-  EXPECT_OK(Control::Remove(name, /*force=*/true));
+  EXPECT_OK(shm_internal::Control::Remove(name, /*force=*/true));
   consumer->Kill(SIGKILL);
   consumer->WaitOrKill(kGuard);
 }

@@ -14,8 +14,8 @@
 #include <memory>
 
 #include "absl/status/status.h"
-#include "ringflow/shm/control.h"
-#include "ringflow/shm/layout.h"
+#include "ringflow/shm/internal/control.h"
+#include "ringflow/shm/internal/layout.h"
 
 namespace {
 
@@ -30,9 +30,10 @@ void CheckResult(const absl::Status& status, const uint8_t* data, size_t size) {
           status.code() == absl::StatusCode::kUnavailable);
     return;
   }
-  Check(size >= sizeof(ringflow::shm::ControlHeader));
-  const auto* h = reinterpret_cast<const ringflow::shm::ControlHeader*>(data);
-  Check(h->magic == ringflow::shm::kMagic);
+  Check(size >= sizeof(ringflow::shm_internal::ControlHeader));
+  const auto* h =
+      reinterpret_cast<const ringflow::shm_internal::ControlHeader*>(data);
+  Check(h->magic == ringflow::shm_internal::kMagic);
   Check(h->capacity > 0 && (h->capacity & (h->capacity - 1)) == 0);
   Check(h->control_bytes <= size);
   Check(h->slots_offset + 256 * uint64_t{h->max_consumers} <= size);
@@ -46,15 +47,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Exactly `size` bytes on the heap (aligned like a mapping's start).
   const std::unique_ptr<uint8_t[]> copy(new uint8_t[size]);
   if (size > 0) std::memcpy(copy.get(), data, size);
-  CheckResult(ringflow::shm::ValidateControl(copy.get(), size, nullptr),
-              copy.get(), size);
-  const ringflow::shm::RingIdentity identity{16, 8, "ringflow.test.ShmEvent"};
+  CheckResult(
+      ringflow::shm_internal::ValidateControl(copy.get(), size, nullptr),
+      copy.get(), size);
+  const ringflow::shm_internal::RingIdentity identity{16, 8,
+                                                      "ringflow.test.ShmEvent"};
   const absl::Status typed =
-      ringflow::shm::ValidateControl(copy.get(), size, &identity);
+      ringflow::shm_internal::ValidateControl(copy.get(), size, &identity);
   CheckResult(typed, copy.get(), size);
   if (typed.ok()) {
     const auto* h =
-        reinterpret_cast<const ringflow::shm::ControlHeader*>(copy.get());
+        reinterpret_cast<const ringflow::shm_internal::ControlHeader*>(
+            copy.get());
     Check(h->event_size == 16 && h->event_alignment == 8);
   }
   return 0;

@@ -33,7 +33,7 @@
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/metric_type.h"
-#include "ringflow/observability/counters_block.h"
+#include "ringflow/core/internal/counters_block.h"
 
 namespace ringflow::testing {
 
@@ -69,7 +69,7 @@ struct Exposition {
   }
 };
 
-namespace obs_internal {
+namespace observability_internal {
 
 inline bool IsNameChar(char c, bool first) {
   const bool alpha =
@@ -118,7 +118,7 @@ inline bool ParseDouble(std::string_view text, double& out) {
   return end == s.c_str() + s.size();
 }
 
-}  // namespace obs_internal
+}  // namespace observability_internal
 
 // Parses the text exposition format strictly enough for exact checks.
 inline Exposition ParseExposition(std::string_view text) {
@@ -148,11 +148,13 @@ inline Exposition ParseExposition(std::string_view text) {
     }
     ExpositionSample sample;
     size_t i = 0;
-    while (i < line.size() && obs_internal::IsNameChar(line[i], i == 0)) ++i;
+    while (i < line.size() &&
+           observability_internal::IsNameChar(line[i], i == 0))
+      ++i;
     sample.name = std::string(line.substr(0, i));
     bool ok = !sample.name.empty();
     if (ok && i < line.size() && line[i] == '{') {
-      ok = obs_internal::ParseLabelSet(line, i, sample.labels);
+      ok = observability_internal::ParseLabelSet(line, i, sample.labels);
     }
     if (ok && (i >= line.size() || line[i] != ' ')) ok = false;
     if (ok) {
@@ -161,7 +163,7 @@ inline Exposition ParseExposition(std::string_view text) {
       if (const size_t sp = value.find(' '); sp != std::string_view::npos) {
         value = value.substr(0, sp);
       }
-      ok = obs_internal::ParseDouble(value, sample.value);
+      ok = observability_internal::ParseDouble(value, sample.value);
     }
     if (ok) {
       out.samples.push_back(std::move(sample));
@@ -232,7 +234,7 @@ inline std::vector<std::string> FamilyNames(
 // ---- CountersBlock ----------------------------------------------------------
 
 struct CounterRecord {
-  observability::CounterType type;
+  core_internal::CounterType type;
   uint64_t le;
   std::string help;
   uint64_t value;
@@ -241,9 +243,9 @@ struct CounterRecord {
 // Every allocated record, keyed by (name, labels, le).
 using CounterRecordKey = std::tuple<std::string, std::string, uint64_t>;
 inline std::map<CounterRecordKey, CounterRecord> CounterRecords(
-    const observability::CountersBlock& block) {
+    const core_internal::CountersBlock& block) {
   std::map<CounterRecordKey, CounterRecord> out;
-  block.ForEach([&](const observability::CounterView& c) {
+  block.ForEach([&](const core_internal::CounterView& c) {
     out[{std::string(c.name), std::string(c.labels), c.le}] =
         CounterRecord{c.type, c.le, std::string(c.help), c.value};
   });

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "ringflow/core/status_macros.h"
+#include "ringflow/core/internal/status_macros.h"
 #include "ringflow/shm/internal/segment.h"
 
 namespace ringflow::testing {

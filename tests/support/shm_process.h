@@ -49,7 +49,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 
 extern char** environ;
 
@@ -72,11 +72,11 @@ inline std::string UniqueRingName(std::string_view tag) {
 class RingRemover {
  public:
   explicit RingRemover(std::string name) : name_(std::move(name)) {
-    (void)shm::Control::Remove(name_, /*force=*/true);
+    (void)shm_internal::Control::Remove(name_, /*force=*/true);
   }
   RingRemover(const RingRemover&) = delete;
   RingRemover& operator=(const RingRemover&) = delete;
-  ~RingRemover() { (void)shm::Control::Remove(name_, /*force=*/true); }
+  ~RingRemover() { (void)shm_internal::Control::Remove(name_, /*force=*/true); }
 
   const std::string& name() const { return name_; }
 
@@ -104,13 +104,14 @@ inline std::string DescribeWaitStatus(int status) {
 }
 
 // The index of the active or evicted consumer slot named `name`, or -1.
-inline int FindSlot(const shm::Control& control, std::string_view name) {
+inline int FindSlot(const shm_internal::Control& control,
+                    std::string_view name) {
   for (int i = 0; i < control.max_consumers(); ++i) {
-    const shm::ConsumerSlot& slot = control.slot(i);
-    const auto state =
-        shm::ConsumerSlot::StateOf(slot.state.load(std::memory_order_acquire));
-    if ((state == shm::ConsumerSlot::kActive ||
-         state == shm::ConsumerSlot::kEvicted) &&
+    const shm_internal::ConsumerSlot& slot = control.slot(i);
+    const auto state = shm_internal::ConsumerSlot::StateOf(
+        slot.state.load(std::memory_order_acquire));
+    if ((state == shm_internal::ConsumerSlot::kActive ||
+         state == shm_internal::ConsumerSlot::kEvicted) &&
         name == std::string_view(slot.name)) {
       return i;
     }

@@ -36,7 +36,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
 #include "support/shm_process.h"
@@ -177,8 +177,8 @@ class TickRing {
                     std::string_view type_tag = tools::kTickTypeTag)
       : remover_(UniqueRingName(tag)) {
     shm::SharedRingOptions options;
-    options.name = remover_.name();
-    options.capacity = 64;
+    options.ring.name = remover_.name();
+    options.ring.capacity = 64;
     auto ring = shm::SharedRing<Tick>::Create(options, type_tag);
     status_ = ring.status();
     if (ring.ok()) ring_ = std::move(*ring);
@@ -263,8 +263,8 @@ class ForkedTickProducer {
       return ::write(out, word, std::strlen(word)) > 0;
     };
     shm::SharedRingOptions options;
-    options.name = name;
-    options.capacity = capacity;
+    options.ring.name = name;
+    options.ring.capacity = capacity;
     options.consumer_timeout = consumer_timeout;
     auto ring = shm::SharedRing<Tick>::Create(options, tools::kTickTypeTag);
     if (!ring.ok()) {
@@ -764,7 +764,8 @@ TEST(RingflowToolTest, StatJsonEscapesHostileTypeTagAndConsumerName) {
   ASSERT_THAT(consumer.status(), IsOk());
   // What a hostile process with the control segment mapped could write: a
   // name the library would never accept, ending in a cut UTF-8 sequence.
-  auto control = shm::Control::Attach(ring.name(), shm::AttachOptions{});
+  auto control =
+      shm_internal::Control::Attach(ring.name(), shm_internal::AttachOptions{});
   ASSERT_THAT(control.status(), IsOk());
   const int slot = FindSlot(**control, "plain");
   ASSERT_GE(slot, 0);
@@ -1087,7 +1088,7 @@ TEST(RingflowToolTest, ServeMetricsFollowsARecreatedRingAndSurvivesTruncation) {
   ASSERT_TRUE(serve.Signal(SIGTERM));
   const ToolResult run = serve.Finish();
   EXPECT_TRUE(run.ExitedWith(0)) << run.Describe();
-  (void)shm::Control::Remove(name, /*force=*/true);
+  (void)shm_internal::Control::Remove(name, /*force=*/true);
 }
 
 }  // namespace

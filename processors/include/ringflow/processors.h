@@ -8,8 +8,8 @@
 #include "ringflow/processors/event_handler_group.h"
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/exception_policy.h"
+#include "ringflow/processors/internal/work_processor.h"
 #include "ringflow/processors/lease.h"
-#include "ringflow/processors/work_processor.h"
 #include "ringflow/processors/worker_pool.h"
 
 #endif  // RINGFLOW_PROCESSORS_H_

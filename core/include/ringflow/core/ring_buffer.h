@@ -54,26 +54,26 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "ringflow/core/config.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/consumer_table.h"
-#include "ringflow/core/event_publisher.h"
-#include "ringflow/core/producer_gate.h"
-#include "ringflow/core/published_cursor.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/consumer_table.h"
+#include "ringflow/core/internal/counters_block.h"
+#include "ringflow/core/internal/event_publisher.h"
+#include "ringflow/core/internal/producer_gate.h"
+#include "ringflow/core/internal/published_cursor.h"
+#include "ringflow/core/internal/sequencer.h"
+#include "ringflow/core/internal/status_macros.h"
+#include "ringflow/core/internal/wait_probe.h"
+#include "ringflow/core/internal/wakeup_signal.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/sequence_barrier.h"
-#include "ringflow/core/sequencer.h"
-#include "ringflow/core/status_macros.h"
-#include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_strategy.h"
-#include "ringflow/core/wakeup_signal.h"
-#include "ringflow/observability/counters_block.h"
 
 namespace ringflow {
 
 template <typename E>
-class RingBuffer : public EventPublisher<RingBuffer<E>, E> {
+class RingBuffer : public core_internal::EventPublisher<RingBuffer<E>, E> {
  public:
   using EventType = E;
 
@@ -182,7 +182,8 @@ class RingBuffer : public EventPublisher<RingBuffer<E>, E> {
   // taken name gets #2, #3...). InvalidArgument for a bad name,
   // ResourceExhausted when max_consumers slots are taken.
   // Thread-safe (setup path).
-  absl::StatusOr<ConsumerHandle> RegisterConsumer(std::string_view name = {}) {
+  absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumer(
+      std::string_view name = {}) {
     // Late-joiner protocol (as LMAX addGatingSequences): set the sequence to
     // the cursor before the slot becomes visible and again after, both
     // seq_cst, so the producer never laps a slot the new consumer has not
@@ -191,7 +192,7 @@ class RingBuffer : public EventPublisher<RingBuffer<E>, E> {
     RINGFLOW_ASSIGN_OR_RETURN(const int index,
                               consumers_.Acquire(cursor_.LoadSeqCst(), name));
     consumers_.sequence(index).StoreSeqCst(cursor_.LoadSeqCst());
-    return MakeConsumerHandle(consumers_, index);
+    return core_internal::MakeConsumerHandle(consumers_, index);
   }
 
   // A barrier over the producer and the given upstream sequences (which
@@ -203,31 +204,34 @@ class RingBuffer : public EventPublisher<RingBuffer<E>, E> {
   }
 
   RingSlots<E> slots() noexcept { return RingSlots<E>(events_, capacity_); }
-  PublishedCursor published_cursor() const noexcept {
-    return PublishedCursor(options_.producer_type, &cursor_, available_.get(),
-                           capacity_);
+  core_internal::PublishedCursor published_cursor() const noexcept {
+    return core_internal::PublishedCursor(options_.producer_type, &cursor_,
+                                          available_.get(), capacity_);
   }
   const WaitStrategy& wait_strategy() const noexcept { return wait_; }
-  const ConsumerTable& consumers() const noexcept { return consumers_; }
+  const core_internal::ConsumerTable& consumers() const noexcept {
+    return consumers_;
+  }
   const RingOptions& options() const noexcept { return options_; }
 
   // Producer statistics (relaxed reads; 0 when counters are off).
   uint64_t full_waits() const noexcept {
-    return producer_counters_.Get(ProducerCounters::kFullWaits);
+    return producer_counters_.Get(core_internal::ProducerCounters::kFullWaits);
   }
   uint64_t try_next_failures() const noexcept {
-    return producer_counters_.Get(ProducerCounters::kTryNextFailures);
+    return producer_counters_.Get(
+        core_internal::ProducerCounters::kTryNextFailures);
   }
 
   // The ring's counters (producer and per-consumer statistics), or null
   // when RingOptions::counters is false. Read by observability.
-  const observability::CountersBlock* counters_block() const noexcept {
+  const core_internal::CountersBlock* counters_block() const noexcept {
     return counters_.block.valid() ? &counters_.block : nullptr;
   }
 
  private:
   // PublishEvent & co. reach sequencer_.ClaimFillPublish.
-  friend class EventPublisher<RingBuffer<E>, E>;
+  friend class core_internal::EventPublisher<RingBuffer<E>, E>;
 
   explicit RingBuffer(const RingOptions& options)
       : options_(options),
@@ -254,25 +258,26 @@ class RingBuffer : public EventPublisher<RingBuffer<E>, E> {
       }
     };
     std::unique_ptr<std::byte, AlignedDelete> memory;
-    observability::CountersBlock block;
-    observability::Counter* producer = nullptr;
+    core_internal::CountersBlock block;
+    core_internal::Counter* producer = nullptr;
 
     explicit Counters(const RingOptions& options) {
       if (!options.counters) return;
-      const int capacity = observability::CountersBlock::kGroup +
+      const int capacity = core_internal::CountersBlock::kGroup +
                            2 * options.max_consumers *
-                               ((ConsumerCounters::kCount +
-                                 observability::CountersBlock::kGroup - 1) /
-                                observability::CountersBlock::kGroup *
-                                observability::CountersBlock::kGroup);
-      const size_t bytes = observability::CountersBlock::BytesFor(capacity);
+                               ((core_internal::ConsumerCounters::kCount +
+                                 core_internal::CountersBlock::kGroup - 1) /
+                                core_internal::CountersBlock::kGroup *
+                                core_internal::CountersBlock::kGroup);
+      const size_t bytes = core_internal::CountersBlock::BytesFor(capacity);
       memory.reset(static_cast<std::byte*>(
           ::operator new (bytes, std::align_val_t{kFalseSharingRange})));
-      block = observability::CountersBlock::Initialize(
+      block = core_internal::CountersBlock::Initialize(
           memory.get(), bytes, capacity, /*reuse_delay_ns=*/100'000'000,
           nullptr);
       std::string labels;
-      const auto specs = ProducerCounters::Specs(options.name, labels);
+      const auto specs =
+          core_internal::ProducerCounters::Specs(options.name, labels);
       const int first = block.Allocate(specs, nullptr);
       if (first >= 0) producer = &block.value(first);
     }
@@ -328,14 +333,16 @@ class RingBuffer : public EventPublisher<RingBuffer<E>, E> {
   const std::unique_ptr<std::atomic<int64_t>[]> available_;  // kMulti only
 
   Counters counters_;  // the block is written by producers and consumers
-  const ProducerCounters producer_counters_;
+  const core_internal::ProducerCounters producer_counters_;
 
-  Sequence cursor_;          // written by producers
-  WakeupSignal signal_;      // bumped by producers, slept on by consumers
-  ProducerGate gate_;        // written by Close/Halt
-  ConsumerTable consumers_;  // slots written by their consumers
+  Sequence cursor_;  // written by producers
+  core_internal::WakeupSignal
+      signal_;  // bumped by producers, slept on by consumers
+  core_internal::ProducerGate gate_;        // written by Close/Halt
+  core_internal::ConsumerTable consumers_;  // slots written by their consumers
   const WaitStrategy wait_;
-  Sequencer<ConsumerTable> sequencer_;  // producer-local state inside
+  core_internal::Sequencer<core_internal::ConsumerTable>
+      sequencer_;  // producer-local state inside
 };
 
 }  // namespace ringflow

@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "ringflow/core/config.h"
-#include "ringflow/core/published_cursor.h"
+#include "ringflow/core/internal/published_cursor.h"
+#include "ringflow/core/internal/wait_probe.h"
 #include "ringflow/core/sequence.h"
-#include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_result.h"
 #include "ringflow/core/wait_strategy.h"
 
@@ -36,7 +36,7 @@ class SequenceBarrier {
  public:
   // `dependents` are the upstream consumer sequences (empty: depend only on
   // the producer). Pointers must outlive the barrier.
-  SequenceBarrier(PublishedCursor published, WaitStrategy wait,
+  SequenceBarrier(core_internal::PublishedCursor published, WaitStrategy wait,
                   std::vector<const Sequence*> dependents)
       : probe_{published, std::move(dependents)}, wait_(wait) {}
 
@@ -88,7 +88,7 @@ class SequenceBarrier {
   void ClearAlert() noexcept { alert_.Clear(); }
   bool IsAlerted() const noexcept { return alert_.IsSet(); }
 
-  const PublishedCursor& published_cursor() const noexcept {
+  const core_internal::PublishedCursor& published_cursor() const noexcept {
     return probe_.published;
   }
   const std::vector<const Sequence*>& dependents() const noexcept {
@@ -103,7 +103,7 @@ class SequenceBarrier {
   }
 
   struct Probe {
-    PublishedCursor published;
+    core_internal::PublishedCursor published;
     std::vector<const Sequence*> dependents;  // read-only after setup
 
     int64_t Published(int64_t sequence,
@@ -124,11 +124,12 @@ class SequenceBarrier {
     }
     const void* next_event = nullptr;  // set by WaitFor; owner thread only
   };
-  static_assert(WaitProbe<Probe>);
+  static_assert(core_internal::WaitProbe<Probe>);
 
   Probe probe_;
   WaitStrategy wait_;
-  AlertFlag alert_;  // written by Alert/ClearAlert, polled while waiting
+  core_internal::AlertFlag
+      alert_;  // written by Alert/ClearAlert, polled while waiting
 };
 
 }  // namespace ringflow

@@ -14,26 +14,26 @@
 
 #include <cstdint>
 
-#include "ringflow/core/blocking_wait_strategy.h"
-#include "ringflow/core/busy_spin_wait_strategy.h"
+#include "ringflow/core/internal/blocking_wait_strategy.h"
+#include "ringflow/core/internal/busy_spin_wait_strategy.h"
+#include "ringflow/core/internal/sleeping_wait_strategy.h"
+#include "ringflow/core/internal/wait_probe.h"
+#include "ringflow/core/internal/wakeup_signal.h"
+#include "ringflow/core/internal/yielding_wait_strategy.h"
 #include "ringflow/core/ring_options.h"
-#include "ringflow/core/sleeping_wait_strategy.h"
-#include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_result.h"
-#include "ringflow/core/wakeup_signal.h"
-#include "ringflow/core/yielding_wait_strategy.h"
 
 namespace ringflow {
 
 class WaitStrategy {
  public:
   // `signal` must outlive the strategy; it is used by the blocking kinds.
-  WaitStrategy(WaitStrategyKind kind, WakeupSignal* signal,
+  WaitStrategy(WaitStrategyKind kind, core_internal::WakeupSignal* signal,
                int64_t timeout_ns) noexcept
       : kind_(kind), signal_(signal), timeout_ns_(timeout_ns) {}
 
   WaitStrategyKind kind() const noexcept { return kind_; }
-  WakeupSignal* signal() const noexcept { return signal_; }
+  core_internal::WakeupSignal* signal() const noexcept { return signal_; }
 
   // True for the kinds whose consumers sleep and must be woken.
   bool NeedsWakeup() const noexcept {
@@ -42,20 +42,24 @@ class WaitStrategy {
   }
 
   // Consumer thread only. Never allocates.
-  template <WaitProbe Probe>
+  template <core_internal::WaitProbe Probe>
   WaitResult WaitFor(int64_t sequence, const Probe& probe,
-                     const AlertFlag& alert) const noexcept {
+                     const core_internal::AlertFlag& alert) const noexcept {
     switch (kind_) {
       case WaitStrategyKind::kBusySpin:
-        return BusySpinWaitStrategy().WaitFor(sequence, probe, alert);
+        return core_internal::BusySpinWaitStrategy().WaitFor(sequence, probe,
+                                                             alert);
       case WaitStrategyKind::kYielding:
-        return YieldingWaitStrategy().WaitFor(sequence, probe, alert);
+        return core_internal::YieldingWaitStrategy().WaitFor(sequence, probe,
+                                                             alert);
       case WaitStrategyKind::kSleeping:
-        return SleepingWaitStrategy().WaitFor(sequence, probe, alert);
+        return core_internal::SleepingWaitStrategy().WaitFor(sequence, probe,
+                                                             alert);
       case WaitStrategyKind::kBlocking:
-        return BlockingWaitStrategy(signal_).WaitFor(sequence, probe, alert);
+        return core_internal::BlockingWaitStrategy(signal_).WaitFor(
+            sequence, probe, alert);
       case WaitStrategyKind::kTimeoutBlocking:
-        return TimeoutBlockingWaitStrategy(signal_, timeout_ns_)
+        return core_internal::TimeoutBlockingWaitStrategy(signal_, timeout_ns_)
             .WaitFor(sequence, probe, alert);
     }
     return WaitResult::Alerted();
@@ -69,7 +73,7 @@ class WaitStrategy {
 
  private:
   WaitStrategyKind kind_;
-  WakeupSignal* signal_;  // owned by the ring
+  core_internal::WakeupSignal* signal_;  // owned by the ring
   int64_t timeout_ns_;
 };
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "ringflow/observability/counters_block.h"
+#include "ringflow/core/internal/counters_block.h"
 
 namespace ringflow::observability {
 
@@ -32,7 +32,8 @@ struct RingSnapshot {
   int64_t capacity = 0;
   int64_t published = -1;  // highest contiguous published sequence
   std::vector<ConsumerSnapshot> consumers;
-  const CountersBlock* counters = nullptr;  // may be null (counters off)
+  const core_internal::CountersBlock* counters =
+      nullptr;  // may be null (counters off)
 };
 
 class MetricsSource {

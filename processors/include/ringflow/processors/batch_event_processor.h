@@ -40,14 +40,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/consumer_table.h"
+#include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/stream_backoff.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/sequence_barrier.h"
-#include "ringflow/core/status_macros.h"
 #include "ringflow/core/wait_result.h"
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/exception_policy.h"
@@ -100,7 +100,7 @@ class BatchEventProcessor {
     if (options.name.empty()) {
       options.name = SanitizeName(processors_internal::TypeName<H>());
     }
-    RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot,
+    RINGFLOW_ASSIGN_OR_RETURN(core_internal::ConsumerHandle slot,
                               ring.RegisterConsumer(options.name));
     options.name = slot.name();  // made unique by the ring
     return std::unique_ptr<BatchEventProcessor>(new BatchEventProcessor(
@@ -155,7 +155,8 @@ class BatchEventProcessor {
  private:
   BatchEventProcessor(RingSlots<E> slots,
                       std::unique_ptr<SequenceBarrier> barrier,
-                      ConsumerHandle slot, H& handler, ProcessorOptions options)
+                      core_internal::ConsumerHandle slot, H& handler,
+                      ProcessorOptions options)
       : slots_(slots),
         barrier_(std::move(barrier)),
         slot_(std::move(slot)),
@@ -268,9 +269,11 @@ class BatchEventProcessor {
 
   RingSlots<E> slots_;
   std::unique_ptr<SequenceBarrier> barrier_;
-  ConsumerHandle slot_;  // our sequence: written by the processor thread
+  core_internal::ConsumerHandle
+      slot_;  // our sequence: written by the processor thread
   H& handler_;
-  ConsumerCounters counters_;  // values written by the processor thread
+  core_internal::ConsumerCounters
+      counters_;  // values written by the processor thread
   ProcessorOptions options_;
   processors_internal::RunState state_;
   std::atomic<uint64_t> exceptions_{0};  // written by the processor thread

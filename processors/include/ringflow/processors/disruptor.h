@@ -43,10 +43,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
-#include "ringflow/core/status_macros.h"
 #include "ringflow/processors/batch_event_processor.h"
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/event_handler_group.h"
@@ -174,15 +174,15 @@ class Disruptor {
 
   Ring& ring() noexcept { return *ring_; }
 
-  template <EventFiller<E> F>
+  template <core_internal::EventFiller<E> F>
   bool PublishEvent(F&& fill) {
     return ring_->PublishEvent(std::forward<F>(fill));
   }
-  template <EventFiller<E> F>
+  template <core_internal::EventFiller<E> F>
   bool TryPublishEvent(F&& fill) {
     return ring_->TryPublishEvent(std::forward<F>(fill));
   }
-  template <EventFiller<E> F>
+  template <core_internal::EventFiller<E> F>
   bool PublishEvents(int64_t n, F&& fill) {
     return ring_->PublishEvents(n, std::forward<F>(fill));
   }
@@ -350,8 +350,8 @@ class Disruptor {
         }
         for (auto& worker : (*pool)->TakeWorkers()) {
           processors_.push_back(
-              std::make_unique<
-                  processors_internal::ProcessorAdapter<WorkProcessor<E, H>>>(
+              std::make_unique<processors_internal::ProcessorAdapter<
+                  processors_internal::WorkProcessor<E, H>>>(
                   std::move(worker)));
         }
         // The pool object holds the shared work sequence the workers CAS.

@@ -44,12 +44,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/consumer_table.h"
+#include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/sequence_barrier.h"
-#include "ringflow/core/status_macros.h"
 #include "ringflow/processors/lease.h"
 
 namespace ringflow {
@@ -66,7 +66,8 @@ class EventPoller {
   static absl::StatusOr<std::unique_ptr<EventPoller>> Create(
       Ring& ring, std::vector<const Sequence*> dependents = {},
       std::string_view name = {}) {
-    RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot, ring.RegisterConsumer(name));
+    RINGFLOW_ASSIGN_OR_RETURN(core_internal::ConsumerHandle slot,
+                              ring.RegisterConsumer(name));
     return std::unique_ptr<EventPoller>(new EventPoller(
         ring.slots(), ring.NewBarrier(std::move(dependents)), std::move(slot)));
   }
@@ -96,7 +97,7 @@ class EventPoller {
     struct Commit {
       Sequence& sequence;
       const int64_t& processed;
-      ConsumerCounters counters;
+      core_internal::ConsumerCounters counters;
       int64_t current;
       int64_t depth;
       ~Commit() {
@@ -142,7 +143,8 @@ class EventPoller {
 
  private:
   EventPoller(RingSlots<const E> slots,
-              std::unique_ptr<SequenceBarrier> barrier, ConsumerHandle slot)
+              std::unique_ptr<SequenceBarrier> barrier,
+              core_internal::ConsumerHandle slot)
       : slots_(slots),
         barrier_(std::move(barrier)),
         slot_(std::move(slot)),
@@ -171,8 +173,10 @@ class EventPoller {
 
   RingSlots<const E> slots_;
   std::unique_ptr<SequenceBarrier> barrier_;
-  ConsumerHandle slot_;        // our sequence: written by the reader or a lease
-  ConsumerCounters counters_;  // values written by the reader thread
+  core_internal::ConsumerHandle
+      slot_;  // our sequence: written by the reader or a lease
+  core_internal::ConsumerCounters
+      counters_;  // values written by the reader thread
   std::atomic<bool> lease_outstanding_{false};
   LeaseOwner owner_;
 };

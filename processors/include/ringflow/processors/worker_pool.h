@@ -31,14 +31,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "ringflow/core/published_cursor.h"
+#include "ringflow/core/internal/published_cursor.h"
+#include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
-#include "ringflow/core/status_macros.h"
 #include "ringflow/processors/exception_policy.h"
 #include "ringflow/processors/internal/drain.h"
 #include "ringflow/processors/internal/type_name.h"
-#include "ringflow/processors/work_processor.h"
+#include "ringflow/processors/internal/work_processor.h"
 
 namespace ringflow {
 
@@ -62,13 +62,14 @@ class WorkerPool {
     int64_t start = INT64_MAX;
     const std::string type = SanitizeName(processors_internal::TypeName<H>());
     for (size_t i = 0; i < handlers.size(); ++i) {
-      RINGFLOW_ASSIGN_OR_RETURN(ConsumerHandle slot,
+      RINGFLOW_ASSIGN_OR_RETURN(core_internal::ConsumerHandle slot,
                                 ring.RegisterConsumer(type));
       start = std::min(start, slot.sequence().LoadRelaxed());
       std::string slot_name = slot.name();  // unique: type, type#2, ...
-      pool->workers_.push_back(std::make_unique<WorkProcessor<E, H>>(
-          ring.slots(), ring.NewBarrier(dependents), std::move(slot),
-          &pool->work_sequence_, handlers[i], policy, slot_name));
+      pool->workers_.push_back(
+          std::make_unique<processors_internal::WorkProcessor<E, H>>(
+              ring.slots(), ring.NewBarrier(dependents), std::move(slot),
+              &pool->work_sequence_, handlers[i], policy, slot_name));
     }
     // Relaxed: set before any worker thread exists (thread start publishes).
     pool->work_sequence_.StoreRelaxed(start);
@@ -127,15 +128,19 @@ class WorkerPool {
   }
 
   size_t size() const noexcept { return workers_.size(); }
-  WorkProcessor<E, H>& worker(size_t i) noexcept { return *workers_[i]; }
+  processors_internal::WorkProcessor<E, H>& worker(size_t i) noexcept {
+    return *workers_[i];
+  }
 
   // Moves the workers out (the DSL runs them on its own threads).
-  std::vector<std::unique_ptr<WorkProcessor<E, H>>> TakeWorkers() {
+  std::vector<std::unique_ptr<processors_internal::WorkProcessor<E, H>>>
+  TakeWorkers() {
     return std::move(workers_);
   }
 
  private:
-  explicit WorkerPool(PublishedCursor published) : published_(published) {}
+  explicit WorkerPool(core_internal::PublishedCursor published)
+      : published_(published) {}
 
   // Each worker's sequence read once. Acquire: pairs with each worker's
   // release store.
@@ -147,9 +152,10 @@ class WorkerPool {
     return lowest;
   }
 
-  PublishedCursor published_;
+  core_internal::PublishedCursor published_;
   Sequence work_sequence_;  // CAS-claimed by every worker
-  std::vector<std::unique_ptr<WorkProcessor<E, H>>> workers_;
+  std::vector<std::unique_ptr<processors_internal::WorkProcessor<E, H>>>
+      workers_;
   std::vector<std::thread> threads_;
 };
 

@@ -49,16 +49,16 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/consumer_table.h"
+#include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/stream_backoff.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence_barrier.h"
-#include "ringflow/core/status_macros.h"
 #include "ringflow/core/wait_strategy.h"
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/lease.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_ring.h"
 
 namespace ringflow::shm {
@@ -113,14 +113,14 @@ class SharedConsumer {
     }
     RINGFLOW_RETURN_IF_ERROR(
         core_internal::StreamBackoff::Validate(options.stream_backoff_pauses));
-    const RingIdentity identity = IdentityOf<E>(options.type_tag);
-    AttachOptions attach;
+    const shm_internal::RingIdentity identity = IdentityOf<E>(options.type_tag);
+    shm_internal::AttachOptions attach;
     attach.expected = &identity;
     attach.timeout = options.attach_timeout;
     attach.trusted_uids = options.trusted_uids;
     attach.trusted_gids = options.trusted_gids;
-    RINGFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Control> control,
-                              Control::Attach(ring, attach));
+    RINGFLOW_ASSIGN_OR_RETURN(std::unique_ptr<shm_internal::Control> control,
+                              shm_internal::Control::Attach(ring, attach));
     const int64_t timeout_ns = control->geometry().consumer_timeout_ns;
     if (2 * absl::ToInt64Nanoseconds(options.heartbeat_interval) > timeout_ns) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -137,7 +137,8 @@ class SharedConsumer {
         consumer->index_,
         consumer->control_->AcquireSlot(
             options.name, options.start == StartPosition::kOldest));
-    ConsumerSlot& slot = consumer->control_->slot(consumer->index_);
+    shm_internal::ConsumerSlot& slot =
+        consumer->control_->slot(consumer->index_);
     consumer->generation_ = slot.generation.load(std::memory_order_relaxed);
     RingView view{consumer.get()};
     RINGFLOW_ASSIGN_OR_RETURN(consumer->poller_,
@@ -225,7 +226,7 @@ class SharedConsumer {
   const std::string& name() const noexcept { return name_; }
   // Read-only: a consumer writes nothing through it (its own slot is
   // written by this class alone).
-  const Control& control() const noexcept { return *control_; }
+  const shm_internal::Control& control() const noexcept { return *control_; }
 
  private:
   // WaitForEvents; `*waited` (when not null) becomes true unless the
@@ -271,12 +272,13 @@ class SharedConsumer {
   // What EventPoller::Create needs from a ring, over this consumer's slot.
   struct RingView {
     SharedConsumer* self;
-    absl::StatusOr<ConsumerHandle> RegisterConsumer(std::string_view) {
-      ConsumerSlot& slot = self->Slot();
+    absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumer(
+        std::string_view) {
+      shm_internal::ConsumerSlot& slot = self->Slot();
       const int counters = slot.counters.load(std::memory_order_relaxed);
       self->name_ =
           std::string(slot.name, strnlen(slot.name, sizeof(slot.name)));
-      return ConsumerHandle(
+      return core_internal::ConsumerHandle(
           self,
           [](void* owner, int index, uint32_t generation) noexcept {
             static_cast<SharedConsumer*>(owner)->control_->ReleaseSlot(
@@ -284,8 +286,9 @@ class SharedConsumer {
           },
           self->index_, &slot.sequence,
           self->ValidCounters(counters)
-              ? ConsumerCounters(&self->control_->counters()->value(counters))
-              : ConsumerCounters(),
+              ? core_internal::ConsumerCounters(
+                    &self->control_->counters()->value(counters))
+              : core_internal::ConsumerCounters(),
           self->name_, self->generation_);
     }
     RingSlots<const E> slots() const noexcept {
@@ -306,7 +309,7 @@ class SharedConsumer {
     }
   };
 
-  SharedConsumer(std::unique_ptr<Control> control,
+  SharedConsumer(std::unique_ptr<shm_internal::Control> control,
                  const SharedConsumerOptions& options)
       : control_(std::move(control)),
         heartbeat_ns_(absl::ToInt64Nanoseconds(options.heartbeat_interval)),
@@ -316,7 +319,9 @@ class SharedConsumer {
                 kind == WaitStrategyKind::kTimeoutBlocking;
   }
 
-  ConsumerSlot& Slot() const noexcept { return control_->slot(index_); }
+  shm_internal::ConsumerSlot& Slot() const noexcept {
+    return control_->slot(index_);
+  }
 
   // Keeps the heartbeat fresh on every read and wait: one coarse clock read
   // (vDSO, a few ns) and a store once per heartbeat interval, so a busy slow
@@ -342,18 +347,19 @@ class SharedConsumer {
   // Whether a counters index read back from the (shared, writable) slot
   // addresses a whole run of this consumer's counters.
   bool ValidCounters(int first) const noexcept {
-    const observability::CountersBlock* block = control_->counters();
+    const core_internal::CountersBlock* block = control_->counters();
     return block != nullptr && first >= 0 &&
-           first <= block->capacity() - ConsumerCounters::kCount;
+           first <= block->capacity() - core_internal::ConsumerCounters::kCount;
   }
 
   bool Evicted() const noexcept {
     // Acquire: pairs with the producer's eviction CAS (acq_rel).
     return Slot().state.load(std::memory_order_acquire) !=
-           ConsumerSlot::Word(generation_, ConsumerSlot::kActive);
+           shm_internal::ConsumerSlot::Word(
+               generation_, shm_internal::ConsumerSlot::kActive);
   }
 
-  std::unique_ptr<Control> control_;
+  std::unique_ptr<shm_internal::Control> control_;
   int index_ = -1;
   uint32_t generation_ = 0;
   std::string name_;

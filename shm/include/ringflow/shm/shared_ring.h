@@ -47,80 +47,31 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/consumer_table.h"
-#include "ringflow/core/event_publisher.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/consumer_table.h"
+#include "ringflow/core/internal/event_publisher.h"
 #include "ringflow/core/internal/futex.h"
+#include "ringflow/core/internal/sequencer.h"
+#include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence_barrier.h"
-#include "ringflow/core/sequencer.h"
-#include "ringflow/core/status_macros.h"
 #include "ringflow/core/wait_strategy.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/liveness.h"
+#include "ringflow/shm/internal/shared_gating.h"
 
 namespace ringflow::shm {
 
 // The identity a type E presents to a ring: size, alignment and a tag.
 template <typename E>
-RingIdentity IdentityOf(std::string_view type_tag) {
-  return RingIdentity{sizeof(E), static_cast<uint32_t>(alignof(E)),
-                      std::string(type_tag)};
+shm_internal::RingIdentity IdentityOf(std::string_view type_tag) {
+  return shm_internal::RingIdentity{
+      sizeof(E), static_cast<uint32_t>(alignof(E)), std::string(type_tag)};
 }
 
-namespace shm_internal_detail {
-
-// What a waiting producer tells the housekeeping thread.
-struct StallReport {
-  std::atomic<int64_t> started_ns{0};  // when the current stall began
-  std::atomic<int64_t> wrap_point{INT64_MIN};
-  std::atomic<uint32_t> wake{0};  // futex word: bumped to wake housekeeping
-};
-
-// The shared slot table as the sequencers' gating view.
-class SharedGating {
- public:
-  SharedGating(Control* control, StallReport* report)
-      : control_(control), report_(report) {}
-
-  int64_t MinimumSequence(int64_t default_value) const noexcept {
-    return control_->MinimumSequence(default_value);
-  }
-
-  // Called by a producer waiting for space (tries = its backoff count):
-  // records the stall and wakes housekeeping, which evicts dead (and, by
-  // policy, stalling) consumers. Never allocates. The wake (one futex call)
-  // comes only once the backoff naps (past 1024 tries, about a millisecond
-  // of stall), then every 64 naps: short stalls of a streaming ring cost
-  // nothing, and a dead consumer is evicted ~6 ms after it blocks the
-  // producer (ShmCrashTest). Waking at the 64th try measured 0.90x on
-  // SharedOneToOne (a woken thread competing for the two cores).
-  void OnStall(int64_t wrap_point, uint32_t tries) const noexcept {
-    if (tries <= 1) {
-      // Relaxed: hints for the housekeeper's next pass, which re-checks
-      // every consumer against the slot table itself.
-      report_->wrap_point.store(wrap_point, std::memory_order_relaxed);
-      report_->started_ns.store(shm_internal::MonotonicNanos(),
-                                std::memory_order_relaxed);
-    }
-    if (tries > 1024 && tries % 64 == 0) {
-      // Release: the stall fields above are visible to the woken
-      // housekeeper (its acquire load of `wake`).
-      report_->wake.fetch_add(1, std::memory_order_release);
-      core_internal::FutexWake(&report_->wake, 1);
-    }
-  }
-
- private:
-  Control* control_;
-  StallReport* report_;
-};
-
-}  // namespace shm_internal_detail
-
 template <typename E>
-class SharedRing : public EventPublisher<SharedRing<E>, E> {
+class SharedRing : public core_internal::EventPublisher<SharedRing<E>, E> {
   static_assert(std::is_trivially_copyable_v<E> && std::is_standard_layout_v<E>,
                 "events in shared memory must be trivially copyable and "
                 "standard layout: other processes read them as bytes");
@@ -131,9 +82,9 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
   static absl::StatusOr<std::unique_ptr<SharedRing>> Create(
       const SharedRingOptions& options, std::string_view type_tag = "") {
     bool resumed = false;
-    RINGFLOW_ASSIGN_OR_RETURN(
-        std::unique_ptr<Control> control,
-        Control::CreateOrResume(options, IdentityOf<E>(type_tag), &resumed));
+    RINGFLOW_ASSIGN_OR_RETURN(std::unique_ptr<shm_internal::Control> control,
+                              shm_internal::Control::CreateOrResume(
+                                  options, IdentityOf<E>(type_tag), &resumed));
     return std::unique_ptr<SharedRing>(
         new SharedRing(options, std::move(control), resumed));
   }
@@ -187,22 +138,24 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
   bool resumed() const noexcept { return resumed_; }
 
   // ---- consumer hooks (processors, pollers, the DSL) -----------------------
-  absl::StatusOr<ConsumerHandle> RegisterConsumer(std::string_view name = {}) {
+  absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumer(
+      std::string_view name = {}) {
     RINGFLOW_ASSIGN_OR_RETURN(const int index,
                               control_->AcquireSlot(name, /*oldest=*/false));
-    ConsumerSlot& slot = control_->slot(index);
+    shm_internal::ConsumerSlot& slot = control_->slot(index);
     const int counters = slot.counters.load(std::memory_order_relaxed);
-    return ConsumerHandle(
+    return core_internal::ConsumerHandle(
         this,
         [](void* owner, int i, uint32_t generation) noexcept {
           static_cast<SharedRing*>(owner)->control_->ReleaseSlot(i, generation);
         },
         index, &slot.sequence,
         counters >= 0 && control_->counters() != nullptr &&
-                counters <=
-                    control_->counters()->capacity() - ConsumerCounters::kCount
-            ? ConsumerCounters(&control_->counters()->value(counters))
-            : ConsumerCounters(),
+                counters <= control_->counters()->capacity() -
+                                core_internal::ConsumerCounters::kCount
+            ? core_internal::ConsumerCounters(
+                  &control_->counters()->value(counters))
+            : core_internal::ConsumerCounters(),
         std::string(slot.name, strnlen(slot.name, sizeof(slot.name))),
         slot.generation.load(std::memory_order_relaxed));
   }
@@ -212,48 +165,51 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
                                              std::move(dependents));
   }
   RingSlots<E> slots() noexcept { return RingSlots<E>(events_, capacity()); }
-  PublishedCursor published_cursor() const noexcept {
+  core_internal::PublishedCursor published_cursor() const noexcept {
     return control_->published_cursor();
   }
   const WaitStrategy& wait_strategy() const noexcept { return wait_; }
-  Control& control() noexcept { return *control_; }
-  const Control& control() const noexcept { return *control_; }
-  const observability::CountersBlock* counters_block() const noexcept {
+  shm_internal::Control& control() noexcept { return *control_; }
+  const shm_internal::Control& control() const noexcept { return *control_; }
+  const core_internal::CountersBlock* counters_block() const noexcept {
     return control_->counters();
   }
   uint64_t full_waits() const noexcept {
-    return producer_counters_.Get(ProducerCounters::kFullWaits);
+    return producer_counters_.Get(core_internal::ProducerCounters::kFullWaits);
   }
 
  private:
   // PublishEvent & co. reach sequencer_.ClaimFillPublish.
-  friend class EventPublisher<SharedRing<E>, E>;
+  friend class core_internal::EventPublisher<SharedRing<E>, E>;
 
-  SharedRing(const SharedRingOptions& options, std::unique_ptr<Control> control,
-             bool resumed)
+  SharedRing(const SharedRingOptions& options,
+             std::unique_ptr<shm_internal::Control> control, bool resumed)
       : control_(std::move(control)),
         resumed_(resumed),
         mask_(control_->capacity() - 1),
         events_(static_cast<E*>(control_->data())),
         gating_(control_.get(), &stall_),
-        wait_(options.wait_strategy, &control_->wakeup(),
-              absl::ToInt64Nanoseconds(absl::Milliseconds(100))),
+        wait_(options.ring.wait_strategy, &control_->wakeup(),
+              absl::ToInt64Nanoseconds(options.ring.wait_timeout)),
         producer_counters_(MakeProducerCounters(options, *control_)),
-        sequencer_(options.producer_type, control_->capacity(),
+        sequencer_(options.ring.producer_type, control_->capacity(),
                    &control_->cursor(), control_->available(), &gating_, &wait_,
                    &control_->gate(), producer_counters_),
         housekeeping_([this] { Housekeeping(); }) {}
 
-  static ProducerCounters MakeProducerCounters(const SharedRingOptions& options,
-                                               Control& control) {
-    observability::CountersBlock* block = control.counters();
-    if (!options.counters || block == nullptr) return ProducerCounters();
+  static core_internal::ProducerCounters MakeProducerCounters(
+      const SharedRingOptions& options, shm_internal::Control& control) {
+    core_internal::CountersBlock* block = control.counters();
+    if (!options.ring.counters || block == nullptr)
+      return core_internal::ProducerCounters();
     std::string labels;
-    const auto specs = ProducerCounters::Specs(options.name, labels);
+    const auto specs =
+        core_internal::ProducerCounters::Specs(options.ring.name, labels);
     const int first = block->Allocate(specs, nullptr);
-    if (first < 0) return ProducerCounters();
-    return ProducerCounters(&block->value(first),
-                            options.producer_type == ProducerType::kMulti);
+    if (first < 0) return core_internal::ProducerCounters();
+    return core_internal::ProducerCounters(
+        &block->value(first),
+        options.ring.producer_type == ProducerType::kMulti);
   }
 
   // Heartbeat every 100 ms; evict consumers whose process is gone or whose
@@ -275,15 +231,15 @@ class SharedRing : public EventPublisher<SharedRing<E>, E> {
   }
   static constexpr int64_t kHousekeepingPeriodNs = 100'000'000;
 
-  std::unique_ptr<Control> control_;
+  std::unique_ptr<shm_internal::Control> control_;
   const bool resumed_;
   const int64_t mask_;
   E* const events_;  // the data segment, mapped read-write
-  shm_internal_detail::StallReport stall_;
-  shm_internal_detail::SharedGating gating_;
+  shm_internal::StallReport stall_;
+  shm_internal::SharedGating gating_;
   const WaitStrategy wait_;
-  const ProducerCounters producer_counters_;
-  Sequencer<shm_internal_detail::SharedGating> sequencer_;
+  const core_internal::ProducerCounters producer_counters_;
+  core_internal::Sequencer<shm_internal::SharedGating> sequencer_;
   std::atomic<bool> stopping_{false};  // set by the destructor
   std::thread housekeeping_;
 };

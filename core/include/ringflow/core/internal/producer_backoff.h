@@ -17,9 +17,9 @@
 #include <cstdint>
 
 #include "ringflow/core/config.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/gating_view.h"
-#include "ringflow/core/producer_gate.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/gating_view.h"
+#include "ringflow/core/internal/producer_gate.h"
 
 namespace ringflow::core_internal {
 

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "ringflow/core/published_cursor.h"
+#include "ringflow/core/internal/published_cursor.h"
 #include "ringflow/core/sequence.h"
 
 namespace ringflow::processors_internal {
@@ -18,7 +18,7 @@ namespace ringflow::processors_internal {
 // published: the consumer has handled every event published so far. For a
 // worker pool pass the minimum over the workers, each read once (see
 // WorkProcessor: a worker's sequence passes k only after k was handled).
-inline bool IsDrained(const PublishedCursor& published,
+inline bool IsDrained(const core_internal::PublishedCursor& published,
                       int64_t consumer_sequence) noexcept {
   return !published.IsPublished(consumer_sequence + 1);
 }

@@ -27,7 +27,7 @@
 #include <string_view>
 #include <utility>
 
-#include "ringflow/core/consumer_counters.h"
+#include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/processors/exception_policy.h"
 
@@ -36,10 +36,10 @@ namespace ringflow::processors_internal {
 // What a processor lends CallLifecycle to report a throwing callback. The
 // references must outlive the call; all belong to the calling processor.
 struct LifecycleSink {
-  std::string_view processor;         // the processor's name
-  const Sequence& sequence;           // its own sequence (logged)
-  std::atomic<uint64_t>& exceptions;  // its exception_count()
-  ConsumerCounters& counters;         // its consumer counters
+  std::string_view processor;                 // the processor's name
+  const Sequence& sequence;                   // its own sequence (logged)
+  std::atomic<uint64_t>& exceptions;          // its exception_count()
+  core_internal::ConsumerCounters& counters;  // its consumer counters
 };
 
 // Calls `callback()` (which invokes the handler's callback named

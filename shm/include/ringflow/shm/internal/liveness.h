@@ -15,18 +15,19 @@
 
 #include <cstdint>
 
+#include "ringflow/core/internal/monotonic_clock.h"
+
 namespace ringflow::shm_internal {
+
+// The clocks live in core (monotonic_clock.h).
+using core_internal::CoarseMonotonicNanos;
+using core_internal::MonotonicNanos;
 
 int32_t CurrentPid() noexcept;
 // Start time of `pid` in clock ticks since boot (/proc/<pid>/stat field
 // 22), or 0 when the process does not exist or is a zombie. Recorded for
 // `ringflow stat`; liveness itself is proved by locks.
 uint64_t ProcessStartTicks(int32_t pid) noexcept;
-// CLOCK_MONOTONIC in nanoseconds (system-wide, comparable across processes).
-int64_t MonotonicNanos() noexcept;
-// CLOCK_MONOTONIC_COARSE (a few ns through the vDSO, ~4 ms resolution): for
-// heartbeats taken on every read.
-int64_t CoarseMonotonicNanos() noexcept;
 
 }  // namespace ringflow::shm_internal
 

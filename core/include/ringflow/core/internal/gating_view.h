@@ -1,17 +1,17 @@
-// ringflow/core/gating_view.h
+// ringflow/core/internal/gating_view.h
 //
 // Provides the `GatingView` concept: the set of consumer sequences a
 // producer must not lap. The in-process ring uses ConsumerTable; the
 // shared-memory ring uses its consumer slot table, which also skips evicted
 // consumers. The sequencers are written against this concept only.
 
-#ifndef RINGFLOW_CORE_GATING_VIEW_H_
-#define RINGFLOW_CORE_GATING_VIEW_H_
+#ifndef RINGFLOW_CORE_INTERNAL_GATING_VIEW_H_
+#define RINGFLOW_CORE_INTERNAL_GATING_VIEW_H_
 
 #include <concepts>
 #include <cstdint>
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 // MinimumSequence(default) returns the lowest gating sequence, or `default`
 // when nothing gates. Called by producer threads: must be lock-free and
@@ -26,6 +26,6 @@ concept GatingView = requires(const G& g, int64_t d) {
   noexcept->std::same_as<int64_t>;
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_GATING_VIEW_H_
+#endif  // RINGFLOW_CORE_INTERNAL_GATING_VIEW_H_

@@ -4,7 +4,7 @@
 // ConsumerCounters / ProducerCounters specs and histogram buckets that the
 // ring allocates in its block.
 
-#include "ringflow/observability/counters_block.h"
+#include "ringflow/core/internal/counters_block.h"
 
 #include <climits>
 #include <cstddef>
@@ -20,11 +20,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/observability/counter.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/counter.h"
 #include "support/obs_exposition.h"
 
-namespace ringflow::observability {
+namespace ringflow::core_internal {
 namespace {
 
 using ::ringflow::testing::AlignedBytes;
@@ -745,4 +745,4 @@ TEST(ProducerCountersTest, SpecsAreLabelledWithTheRing) {
 }
 
 }  // namespace
-}  // namespace ringflow::observability
+}  // namespace ringflow::core_internal

@@ -16,13 +16,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ringflow/observability/counter.h"
-#include "ringflow/observability/counters_block.h"
+#include "ringflow/core/internal/counter.h"
+#include "ringflow/core/internal/counters_block.h"
 #include "support/obs_exposition.h"
 #include "support/proc_harness.h"
 #include "support/test_scale.h"
 
-namespace ringflow::observability {
+namespace ringflow::core_internal {
 namespace {
 
 using ::ringflow::testing::AlignedBytes;
@@ -342,4 +342,4 @@ TEST(CounterConcurrentTest, ReaderNeverSeesAHalfWrittenRecord) {
 }
 
 }  // namespace
-}  // namespace ringflow::observability
+}  // namespace ringflow::core_internal

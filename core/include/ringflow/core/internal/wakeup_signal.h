@@ -1,4 +1,4 @@
-// ringflow/core/wakeup_signal.h
+// ringflow/core/internal/wakeup_signal.h
 //
 // Provides `WakeupSignal`: the word blocking consumers sleep on and the
 // publisher bumps, plus a count of registered sleepers so that a publisher
@@ -17,8 +17,8 @@
 // re-read sees the new cursor, or the publisher's read sees the waiter and
 // bumps the epoch, which makes the waiter's futex_wait return.
 
-#ifndef RINGFLOW_CORE_WAKEUP_SIGNAL_H_
-#define RINGFLOW_CORE_WAKEUP_SIGNAL_H_
+#ifndef RINGFLOW_CORE_INTERNAL_WAKEUP_SIGNAL_H_
+#define RINGFLOW_CORE_INTERNAL_WAKEUP_SIGNAL_H_
 
 #include <atomic>
 #include <climits>
@@ -28,7 +28,7 @@
 #include "ringflow/core/config.h"
 #include "ringflow/core/internal/futex.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 class alignas(kFalseSharingRange) WakeupSignal {
  public:
@@ -92,6 +92,6 @@ static_assert(sizeof(WakeupSignal) == kFalseSharingRange,
 static_assert(std::is_standard_layout_v<WakeupSignal>,
               "placed in shared memory by offset");
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_WAKEUP_SIGNAL_H_
+#endif  // RINGFLOW_CORE_INTERNAL_WAKEUP_SIGNAL_H_

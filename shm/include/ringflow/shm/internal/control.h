@@ -1,4 +1,4 @@
-// ringflow/shm/control.h
+// ringflow/shm/internal/control.h
 //
 // Provides `Control`: one mapped shared-memory ring — its control segment
 // (header, cursor, liveness, consumer slots, counters) and its data segment
@@ -21,8 +21,8 @@
 // operations are lock-free (CAS on slot state words) and safe across
 // processes; heartbeat and liveness reads from any thread of any process.
 
-#ifndef RINGFLOW_SHM_CONTROL_H_
-#define RINGFLOW_SHM_CONTROL_H_
+#ifndef RINGFLOW_SHM_INTERNAL_CONTROL_H_
+#define RINGFLOW_SHM_INTERNAL_CONTROL_H_
 
 #include <atomic>
 #include <cstddef>
@@ -35,48 +35,19 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/producer_gate.h"
-#include "ringflow/core/published_cursor.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/counters_block.h"
+#include "ringflow/core/internal/producer_gate.h"
+#include "ringflow/core/internal/published_cursor.h"
+#include "ringflow/core/internal/wakeup_signal.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
-#include "ringflow/core/wakeup_signal.h"
-#include "ringflow/observability/counters_block.h"
+#include "ringflow/shm/internal/layout.h"
 #include "ringflow/shm/internal/liveness.h"
 #include "ringflow/shm/internal/segment.h"
-#include "ringflow/shm/layout.h"
+#include "ringflow/shm/shared_ring_options.h"
 
-namespace ringflow::shm {
-
-// What a slow consumer gets (DESIGN.md section 5).
-enum class SlowConsumerPolicy : uint8_t {
-  kBlock,  // the producer waits (lossless); the default
-  kEvict,  // evicted after max_stall of holding the producer back
-};
-
-// A consumer's default heartbeat period (SharedConsumerOptions); a ring's
-// consumer_timeout must leave room for two of them.
-inline constexpr absl::Duration kDefaultHeartbeatInterval =
-    absl::Milliseconds(100);
-
-struct SharedRingOptions {
-  std::string name;  // [A-Za-z0-9_.-], 1..32 characters
-  int64_t capacity = 1024;
-  ProducerType producer_type = ProducerType::kSingle;
-  WaitStrategyKind wait_strategy = WaitStrategyKind::kBlocking;
-  int max_consumers = 16;
-  uint32_t mode = 0600;  // segment permissions; umask never widens them
-  // A mode that lets others write (o+w, e.g. 0666) lets any local user
-  // rewrite the ring; refused unless this says that is meant.
-  bool world_writable = false;
-  // A consumer whose process is gone is evicted at once; one whose
-  // heartbeat is older than this is evicted too. At least two
-  // kDefaultHeartbeatInterval.
-  absl::Duration consumer_timeout = absl::Seconds(2);
-  SlowConsumerPolicy slow_consumer_policy = SlowConsumerPolicy::kBlock;
-  absl::Duration max_stall = absl::Seconds(5);  // kEvict only
-  bool counters = true;
-};
+namespace ringflow::shm_internal {
 
 // How a consumer (or tool) attaches.
 struct AttachOptions {
@@ -108,7 +79,7 @@ class Control {
   // requested, naming uid and mode), ResourceExhausted (tmpfs too small,
   // naming the bytes). `resumed` tells which happened.
   static absl::StatusOr<std::unique_ptr<Control>> CreateOrResume(
-      const SharedRingOptions& options, const RingIdentity& identity,
+      const shm::SharedRingOptions& options, const RingIdentity& identity,
       bool* resumed);
 
   // Consumer side. Maps the control segment read-write and the data
@@ -148,14 +119,16 @@ class Control {
   const Sequence& cursor() const noexcept {
     return *At<const Sequence>(kCursorOffset);
   }
-  WakeupSignal& wakeup() const noexcept {
+  core_internal::WakeupSignal& wakeup() const noexcept {
     // Mutable from const: waiting on the word writes nothing (a futex wait
     // and the waiter count, which consumers maintain by protocol).
-    return *At<WakeupSignal>(kWakeupOffset);
+    return *At<core_internal::WakeupSignal>(kWakeupOffset);
   }
-  ProducerGate& gate() noexcept { return *At<ProducerGate>(kGateOffset); }
-  const ProducerGate& gate() const noexcept {
-    return *At<const ProducerGate>(kGateOffset);
+  core_internal::ProducerGate& gate() noexcept {
+    return *At<core_internal::ProducerGate>(kGateOffset);
+  }
+  const core_internal::ProducerGate& gate() const noexcept {
+    return *At<const core_internal::ProducerGate>(kGateOffset);
   }
   ProducerLiveness& liveness() noexcept {
     return *At<ProducerLiveness>(kLivenessOffset);
@@ -179,10 +152,10 @@ class Control {
     return geometry_.producer_type;
   }
   uint64_t creation_id() const noexcept { return geometry_.creation_id; }
-  observability::CountersBlock* counters() noexcept {
+  core_internal::CountersBlock* counters() noexcept {
     return counters_.valid() ? &counters_ : nullptr;
   }
-  const observability::CountersBlock* counters() const noexcept {
+  const core_internal::CountersBlock* counters() const noexcept {
     return counters_.valid() ? &counters_ : nullptr;
   }
   // The events (after the data header); null for an inspecting Control.
@@ -191,9 +164,10 @@ class Control {
                ? nullptr
                : static_cast<char*>(data_.data()) + kDataHeaderBytes;
   }
-  PublishedCursor published_cursor() const noexcept {
-    return PublishedCursor(producer_type(), const_cast<Sequence*>(&cursor()),
-                           available(), capacity());
+  core_internal::PublishedCursor published_cursor() const noexcept {
+    return core_internal::PublishedCursor(producer_type(),
+                                          const_cast<Sequence*>(&cursor()),
+                                          available(), capacity());
   }
   // Highest sequence up to which every event is published.
   int64_t PublishedSequence() const noexcept;
@@ -251,9 +225,9 @@ class Control {
     return reinterpret_cast<T*>(static_cast<char*>(control_.data()) + offset);
   }
   static absl::StatusOr<std::unique_ptr<Control>> CreateFresh(
-      const SharedRingOptions& options, const RingIdentity& identity);
+      const shm::SharedRingOptions& options, const RingIdentity& identity);
   static absl::StatusOr<std::unique_ptr<Control>> Resume(
-      const SharedRingOptions& options, const RingIdentity& identity);
+      const shm::SharedRingOptions& options, const RingIdentity& identity);
   // Sets up geometry_, counters_ and the slot lock table from control_.
   absl::Status Adopt(const RingIdentity* expected);
   // Whether a slot other than `except` that is being attached or is attached
@@ -270,7 +244,7 @@ class Control {
   RingGeometry geometry_;  // validated; private memory
   shm_internal::Segment control_;
   shm_internal::Segment data_;
-  observability::CountersBlock counters_;
+  core_internal::CountersBlock counters_;
   bool producer_ = false;  // this Control holds the producer lock
   // Per slot: the descriptor (own open file) holding that slot's lock for
   // a consumer of this process, or -1. Written by AcquireSlot, exchanged
@@ -278,6 +252,6 @@ class Control {
   std::unique_ptr<std::atomic<int>[]> slot_fds_;
 };
 
-}  // namespace ringflow::shm
+}  // namespace ringflow::shm_internal
 
-#endif  // RINGFLOW_SHM_CONTROL_H_
+#endif  // RINGFLOW_SHM_INTERNAL_CONTROL_H_

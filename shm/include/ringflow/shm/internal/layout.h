@@ -1,4 +1,4 @@
-// ringflow/shm/layout.h
+// ringflow/shm/internal/layout.h
 //
 // Provides the byte layout of a shared-memory ring, the checks every
 // process runs on it before trusting it, and the geometry a validated
@@ -87,8 +87,8 @@
 //
 // Bump kLayoutVersion whenever anything here changes.
 
-#ifndef RINGFLOW_SHM_LAYOUT_H_
-#define RINGFLOW_SHM_LAYOUT_H_
+#ifndef RINGFLOW_SHM_INTERNAL_LAYOUT_H_
+#define RINGFLOW_SHM_INTERNAL_LAYOUT_H_
 
 #include <atomic>
 #include <cstddef>
@@ -100,12 +100,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "ringflow/core/config.h"
-#include "ringflow/core/producer_gate.h"
+#include "ringflow/core/internal/producer_gate.h"
+#include "ringflow/core/internal/wakeup_signal.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
-#include "ringflow/core/wakeup_signal.h"
 
-namespace ringflow::shm {
+namespace ringflow::shm_internal {
 
 inline constexpr uint64_t kMagic = 0x31574c46474e4952ULL;  // "RINGFLW1"
 inline constexpr uint32_t kLayoutVersion = 3;  // 3: data header, locks, id
@@ -229,8 +229,9 @@ static_assert(RINGFLOW_AT(ProducerLiveness, pid, 0) &&
                   RINGFLOW_AT(ProducerLiveness, start_ticks, 8) &&
                   RINGFLOW_AT(ProducerLiveness, heartbeat_ns, 16),
               "ProducerLiveness offsets match the diagram above");
-static_assert(sizeof(Sequence) == 128 && sizeof(WakeupSignal) == 128 &&
-                  sizeof(ProducerGate) == 128 &&
+static_assert(sizeof(Sequence) == 128 &&
+                  sizeof(core_internal::WakeupSignal) == 128 &&
+                  sizeof(core_internal::ProducerGate) == 128 &&
                   sizeof(ProducerLiveness) == 128,
               "each fixed control structure owns its 128 bytes");
 static_assert(std::atomic<uint32_t>::is_always_lock_free &&
@@ -328,6 +329,6 @@ absl::Status ValidateRingName(std::string_view name);
 std::string ControlSegmentName(std::string_view ring);
 std::string DataSegmentName(std::string_view ring);
 
-}  // namespace ringflow::shm
+}  // namespace ringflow::shm_internal
 
-#endif  // RINGFLOW_SHM_LAYOUT_H_
+#endif  // RINGFLOW_SHM_INTERNAL_LAYOUT_H_

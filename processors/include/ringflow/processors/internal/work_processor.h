@@ -1,4 +1,4 @@
-// ringflow/processors/work_processor.h
+// ringflow/processors/internal/work_processor.h
 //
 // Provides `WorkProcessor<E, H>`: one competing consumer of a worker pool.
 // The workers of a pool share one work sequence; each claims the next
@@ -25,8 +25,8 @@
 // the consumer's counters), logged and swallowed; the worker goes on
 // (internal/lifecycle_call.h).
 
-#ifndef RINGFLOW_PROCESSORS_WORK_PROCESSOR_H_
-#define RINGFLOW_PROCESSORS_WORK_PROCESSOR_H_
+#ifndef RINGFLOW_PROCESSORS_INTERNAL_WORK_PROCESSOR_H_
+#define RINGFLOW_PROCESSORS_INTERNAL_WORK_PROCESSOR_H_
 
 #include <atomic>
 #include <cstdint>
@@ -37,7 +37,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "ringflow/core/consumer_table.h"
+#include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/sequence_barrier.h"
@@ -47,7 +47,7 @@
 #include "ringflow/processors/internal/lifecycle_call.h"
 #include "ringflow/processors/internal/run_state.h"
 
-namespace ringflow {
+namespace ringflow::processors_internal {
 
 template <typename E, typename H>
 requires EventHandler<H, E>
@@ -56,8 +56,8 @@ class WorkProcessor {
   // `work_sequence` is shared by the pool; it and `handler` must outlive
   // this processor.
   WorkProcessor(RingSlots<E> slots, std::unique_ptr<SequenceBarrier> barrier,
-                ConsumerHandle slot, Sequence* work_sequence, H& handler,
-                ExceptionPolicy policy, std::string name)
+                core_internal::ConsumerHandle slot, Sequence* work_sequence,
+                H& handler, ExceptionPolicy policy, std::string name)
       : slots_(slots),
         barrier_(std::move(barrier)),
         slot_(std::move(slot)),
@@ -195,10 +195,11 @@ class WorkProcessor {
 
   RingSlots<E> slots_;
   std::unique_ptr<SequenceBarrier> barrier_;
-  ConsumerHandle slot_;      // our sequence: written by this worker
-  Sequence* work_sequence_;  // shared by the pool's workers (CAS)
+  core_internal::ConsumerHandle slot_;  // our sequence: written by this worker
+  Sequence* work_sequence_;             // shared by the pool's workers (CAS)
   H& handler_;
-  ConsumerCounters counters_;  // values written by this worker's thread
+  core_internal::ConsumerCounters
+      counters_;  // values written by this worker's thread
   ExceptionPolicy policy_;
   std::string name_;
   processors_internal::RunState state_;
@@ -207,6 +208,6 @@ class WorkProcessor {
   absl::Status status_;  // guarded by status_mu_
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::processors_internal
 
-#endif  // RINGFLOW_PROCESSORS_WORK_PROCESSOR_H_
+#endif  // RINGFLOW_PROCESSORS_INTERNAL_WORK_PROCESSOR_H_

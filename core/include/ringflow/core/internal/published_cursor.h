@@ -1,4 +1,4 @@
-// ringflow/core/published_cursor.h
+// ringflow/core/internal/published_cursor.h
 //
 // Provides `PublishedCursor`: the consumer-side view of what the producer
 // has published. For a single-producer ring that is the cursor. For a
@@ -14,8 +14,8 @@
 // view reads them with acquire (or seq_cst when a blocking waiter re-checks,
 // see WakeupSignal).
 
-#ifndef RINGFLOW_CORE_PUBLISHED_CURSOR_H_
-#define RINGFLOW_CORE_PUBLISHED_CURSOR_H_
+#ifndef RINGFLOW_CORE_INTERNAL_PUBLISHED_CURSOR_H_
+#define RINGFLOW_CORE_INTERNAL_PUBLISHED_CURSOR_H_
 
 #include <atomic>
 #include <cstdint>
@@ -23,7 +23,7 @@
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 class PublishedCursor {
  public:
@@ -71,6 +71,6 @@ class PublishedCursor {
   int64_t mask_;
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_PUBLISHED_CURSOR_H_
+#endif  // RINGFLOW_CORE_INTERNAL_PUBLISHED_CURSOR_H_

@@ -1,4 +1,4 @@
-// ringflow/core/sleeping_wait_strategy.h
+// ringflow/core/internal/sleeping_wait_strategy.h
 //
 // Provides `SleepingWaitStrategy`: spins, then yields, then sleeps for a
 // short, fixed time between checks. Low CPU while idle at the price of up
@@ -6,8 +6,8 @@
 //
 // Memory ordering: as BusySpinWaitStrategy (acquire reads via the probe).
 
-#ifndef RINGFLOW_CORE_SLEEPING_WAIT_STRATEGY_H_
-#define RINGFLOW_CORE_SLEEPING_WAIT_STRATEGY_H_
+#ifndef RINGFLOW_CORE_INTERNAL_SLEEPING_WAIT_STRATEGY_H_
+#define RINGFLOW_CORE_INTERNAL_SLEEPING_WAIT_STRATEGY_H_
 
 #include <sched.h>
 #include <time.h>
@@ -16,10 +16,10 @@
 #include <cstdint>
 
 #include "ringflow/core/config.h"
-#include "ringflow/core/wait_probe.h"
+#include "ringflow/core/internal/wait_probe.h"
 #include "ringflow/core/wait_result.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 class SleepingWaitStrategy {
  public:
@@ -52,6 +52,6 @@ class SleepingWaitStrategy {
   }
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_SLEEPING_WAIT_STRATEGY_H_
+#endif  // RINGFLOW_CORE_INTERNAL_SLEEPING_WAIT_STRATEGY_H_

@@ -1,4 +1,4 @@
-// ringflow/core/busy_spin_wait_strategy.h
+// ringflow/core/internal/busy_spin_wait_strategy.h
 //
 // Provides `BusySpinWaitStrategy`: spins with a pause hint until the
 // sequence is available. Lowest latency; burns one core per consumer. Use it
@@ -7,17 +7,17 @@
 // Memory ordering: availability is read through the probe with acquire,
 // pairing with the producer's release publish.
 
-#ifndef RINGFLOW_CORE_BUSY_SPIN_WAIT_STRATEGY_H_
-#define RINGFLOW_CORE_BUSY_SPIN_WAIT_STRATEGY_H_
+#ifndef RINGFLOW_CORE_INTERNAL_BUSY_SPIN_WAIT_STRATEGY_H_
+#define RINGFLOW_CORE_INTERNAL_BUSY_SPIN_WAIT_STRATEGY_H_
 
 #include <atomic>
 #include <cstdint>
 
 #include "ringflow/core/config.h"
-#include "ringflow/core/wait_probe.h"
+#include "ringflow/core/internal/wait_probe.h"
 #include "ringflow/core/wait_result.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 class BusySpinWaitStrategy {
  public:
@@ -36,6 +36,6 @@ class BusySpinWaitStrategy {
   }
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_BUSY_SPIN_WAIT_STRATEGY_H_
+#endif  // RINGFLOW_CORE_INTERNAL_BUSY_SPIN_WAIT_STRATEGY_H_

@@ -1,4 +1,4 @@
-// ringflow/core/event_publisher.h
+// ringflow/core/internal/event_publisher.h
 //
 // Provides `EventPublisher<Ring, E>`: the claim-fill-publish calls every
 // ring offers (PublishEvent, TryPublishEvent, PublishEvents,
@@ -11,8 +11,8 @@
 // exception is rethrown after the publish): an unpublished claim would stall
 // every consumer.
 
-#ifndef RINGFLOW_CORE_EVENT_PUBLISHER_H_
-#define RINGFLOW_CORE_EVENT_PUBLISHER_H_
+#ifndef RINGFLOW_CORE_INTERNAL_EVENT_PUBLISHER_H_
+#define RINGFLOW_CORE_INTERNAL_EVENT_PUBLISHER_H_
 
 #include <concepts>
 #include <cstdint>
@@ -22,7 +22,7 @@
 #include "ringflow/core/internal/fill_then_publish.h"
 #include "ringflow/core/ring_slots.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 // A callable that fills one event: fill(E& event, int64_t sequence).
 template <typename F, typename E>
@@ -117,6 +117,6 @@ class EventPublisher {
   }
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_EVENT_PUBLISHER_H_
+#endif  // RINGFLOW_CORE_INTERNAL_EVENT_PUBLISHER_H_

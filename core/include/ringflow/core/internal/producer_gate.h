@@ -1,4 +1,4 @@
-// ringflow/core/producer_gate.h
+// ringflow/core/internal/producer_gate.h
 //
 // Provides `ProducerGate`: whether producers may still claim. Three states:
 //   kOpen    claims proceed
@@ -12,15 +12,15 @@
 // from the cursor after it drained and reports them, so no event that a
 // producer was told is published goes unprocessed silently.
 
-#ifndef RINGFLOW_CORE_PRODUCER_GATE_H_
-#define RINGFLOW_CORE_PRODUCER_GATE_H_
+#ifndef RINGFLOW_CORE_INTERNAL_PRODUCER_GATE_H_
+#define RINGFLOW_CORE_INTERNAL_PRODUCER_GATE_H_
 
 #include <atomic>
 #include <cstdint>
 
 #include "ringflow/core/config.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 class alignas(kFalseSharingRange) ProducerGate {
  public:
@@ -58,6 +58,6 @@ static_assert(sizeof(ProducerGate) == kFalseSharingRange,
 static_assert(std::atomic<uint32_t>::is_always_lock_free,
               "may live in shared memory");
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_PRODUCER_GATE_H_
+#endif  // RINGFLOW_CORE_INTERNAL_PRODUCER_GATE_H_

@@ -1,4 +1,4 @@
-// ringflow/core/sequencer.h
+// ringflow/core/internal/sequencer.h
 //
 // Provides `Sequencer`: the producer type chosen once at setup, dispatching
 // each claim and publish to SingleProducerSequencer or
@@ -7,8 +7,8 @@
 // Thread-safety: as the chosen sequencer (single: one producer thread;
 // multi: any producer thread). Memory ordering: see those two headers.
 
-#ifndef RINGFLOW_CORE_SEQUENCER_H_
-#define RINGFLOW_CORE_SEQUENCER_H_
+#ifndef RINGFLOW_CORE_INTERNAL_SEQUENCER_H_
+#define RINGFLOW_CORE_INTERNAL_SEQUENCER_H_
 
 #include <algorithm>
 #include <atomic>
@@ -16,20 +16,20 @@
 #include <optional>
 #include <type_traits>
 
-#include "ringflow/core/blocking_wait_strategy.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/gating_view.h"
+#include "ringflow/core/internal/blocking_wait_strategy.h"
+#include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/fill_then_publish.h"
+#include "ringflow/core/internal/gating_view.h"
+#include "ringflow/core/internal/multi_producer_sequencer.h"
 #include "ringflow/core/internal/producer_backoff.h"
-#include "ringflow/core/multi_producer_sequencer.h"
-#include "ringflow/core/producer_gate.h"
+#include "ringflow/core/internal/producer_gate.h"
+#include "ringflow/core/internal/single_producer_sequencer.h"
+#include "ringflow/core/internal/wait_probe.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
-#include "ringflow/core/single_producer_sequencer.h"
-#include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_strategy.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 template <GatingView Gating>
 class Sequencer {
@@ -139,6 +139,6 @@ class Sequencer {
   ProducerCounters counters_;  // a view: shares the ring's counters
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_SEQUENCER_H_
+#endif  // RINGFLOW_CORE_INTERNAL_SEQUENCER_H_

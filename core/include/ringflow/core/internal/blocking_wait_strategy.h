@@ -1,4 +1,4 @@
-// ringflow/core/blocking_wait_strategy.h
+// ringflow/core/internal/blocking_wait_strategy.h
 //
 // Provides `BlockingWaitStrategy` (sleeps on a futex until a publish; zero
 // CPU while idle) and `TimeoutBlockingWaitStrategy` (the same, returning
@@ -19,8 +19,8 @@
 // WakeupSignal for the seq_cst handshake. The futex is not private, so the
 // strategy works across processes when the signal lives in shared memory.
 
-#ifndef RINGFLOW_CORE_BLOCKING_WAIT_STRATEGY_H_
-#define RINGFLOW_CORE_BLOCKING_WAIT_STRATEGY_H_
+#ifndef RINGFLOW_CORE_INTERNAL_BLOCKING_WAIT_STRATEGY_H_
+#define RINGFLOW_CORE_INTERNAL_BLOCKING_WAIT_STRATEGY_H_
 
 #include <sched.h>
 #include <time.h>
@@ -30,18 +30,12 @@
 #include <cstdint>
 
 #include "ringflow/core/config.h"
-#include "ringflow/core/wait_probe.h"
+#include "ringflow/core/internal/monotonic_clock.h"
+#include "ringflow/core/internal/wait_probe.h"
+#include "ringflow/core/internal/wakeup_signal.h"
 #include "ringflow/core/wait_result.h"
-#include "ringflow/core/wakeup_signal.h"
 
-namespace ringflow {
-namespace core_internal {
-
-inline int64_t MonotonicNanos() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+namespace ringflow::core_internal {
 
 // About 14-19 us of pauses on the 2-core Xeon VMs we measure on (a pause
 // measured 13-18 ns there), well under a futex sleep + wake (~75 us there).
@@ -120,8 +114,6 @@ WaitResult BlockingWaitFor(int64_t sequence, const Probe& probe,
   }
 }
 
-}  // namespace core_internal
-
 class BlockingWaitStrategy {
  public:
   // `signal` is the ring's; it must outlive the strategy.
@@ -158,6 +150,6 @@ class TimeoutBlockingWaitStrategy {
   int64_t timeout_ns_;
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_BLOCKING_WAIT_STRATEGY_H_
+#endif  // RINGFLOW_CORE_INTERNAL_BLOCKING_WAIT_STRATEGY_H_

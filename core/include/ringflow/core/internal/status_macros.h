@@ -1,12 +1,12 @@
-// ringflow/core/status_macros.h
+// ringflow/core/internal/status_macros.h
 //
 // Provides RINGFLOW_RETURN_IF_ERROR and RINGFLOW_ASSIGN_OR_RETURN, which the
 // Abseil release we build against (20220623) does not ship.
 //
 // Use them only on setup paths: the hot path never produces a Status.
 
-#ifndef RINGFLOW_CORE_STATUS_MACROS_H_
-#define RINGFLOW_CORE_STATUS_MACROS_H_
+#ifndef RINGFLOW_CORE_INTERNAL_STATUS_MACROS_H_
+#define RINGFLOW_CORE_INTERNAL_STATUS_MACROS_H_
 
 #include <utility>
 
@@ -36,4 +36,4 @@
   if (!tmp.ok()) return std::move(tmp).status();            \
   lhs = std::move(tmp).value()
 
-#endif  // RINGFLOW_CORE_STATUS_MACROS_H_
+#endif  // RINGFLOW_CORE_INTERNAL_STATUS_MACROS_H_

@@ -1,4 +1,4 @@
-// ringflow/core/consumer_counters.h
+// ringflow/core/internal/consumer_counters.h
 //
 // Provides `ConsumerCounters` and `ProducerCounters`: the statistics a
 // consumer and the producer(s) of a ring keep, as views over counters
@@ -16,8 +16,8 @@
 // multi-producer ring they use relaxed fetch_add (the block gives them
 // their own line pair).
 
-#ifndef RINGFLOW_CORE_CONSUMER_COUNTERS_H_
-#define RINGFLOW_CORE_CONSUMER_COUNTERS_H_
+#ifndef RINGFLOW_CORE_INTERNAL_CONSUMER_COUNTERS_H_
+#define RINGFLOW_CORE_INTERNAL_CONSUMER_COUNTERS_H_
 
 #include <bit>
 #include <cstdint>
@@ -25,10 +25,10 @@
 #include <string_view>
 #include <vector>
 
-#include "ringflow/observability/counter.h"
-#include "ringflow/observability/counters_block.h"
+#include "ringflow/core/internal/counter.h"
+#include "ringflow/core/internal/counters_block.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 class ConsumerCounters {
  public:
@@ -47,14 +47,14 @@ class ConsumerCounters {
   static constexpr int kCount = kFirstBucket + kBuckets;
 
   ConsumerCounters() = default;
-  explicit ConsumerCounters(observability::Counter* base) noexcept
-      : base_(base) {}
+  explicit ConsumerCounters(Counter* base) noexcept : base_(base) {}
 
   // The specs to allocate for one consumer. `labels` receives the rendered
   // labels ring="..",consumer=".."; the specs point into it, so keep it
   // alive (and unmoved) until they are allocated.
-  static std::vector<observability::CounterSpec> Specs(
-      std::string_view ring, std::string_view consumer, std::string& labels);
+  static std::vector<CounterSpec> Specs(std::string_view ring,
+                                        std::string_view consumer,
+                                        std::string& labels);
 
   // One batch of `size` events handed to a handler, with `queue_depth`
   // events available at its start. Consumer thread. Wait-free.
@@ -87,7 +87,7 @@ class ConsumerCounters {
   }
 
  private:
-  observability::Counter* base_ = nullptr;  // kCount counters, or null
+  Counter* base_ = nullptr;  // kCount counters, or null
 };
 
 class ProducerCounters {
@@ -95,12 +95,12 @@ class ProducerCounters {
   enum Index : int { kFullWaits = 0, kTryNextFailures, kCount };
 
   ProducerCounters() = default;
-  ProducerCounters(observability::Counter* base, bool shared) noexcept
+  ProducerCounters(Counter* base, bool shared) noexcept
       : base_(base), shared_(shared) {}
 
   // As ConsumerCounters::Specs, labelled ring="..".
-  static std::vector<observability::CounterSpec> Specs(std::string_view ring,
-                                                       std::string& labels);
+  static std::vector<CounterSpec> Specs(std::string_view ring,
+                                        std::string& labels);
 
   // Slow paths only (the ring was full). Producer threads.
   void OnFullWait() noexcept { Bump(kFullWaits); }
@@ -120,10 +120,10 @@ class ProducerCounters {
     }
   }
 
-  observability::Counter* base_ = nullptr;
+  Counter* base_ = nullptr;
   bool shared_ = false;
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_CONSUMER_COUNTERS_H_
+#endif  // RINGFLOW_CORE_INTERNAL_CONSUMER_COUNTERS_H_

@@ -1,4 +1,4 @@
-// ringflow/shm/control_metrics_source.h
+// ringflow/observability/control_metrics_source.h
 //
 // Provides `ControlMetricsSource`: the observability::MetricsSource of a
 // shared-memory ring, read from its control segment — by the producer's
@@ -6,8 +6,8 @@
 // control segment (the `ringflow serve-metrics` sidecar). Reads atomics
 // only; never blocks the ring's producer or consumers.
 
-#ifndef RINGFLOW_SHM_CONTROL_METRICS_SOURCE_H_
-#define RINGFLOW_SHM_CONTROL_METRICS_SOURCE_H_
+#ifndef RINGFLOW_OBSERVABILITY_CONTROL_METRICS_SOURCE_H_
+#define RINGFLOW_OBSERVABILITY_CONTROL_METRICS_SOURCE_H_
 
 #include <atomic>
 #include <cstring>
@@ -17,17 +17,17 @@
 #include <string>
 
 #include "ringflow/observability/metrics_source.h"
-#include "ringflow/shm/control.h"
+#include "ringflow/shm/internal/control.h"
 
-namespace ringflow::shm {
+namespace ringflow::observability {
 
 class ControlMetricsSource final : public observability::MetricsSource {
  public:
   // Borrows `control` (it must outlive the source).
-  explicit ControlMetricsSource(const Control& control)
+  explicit ControlMetricsSource(const shm_internal::Control& control)
       : name_(control.ring_name()), control_(&control) {}
   // Owns `control` (a sidecar's attachment, from Control::Inspect).
-  explicit ControlMetricsSource(std::unique_ptr<Control> control)
+  explicit ControlMetricsSource(std::unique_ptr<shm_internal::Control> control)
       : name_(control->ring_name()), control_(control.get()), sidecar_(true) {
     owned_.push_back(std::move(control));
   }
@@ -37,14 +37,15 @@ class ControlMetricsSource final : public observability::MetricsSource {
     observability::RingSnapshot snapshot;
     snapshot.ring = name_;
     if (sidecar_ && !Refresh()) return snapshot;
-    const Control& control = *control_;
+    const shm_internal::Control& control = *control_;
     snapshot.capacity = control.capacity();
     for (int i = 0; i < control.max_consumers(); ++i) {
-      const ConsumerSlot& slot = control.slot(i);
+      const shm_internal::ConsumerSlot& slot = control.slot(i);
       // Acquire: the slot's name and sequence are set before it turns
       // active.
-      if (ConsumerSlot::StateOf(slot.state.load(std::memory_order_acquire)) !=
-          ConsumerSlot::kActive) {
+      if (shm_internal::ConsumerSlot::StateOf(
+              slot.state.load(std::memory_order_acquire)) !=
+          shm_internal::ConsumerSlot::kActive) {
         continue;
       }
       snapshot.consumers.push_back(observability::ConsumerSnapshot{
@@ -62,7 +63,8 @@ class ControlMetricsSource final : public observability::MetricsSource {
   // earlier may still point at their counters.
   bool Refresh() const {
     if (control_ != nullptr && control_->CheckIntact().ok()) return true;
-    absl::StatusOr<std::unique_ptr<Control>> fresh = Control::Inspect(name_);
+    absl::StatusOr<std::unique_ptr<shm_internal::Control>> fresh =
+        shm_internal::Control::Inspect(name_);
     if (!fresh.ok()) {
       control_ = nullptr;
       return false;
@@ -76,11 +78,12 @@ class ControlMetricsSource final : public observability::MetricsSource {
 
   const std::string name_;
   mutable std::mutex mu_;
-  mutable const Control* control_;  // guarded by mu_ (sidecar)
+  mutable const shm_internal::Control* control_;  // guarded by mu_ (sidecar)
   const bool sidecar_ = false;
-  mutable std::deque<std::unique_ptr<Control>> owned_;  // guarded by mu_
+  mutable std::deque<std::unique_ptr<shm_internal::Control>>
+      owned_;  // guarded by mu_
 };
 
-}  // namespace ringflow::shm
+}  // namespace ringflow::observability
 
-#endif  // RINGFLOW_SHM_CONTROL_METRICS_SOURCE_H_
+#endif  // RINGFLOW_OBSERVABILITY_CONTROL_METRICS_SOURCE_H_

@@ -1,4 +1,4 @@
-// ringflow/core/yielding_wait_strategy.h
+// ringflow/core/internal/yielding_wait_strategy.h
 //
 // Provides `YieldingWaitStrategy`: spins a little, then calls sched_yield()
 // between checks. Low latency and friendlier to hyper-threads than a busy
@@ -6,8 +6,8 @@
 //
 // Memory ordering: as BusySpinWaitStrategy (acquire reads via the probe).
 
-#ifndef RINGFLOW_CORE_YIELDING_WAIT_STRATEGY_H_
-#define RINGFLOW_CORE_YIELDING_WAIT_STRATEGY_H_
+#ifndef RINGFLOW_CORE_INTERNAL_YIELDING_WAIT_STRATEGY_H_
+#define RINGFLOW_CORE_INTERNAL_YIELDING_WAIT_STRATEGY_H_
 
 #include <sched.h>
 
@@ -15,10 +15,10 @@
 #include <cstdint>
 
 #include "ringflow/core/config.h"
-#include "ringflow/core/wait_probe.h"
+#include "ringflow/core/internal/wait_probe.h"
 #include "ringflow/core/wait_result.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 class YieldingWaitStrategy {
  public:
@@ -45,6 +45,6 @@ class YieldingWaitStrategy {
   }
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_YIELDING_WAIT_STRATEGY_H_
+#endif  // RINGFLOW_CORE_INTERNAL_YIELDING_WAIT_STRATEGY_H_

@@ -1,4 +1,4 @@
-// ringflow/core/wait_probe.h
+// ringflow/core/internal/wait_probe.h
 //
 // Provides the `WaitProbe` concept: what a wait strategy asks a barrier
 // while it waits. A probe answers two questions:
@@ -10,8 +10,8 @@
 //
 // Also provides `AlertFlag`, the halt flag a waiting consumer polls.
 
-#ifndef RINGFLOW_CORE_WAIT_PROBE_H_
-#define RINGFLOW_CORE_WAIT_PROBE_H_
+#ifndef RINGFLOW_CORE_INTERNAL_WAIT_PROBE_H_
+#define RINGFLOW_CORE_INTERNAL_WAIT_PROBE_H_
 
 #include <atomic>
 #include <concepts>
@@ -19,7 +19,7 @@
 
 #include "ringflow/core/config.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 template <typename P>
 concept WaitProbe = requires(const P& p, int64_t s, std::memory_order mo) {
@@ -55,6 +55,6 @@ class alignas(kFalseSharingRange) AlertFlag {
 static_assert(sizeof(AlertFlag) == kFalseSharingRange,
               "the flag is polled in spin loops: keep it off other lines");
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_WAIT_PROBE_H_
+#endif  // RINGFLOW_CORE_INTERNAL_WAIT_PROBE_H_

@@ -1,4 +1,4 @@
-// ringflow/core/single_producer_sequencer.h
+// ringflow/core/internal/single_producer_sequencer.h
 //
 // Provides `SingleProducerSequencer`: claims and publishes for exactly one
 // producer thread. A claim is plain arithmetic on producer-local state (no
@@ -15,24 +15,24 @@
 // ConsumerTable::MinimumSequence) so a slot is overwritten only after its
 // last reader released it.
 
-#ifndef RINGFLOW_CORE_SINGLE_PRODUCER_SEQUENCER_H_
-#define RINGFLOW_CORE_SINGLE_PRODUCER_SEQUENCER_H_
+#ifndef RINGFLOW_CORE_INTERNAL_SINGLE_PRODUCER_SEQUENCER_H_
+#define RINGFLOW_CORE_INTERNAL_SINGLE_PRODUCER_SEQUENCER_H_
 
 #include <cstdint>
 #include <type_traits>
 
 #include "ringflow/core/config.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/gating_view.h"
+#include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/fill_then_publish.h"
+#include "ringflow/core/internal/gating_view.h"
 #include "ringflow/core/internal/producer_backoff.h"
-#include "ringflow/core/producer_gate.h"
+#include "ringflow/core/internal/producer_gate.h"
+#include "ringflow/core/internal/wait_probe.h"
+#include "ringflow/core/internal/wakeup_signal.h"
 #include "ringflow/core/sequence.h"
-#include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_strategy.h"
-#include "ringflow/core/wakeup_signal.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 template <GatingView Gating>
 class SingleProducerSequencer {
@@ -213,6 +213,6 @@ class SingleProducerSequencer {
                 "producer-local state fills its own 128 bytes");
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_SINGLE_PRODUCER_SEQUENCER_H_
+#endif  // RINGFLOW_CORE_INTERNAL_SINGLE_PRODUCER_SEQUENCER_H_

@@ -1,4 +1,4 @@
-// ringflow/observability/counters_block.h
+// ringflow/core/internal/counters_block.h
 //
 // Provides `CountersBlock`: a fixed-size table of counters placed in
 // caller-provided memory (heap, or a shared-memory segment so another
@@ -34,8 +34,8 @@
 // first with acquire, so a reader that sees kAllocated sees its metadata.
 // Values are relaxed (see Counter).
 
-#ifndef RINGFLOW_OBSERVABILITY_COUNTERS_BLOCK_H_
-#define RINGFLOW_OBSERVABILITY_COUNTERS_BLOCK_H_
+#ifndef RINGFLOW_CORE_INTERNAL_COUNTERS_BLOCK_H_
+#define RINGFLOW_CORE_INTERNAL_COUNTERS_BLOCK_H_
 
 #include <time.h>
 
@@ -48,9 +48,9 @@
 #include <string_view>
 #include <type_traits>
 
-#include "ringflow/observability/counter.h"
+#include "ringflow/core/internal/counter.h"
 
-namespace ringflow::observability {
+namespace ringflow::core_internal {
 
 enum class CounterType : uint32_t {
   kCounter = 1,          // monotonic: exported as <name> (name ends _total)
@@ -374,6 +374,6 @@ class CountersBlock {
   int64_t reuse_delay_ns_ = 0;  // copy of header_->reuse_delay_ns
 };
 
-}  // namespace ringflow::observability
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_OBSERVABILITY_COUNTERS_BLOCK_H_
+#endif  // RINGFLOW_CORE_INTERNAL_COUNTERS_BLOCK_H_

@@ -1,4 +1,4 @@
-// ringflow/core/consumer_table.h
+// ringflow/core/internal/consumer_table.h
 //
 // Provides `ConsumerTable`, the in-process gating view: a fixed table of
 // consumer slots, each a Sequence, a state word, a name and (when counters
@@ -22,8 +22,8 @@
 // with acquire because a consumer's StoreRelease says "I am done reading
 // those slots": the producer must not overwrite them before that.
 
-#ifndef RINGFLOW_CORE_CONSUMER_TABLE_H_
-#define RINGFLOW_CORE_CONSUMER_TABLE_H_
+#ifndef RINGFLOW_CORE_INTERNAL_CONSUMER_TABLE_H_
+#define RINGFLOW_CORE_INTERNAL_CONSUMER_TABLE_H_
 
 #include <algorithm>
 #include <atomic>
@@ -36,12 +36,12 @@
 
 #include "absl/status/statusor.h"
 #include "ringflow/core/config.h"
-#include "ringflow/core/consumer_counters.h"
+#include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/counters_block.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
-#include "ringflow/observability/counters_block.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 class ConsumerTable {
  public:
@@ -50,7 +50,7 @@ class ConsumerTable {
   // `counters` (may be null: counters off) receives one group of
   // ConsumerCounters per acquired slot, labelled with `ring_name`.
   explicit ConsumerTable(int max_consumers, std::string ring_name = "ring",
-                         observability::CountersBlock* counters = nullptr)
+                         CountersBlock* counters = nullptr)
       : capacity_(max_consumers),
         ring_name_(std::move(ring_name)),
         counters_(counters),
@@ -135,7 +135,7 @@ class ConsumerTable {
 
   const int capacity_;
   const std::string ring_name_;
-  observability::CountersBlock* const counters_;  // may be null
+  CountersBlock* const counters_;  // may be null
   std::unique_ptr<Slot[]> slots_;
   std::atomic<int> high_water_{0};  // written under mu_, read by producers
   mutable std::mutex mu_;           // serialises Acquire/Release/name
@@ -212,6 +212,6 @@ class ConsumerHandle {
 // A handle for slot `index` of `table` (after Acquire).
 ConsumerHandle MakeConsumerHandle(ConsumerTable& table, int index);
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_CONSUMER_TABLE_H_
+#endif  // RINGFLOW_CORE_INTERNAL_CONSUMER_TABLE_H_

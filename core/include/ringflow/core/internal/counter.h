@@ -1,4 +1,4 @@
-// ringflow/observability/counter.h
+// ringflow/core/internal/counter.h
 //
 // Provides `Counter`: one relaxed 64-bit statistic, 8 bytes, standard
 // layout and lock-free, so it may live in heap memory or in a shared-memory
@@ -24,14 +24,14 @@
 // nothing but the standard library, so the layering stays
 // observability(exporter) -> core -> counters.
 
-#ifndef RINGFLOW_OBSERVABILITY_COUNTER_H_
-#define RINGFLOW_OBSERVABILITY_COUNTER_H_
+#ifndef RINGFLOW_CORE_INTERNAL_COUNTER_H_
+#define RINGFLOW_CORE_INTERNAL_COUNTER_H_
 
 #include <atomic>
 #include <cstdint>
 #include <type_traits>
 
-namespace ringflow::observability {
+namespace ringflow::core_internal {
 
 class Counter {
  public:
@@ -79,6 +79,6 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free,
 static_assert(std::is_standard_layout_v<Counter>,
               "counters are placed in shared memory by offset");
 
-}  // namespace ringflow::observability
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_OBSERVABILITY_COUNTER_H_
+#endif  // RINGFLOW_CORE_INTERNAL_COUNTER_H_

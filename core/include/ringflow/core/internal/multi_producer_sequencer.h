@@ -1,4 +1,4 @@
-// ringflow/core/multi_producer_sequencer.h
+// ringflow/core/internal/multi_producer_sequencer.h
 //
 // Provides `MultiProducerSequencer`: claims and publishes for any number of
 // producer threads. `Claim` takes one fetch_add (never a CAS loop);
@@ -23,25 +23,25 @@
 //   - late joiners: the claim is a seq_cst RMW, so it orders the claim
 //     before the seq_cst reads of slot states (see ConsumerTable).
 
-#ifndef RINGFLOW_CORE_MULTI_PRODUCER_SEQUENCER_H_
-#define RINGFLOW_CORE_MULTI_PRODUCER_SEQUENCER_H_
+#ifndef RINGFLOW_CORE_INTERNAL_MULTI_PRODUCER_SEQUENCER_H_
+#define RINGFLOW_CORE_INTERNAL_MULTI_PRODUCER_SEQUENCER_H_
 
 #include <atomic>
 #include <cstdint>
 #include <type_traits>
 
 #include "ringflow/core/config.h"
-#include "ringflow/core/consumer_counters.h"
-#include "ringflow/core/gating_view.h"
+#include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/fill_then_publish.h"
+#include "ringflow/core/internal/gating_view.h"
 #include "ringflow/core/internal/producer_backoff.h"
-#include "ringflow/core/producer_gate.h"
+#include "ringflow/core/internal/producer_gate.h"
+#include "ringflow/core/internal/wait_probe.h"
+#include "ringflow/core/internal/wakeup_signal.h"
 #include "ringflow/core/sequence.h"
-#include "ringflow/core/wait_probe.h"
 #include "ringflow/core/wait_strategy.h"
-#include "ringflow/core/wakeup_signal.h"
 
-namespace ringflow {
+namespace ringflow::core_internal {
 
 template <GatingView Gating>
 class MultiProducerSequencer {
@@ -213,6 +213,6 @@ class MultiProducerSequencer {
   } shared_;
 };
 
-}  // namespace ringflow
+}  // namespace ringflow::core_internal
 
-#endif  // RINGFLOW_CORE_MULTI_PRODUCER_SEQUENCER_H_
+#endif  // RINGFLOW_CORE_INTERNAL_MULTI_PRODUCER_SEQUENCER_H_
