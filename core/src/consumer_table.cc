@@ -24,8 +24,8 @@ bool ConsumerTable::NameTaken(std::string_view name) const {
   return false;
 }
 
-absl::StatusOr<int> ConsumerTable::Acquire(int64_t initial,
-                                           std::string_view requested) {
+absl::StatusOr<int> ConsumerTable::Register(int64_t initial,
+                                            std::string_view requested) {
   if (!requested.empty()) {
     if (absl::Status s = ValidateName("consumer name", requested); !s.ok()) {
       return s;
@@ -74,7 +74,7 @@ absl::StatusOr<int> ConsumerTable::Acquire(int64_t initial,
                    "RingOptions::max_consumers"));
 }
 
-void ConsumerTable::Release(int index) {
+void ConsumerTable::Unregister(int index) {
   std::lock_guard<std::mutex> lock(mu_);
   Slot& slot = slots_[index];
   // Release: the producer may reuse the consumer's last slots from now on.
@@ -94,7 +94,7 @@ ConsumerHandle MakeConsumerHandle(ConsumerTable& table, int index) {
   return ConsumerHandle(
       &table,
       [](void* owner, int i, uint32_t) noexcept {
-        static_cast<ConsumerTable*>(owner)->Release(i);
+        static_cast<ConsumerTable*>(owner)->Unregister(i);
       },
       index, &table.sequence(index), table.counters(index), table.name(index));
 }

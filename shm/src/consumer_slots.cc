@@ -44,8 +44,8 @@ bool Control::NameTaken(std::string_view name, int except) const {
   return false;
 }
 
-absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
-                                         bool oldest) {
+absl::StatusOr<int> Control::RegisterConsumer(std::string_view requested,
+                                              bool oldest) {
   if (!requested.empty()) {
     RINGFLOW_RETURN_IF_ERROR(ValidateName("consumer name", requested));
   }
@@ -107,7 +107,7 @@ absl::StatusOr<int> Control::AcquireSlot(std::string_view requested,
       s.counters.store(counters_.Allocate(specs, nullptr),
                        std::memory_order_relaxed);
     }
-    // Release: ReleaseSlot's acquire exchange takes the descriptor.
+    // Release: UnregisterConsumer's acquire exchange takes the descriptor.
     slot_fds_[i].store(fd, std::memory_order_release);
     if (oldest) {
       JoinAtOldest(s, generation);
@@ -191,7 +191,28 @@ int64_t Control::OthersMinimum(const ConsumerSlot& self,
   return minimum;
 }
 
-void Control::ReleaseSlot(int index, uint32_t generation) noexcept {
+core_internal::ConsumerHandle Control::ConsumerHandleFor(int index) {
+  ConsumerSlot& s = slot(index);
+  // Relaxed: written by this process's RegisterConsumer before it returned
+  // the index (same thread, or handed over with the index).
+  const int first = s.counters.load(std::memory_order_relaxed);
+  const core_internal::CountersBlock* block = counters();
+  const bool valid =
+      block != nullptr && first >= 0 &&
+      first <= block->capacity() - core_internal::ConsumerCounters::kCount;
+  return core_internal::ConsumerHandle(
+      this,
+      [](void* owner, int i, uint32_t generation) noexcept {
+        static_cast<Control*>(owner)->UnregisterConsumer(i, generation);
+      },
+      index, &s.sequence,
+      valid ? core_internal::ConsumerCounters(&counters()->value(first))
+            : core_internal::ConsumerCounters(),
+      std::string(s.name, strnlen(s.name, sizeof(s.name))),
+      s.generation.load(std::memory_order_relaxed));
+}
+
+void Control::UnregisterConsumer(int index, uint32_t generation) noexcept {
   if (index < 0 || index >= max_consumers()) return;
   ConsumerSlot& s = slot(index);
   for (const auto state : {ConsumerSlot::kActive, ConsumerSlot::kEvicted,
@@ -206,7 +227,7 @@ void Control::ReleaseSlot(int index, uint32_t generation) noexcept {
   }
   // After the slot is free: closing the descriptor drops its lock, so a
   // claimant that sees the lock free also sees the slot free or owned by a
-  // newer generation. Acq_rel: pairs with AcquireSlot's release store.
+  // newer generation. Acq_rel: pairs with RegisterConsumer's release store.
   const int fd = slot_fds_[index].exchange(-1, std::memory_order_acq_rel);
   if (fd >= 0) ::close(fd);
 }
@@ -255,7 +276,7 @@ int Control::EvictDeadConsumers(int64_t wrap_point,
     // holds a slot lock, so any lock is the owner's.
     const bool gone = !control_.ByteLockedByOther(SlotLockByte(i));
     if (state == ConsumerSlot::kAttaching) {
-      // A claimant that died inside AcquireSlot: hand the slot back.
+      // A claimant that died inside RegisterConsumer: hand the slot back.
       // Acq_rel: only the claimant generation we saw is freed.
       if (gone && s.state.compare_exchange_strong(
                       word,

@@ -46,11 +46,11 @@ TEST(ConsumerTableTest, AcquiresSlotsUpToCapacityThenRefuses) {
   EXPECT_EQ(table.capacity(), 3);
   EXPECT_EQ(table.ActiveCount(), 0);
   for (int expected = 0; expected < 3; ++expected) {
-    ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(10 + expected));
+    ASSERT_OK_AND_ASSIGN(const int index, table.Register(10 + expected));
     EXPECT_EQ(index, expected);
   }
   EXPECT_EQ(table.ActiveCount(), 3);
-  EXPECT_THAT(table.Acquire(0),
+  EXPECT_THAT(table.Register(0),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        AllOf(HasSubstr("3"), HasSubstr("max_consumers"))));
   EXPECT_EQ(table.ActiveCount(), 3);
@@ -58,42 +58,43 @@ TEST(ConsumerTableTest, AcquiresSlotsUpToCapacityThenRefuses) {
 
 TEST(ConsumerTableTest, AcquireStartsTheSlotAtTheGivenSequence) {
   core_internal::ConsumerTable table(2);
-  ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(41));
+  ASSERT_OK_AND_ASSIGN(const int index, table.Register(41));
   EXPECT_EQ(table.sequence(index).LoadAcquire(), 41);
 }
 
 TEST(ConsumerTableTest, ReleaseFreesTheSlotForReuse) {
   core_internal::ConsumerTable table(3);
-  ASSERT_OK_AND_ASSIGN(const int a, table.Acquire(0));
-  ASSERT_OK_AND_ASSIGN(const int b, table.Acquire(0));
-  ASSERT_OK_AND_ASSIGN(const int c, table.Acquire(0));
+  ASSERT_OK_AND_ASSIGN(const int a, table.Register(0));
+  ASSERT_OK_AND_ASSIGN(const int b, table.Register(0));
+  ASSERT_OK_AND_ASSIGN(const int c, table.Register(0));
   table.sequence(b).StoreRelease(99);
-  table.Release(b);
+  table.Unregister(b);
   EXPECT_EQ(table.ActiveCount(), 2);
 
   // The freed slot is the one handed out again, re-initialised.
-  ASSERT_OK_AND_ASSIGN(const int reused, table.Acquire(5));
+  ASSERT_OK_AND_ASSIGN(const int reused, table.Register(5));
   EXPECT_EQ(reused, b);
   EXPECT_EQ(table.sequence(reused).LoadAcquire(), 5);
   EXPECT_EQ(table.ActiveCount(), 3);
-  EXPECT_THAT(table.Acquire(0), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(table.Register(0),
+              StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_NE(a, c);
 }
 
 TEST(ConsumerTableTest, MinimumSequenceIsDefaultWithoutActiveSlots) {
   core_internal::ConsumerTable table(4);
   EXPECT_EQ(table.MinimumSequence(77), 77);
-  ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(3));
+  ASSERT_OK_AND_ASSIGN(const int index, table.Register(3));
   EXPECT_EQ(table.MinimumSequence(kNoConsumers), 3);
-  table.Release(index);
+  table.Unregister(index);
   EXPECT_EQ(table.MinimumSequence(77), 77);
 }
 
 TEST(ConsumerTableTest, MinimumSequenceIsTheLowestActiveSlot) {
   core_internal::ConsumerTable table(4);
-  ASSERT_OK_AND_ASSIGN(const int a, table.Acquire(10));
-  ASSERT_OK_AND_ASSIGN(const int b, table.Acquire(3));
-  ASSERT_OK_AND_ASSIGN(const int c, table.Acquire(7));
+  ASSERT_OK_AND_ASSIGN(const int a, table.Register(10));
+  ASSERT_OK_AND_ASSIGN(const int b, table.Register(3));
+  ASSERT_OK_AND_ASSIGN(const int c, table.Register(7));
   EXPECT_EQ(table.MinimumSequence(kNoConsumers), 3);
 
   table.sequence(b).StoreRelease(12);
@@ -101,20 +102,20 @@ TEST(ConsumerTableTest, MinimumSequenceIsTheLowestActiveSlot) {
 
   // A released slot no longer counts, whatever its sequence.
   table.sequence(a).StoreRelease(-5);
-  table.Release(a);
+  table.Unregister(a);
   EXPECT_EQ(table.MinimumSequence(kNoConsumers), 7);
-  table.Release(c);
+  table.Unregister(c);
   EXPECT_EQ(table.MinimumSequence(kNoConsumers), 12);
-  table.Release(b);
+  table.Unregister(b);
   EXPECT_EQ(table.MinimumSequence(kNoConsumers), kNoConsumers);
 }
 
 TEST(ConsumerTableTest, ForEachActiveVisitsOnlyActiveSlots) {
   core_internal::ConsumerTable table(4);
-  ASSERT_OK_AND_ASSIGN(const int a, table.Acquire(1));
-  ASSERT_OK_AND_ASSIGN(const int b, table.Acquire(2));
-  ASSERT_OK_AND_ASSIGN(const int c, table.Acquire(3));
-  table.Release(b);
+  ASSERT_OK_AND_ASSIGN(const int a, table.Register(1));
+  ASSERT_OK_AND_ASSIGN(const int b, table.Register(2));
+  ASSERT_OK_AND_ASSIGN(const int c, table.Register(3));
+  table.Unregister(b);
   std::vector<std::pair<int, int64_t>> visited;
   table.ForEachActive([&](int index, const Sequence& sequence) {
     visited.emplace_back(index, sequence.LoadAcquire());
@@ -125,7 +126,7 @@ TEST(ConsumerTableTest, ForEachActiveVisitsOnlyActiveSlots) {
 TEST(ConsumerTableTest, HandleReleasesItsSlotOnDestruction) {
   core_internal::ConsumerTable table(2);
   {
-    ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(4));
+    ASSERT_OK_AND_ASSIGN(const int index, table.Register(4));
     const core_internal::ConsumerHandle handle =
         core_internal::MakeConsumerHandle(table, index);
     EXPECT_TRUE(handle.valid());
@@ -138,7 +139,7 @@ TEST(ConsumerTableTest, HandleReleasesItsSlotOnDestruction) {
 
 TEST(ConsumerTableTest, MovedHandleOwnsTheSlotAlone) {
   core_internal::ConsumerTable table(2);
-  ASSERT_OK_AND_ASSIGN(const int index, table.Acquire(4));
+  ASSERT_OK_AND_ASSIGN(const int index, table.Register(4));
   core_internal::ConsumerHandle original =
       core_internal::MakeConsumerHandle(table, index);
   {
@@ -156,8 +157,8 @@ TEST(ConsumerTableTest, MovedHandleOwnsTheSlotAlone) {
 
 TEST(ConsumerTableTest, MoveAssignmentReleasesTheOverwrittenSlot) {
   core_internal::ConsumerTable table(2);
-  ASSERT_OK_AND_ASSIGN(const int first, table.Acquire(1));
-  ASSERT_OK_AND_ASSIGN(const int second, table.Acquire(2));
+  ASSERT_OK_AND_ASSIGN(const int first, table.Register(1));
+  ASSERT_OK_AND_ASSIGN(const int second, table.Register(2));
   core_internal::ConsumerHandle a =
       core_internal::MakeConsumerHandle(table, first);
   core_internal::ConsumerHandle b =

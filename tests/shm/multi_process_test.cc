@@ -340,7 +340,7 @@ TEST(ShmMultiProcessTest, LatestJoinersOnAFreeRunningRingReadOnlyTheirLap) {
   producer.Stop();
 }
 
-// Regression (Control::AcquireSlot, start=oldest): the start used to be a
+// Regression (Control::RegisterConsumer, start=oldest): the start used to be a
 // minimum that included the joiner's own stale cursor value, taken while
 // the slot did not gate the producer yet, so a producer lapping the ring
 // meanwhile made the joiner start on overwritten slots (a child reported

@@ -28,7 +28,8 @@
 //       Attaches, leases the first event, prints "leased sequence=..", and
 //       writes into it through a const_cast: the read-only data mapping must
 //       kill it with SIGSEGV. Prints "wrote" and exits 3 if it survives.
-//   produce ring=R [capacity=1024] [producer=single|multi (default: RingOptions')] [count=-1]
+//   produce ring=R [capacity=1024] [producer=single|multi (default:
+//   RingOptions')] [count=-1]
 //           [consumer_timeout_ms=2000]
 //       SharedRing<ShmEvent>::Create, prints "created resumed=0|1
 //       cursor=C", waits for a "go" line (exit 1 if stdin closes first),

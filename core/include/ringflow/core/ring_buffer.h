@@ -57,9 +57,9 @@
 #include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/internal/counters_block.h"
-#include "ringflow/core/internal/event_publisher.h"
 #include "ringflow/core/internal/producer_gate.h"
 #include "ringflow/core/internal/published_cursor.h"
+#include "ringflow/core/internal/sequenced_ring.h"
 #include "ringflow/core/internal/sequencer.h"
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/wait_probe.h"
@@ -71,182 +71,63 @@
 #include "ringflow/core/wait_strategy.h"
 
 namespace ringflow {
+namespace core_internal {
 
+// What a RingBuffer owns: constructed before its SequencedRing base, which
+// keeps pointers into it.
 template <typename E>
-class RingBuffer : public core_internal::EventPublisher<RingBuffer<E>, E> {
- public:
-  using EventType = E;
+class RingBufferStorage {
+ protected:
+  explicit RingBufferStorage(const RingOptions& options)
+      : capacity_(options.capacity),
+        available_(MakeAvailability(options)),
+        counters_(options),
+        consumers_(options.max_consumers, options.name,
+                   counters_.block.valid() ? &counters_.block : nullptr) {}
 
-  // Default-constructs every event. InvalidArgument names a bad option.
-  static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
-      const RingOptions& options) requires std::is_default_constructible_v<E> {
-    return Create(options, [] { return E(); });
-  }
-
-  // Constructs every event from `factory()` (called capacity times, on this
-  // thread, before Create returns).
-  template <typename Factory>
-  requires std::is_invocable_r_v<E, Factory&>
-  static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
-      const RingOptions& options, Factory factory) {
-    RINGFLOW_RETURN_IF_ERROR(ValidateRingOptions(options, sizeof(E)));
-    auto ring = std::unique_ptr<RingBuffer>(new RingBuffer(options));
-    RINGFLOW_RETURN_IF_ERROR(ring->AllocateEvents(factory));
-    return ring;
-  }
-
-  ~RingBuffer() {
+  ~RingBufferStorage() {
     for (int64_t i = 0; i < constructed_; ++i) events_[i].~E();
     // Unsized aligned delete: clang without -fsized-deallocation has no
     // sized aligned overload.
     ::operator delete (raw_, std::align_val_t{kFalseSharingRange});
   }
 
-  RingBuffer(const RingBuffer&) = delete;
-  RingBuffer& operator=(const RingBuffer&) = delete;
-
-  // ---- producer side -------------------------------------------------------
-
-  // Claims n slots (waiting for space) and returns the highest claimed
-  // sequence; the range is [hi - n + 1, hi]. Empty when n is outside
-  // [1, capacity] or the ring is closed or halted. Never allocates.
-  std::optional<int64_t> Next(int64_t n = 1) noexcept {
-    return sequencer_.Next(n);
+  RingParts<E, ConsumerTable> Parts(const RingOptions& options) noexcept {
+    RingParts<E, ConsumerTable> parts;
+    parts.events = events_;
+    parts.cursor = &cursor_;
+    parts.available = available_.get();
+    parts.gate = &gate_;
+    parts.signal = &signal_;
+    parts.gating = &consumers_;
+    parts.producer_counters = ProducerCounters(
+        counters_.producer, options.producer_type == ProducerType::kMulti);
+    parts.counters = counters_.block.valid() ? &counters_.block : nullptr;
+    return parts;
   }
 
-  // As Next, but never waits: empty at once when the ring is full.
-  std::optional<int64_t> TryNext(int64_t n = 1) noexcept {
-    return sequencer_.TryNext(n);
+  // Constructs every event; a throwing factory (or constructor) becomes an
+  // Internal status, and only the events already built are destroyed.
+  // Called from the derived constructor's Create, before any thread sees
+  // the ring; events_ is set here, before the base takes it.
+  template <typename Factory>
+  absl::Status AllocateEvents(Factory& factory) {
+    raw_ = static_cast<std::byte*>(::operator new (
+        AllocationBytes(), std::align_val_t{kFalseSharingRange}));
+    events_ = reinterpret_cast<E*>(raw_ + kFalseSharingRange);
+    try {
+      for (; constructed_ < capacity_; ++constructed_) {
+        new (&events_[constructed_]) E(factory());
+      }
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("event factory threw at slot ",
+                                              constructed_, ": ", e.what()));
+    } catch (...) {
+      return absl::InternalError(
+          absl::StrCat("event factory threw at slot ", constructed_));
+    }
+    return absl::OkStatus();
   }
-
-  // As Next, waiting for space at most `timeout`: empty, with nothing
-  // claimed, when it passes. A producer blocked on a slow or stalled
-  // consumer gets control back. Never allocates.
-  std::optional<int64_t> Next(int64_t n, absl::Duration timeout) noexcept {
-    return sequencer_.NextFor(n, this->TimeoutNanos(timeout));
-  }
-
-  // The slot for a claimed (producer) or available (consumer) sequence.
-  E& operator[](int64_t sequence) noexcept { return events_[sequence & mask_]; }
-  const E& operator[](int64_t sequence) const noexcept {
-    return events_[sequence & mask_];
-  }
-
-  // Makes claimed slots visible to consumers. Never allocates.
-  void Publish(int64_t sequence) noexcept {
-    sequencer_.Publish(sequence, sequence);
-  }
-  void Publish(int64_t lo, int64_t hi) noexcept { sequencer_.Publish(lo, hi); }
-
-  // PublishEvent, TryPublishEvent, PublishEvents, TryPublishEvents: see
-  // EventPublisher.
-
-  // Highest published (kSingle) or claimed (kMulti) sequence, as in LMAX.
-  // Thread-safe. Acquire: pairs with the producer's publish.
-  int64_t Cursor() const noexcept { return cursor_.LoadAcquire(); }
-
-  // Free slots. kSingle: producer thread only. kMulti: an estimate.
-  int64_t RemainingCapacity() const noexcept {
-    return sequencer_.RemainingCapacity();
-  }
-
-  int64_t capacity() const noexcept { return capacity_; }
-
-  // Refuses new claims (Next/TryNext/PublishEvent... return empty/false);
-  // a claim already waiting for space still completes. Thread-safe.
-  void Close() noexcept { gate_.Close(); }
-  // Accepts claims again after Close (never after Halt). Thread-safe.
-  void Reopen() noexcept { gate_.Reopen(); }
-  // Close, and claims waiting for space give up too. Consumers are halted
-  // through their barriers. Thread-safe.
-  void Halt() noexcept { gate_.Halt(); }
-  bool IsClosed() const noexcept { return !gate_.IsOpen(); }
-  bool IsHalted() const noexcept { return gate_.IsHalted(); }
-
-  // Highest sequence up to which every event is published (for kMulti the
-  // cursor is the highest *claimed*). Any thread; scans at most one lap.
-  int64_t PublishedSequence() const noexcept {
-    const int64_t cursor = cursor_.LoadAcquire();
-    if (options_.producer_type == ProducerType::kSingle) return cursor;
-    const int64_t oldest = cursor - capacity_ + 1;
-    const int64_t from =
-        std::max<int64_t>({0, oldest, consumers_.MinimumSequence(cursor) + 1});
-    return published_cursor().Published(from, std::memory_order_acquire);
-  }
-
-  // ---- consumer side -------------------------------------------------------
-
-  // Takes a consumer slot that gates the producer from now on, starting at
-  // the current cursor (a consumer added before the first publish sees
-  // every event). `name` labels its metrics (empty: consumer-<slot>; a
-  // taken name gets #2, #3...). InvalidArgument for a bad name,
-  // ResourceExhausted when max_consumers slots are taken.
-  // Thread-safe (setup path).
-  absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumer(
-      std::string_view name = {}) {
-    // Late-joiner protocol (as LMAX addGatingSequences): set the sequence to
-    // the cursor before the slot becomes visible and again after, both
-    // seq_cst, so the producer never laps a slot the new consumer has not
-    // read: anything it claimed before seeing the slot is above the cursor
-    // we read the second time.
-    RINGFLOW_ASSIGN_OR_RETURN(const int index,
-                              consumers_.Acquire(cursor_.LoadSeqCst(), name));
-    consumers_.sequence(index).StoreSeqCst(cursor_.LoadSeqCst());
-    return core_internal::MakeConsumerHandle(consumers_, index);
-  }
-
-  // A barrier over the producer and the given upstream sequences (which
-  // must outlive it). Setup path.
-  std::unique_ptr<SequenceBarrier> NewBarrier(
-      std::vector<const Sequence*> dependents = {}) const {
-    return std::make_unique<SequenceBarrier>(published_cursor(), wait_,
-                                             std::move(dependents));
-  }
-
-  RingSlots<E> slots() noexcept { return RingSlots<E>(events_, capacity_); }
-  core_internal::PublishedCursor published_cursor() const noexcept {
-    return core_internal::PublishedCursor(options_.producer_type, &cursor_,
-                                          available_.get(), capacity_);
-  }
-  const WaitStrategy& wait_strategy() const noexcept { return wait_; }
-  const core_internal::ConsumerTable& consumers() const noexcept {
-    return consumers_;
-  }
-  const RingOptions& options() const noexcept { return options_; }
-
-  // Producer statistics (relaxed reads; 0 when counters are off).
-  uint64_t full_waits() const noexcept {
-    return producer_counters_.Get(core_internal::ProducerCounters::kFullWaits);
-  }
-  uint64_t try_next_failures() const noexcept {
-    return producer_counters_.Get(
-        core_internal::ProducerCounters::kTryNextFailures);
-  }
-
-  // The ring's counters (producer and per-consumer statistics), or null
-  // when RingOptions::counters is false. Read by observability.
-  const core_internal::CountersBlock* counters_block() const noexcept {
-    return counters_.block.valid() ? &counters_.block : nullptr;
-  }
-
- private:
-  // PublishEvent & co. reach sequencer_.ClaimFillPublish.
-  friend class core_internal::EventPublisher<RingBuffer<E>, E>;
-
-  explicit RingBuffer(const RingOptions& options)
-      : options_(options),
-        capacity_(options.capacity),
-        mask_(options.capacity - 1),
-        available_(MakeAvailability(options)),
-        counters_(options),
-        producer_counters_(counters_.producer,
-                           options.producer_type == ProducerType::kMulti),
-        consumers_(options.max_consumers, options.name,
-                   counters_.block.valid() ? &counters_.block : nullptr),
-        wait_(options.wait_strategy, &signal_,
-              absl::ToInt64Nanoseconds(options.wait_timeout)),
-        sequencer_(options.producer_type, capacity_, &cursor_, available_.get(),
-                   &consumers_, &wait_, &gate_, producer_counters_) {}
 
   // The ring's counters block in heap memory: one group for the producer
   // and room for two groups per consumer slot (a freed group rests before
@@ -258,26 +139,24 @@ class RingBuffer : public core_internal::EventPublisher<RingBuffer<E>, E> {
       }
     };
     std::unique_ptr<std::byte, AlignedDelete> memory;
-    core_internal::CountersBlock block;
-    core_internal::Counter* producer = nullptr;
+    CountersBlock block;
+    Counter* producer = nullptr;
 
     explicit Counters(const RingOptions& options) {
       if (!options.counters) return;
-      const int capacity = core_internal::CountersBlock::kGroup +
-                           2 * options.max_consumers *
-                               ((core_internal::ConsumerCounters::kCount +
-                                 core_internal::CountersBlock::kGroup - 1) /
-                                core_internal::CountersBlock::kGroup *
-                                core_internal::CountersBlock::kGroup);
-      const size_t bytes = core_internal::CountersBlock::BytesFor(capacity);
+      const int capacity =
+          CountersBlock::kGroup +
+          2 * options.max_consumers *
+              ((ConsumerCounters::kCount + CountersBlock::kGroup - 1) /
+               CountersBlock::kGroup * CountersBlock::kGroup);
+      const size_t bytes = CountersBlock::BytesFor(capacity);
       memory.reset(static_cast<std::byte*>(
           ::operator new (bytes, std::align_val_t{kFalseSharingRange})));
-      block = core_internal::CountersBlock::Initialize(
-          memory.get(), bytes, capacity, /*reuse_delay_ns=*/100'000'000,
-          nullptr);
+      block =
+          CountersBlock::Initialize(memory.get(), bytes, capacity,
+                                    /*reuse_delay_ns=*/100'000'000, nullptr);
       std::string labels;
-      const auto specs =
-          core_internal::ProducerCounters::Specs(options.name, labels);
+      const auto specs = ProducerCounters::Specs(options.name, labels);
       const int first = block.Allocate(specs, nullptr);
       if (first >= 0) producer = &block.value(first);
     }
@@ -302,47 +181,83 @@ class RingBuffer : public core_internal::EventPublisher<RingBuffer<E>, E> {
     return 2 * kFalseSharingRange + static_cast<size_t>(capacity_) * sizeof(E);
   }
 
-  // Constructs every event; a throwing factory (or constructor) becomes an
-  // Internal status, and only the events already built are destroyed.
-  template <typename Factory>
-  absl::Status AllocateEvents(Factory& factory) {
-    raw_ = static_cast<std::byte*>(::operator new (
-        AllocationBytes(), std::align_val_t{kFalseSharingRange}));
-    events_ = reinterpret_cast<E*>(raw_ + kFalseSharingRange);
-    try {
-      for (; constructed_ < capacity_; ++constructed_) {
-        new (&events_[constructed_]) E(factory());
-      }
-    } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("event factory threw at slot ",
-                                              constructed_, ": ", e.what()));
-    } catch (...) {
-      return absl::InternalError(
-          absl::StrCat("event factory threw at slot ", constructed_));
-    }
-    return absl::OkStatus();
-  }
-
-  // Read-only after construction (read by every thread).
-  const RingOptions options_;
   const int64_t capacity_;
-  const int64_t mask_;
   std::byte* raw_ = nullptr;
   E* events_ = nullptr;
   int64_t constructed_ = 0;  // events built so far (all, after Create)
   const std::unique_ptr<std::atomic<int64_t>[]> available_;  // kMulti only
+  Counters counters_;        // the block is written by producers and consumers
+  Sequence cursor_;          // written by producers
+  WakeupSignal signal_;      // bumped by producers, slept on by consumers
+  ProducerGate gate_;        // written by Close/Halt
+  ConsumerTable consumers_;  // slots written by their consumers
+};
 
-  Counters counters_;  // the block is written by producers and consumers
-  const core_internal::ProducerCounters producer_counters_;
+}  // namespace core_internal
 
-  Sequence cursor_;  // written by producers
-  core_internal::WakeupSignal
-      signal_;  // bumped by producers, slept on by consumers
-  core_internal::ProducerGate gate_;        // written by Close/Halt
-  core_internal::ConsumerTable consumers_;  // slots written by their consumers
-  const WaitStrategy wait_;
-  core_internal::Sequencer<core_internal::ConsumerTable>
-      sequencer_;  // producer-local state inside
+template <typename E>
+class RingBuffer
+    : private core_internal::RingBufferStorage<E>,
+      public core_internal::SequencedRing<E, core_internal::ConsumerTable> {
+  using Storage = core_internal::RingBufferStorage<E>;
+  using Base = core_internal::SequencedRing<E, core_internal::ConsumerTable>;
+
+ public:
+  using EventType = E;
+
+  // Default-constructs every event. InvalidArgument names a bad option.
+  static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
+      const RingOptions& options) requires std::is_default_constructible_v<E> {
+    return Create(options, [] { return E(); });
+  }
+
+  // Constructs every event from `factory()` (called capacity times, on this
+  // thread, before Create returns).
+  template <typename Factory>
+  requires std::is_invocable_r_v<E, Factory&>
+  static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
+      const RingOptions& options, Factory factory) {
+    RINGFLOW_RETURN_IF_ERROR(ValidateRingOptions(options, sizeof(E)));
+    absl::Status allocated;
+    auto ring = std::unique_ptr<RingBuffer>(new RingBuffer(
+        options,
+        [&](RingBuffer& self) { allocated = self.AllocateEvents(factory); }));
+    RINGFLOW_RETURN_IF_ERROR(allocated);
+    return ring;
+  }
+
+  // Producer calls, PublishedSequence, Close/Halt, NewBarrier, slots...:
+  // see SequencedRing (the contract in ring_concepts.h).
+
+  // Takes a consumer slot that gates the producer from now on, starting at
+  // the current cursor (a consumer added before the first publish sees
+  // every event). `name` labels its metrics (empty: consumer-<slot>; a
+  // taken name gets #2, #3...). InvalidArgument for a bad name,
+  // ResourceExhausted when max_consumers slots are taken.
+  // Thread-safe (setup path).
+  absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumer(
+      std::string_view name = {}) {
+    // Late-joiner protocol (as LMAX addGatingSequences): set the sequence to
+    // the cursor before the slot becomes visible and again after, both
+    // seq_cst, so the producer never laps a slot the new consumer has not
+    // read: anything it claimed before seeing the slot is above the cursor
+    // we read the second time.
+    RINGFLOW_ASSIGN_OR_RETURN(
+        const int index,
+        this->consumers_.Register(Storage::cursor_.LoadSeqCst(), name));
+    this->consumers_.sequence(index).StoreSeqCst(Storage::cursor_.LoadSeqCst());
+    return core_internal::MakeConsumerHandle(this->consumers_, index);
+  }
+
+  const core_internal::ConsumerTable& consumers() const noexcept {
+    return this->consumers_;
+  }
+
+ private:
+  template <typename Allocate>
+  RingBuffer(const RingOptions& options, Allocate allocate)
+      : Storage(options),
+        Base(options, (allocate(*this), Storage::Parts(options))) {}
 };
 
 }  // namespace ringflow

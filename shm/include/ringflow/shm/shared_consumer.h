@@ -135,7 +135,7 @@ class SharedConsumer {
         new SharedConsumer(std::move(control), options));
     RINGFLOW_ASSIGN_OR_RETURN(
         consumer->index_,
-        consumer->control_->AcquireSlot(
+        consumer->control_->RegisterConsumer(
             options.name, options.start == StartPosition::kOldest));
     shm_internal::ConsumerSlot& slot =
         consumer->control_->slot(consumer->index_);
@@ -281,7 +281,7 @@ class SharedConsumer {
       return core_internal::ConsumerHandle(
           self,
           [](void* owner, int index, uint32_t generation) noexcept {
-            static_cast<SharedConsumer*>(owner)->control_->ReleaseSlot(
+            static_cast<SharedConsumer*>(owner)->control_->UnregisterConsumer(
                 index, generation);
           },
           self->index_, &slot.sequence,

@@ -11,7 +11,7 @@
 // downstream barrier never dangles while the ring exists.
 //
 // Who calls what:
-//   Acquire/Release       setup threads (serialised by an internal mutex)
+//   Register/Unregister   setup threads (serialised by an internal mutex)
 //   MinimumSequence       producer threads; lock-free, never allocates
 //   slot sequence writes  the slot's owner only
 //   name, ForEachActive   any thread (observability)
@@ -63,10 +63,10 @@ class ConsumerTable {
   // "consumer-<slot>"; a taken name gets "#2", "#3", ...). InvalidArgument
   // for a bad name, ResourceExhausted when all max_consumers slots are
   // taken. Thread-safe (setup path).
-  absl::StatusOr<int> Acquire(int64_t initial, std::string_view name = {});
+  absl::StatusOr<int> Register(int64_t initial, std::string_view name = {});
 
-  // Frees a slot taken by Acquire. Thread-safe (setup path).
-  void Release(int index);
+  // Frees a slot taken by Register. Thread-safe (setup path).
+  void Unregister(int index);
 
   Sequence& sequence(int index) noexcept { return slots_[index].sequence; }
   const Sequence& sequence(int index) const noexcept {
@@ -81,14 +81,14 @@ class ConsumerTable {
   // Lowest sequence over the active slots, or `default_value` when there
   // are none. Producer threads. Lock-free. Never allocates.
   int64_t MinimumSequence(int64_t default_value) const noexcept {
-    // Acquire: pairs with the seq_cst store of high_water_ in Acquire, so
+    // Acquire: pairs with the seq_cst store of high_water_ in Register, so
     // the slots below it are initialised.
     const int n = high_water_.load(std::memory_order_acquire);
     int64_t minimum = default_value;
     for (int i = 0; i < n; ++i) {
       const Slot& slot = slots_[i];
       // Seq_cst (a plain load on x86): pairs with the seq_cst state store
-      // in Acquire, ordering the sequence initialisation before the slot
+      // in Register, ordering the sequence initialisation before the slot
       // turns active, and is the load half of the late-joiner handshake
       // (see SingleProducerSequencer::FenceBeforeGatingRead).
       if (slot.state.load(std::memory_order_seq_cst) == kActive) {
@@ -120,7 +120,7 @@ class ConsumerTable {
  private:
   struct alignas(kFalseSharingRange) Slot {
     Sequence sequence;                   // written by the slot's consumer
-    std::atomic<uint32_t> state{kFree};  // written by Acquire/Release
+    std::atomic<uint32_t> state{kFree};  // written by Register/Unregister
     // Below: written under mu_ while the slot is free, read-only while
     // active (state's seq_cst store publishes them).
     int counters_index = -1;
@@ -138,7 +138,7 @@ class ConsumerTable {
   CountersBlock* const counters_;  // may be null
   std::unique_ptr<Slot[]> slots_;
   std::atomic<int> high_water_{0};  // written under mu_, read by producers
-  mutable std::mutex mu_;           // serialises Acquire/Release/name
+  mutable std::mutex mu_;           // serialises Register/Unregister/name
 };
 
 // Owns one consumer slot (of a ConsumerTable, or of a shared-memory ring's

@@ -1,8 +1,8 @@
 // ringflow/core/internal/multi_producer_sequencer.h
 //
 // Provides `MultiProducerSequencer`: claims and publishes for any number of
-// producer threads. `Claim` takes one fetch_add (never a CAS loop);
-// `TryClaim` a CAS, so it can refuse without claiming. Producers
+// producer threads. `Next` takes one fetch_add (never a CAS loop);
+// `TryNext` a CAS, so it can refuse without claiming. Producers
 // publish out of order: each writes the published sequence into the slot's
 // entry of the availability buffer, and consumers scan for the highest
 // contiguous published sequence (PublishedCursor).
@@ -69,7 +69,7 @@ class MultiProducerSequencer {
   // sequence in `hi`. False when n is outside [1, capacity], the ring is
   // closed, or it was halted while waiting (the claimed range is then never
   // published: halting ends the ring). Thread-safe. Never allocates.
-  bool Claim(int64_t n, int64_t& hi) noexcept {
+  bool Next(int64_t n, int64_t& hi) noexcept {
     // Create rejects a capacity below 1, so with a constant n = 1 the
     // bounds check folds away.
     if (capacity_ < 1) __builtin_unreachable();
@@ -90,13 +90,13 @@ class MultiProducerSequencer {
     return true;
   }
 
-  // As Claim, but only if the slots are free now; never waits. False too
+  // As Next, but only if the slots are free now; never waits. False too
   // when the ring is full. Thread-safe. Lock-free. Never allocates.
-  // kCountFailure = false: a deadline claim retrying (Sequencer::ClaimFor),
+  // kCountFailure = false: a deadline claim retrying (Sequencer::NextFor),
   // which counts one full wait instead of a failure per retry.
   template <bool kCountFailure = true>
-  bool TryClaim(int64_t n, int64_t& hi) noexcept {
-    if (capacity_ < 1) __builtin_unreachable();  // as in Claim
+  bool TryNext(int64_t n, int64_t& hi) noexcept {
+    if (capacity_ < 1) __builtin_unreachable();  // as in Next
     if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
       return false;
     }
@@ -124,12 +124,12 @@ class MultiProducerSequencer {
   // free now), calls fill(lo, hi) and publishes [lo, hi], even when fill
   // throws. False, and fill is not called, when nothing was claimed.
   // Thread-safe. Never allocates. What the publish needs is read before
-  // fill runs, as in SingleProducerSequencer::ClaimFillPublish.
+  // fill runs, as in SingleProducerSequencer::NextFillPublish.
   template <bool kWait, RangeFiller Fill>
-  bool ClaimFillPublish(int64_t n, Fill& fill) noexcept(
+  bool NextFillPublish(int64_t n, Fill& fill) noexcept(
       std::is_nothrow_invocable_v<Fill&, int64_t, int64_t>) {
     int64_t hi;
-    if (!(kWait ? Claim(n, hi) : TryClaim(n, hi))) return false;
+    if (!(kWait ? Next(n, hi) : TryNext(n, hi))) return false;
     std::atomic<int64_t>* const available = available_;
     const int64_t mask = mask_;
     WakeupSignal* const signal = wake_signal_;
@@ -150,7 +150,7 @@ class MultiProducerSequencer {
   }
 
  private:
-  // Claim's slow path: refreshes the shared cached gating minimum and waits
+  // Next's slow path: refreshes the shared cached gating minimum and waits
   // until it reaches `wrap_point`. False when the ring was halted meanwhile.
   RINGFLOW_NOINLINE bool AwaitGating(int64_t current,
                                      int64_t wrap_point) noexcept {
@@ -159,7 +159,7 @@ class MultiProducerSequencer {
                                     wrap_point, minimum)) {
       return false;
     }
-    // Release: see the acquire load in Claim.
+    // Release: see the acquire load in Next.
     shared_.cached_gating.StoreRelease(minimum);
     return true;
   }
@@ -185,7 +185,7 @@ class MultiProducerSequencer {
 
   bool HasAvailableCapacity(int64_t n, int64_t current) noexcept {
     const int64_t wrap_point = current + n - capacity_;
-    // Acquire / release: as in Claim.
+    // Acquire / release: as in Next.
     const int64_t cached = shared_.cached_gating.LoadAcquire();
     if (wrap_point > cached || cached > current) {
       const int64_t minimum = gating_->MinimumSequence(current);

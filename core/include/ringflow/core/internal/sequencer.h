@@ -49,29 +49,28 @@ class Sequencer {
 
   std::optional<int64_t> Next(int64_t n) noexcept {
     int64_t hi;
-    const bool claimed = type_ == ProducerType::kSingle ? single_.Claim(n, hi)
-                                                        : multi_.Claim(n, hi);
+    const bool claimed = type_ == ProducerType::kSingle ? single_.Next(n, hi)
+                                                        : multi_.Next(n, hi);
     if (!claimed) return std::nullopt;
     return hi;
   }
   std::optional<int64_t> TryNext(int64_t n) noexcept {
     int64_t hi;
-    const bool claimed = type_ == ProducerType::kSingle
-                             ? single_.TryClaim(n, hi)
-                             : multi_.TryClaim(n, hi);
+    const bool claimed = type_ == ProducerType::kSingle ? single_.TryNext(n, hi)
+                                                        : multi_.TryNext(n, hi);
     if (!claimed) return std::nullopt;
     return hi;
   }
   // Claims n slots, waiting for space until `timeout_ns` has passed.
   // False (nothing claimed) at the deadline, or at once when n is outside
-  // [1, capacity] or the ring is closed or halted. Retries TryClaim with the
+  // [1, capacity] or the ring is closed or halted. Retries TryNext with the
   // full-ring backoff and reports the stall to the gating view as the
   // unbounded wait does (a shared ring evicts dead consumers meanwhile);
   // counts one full wait, not a try-failure per retry. Producer thread(s)
   // as Next. Never allocates; reads the clock between retries.
-  bool ClaimFor(int64_t n, int64_t timeout_ns, int64_t& hi) noexcept {
+  bool NextFor(int64_t n, int64_t timeout_ns, int64_t& hi) noexcept {
     if (n < 1 || n > capacity_) return false;
-    if (TryClaimQuietly(n, hi)) return true;
+    if (TryNextQuietly(n, hi)) return true;
     const int64_t now = core_internal::MonotonicNanos();
     const int64_t deadline =
         timeout_ns <= 0 ? now
@@ -89,12 +88,12 @@ class Sequencer {
         gating_->OnStall(cursor_->LoadRelaxed() + n - capacity_,
                          backoff.tries());
       }
-      if (TryClaimQuietly(n, hi)) return true;
+      if (TryNextQuietly(n, hi)) return true;
     }
   }
   std::optional<int64_t> NextFor(int64_t n, int64_t timeout_ns) noexcept {
     int64_t hi;
-    if (!ClaimFor(n, timeout_ns, hi)) return std::nullopt;
+    if (!NextFor(n, timeout_ns, hi)) return std::nullopt;
     return hi;
   }
 
@@ -105,14 +104,14 @@ class Sequencer {
       multi_.Publish(lo, hi);
     }
   }
-  // Claim, fill(lo, hi), publish: see SingleProducerSequencer::
-  // ClaimFillPublish. One branch on the type for the whole call.
+  // Next, fill(lo, hi), publish: see SingleProducerSequencer::
+  // NextFillPublish. One branch on the type for the whole call.
   template <bool kWait, RangeFiller Fill>
-  bool ClaimFillPublish(int64_t n, Fill& fill) noexcept(
+  bool NextFillPublish(int64_t n, Fill& fill) noexcept(
       std::is_nothrow_invocable_v<Fill&, int64_t, int64_t>) {
     return type_ == ProducerType::kSingle
-               ? single_.template ClaimFillPublish<kWait>(n, fill)
-               : multi_.template ClaimFillPublish<kWait>(n, fill);
+               ? single_.template NextFillPublish<kWait>(n, fill)
+               : multi_.template NextFillPublish<kWait>(n, fill);
   }
   int64_t RemainingCapacity() const noexcept {
     return type_ == ProducerType::kSingle ? single_.RemainingCapacity()
@@ -121,16 +120,16 @@ class Sequencer {
   ProducerType type() const noexcept { return type_; }
 
  private:
-  bool TryClaimQuietly(int64_t n, int64_t& hi) noexcept {
+  bool TryNextQuietly(int64_t n, int64_t& hi) noexcept {
     return type_ == ProducerType::kSingle
-               ? single_.template TryClaim</*kCountFailure=*/false>(n, hi)
-               : multi_.template TryClaim</*kCountFailure=*/false>(n, hi);
+               ? single_.template TryNext</*kCountFailure=*/false>(n, hi)
+               : multi_.template TryNext</*kCountFailure=*/false>(n, hi);
   }
 
   const ProducerType type_;
   SingleProducerSequencer<Gating> single_;
   MultiProducerSequencer<Gating> multi_;
-  // ClaimFor only, after the claim paths' members so that adding them
+  // NextFor only, after the claim paths' members so that adding them
   // moved no hot field (SharedOneToOne measured 0.83x with them first).
   const int64_t capacity_;
   const Sequence* const cursor_;  // for the stall's wrap point only

@@ -61,8 +61,8 @@ class SingleProducerSequencer {
   // sequence in `hi` (the range is [hi - n + 1, hi]). False when n is
   // outside [1, capacity], the ring is closed, or it was halted while
   // waiting. Producer thread only. Never allocates. (Sequencer::Next wraps
-  // it in a std::optional; ClaimFillPublish uses it bare.)
-  bool Claim(int64_t n, int64_t& hi) noexcept {
+  // it in a std::optional; NextFillPublish uses it bare.)
+  bool Next(int64_t n, int64_t& hi) noexcept {
     // Create rejects a capacity below 1 (ValidateRingOptions /
     // shm::Control), so with a constant n = 1 the bounds check folds away.
     if (capacity_ < 1) __builtin_unreachable();
@@ -81,13 +81,13 @@ class SingleProducerSequencer {
     return true;
   }
 
-  // As Claim, but only if the slots are free now; never waits. False too
+  // As Next, but only if the slots are free now; never waits. False too
   // when the ring is full. Producer thread only. Never allocates.
-  // kCountFailure = false: a deadline claim retrying (Sequencer::ClaimFor),
+  // kCountFailure = false: a deadline claim retrying (Sequencer::NextFor),
   // which counts one full wait instead of a failure per retry.
   template <bool kCountFailure = true>
-  bool TryClaim(int64_t n, int64_t& hi) noexcept {
-    if (capacity_ < 1) __builtin_unreachable();  // as in Claim
+  bool TryNext(int64_t n, int64_t& hi) noexcept {
+    if (capacity_ < 1) __builtin_unreachable();  // as in Next
     if (RINGFLOW_UNLIKELY(n < 1 || n > capacity_ || !gate_->IsOpen())) {
       return false;
     }
@@ -119,10 +119,10 @@ class SingleProducerSequencer {
   // one call to the next (a raw loop that keeps its index in memory the
   // same way also takes 1.8-1.9 ns).
   template <bool kWait, RangeFiller Fill>
-  bool ClaimFillPublish(int64_t n, Fill& fill) noexcept(
+  bool NextFillPublish(int64_t n, Fill& fill) noexcept(
       std::is_nothrow_invocable_v<Fill&, int64_t, int64_t>) {
     int64_t hi;
-    if (!(kWait ? Claim(n, hi) : TryClaim(n, hi))) return false;
+    if (!(kWait ? Next(n, hi) : TryNext(n, hi))) return false;
     Sequence* const cursor = cursor_;
     WakeupSignal* const signal = wake_signal_;
     core_internal::FillThenPublish(fill, hi - n + 1, hi, [cursor, signal, hi] {
@@ -139,7 +139,7 @@ class SingleProducerSequencer {
   }
 
  private:
-  // Claim's slow path: refreshes the cached gating minimum and waits until
+  // Next's slow path: refreshes the cached gating minimum and waits until
   // it reaches `wrap_point`. False when the ring was halted meanwhile.
   RINGFLOW_NOINLINE bool AwaitGating(int64_t next_value,
                                      int64_t wrap_point) noexcept {

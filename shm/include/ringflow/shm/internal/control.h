@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ringflow/core/internal/consumer_counters.h"
+#include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/internal/counters_block.h"
 #include "ringflow/core/internal/producer_gate.h"
 #include "ringflow/core/internal/published_cursor.h"
@@ -189,10 +190,15 @@ class Control {
   // set from the cursor so the producer never laps it. `oldest` starts at
   // the oldest event still protected by the other consumers (a two-step
   // handshake through kJoining, see JoinAtOldest).
-  absl::StatusOr<int> AcquireSlot(std::string_view name, bool oldest);
+  absl::StatusOr<int> RegisterConsumer(std::string_view name, bool oldest);
   // Frees slot `index` if it still belongs to `generation`, and drops its
   // lock.
-  void ReleaseSlot(int index, uint32_t generation) noexcept;
+  void UnregisterConsumer(int index, uint32_t generation) noexcept;
+  // The ConsumerHandle of slot `index` (just registered by this process):
+  // its sequence, counters (when the slot's counters index, read back from
+  // the writable segment, addresses a whole run of them), name and
+  // generation; destroying it unregisters the slot.
+  core_internal::ConsumerHandle ConsumerHandleFor(int index);
   // Lowest sequence over gating (kActive, kJoining) slots, or
   // `default_value`, from a scan during which no slot changed state.
   // Lock-free; retries only while consumers join or leave. Never
@@ -205,7 +211,7 @@ class Control {
   // how many were evicted or freed. Housekeeping only (syscalls).
   int EvictDeadConsumers(int64_t wrap_point, int64_t stall_started_ns) noexcept;
 
-  // Test-only: when set, AcquireSlot calls hook(slot) right after the slot
+  // Test-only: when set, RegisterConsumer calls hook(slot) right after the slot
   // turned kAttaching, before anything else is written to it (a test parks
   // an attacher there and kills it). Null in production.
   static void SetAttachHookForTesting(void (*hook)(int slot)) noexcept;
@@ -247,8 +253,8 @@ class Control {
   core_internal::CountersBlock counters_;
   bool producer_ = false;  // this Control holds the producer lock
   // Per slot: the descriptor (own open file) holding that slot's lock for
-  // a consumer of this process, or -1. Written by AcquireSlot, exchanged
-  // by ReleaseSlot (any thread).
+  // a consumer of this process, or -1. Written by RegisterConsumer, exchanged
+  // by UnregisterConsumer (any thread).
   std::unique_ptr<std::atomic<int>[]> slot_fds_;
 };
 
