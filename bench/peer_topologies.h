@@ -1,7 +1,8 @@
 // bench/peer_topologies.h
 //
 // The peers' side of each topology scenario, written once for any peer
-// adapter P (peers.h): the same shapes as ringflow's runs, built the way a
+// adapter P (peers.h), and MakePeerRun<P>, which picks P's run for a
+// Scenario: the same shapes as ringflow's runs, built the way a
 // user of that queue would build them (a queue per edge for SPSC queues,
 // one shared queue for MPMC ones, -1 as the "stop" value for competing
 // consumers). Each run verifies what it moved and returns its Metrics.
@@ -20,11 +21,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "harness.h"
 #include "peers.h"
+#include "scenario.h"
 #include "topology.h"
 
 namespace ringflow::bench {
@@ -298,24 +302,19 @@ Metrics PeerManyToOne(const RunContext& ctx, int producers) {
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
 }
 
-template <typename P>
-Metrics PeerThreeToOne(const RunContext& ctx) {
-  return PeerManyToOne<P>(ctx, kProducers);
-}
-
 // `producers` producers (pushing as in PeerManyToOne), `consumers`
 // competing consumers; each event handled exactly once (checked).
 //
-// The end differs from PeerWorkerPool's, where the one producer pushes a -1
-// per consumer after its last value: with several producers an MPMC queue
-// need not hand values out in the order they were pushed across producers
-// (moodycamel keeps a sub-queue per producer token, and a consumer may take
-// a -1 from one while another still holds values), so a -1 pushed even
-// after every producer finished could stop a consumer early. Instead each
-// consumer publishes how many events it handled, the scenario thread polls
-// the sum as RingflowManyToWorkerPool polls IsDrained (and is the finisher
-// as there), and only once all n are handled pushes the -1s that let the
-// consumers leave.
+// The end: no producer pushes a -1 per consumer after its last value.
+// With several producers an MPMC queue need not hand values out in the
+// order they were pushed across producers (moodycamel keeps a sub-queue per
+// producer token, and a consumer may take a -1 from one while another
+// still holds values), so a -1 pushed even after every producer finished
+// could stop a consumer early. Instead each consumer publishes how many
+// events it handled, the scenario thread polls the sum as
+// RingflowManyToWorkerPool polls IsDrained (and is the finisher as there),
+// and only once all n are handled pushes the -1s that let the consumers
+// leave. WorkerPool's one producer ends the same way.
 template <typename P>
 Metrics PeerManyToMany(const RunContext& ctx, int producers, int consumers) {
   static_assert(!P::kSpsc, "several threads share one end of the queue");
@@ -387,20 +386,6 @@ Metrics PeerManyToMany(const RunContext& ctx, int producers, int consumers) {
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
 }
 
-// Scaling: PeerManyToOne for one consumer, PeerManyToMany for more.
-template <typename P>
-Metrics PeerScaling(const RunContext& ctx, int producers, int consumers) {
-  return consumers == 1 ? PeerManyToOne<P>(ctx, producers)
-                        : PeerManyToMany<P>(ctx, producers, consumers);
-}
-
-// One producer, kConsumers competing consumers: PeerManyToMany's shape and
-// ending, as RingflowWorkerPool is RingflowManyToWorkerPool's.
-template <typename P>
-Metrics PeerWorkerPool(const RunContext& ctx) {
-  return PeerManyToMany<P>(ctx, 1, kConsumers);
-}
-
 // Up to ctx.events round trips (or ctx.budget_ns); a ping of -1 tells the
 // ponger to stop.
 template <typename P>
@@ -456,6 +441,54 @@ Metrics PeerPingPong(const RunContext& ctx) {
   CheckEqual(ctx, wrong, 0, "pongs with the wrong value");
   return Percentiles(histogram);
 }
+
+// The run of scenario `s` for peer P (`Blocking`: P's blocking variant, for
+// kPingPong with kBlocking; void when it has none), or null when P's API
+// does not offer `s`'s topology: a batch needs the bulk API (HasBulk), many
+// producers or consumers a queue that several threads share (not kSpsc).
+template <typename P, typename Blocking = void>
+RunFn MakePeerRun(const Scenario& s) {
+  const int producers = s.producers;
+  const int consumers = s.consumers;
+  const int64_t k = s.batch;
+  switch (s.topology) {
+    case Topology::kOneToOne:
+      if (k == 1) return &PeerOneToOne<P>;
+      if constexpr (HasBulk<P>) {
+        return [k](const RunContext& c) { return PeerOneToOneBatch<P>(c, k); };
+      }
+      return nullptr;
+    case Topology::kOneToThreeMulticast:
+      return &PeerMulticast<P>;
+    case Topology::kOneToThreePipeline:
+      return &PeerPipeline<P>;
+    case Topology::kOneToThreeDiamond:
+      return &PeerDiamond<P>;
+    case Topology::kManyToOne:
+      if constexpr (!P::kSpsc) {
+        return [producers](const RunContext& c) {
+          return PeerManyToOne<P>(c, producers);
+        };
+      }
+      return nullptr;
+    case Topology::kManyToWorkers:
+      if constexpr (!P::kSpsc) {
+        return [producers, consumers](const RunContext& c) {
+          return PeerManyToMany<P>(c, producers, consumers);
+        };
+      }
+      return nullptr;
+    case Topology::kPingPong:
+      if (s.wait != WaitStrategyKind::kBlocking) return &PeerPingPong<P>;
+      if constexpr (!std::is_void_v<Blocking>) return &PeerPingPong<Blocking>;
+      return nullptr;
+  }
+  return nullptr;
+}
+
+// The run of scenario `s` for the peer column `peer` (peers.cc), or null
+// when there is no such peer or it does not offer `s`'s topology.
+RunFn PeerRun(const Scenario& s, std::string_view peer);
 
 }  // namespace ringflow::bench
 

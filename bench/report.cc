@@ -15,11 +15,6 @@
 
 namespace ringflow::bench {
 
-std::vector<std::string> PeerColumns() {
-  return {"aq-spsc",    "aq-mpmc", "rwq",  "mc-cq",
-          "boost-spsc", "boost-q", "mutex"};
-}
-
 const ImplResult* ScenarioResult::Find(const std::string& column) const {
   for (const ImplResult& impl : impls) {
     if (impl.column == column) return &impl;

@@ -28,6 +28,7 @@ inline constexpr const char* kBoundColumn = "bound";
 // OneToOne's two extra references (summary line below the table).
 inline constexpr const char* kOneToOneNoBackoff = "ringflow, no backoff";
 inline constexpr const char* kRawRingWithBackoff = "raw ring + backoff";
+// The peers' columns, in table order (peers.cc).
 std::vector<std::string> PeerColumns();
 
 struct ImplResult {

@@ -1,7 +1,8 @@
 // bench/ringflow_topologies.h
 //
-// ringflow's side of each topology scenario: one timed, verified run each
-// (a Fail() ends the process when the result is wrong). Each returns its
+// ringflow's side of each topology scenario: one timed, verified run per
+// Topology (a Fail() ends the process when the result is wrong), and
+// RingflowRun, which picks the run for a Scenario. Each returns its
 // Metrics; ctx names the scenario and carries the events and capacity.
 //
 // Thread-safety: each call builds its own rings and threads and joins them
@@ -14,6 +15,7 @@
 
 #include "harness.h"
 #include "ringflow/core/ring_options.h"
+#include "scenario.h"
 #include "topology.h"
 
 namespace ringflow::bench {
@@ -49,6 +51,65 @@ Metrics RingflowManyToWorkerPool(const RunContext& ctx, ProducerType type,
 Metrics RingflowWorkerPool(const RunContext& ctx);
 // Two rings, two processors bouncing a value; {p50, p99, p99.9} ns.
 Metrics RingflowPingPong(const RunContext& ctx, WaitStrategyKind wait);
+
+// The run of scenario `s` read as `setup` says: one of the above, or null
+// when `setup` asks for what `s`'s topology does not offer (scenario.h).
+//
+// Defined here, not in ringflow_topologies.cc, and calling ThreeToOne's and
+// WorkerPool's own entry points: that file compiles to the same
+// instructions as before scenarios were data (GCC's inlining and cloning
+// decisions there depend on everything else in the file, and its runs are
+// what the table measures).
+inline RunFn RingflowRun(const Scenario& s, const RingflowSetup& setup) {
+  const int producers = s.producers;
+  const int consumers = s.consumers;
+  const int64_t k = s.batch;
+  const WaitStrategyKind wait = s.wait;
+  // What each kind honours (scenario.h); any other setup is a mistake.
+  const bool plain = setup.reader == Reader::kBatchEventProcessor &&
+                     setup.counters && setup.backoff_pauses == kDefaultBackoff;
+  const bool multi = setup.producer_type == ProducerType::kMulti;
+  switch (s.topology) {
+    case Topology::kOneToOne:
+      if (multi) return nullptr;
+      if (k > 1) {
+        if (!plain) return nullptr;
+        return [k](const RunContext& c) { return RingflowOneToOneBatch(c, k); };
+      }
+      if (setup.reader != Reader::kBatchEventProcessor) {
+        const bool lease = setup.reader == Reader::kLeaseBatch;
+        return [lease](const RunContext& c) {
+          return RingflowOneToOnePoller(c, lease);
+        };
+      }
+      return [setup](const RunContext& c) {
+        return RingflowOneToOne(c, setup.counters, setup.backoff_pauses);
+      };
+    case Topology::kOneToThreeMulticast:
+      return plain && !multi ? RunFn(RingflowMulticast) : nullptr;
+    case Topology::kOneToThreePipeline:
+      return plain && !multi ? RunFn(RingflowPipeline) : nullptr;
+    case Topology::kOneToThreeDiamond:
+      return plain && !multi ? RunFn(RingflowDiamond) : nullptr;
+    case Topology::kManyToOne:
+      if (!plain || !multi) return nullptr;  // always a kMulti ring
+      if (producers == kProducers) return RingflowThreeToOne;
+      return [producers](const RunContext& c) {
+        return RingflowManyToOne(c, producers);
+      };
+    case Topology::kManyToWorkers:
+      if (!plain || (!multi && producers != 1)) return nullptr;
+      if (!multi && consumers == kConsumers) return RingflowWorkerPool;
+      return [type = setup.producer_type, producers,
+              consumers](const RunContext& c) {
+        return RingflowManyToWorkerPool(c, type, producers, consumers);
+      };
+    case Topology::kPingPong:
+      if (!plain || multi) return nullptr;
+      return [wait](const RunContext& c) { return RingflowPingPong(c, wait); };
+  }
+  return nullptr;
+}
 
 }  // namespace ringflow::bench
 

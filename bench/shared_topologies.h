@@ -38,6 +38,7 @@
 #include <string_view>
 
 #include "harness.h"
+#include "scenario.h"
 #include "topology.h"
 
 namespace ringflow::bench {
@@ -46,6 +47,14 @@ namespace ringflow::bench {
 Metrics SharedOneToOne(const RunContext& ctx);
 // The same on a SharedRing with both sides in this process; {M events/s}.
 Metrics SharedOneToOneInProcess(const RunContext& ctx);
+// SharedOneToOne (or, `in_process`, SharedOneToOneInProcess) for a
+// scenario of kOneToOne with a batch of 1; null for any other. Inline, so
+// that shared_topologies.cc compiles as before (see RingflowRun).
+inline RunFn SharedRun(const Scenario& s, bool in_process) {
+  if (s.topology != Topology::kOneToOne || s.batch != 1) return nullptr;
+  if (in_process) return SharedOneToOneInProcess;
+  return SharedOneToOne;
+}
 
 // The consumer process of SharedOneToOne (ringflow_bench
 // --shared_consumer=RING --events=N [--pin]): attaches to `ring`, reads

@@ -41,11 +41,12 @@
 // Internal (not in --help): --shared_consumer=RING --events=N [--pin] runs
 // this binary as SharedOneToOne's consumer process (shared_topologies.h).
 //
-// Layout: this file holds the scenario table, the flags and the run loop;
-// ringflow_topologies.cc, shared_topologies.cc and peer_topologies.h the
-// runs themselves (peers.h adapts each peer queue), bounds.h the ceiling and
-// floor, harness.h and topology.h what they share, report.{h,cc} the table,
-// JSON and plot.
+// Layout: scenario.h describes a scenario as data and scenarios.cc lists
+// them; this file holds the flags, the bounds' runs and the run loop over a
+// scenario's columns; ringflow_topologies.cc, shared_topologies.cc and
+// peer_topologies.h implement each topology once (peers.h adapts each peer
+// queue, peers.cc lists them), bounds.h the ceiling and floor, harness.h
+// and topology.h what they share, report.{h,cc} the table, JSON and plot.
 
 #include <algorithm>
 #include <array>
@@ -66,31 +67,22 @@
 #include "bounds.h"
 #include "harness.h"
 #include "peer_topologies.h"
-#include "peers.h"
 #include "report.h"
-#include "ringflow/core/ring_options.h"
-#include "ringflow/processors/batch_event_processor.h"
 #include "ringflow_topologies.h"
+#include "scenario.h"
 #include "shared_topologies.h"
 #include "topology.h"
 
 namespace ringflow::bench {
 namespace {
 
-using RunFn = std::function<Metrics(const RunContext&)>;
-
-constexpr int64_t kDefaultCapacity = int64_t{1} << 16;  // LMAX OneToOne
-constexpr int64_t kPingPongCapacity = 1024;             // LMAX PingPong
-constexpr int64_t kBaseEvents = 20'000'000;             // OneToOne default
 // A throughput run aims at this long; slower implementations run fewer
 // events (see RunScenario).
 constexpr double kTargetRunSeconds = 0.25;
-// ProcessorOptions::stream_backoff_pauses as shipped.
-constexpr int kDefaultBackoff = ProcessorOptions{}.stream_backoff_pauses;
 
 // ---- bounds ----------------------------------------------------------------
 
-Metrics Ceiling(const RunContext& ctx, int64_t k, int backoff_pauses = 0) {
+Metrics Ceiling(const RunContext& ctx, int64_t k, int backoff_pauses) {
   const RawRingResult r = RawRingThroughput(ctx, k, backoff_pauses);
   CheckEqual(ctx, r.sum, SumBelow(ctx.events), "sum");
   return {MegaEventsPerSecond(ctx.events, r.elapsed_ns)};
@@ -103,7 +95,7 @@ Metrics Floor(const RunContext& ctx) {
   return Percentiles(r.histogram);
 }
 
-// ---- the scenario table ----------------------------------------------------
+// ---- a scenario's columns --------------------------------------------------
 
 struct Impl {
   std::string column;
@@ -111,416 +103,69 @@ struct Impl {
   RunFn run;
 };
 
-struct Scenario {
-  std::string name;
-  std::string family;  // for --scenarios (OneToOneBatch, PingPong)
-  std::string unit = "M ev/s";
-  bool higher_is_better = true;
-  std::vector<std::string> metrics = {"throughput"};
-  int64_t events = 0;        // full run
-  int64_t smoke_events = 0;  // --smoke
-  int64_t multiple_of = 1;   // events rounded down to a multiple of this
-  int64_t capacity = kDefaultCapacity;
-  int rep_factor = 1;
-  int64_t budget_ms = 0;        // latency runs: time limit per run
-  int64_t smoke_budget_ms = 0;  // the same with --smoke
-  std::string bound_label;
-  std::string note;
-  std::string compare_to;
-  std::string status;  // non-empty: not run, shown as is
-  // Not in the default selection (no --scenarios); runs when named, by
-  // name or family, and in every --smoke run (so ctest keeps it verified).
-  bool opt_in = false;
-  std::vector<Impl> impls;
-  std::map<std::string, std::string> not_applicable;
-};
-
-// Adds one Impl per peer type, made by make.template operator()<P>().
-template <typename... Ps, typename Make>
-void AddPeers(Scenario& s, const std::string& detail, Make make) {
-  (s.impls.push_back(
-       Impl{std::string(Ps::kName), detail, make.template operator()<Ps>()}),
-   ...);
-}
-
-// Every peer column without an Impl is n/a for `reason`.
-void MarkOthers(Scenario& s, const std::string& reason) {
-  for (const std::string& column : PeerColumns()) {
-    bool present = false;
-    for (const Impl& impl : s.impls) present |= impl.column == column;
-    if (!present) s.not_applicable[column] = reason;
-  }
-}
-
-constexpr const char* kNoBulk = "no bulk push/pop API";
-constexpr const char* kSpscShape =
-    "MPMC queue; the SPSC peers (one queue per edge) are the natural build";
-constexpr const char* kNeedsMpmc = "single producer / single consumer only";
-// SharedOneToOne's other ringflow setups (shown in the notes, JSON, plot).
-constexpr const char* kSharedInProcessOneToOne = "in-process OneToOne";
-constexpr const char* kSharedInProcessSharedRing = "in-process SharedRing";
-
-// Scaling (opt-in): every producer count x every consumer count.
-constexpr std::array<int, 4> kScalingProducers = {1, 2, 4, 8};
-constexpr std::array<int, 2> kScalingConsumers = {1, kConsumers};
-// Every Scaling row moves the same events: a multiple of each producer count.
-constexpr int64_t kScalingMultiple = 8;
-static_assert(std::ranges::all_of(kScalingProducers,
-                                  [](int p) {
-                                    return kScalingMultiple % p == 0;
-                                  }),
-              "each producer publishes the same number of events");
-
-std::vector<Scenario> AllScenarios() {
-  std::vector<Scenario> all;
-  const std::string spin2 = "2 threads, busy spin";
-  auto threads_on_cpus = [](int threads) {
-    return std::to_string(threads) + " threads on " +
-           std::to_string(Pinning::Get().cpus()) + " CPUs: " +
-           (ModeFor(threads) == WaitMode::kBusySpin ? "busy spin"
-                                                    : "spin then yield");
-  };
-  const std::string yield4 = threads_on_cpus(4);
-  auto ceiling = [](int64_t k) {
-    return Impl{
-        kBoundColumn,
-        "raw ring, cursor published every " + std::to_string(k) + " events",
-        [k](const RunContext& c) { return Ceiling(c, k); }};
-  };
-  auto all_peers_one_to_one = [](Scenario& s) {
-    AddPeers<AqSpsc, AqMpmc, RwqPeer, McCqPeer, BoostSpscPeer, BoostQueuePeer,
-             MutexDequePeer>(
-        s, "one push / one pop per event", []<typename P>() -> RunFn {
-          return [](const RunContext& c) { return PeerOneToOne<P>(c); };
-        });
-  };
-
-  {
-    Scenario s{.name = "OneToOne", .family = "OneToOne"};
-    s.events = kBaseEvents;
-    s.smoke_events = 5000;
-    s.bound_label = "ceil k=1";
-    s.note = "ringflow: PublishEvent + BatchEventProcessor, busy spin";
-    s.impls.push_back({kRingflowColumn, "PublishEvent, BatchEventProcessor",
-                       [](const RunContext& c) {
-                         return RingflowOneToOne(c, /*counters=*/true,
-                                                 kDefaultBackoff);
-                       }});
-    all_peers_one_to_one(s);
-    s.impls.push_back(ceiling(1));
-    // Two more references, in the summary below the table: the stream
-    // backoff's effect, and the raw ring given the same backoff.
-    s.impls.push_back({kOneToOneNoBackoff,
-                       "PublishEvent, BatchEventProcessor, "
-                       "stream_backoff_pauses = 0",
-                       [](const RunContext& c) {
-                         return RingflowOneToOne(c, /*counters=*/true, 0);
-                       }});
-    s.impls.push_back(
-        {kRawRingWithBackoff,
-         "raw ring, cursor published every event, consumer "
-         "with ringflow's stream backoff",
-         [](const RunContext& c) { return Ceiling(c, 1, kDefaultBackoff); }});
-    all.push_back(std::move(s));
-  }
-  for (int64_t k : {int64_t{10}, int64_t{64}}) {
-    Scenario s{.name = "OneToOneBatch" + std::to_string(k),
-               .family = "OneToOneBatch"};
-    s.events = kBaseEvents;
-    s.smoke_events = 6400;
-    s.bound_label = "ceil k=" + std::to_string(k);
-    s.note = "ringflow: PublishEvents(" + std::to_string(k) +
-             "); peers: bulk push of " + std::to_string(k) +
-             ", bulk pop of up to " + std::to_string(kPopBulkMax);
-    s.impls.push_back(
-        {kRingflowColumn, "PublishEvents(k), BatchEventProcessor",
-         [k](const RunContext& c) { return RingflowOneToOneBatch(c, k); }});
-    AddPeers<McCqPeer, BoostSpscPeer, MutexDequePeer>(
-        s, "bulk push of k, bulk pop", [k]<typename P>() -> RunFn {
-          return
-              [k](const RunContext& c) { return PeerOneToOneBatch<P>(c, k); };
-        });
-    MarkOthers(s, kNoBulk);
-    s.impls.push_back(ceiling(k));
-    all.push_back(std::move(s));
-  }
-  for (bool lease : {false, true}) {
-    Scenario s{.name = lease ? "OneToOneLease" : "OneToOnePoller",
-               .family = lease ? "OneToOneLease" : "OneToOnePoller"};
-    s.events = kBaseEvents;
-    s.smoke_events = 5000;
-    s.bound_label = "ceil k=1";
-    s.note = lease ? "ringflow: EventPoller::TryLeaseBatch (whole available "
-                     "batch, read in place, released at once); peers as "
-                     "OneToOne"
-                   : "ringflow: EventPoller::Poll in a spinning loop; peers "
-                     "as OneToOne";
-    s.impls.push_back({kRingflowColumn,
-                       lease ? "EventPoller::TryLeaseBatch" : "Poll",
-                       [lease](const RunContext& c) {
-                         return RingflowOneToOnePoller(c, lease);
-                       }});
-    AddPeers<AqSpsc, RwqPeer, BoostSpscPeer>(
-        s, "one push / one pop per event", []<typename P>() -> RunFn {
-          return [](const RunContext& c) { return PeerOneToOne<P>(c); };
-        });
-    MarkOthers(s,
-               "measured in OneToOne (same shape); the SPSC peers repeat "
-               "here as the reference");
-    s.impls.push_back(ceiling(1));
-    all.push_back(std::move(s));
-  }
-  {
-    Scenario s{.name = "OneToThreeMulticast", .family = "OneToThreeMulticast"};
-    s.events = kBaseEvents / 4;
-    s.smoke_events = 3000;
-    s.bound_label = "ceil k=1";
-    s.note = "every consumer sees every event (" + yield4 +
-             "); peers: one SPSC queue per consumer";
-    s.impls.push_back({kRingflowColumn, "3 BatchEventProcessors on one ring",
-                       RingflowMulticast});
-    AddPeers<AqSpsc, RwqPeer, BoostSpscPeer, MutexDequePeer>(
-        s, "one queue per consumer", []<typename P>() -> RunFn {
-          return [](const RunContext& c) { return PeerMulticast<P>(c); };
-        });
-    MarkOthers(s, kSpscShape);
-    s.impls.push_back(ceiling(1));
-    all.push_back(std::move(s));
-  }
-  {
-    Scenario s{.name = "OneToThreePipeline", .family = "OneToThreePipeline"};
-    s.events = kBaseEvents / 4;
-    s.smoke_events = 3000;
-    s.bound_label = "ceil k=1";
-    s.note = "stage1 +1 -> stage2 +1 -> sum (" + yield4 +
-             "); peers: a queue between stages";
-    s.impls.push_back({kRingflowColumn, "3 dependent BatchEventProcessors",
-                       RingflowPipeline});
-    AddPeers<AqSpsc, RwqPeer, BoostSpscPeer, MutexDequePeer>(
-        s, "a queue per edge", []<typename P>() -> RunFn {
-          return [](const RunContext& c) { return PeerPipeline<P>(c); };
-        });
-    MarkOthers(s, kSpscShape);
-    s.impls.push_back(ceiling(1));
-    all.push_back(std::move(s));
-  }
-  {
-    Scenario s{.name = "OneToThreeDiamond", .family = "OneToThreeDiamond"};
-    s.events = kBaseEvents / 4;
-    s.smoke_events = 3000;
-    s.bound_label = "ceil k=1";
-    s.note = "fizz, buzz in parallel -> fizzbuzz count (" + yield4 +
-             "); ringflow event {int64 value; bool fizz, buzz}; peers: four "
-             "queues (fan out, join)";
-    s.impls.push_back({kRingflowColumn, "fizz, buzz -> fizzbuzz processors",
-                       RingflowDiamond});
-    AddPeers<AqSpsc, RwqPeer, BoostSpscPeer, MutexDequePeer>(
-        s, "a queue per edge", []<typename P>() -> RunFn {
-          return [](const RunContext& c) { return PeerDiamond<P>(c); };
-        });
-    MarkOthers(s, kSpscShape);
-    s.impls.push_back(ceiling(1));
-    all.push_back(std::move(s));
-  }
-  {
-    Scenario s{.name = "ThreeToOne", .family = "ThreeToOne"};
-    s.events = kBaseEvents / 4;
-    s.smoke_events = 3000;
-    s.multiple_of = kProducers;
-    s.bound_label = "ceil k=1";
-    s.note = "3 producers, 1 consumer (" + yield4 +
-             "), sum and per-producer order checked; ringflow kMulti; "
-             "aq-mpmc: sum only (atomic_queue's MPMC mode does not keep a "
-             "producer's order when that producer is preempted between "
-             "claiming and filling a slot)";
-    s.impls.push_back({kRingflowColumn, "kMulti ring, BatchEventProcessor",
-                       RingflowThreeToOne});
-    AddPeers<AqMpmc, McCqPeer, BoostQueuePeer, MutexDequePeer>(
-        s, "MPMC queue, 3 producers", []<typename P>() -> RunFn {
-          return [](const RunContext& c) { return PeerThreeToOne<P>(c); };
-        });
-    MarkOthers(s, kNeedsMpmc);
-    s.impls.push_back(ceiling(1));
-    all.push_back(std::move(s));
-  }
-  {
-    Scenario s{.name = "WorkerPool", .family = "WorkerPool"};
-    s.events = kBaseEvents / 4;
-    s.smoke_events = 3000;
-    s.bound_label = "ceil k=1";
-    s.note = "1 producer, 3 competing consumers (" + yield4 +
-             "), each event handled exactly once (checked)";
-    s.impls.push_back(
-        {kRingflowColumn, "WorkerPool, 3 WorkProcessors", RingflowWorkerPool});
-    AddPeers<AqMpmc, McCqPeer, BoostQueuePeer, MutexDequePeer>(
-        s, "MPMC queue, 3 consumers", []<typename P>() -> RunFn {
-          return [](const RunContext& c) { return PeerWorkerPool<P>(c); };
-        });
-    MarkOthers(s, kNeedsMpmc);
-    s.impls.push_back(ceiling(1));
-    all.push_back(std::move(s));
-  }
-  for (bool blocking : {false, true}) {
-    Scenario s{.name = blocking ? "PingPongBlocking" : "PingPongBusySpin",
-               .family = "PingPong"};
-    s.unit = "ns";
-    s.higher_is_better = false;
-    s.metrics = {"p50", "p99", "p99.9"};
-    s.events = blocking ? 100'000 : 1'000'000;
-    s.smoke_events = blocking ? 500 : 2000;
-    s.capacity = kPingPongCapacity;
-    s.budget_ms = 500;
-    s.smoke_budget_ms = 100;
-    s.bound_label = "floor";
-    const WaitStrategyKind wait =
-        blocking ? WaitStrategyKind::kBlocking : WaitStrategyKind::kBusySpin;
-    s.note = std::string("round trip between two rings of ") +
-             std::to_string(kPingPongCapacity) + " (" +
-             (blocking ? "ringflow kBlocking; peers with a blocking wait"
-                       : "ringflow kBusySpin; peers spin") +
-             "), histogram per round trip, closed loop (no coordinated "
-             "omission); each run stops after " +
-             std::to_string(s.events) + " round trips or " +
-             std::to_string(s.budget_ms) + " ms";
-    s.impls.push_back(
-        {kRingflowColumn,
-         blocking ? "two rings, kBlocking" : "two rings, kBusySpin",
-         [wait](const RunContext& c) { return RingflowPingPong(c, wait); }});
-    if (blocking) {
-      AddPeers<BlockingRwqPeer, BlockingMcCqPeer, MutexDequePeer>(
-          s, "two queues, blocking pop", []<typename P>() -> RunFn {
-            return [](const RunContext& c) { return PeerPingPong<P>(c); };
-          });
-      MarkOthers(s, "no blocking wait");
-    } else {
-      AddPeers<AqSpsc, AqMpmc, RwqPeer, McCqPeer, BoostSpscPeer, BoostQueuePeer,
-               MutexDequePeer>(
-          s, "two queues, spinning pop", []<typename P>() -> RunFn {
-            return [](const RunContext& c) { return PeerPingPong<P>(c); };
-          });
-    }
-    s.impls.push_back({kBoundColumn, "two padded atomics, spinning", Floor});
-    all.push_back(std::move(s));
-  }
-  {
-    Scenario s{.name = "CountersOverhead", .family = "CountersOverhead"};
-    s.events = kBaseEvents;
-    s.smoke_events = 5000;
-    s.rep_factor = 3;
-    s.bound_label = "ceil k=1";
-    s.compare_to = "counters off";
-    s.note =
-        "OneToOne with RingOptions::counters = true (ringflow column) "
-        "vs false; target on/off >= 0.97";
-    s.impls.push_back(
-        {kRingflowColumn, "OneToOne, counters = true", [](const RunContext& c) {
-           return RingflowOneToOne(c, /*counters=*/true, kDefaultBackoff);
-         }});
-    s.impls.push_back(
-        {"counters off", "OneToOne, counters = false", [](const RunContext& c) {
-           return RingflowOneToOne(c, /*counters=*/false, kDefaultBackoff);
-         }});
-    MarkOthers(s, "ringflow against itself");
-    s.impls.push_back(ceiling(1));
-    all.push_back(std::move(s));
-  }
-  {
-    Scenario s{.name = "SharedOneToOne", .family = "SharedOneToOne"};
-    s.events = kBaseEvents;
-    s.smoke_events = 5000;
-    s.bound_label = "ceil k=1";
-    s.compare_to = kSharedInProcessOneToOne;
-    s.note =
-        "OneToOne across two processes (ringflow column): shm::SharedRing "
-        "(kSingle, kBusySpin, counters on), PublishEvent one at a time, in "
-        "this process; shm::SharedConsumer::Run (Poll, busy spin, stream "
-        "backoff) in a child process "
-        "(this binary re-executed), timed from the first claim to the "
-        "child's CLOCK_MONOTONIC after its last event. " +
-        std::string(kSharedInProcessOneToOne) +
-        ": the OneToOne run (RingBuffer, BatchEventProcessor, counters on). " +
-        kSharedInProcessSharedRing +
-        ": the cross-process run's producer and consumer as two threads of "
-        "this process (the shm ring without the process boundary). All " +
-        spin2 + "; target shared / in-process OneToOne >= 0.9";
-    s.impls.push_back({kRingflowColumn,
-                       "SharedRing -> SharedConsumer in another process",
-                       [](const RunContext& c) { return SharedOneToOne(c); }});
-    s.impls.push_back(
-        {kSharedInProcessOneToOne, "OneToOne: RingBuffer, BatchEventProcessor",
-         [](const RunContext& c) {
-           return RingflowOneToOne(c, /*counters=*/true, kDefaultBackoff);
-         }});
-    s.impls.push_back(
-        {kSharedInProcessSharedRing,
-         "SharedRing -> SharedConsumer, both in this process",
-         [](const RunContext& c) { return SharedOneToOneInProcess(c); }});
-    MarkOthers(s, "ringflow against itself");
-    s.impls.push_back(ceiling(1));
-    all.push_back(std::move(s));
-  }
-  // Scaling: ThreeToOne's and WorkerPool's shapes over 1-8 producers and 1
-  // or 3 consumers, for a machine with at least producers + consumers cores.
-  auto count = [](int n, const std::string& noun) {
-    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
-  };
-  for (int consumers : kScalingConsumers) {
-    for (int producers : kScalingProducers) {
-      const std::string shape =
-          "P" + std::to_string(producers) + "C" + std::to_string(consumers);
-      Scenario s{.name = "Scaling" + shape, .family = "Scaling"};
-      s.opt_in = true;
-      s.events = kBaseEvents / 4;
-      s.smoke_events = 4000;
-      s.multiple_of = kScalingMultiple;
-      s.bound_label = "ceil k=1";
-      const std::string threads = threads_on_cpus(producers + consumers);
-      const std::string publishing =
-          count(producers, "producer") +
-          " (producer p publishes p, p+P, ... one at a time; ringflow "
-          "kMulti ring, PublishEvent), ";
-      if (consumers == 1) {
-        s.note = publishing + "1 consumer (" + threads +
-                 "); sum and per-producer order checked; ringflow "
-                 "BatchEventProcessor; aq-mpmc: sum only (as ThreeToOne)";
-        s.impls.push_back({kRingflowColumn, "kMulti ring, BatchEventProcessor",
-                           [producers](const RunContext& c) {
-                             return RingflowManyToOne(c, producers);
-                           }});
-      } else {
-        s.note = publishing + std::to_string(consumers) +
-                 " competing consumers (" + threads +
-                 "); each event handled exactly once and the count checked; "
-                 "ringflow WorkerPool; peers: the scenario thread pushes a -1 "
-                 "per consumer once the consumers' counts reach N";
-        s.impls.push_back(
-            {kRingflowColumn,
-             "kMulti ring, WorkerPool of " + std::to_string(consumers),
-             [producers, consumers](const RunContext& c) {
-               return RingflowManyToWorkerPool(c, ProducerType::kMulti,
-                                               producers, consumers);
-             }});
+// The run of `column` in `s`, or null when its runner does not offer `s`'s
+// topology in that setup. Fills in a bound's detail.
+RunFn RunOf(const Scenario& s, const Column& column, std::string& detail) {
+  switch (column.runner) {
+    case Runner::kRingflow:
+      return RingflowRun(s, column.ringflow);
+    case Runner::kSharedCrossProcess:
+    case Runner::kSharedInProcess:
+      return SharedRun(s, column.runner == Runner::kSharedInProcess);
+    case Runner::kPeer:
+      return PeerRun(s, column.name);
+    case Runner::kBound:
+      if (s.topology == Topology::kPingPong) {
+        if (detail.empty()) detail = "two padded atomics, spinning";
+        return Floor;
       }
-      AddPeers<AqMpmc, McCqPeer>(
-          s,
-          "MPMC queue, " + count(producers, "producer") + ", " +
-              count(consumers, "consumer"),
-          [producers, consumers]<typename P>() -> RunFn {
-            return [producers, consumers](const RunContext& c) {
-              return PeerScaling<P>(c, producers, consumers);
-            };
-          });
-      MarkOthers(s, kNeedsMpmc);
-      const std::string lock_free_only =
-          "Scaling runs the lock-free MPMC peers only; this one is measured "
-          "in ThreeToOne and WorkerPool";
-      s.not_applicable[std::string(BoostQueuePeer::kName)] = lock_free_only;
-      s.not_applicable[std::string(MutexDequePeer::kName)] = lock_free_only;
-      s.impls.push_back(ceiling(1));
-      all.push_back(std::move(s));
+      if (detail.empty()) {
+        detail = "raw ring, cursor published every " + std::to_string(s.batch) +
+                 " events";
+      }
+      return [k = s.batch, pauses = column.bound_backoff_pauses](
+                 const RunContext& c) { return Ceiling(c, k, pauses); };
+  }
+  return nullptr;
+}
+
+// The row of `s`, in order (scenario.h). Exits 2 when a column cannot run
+// the scenario: a mistake in the registry.
+std::vector<Impl> ImplsOf(const Scenario& s) {
+  std::vector<Column> columns = {s.ringflow};
+  for (const std::string& peer : s.peers) {
+    columns.push_back({peer, s.peer_detail, Runner::kPeer});
+  }
+  columns.insert(columns.end(), s.columns.begin(), s.columns.end());
+  if (std::ranges::none_of(
+          columns, [](const Column& c) { return c.name == kBoundColumn; })) {
+    columns.push_back(Bound());
+  }
+  std::vector<Impl> impls;
+  for (const Column& column : columns) {
+    std::string detail = column.detail;
+    RunFn run = RunOf(s, column, detail);
+    if (!run) {
+      std::fprintf(stderr,
+                   "ringflow_bench: scenario %s: column '%s' cannot run its "
+                   "topology in that setup (scenarios.cc)\n",
+                   s.name.c_str(), column.name.c_str());
+      std::exit(2);
+    }
+    impls.push_back({column.name, std::move(detail), std::move(run)});
+  }
+  return impls;
+}
+
+// Every peer column left out of the row, with why it is n/a.
+std::map<std::string, std::string> NotApplicable(const Scenario& s) {
+  std::map<std::string, std::string> reasons = s.not_applicable;
+  for (const std::string& column : PeerColumns()) {
+    if (std::ranges::find(s.peers, column) == s.peers.end()) {
+      reasons.emplace(column, s.others);  // keeps a reason given by name
     }
   }
-  return all;
+  return reasons;
 }
 
 // ---- flags -----------------------------------------------------------------
@@ -670,17 +315,18 @@ std::string Today() {
 
 // Runs one scenario: warm-up, then reps interleaved.
 ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
+  const bool latency = s.topology == Topology::kPingPong;
   ScenarioResult result;
   result.name = s.name;
-  result.unit = s.unit;
-  result.higher_is_better = s.higher_is_better;
-  result.metrics = s.metrics;
-  result.status = s.status;
+  result.unit = latency ? "ns" : "M ev/s";
+  result.higher_is_better = !latency;
+  result.metrics = latency ? std::vector<std::string>{"p50", "p99", "p99.9"}
+                           : std::vector<std::string>{"throughput"};
   result.note = s.note;
-  result.bound_label = s.bound_label;
+  result.bound_label = latency ? "floor" : "ceil k=" + std::to_string(s.batch);
   result.compare_to = s.compare_to;
-  result.not_applicable = s.not_applicable;
-  if (!s.status.empty()) return result;
+  result.not_applicable = NotApplicable(s);
+  const std::vector<Impl> impls = ImplsOf(s);
 
   int64_t events = s.smoke_events;
   if (!flags.smoke) {
@@ -699,34 +345,34 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
   const int timeout_s = flags.smoke ? 120 : 600;
   result.events = events;
   result.reps = reps;
-  for (const Impl& impl : s.impls) {
+  for (const Impl& impl : impls) {
     result.impls.push_back(
         {impl.column, impl.detail, events,
-         std::vector<std::vector<double>>(s.metrics.size())});
+         std::vector<std::vector<double>>(result.metrics.size())});
   }
 
   const auto started = std::chrono::steady_clock::now();
   std::fprintf(stderr, "%-20s %lld events, %zu implementations x %d reps ...",
-               s.name.c_str(), static_cast<long long>(events), s.impls.size(),
+               s.name.c_str(), static_cast<long long>(events), impls.size(),
                reps);
   const int64_t budget_ns =
       (flags.smoke ? s.smoke_budget_ms : s.budget_ms) * 1'000'000;
   // Events per implementation: the scenario's count, or fewer for an
   // implementation that would need more than kTargetRunSeconds for it
   // (calibrated on the warm-up run), but never fewer than a tenth.
-  std::vector<int64_t> impl_events(s.impls.size(), events);
+  std::vector<int64_t> impl_events(impls.size(), events);
   if (!flags.smoke) {
     const int64_t warm = std::min(
         events, std::max<int64_t>(s.multiple_of * 1000,
                                   events / 10 - (events / 10) % s.multiple_of));
-    for (size_t i = 0; i < s.impls.size(); ++i) {
-      const Impl& impl = s.impls[i];
+    for (size_t i = 0; i < impls.size(); ++i) {
+      const Impl& impl = impls[i];
       const auto t0 = std::chrono::steady_clock::now();
       impl.run({s.name, impl.column, warm, capacity, timeout_s, budget_ns / 5});
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
               .count();
-      if (!s.higher_is_better || seconds <= 0) continue;  // latency: budget
+      if (latency || seconds <= 0) continue;  // latency: budget
       const double rate = static_cast<double>(warm) / seconds;
       int64_t n = std::clamp(static_cast<int64_t>(rate * kTargetRunSeconds),
                              warm, events);
@@ -734,15 +380,14 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
       impl_events[i] = n;
     }
   }
-  for (size_t i = 0; i < s.impls.size(); ++i) {
+  for (size_t i = 0; i < impls.size(); ++i) {
     result.impls[i].events = impl_events[i];
   }
   for (int r = 0; r < reps; ++r) {
-    for (size_t i = 0; i < s.impls.size(); ++i) {
-      const Metrics m =
-          s.impls[i].run({s.name, s.impls[i].column, impl_events[i], capacity,
-                          timeout_s, budget_ns});
-      for (size_t k = 0; k < m.size() && k < s.metrics.size(); ++k) {
+    for (size_t i = 0; i < impls.size(); ++i) {
+      const Metrics m = impls[i].run({s.name, impls[i].column, impl_events[i],
+                                      capacity, timeout_s, budget_ns});
+      for (size_t k = 0; k < m.size() && k < result.metrics.size(); ++k) {
         result.impls[i].samples[k].push_back(m[k]);
       }
     }

@@ -1,0 +1,50 @@
+// bench/peers.cc — the peers, in table column order: each adapter with its
+// blocking variant for PingPongBlocking (peers.h). A new peer is its
+// adapter and one line here; MakePeerRun gives it every topology its API
+// offers.
+
+#include "peers.h"
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "peer_topologies.h"
+#include "report.h"
+#include "scenario.h"
+
+namespace ringflow::bench {
+namespace {
+
+struct Peer {
+  std::string_view name;  // its column
+  RunFn (*make_run)(const Scenario&);
+};
+
+constexpr std::array kPeers = {
+    Peer{AqSpsc::kName, MakePeerRun<AqSpsc>},
+    Peer{AqMpmc::kName, MakePeerRun<AqMpmc>},
+    Peer{RwqPeer::kName, MakePeerRun<RwqPeer, BlockingRwqPeer>},
+    Peer{McCqPeer::kName, MakePeerRun<McCqPeer, BlockingMcCqPeer>},
+    Peer{BoostSpscPeer::kName, MakePeerRun<BoostSpscPeer>},
+    Peer{BoostQueuePeer::kName, MakePeerRun<BoostQueuePeer>},
+    Peer{MutexDequePeer::kName, MakePeerRun<MutexDequePeer, MutexDequePeer>},
+};
+
+}  // namespace
+
+std::vector<std::string> PeerColumns() {
+  std::vector<std::string> columns;
+  for (const Peer& peer : kPeers) columns.emplace_back(peer.name);
+  return columns;
+}
+
+RunFn PeerRun(const Scenario& s, std::string_view peer) {
+  for (const Peer& p : kPeers) {
+    if (p.name == peer) return p.make_run(s);
+  }
+  return nullptr;
+}
+
+}  // namespace ringflow::bench

@@ -1,0 +1,169 @@
+// bench/scenario.h
+//
+// A topology scenario as data: its shape (a Topology with its producers,
+// consumers and batch), its sizes, and the columns of its table row
+// (ringflow in one or more setups, the peers by name, the bound). What a
+// scenario verifies follows from its Topology (each kind below names its
+// check): every implementation of a kind verifies that check and fails
+// loudly when it does not hold.
+//
+// Who implements what, each kind once:
+//   scenarios.cc           the registry: every scenario, one entry each
+//   ringflow_topologies.*  ringflow (RingflowRun), every kind
+//   shared_topologies.*    ringflow over shared memory (SharedRun),
+//                          kOneToOne with a batch of 1
+//   peer_topologies.h      any peer adapter (PeerRun<P>), the kinds that
+//                          adapter's API supports; peers.cc lists the peers
+//   topology_bench.cc      the bounds, and the run loop over the columns
+//
+// Thread-safety: plain values, built and read by the scenario thread.
+
+#ifndef RINGFLOW_BENCH_SCENARIO_H_
+#define RINGFLOW_BENCH_SCENARIO_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "harness.h"
+#include "report.h"
+#include "ringflow/core/ring_options.h"
+#include "ringflow/processors/batch_event_processor.h"
+#include "topology.h"
+
+namespace ringflow::bench {
+
+inline constexpr int64_t kDefaultCapacity = int64_t{1} << 16;  // LMAX
+inline constexpr int64_t kBaseEvents = 20'000'000;  // OneToOne's default
+// ProcessorOptions::stream_backoff_pauses as shipped.
+inline constexpr int kDefaultBackoff = ProcessorOptions{}.stream_backoff_pauses;
+
+// The shape of a scenario, and what its runs verify. Events are the values
+// 0..N-1 unless said otherwise.
+enum class Topology : uint8_t {
+  // 1 producer -> 1 consumer, `batch` events per claim (ringflow) or bulk
+  // push (peers). Checks the sum N(N-1)/2.
+  kOneToOne,
+  // 1 producer -> kConsumers consumers that each see every event. Checks
+  // every consumer's sum.
+  kOneToThreeMulticast,
+  // producer -> +1 -> +1 -> sink, each stage behind the previous one.
+  // Checks that each event passed both stages, and the sum.
+  kOneToThreePipeline,
+  // producer -> {fizz, buzz} in parallel -> fizzbuzz. Checks each event's
+  // value at the join and the fizzbuzz count ceil(N / 15).
+  kOneToThreeDiamond,
+  // `producers` producers (producer p publishes p, p + P, ...) -> 1
+  // consumer. Checks the sum and each producer's order (a peer that does
+  // not keep a producer's order, kProducerFifo false, the sum only).
+  kManyToOne,
+  // `producers` producers (as kManyToOne) -> `consumers` competing
+  // consumers. Checks that every event was handled exactly once, and the
+  // count.
+  kManyToWorkers,
+  // Round trips between two rings (queues), each timed; {p50, p99, p99.9}
+  // ns. Checks that every pong carries its ping's value and that every
+  // round trip was timed.
+  kPingPong,
+};
+
+// Which API reads a ringflow ring (kOneToOne with a batch of 1 only; every
+// other kind reads with BatchEventProcessors, or a WorkerPool).
+enum class Reader : uint8_t {
+  kBatchEventProcessor,
+  kPoll,        // EventPoller::Poll in a spinning loop
+  kLeaseBatch,  // EventPoller::TryLeaseBatch, released batch by batch
+};
+
+// How ringflow runs a column.
+struct RingflowSetup {
+  Reader reader = Reader::kBatchEventProcessor;
+  // kManyToOne and kManyToWorkers (kSingle takes one producer); the other
+  // kinds have one producer on a kSingle ring.
+  ProducerType producer_type = ProducerType::kSingle;
+  // RingOptions::counters and ProcessorOptions::stream_backoff_pauses:
+  // kOneToOne with a batch of 1 and a BatchEventProcessor only.
+  bool counters = true;
+  int backoff_pauses = kDefaultBackoff;
+};
+
+// Who runs a column.
+enum class Runner : uint8_t {
+  kRingflow,            // RingflowRun with the column's `ringflow` setup
+  kSharedCrossProcess,  // SharedRun: the consumer in a child process
+  kSharedInProcess,     // SharedRun: both sides in this process
+  kPeer,                // PeerRun for the peer whose name is the column's
+  kBound,               // ceiling (k = batch), or floor for kPingPong
+};
+
+// One column of a scenario's row.
+struct Column {
+  std::string name;    // kRingflowColumn, a peer, kBoundColumn, or another
+                       // ringflow setup (report.h)
+  std::string detail;  // what exactly runs; empty for a bound: its own
+  Runner runner = Runner::kRingflow;
+  RingflowSetup ringflow;        // kRingflow
+  int bound_backoff_pauses = 0;  // kBound: the raw ring consumer's backoff
+};
+
+// One scenario: a row of the table (a row per metric for kPingPong).
+struct Scenario {
+  std::string name;
+  std::string family;  // --scenarios also takes it (OneToOneBatch, ...)
+  Topology topology = Topology::kOneToOne;
+  int producers = 1;  // kManyToOne, kManyToWorkers
+  int consumers = 1;  // kManyToWorkers; the 1->3 kinds have kConsumers
+  int64_t batch = 1;  // kOneToOne: events per claim or push
+  // kPingPong's wait: kBusySpin or kBlocking (peers: their blocking
+  // variants). The other kinds spin, or spin then yield when their threads
+  // outnumber the CPUs (StrategyFor).
+  WaitStrategyKind wait = WaitStrategyKind::kBusySpin;
+
+  int64_t events = 0;        // full run (scaled by --events)
+  int64_t smoke_events = 0;  // --smoke
+  int64_t multiple_of = 1;   // events rounded down to a multiple of this
+  int64_t capacity = kDefaultCapacity;  // --capacity replaces the default
+  int rep_factor = 1;                   // repetitions = --reps x this
+  int64_t budget_ms = 0;                // kPingPong: time limit per run
+  int64_t smoke_budget_ms = 0;          // the same with --smoke
+  // Not in the default selection; runs when named (by name or family) and
+  // in every --smoke run, so that ctest keeps it verified.
+  bool opt_in = false;
+
+  // The row, in this order: `ringflow`, the `peers` (each with
+  // `peer_detail`), `columns`, then the bound unless `columns` places it.
+  Column ringflow;
+  std::vector<std::string> peers;
+  std::string peer_detail;
+  std::vector<Column> columns;
+  // Why the peer columns left out of `peers` are n/a, unless
+  // `not_applicable` names the column itself.
+  std::string others;
+  std::map<std::string, std::string> not_applicable;
+  // When set, ringflow's ratio is to this column, not to the best peer.
+  std::string compare_to;
+  std::string note;
+};
+
+// The ringflow column, read as `setup` says.
+inline Column Ringflow(std::string detail, RingflowSetup setup = {}) {
+  return {kRingflowColumn, std::move(detail), Runner::kRingflow, setup};
+}
+// The bound, placed where it stands in Scenario::columns.
+inline Column Bound() {
+  return {.name = kBoundColumn, .runner = Runner::kBound};
+}
+
+// Every scenario, in table order (scenarios.cc).
+std::vector<Scenario> AllScenarios();
+
+// One timed, verified run of a column (a Fail() ends the process when its
+// check does not hold).
+using RunFn = std::function<Metrics(const RunContext&)>;
+
+}  // namespace ringflow::bench
+
+#endif  // RINGFLOW_BENCH_SCENARIO_H_

@@ -1,0 +1,316 @@
+// bench/scenarios.cc — the registry: every topology scenario, in table
+// order (scenario.h says what the fields mean). A new scenario is one more
+// entry; its topology's implementations already exist.
+
+#include <algorithm>
+#include <array>
+#include <string>
+#include <vector>
+
+#include "report.h"
+#include "scenario.h"
+#include "topology.h"
+
+namespace ringflow::bench {
+namespace {
+
+// Peer columns (PeerColumns) by the queues' shapes.
+std::vector<std::string> SpscPeers() {
+  return {"aq-spsc", "rwq", "boost-spsc"};
+}
+// The SPSC peers and the mutex: one queue per edge of a graph.
+std::vector<std::string> EdgePeers() {
+  return {"aq-spsc", "rwq", "boost-spsc", "mutex"};
+}
+std::vector<std::string> MpmcPeers() {
+  return {"aq-mpmc", "mc-cq", "boost-q", "mutex"};
+}
+
+constexpr const char* kNoBulk = "no bulk push/pop API";
+constexpr const char* kSpscShape =
+    "MPMC queue; the SPSC peers (one queue per edge) are the natural build";
+constexpr const char* kNeedsMpmc = "single producer / single consumer only";
+
+// Scaling (opt-in): every producer count x every consumer count.
+constexpr std::array<int, 4> kScalingProducers = {1, 2, 4, 8};
+constexpr std::array<int, 2> kScalingConsumers = {1, kConsumers};
+// Every Scaling row moves the same events: a multiple of each producer count.
+constexpr int64_t kScalingMultiple = 8;
+static_assert(std::ranges::all_of(kScalingProducers,
+                                  [](int p) {
+                                    return kScalingMultiple % p == 0;
+                                  }),
+              "each producer publishes the same number of events");
+
+// "4 threads on 2 CPUs: spin then yield" (the wait ModeFor chooses).
+std::string ThreadsOnCpus(int threads) {
+  return std::to_string(threads) + " threads on " +
+         std::to_string(Pinning::Get().cpus()) + " CPUs: " +
+         (ModeFor(threads) == WaitMode::kBusySpin ? "busy spin"
+                                                  : "spin then yield");
+}
+
+std::string Count(int n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+Scenario OneToOneBatch(int64_t k) {
+  const std::string ks = std::to_string(k);
+  return {.name = "OneToOneBatch" + ks,
+          .family = "OneToOneBatch",
+          .batch = k,
+          .events = kBaseEvents,
+          .smoke_events = 6400,
+          .ringflow = Ringflow("PublishEvents(k), BatchEventProcessor"),
+          .peers = {"mc-cq", "boost-spsc", "mutex"},
+          .peer_detail = "bulk push of k, bulk pop",
+          .others = kNoBulk,
+          .note = "ringflow: PublishEvents(" + ks + "); peers: bulk push of " +
+                  ks + ", bulk pop of up to " + std::to_string(kPopBulkMax)};
+}
+
+Scenario OneToOnePoller(bool lease) {
+  return {.name = lease ? "OneToOneLease" : "OneToOnePoller",
+          .events = kBaseEvents,
+          .smoke_events = 5000,
+          .ringflow =
+              Ringflow(lease ? "EventPoller::TryLeaseBatch" : "Poll",
+                       {.reader = lease ? Reader::kLeaseBatch : Reader::kPoll}),
+          .peers = SpscPeers(),
+          .peer_detail = "one push / one pop per event",
+          .others =
+              "measured in OneToOne (same shape); the SPSC peers "
+              "repeat here as the reference",
+          .note = lease ? "ringflow: EventPoller::TryLeaseBatch (whole "
+                          "available batch, read in place, released at "
+                          "once); peers as OneToOne"
+                        : "ringflow: EventPoller::Poll in a spinning loop; "
+                          "peers as OneToOne"};
+}
+
+Scenario PingPong(bool blocking) {
+  Scenario s{
+      .name = blocking ? "PingPongBlocking" : "PingPongBusySpin",
+      .family = "PingPong",
+      .topology = Topology::kPingPong,
+      .wait =
+          blocking ? WaitStrategyKind::kBlocking : WaitStrategyKind::kBusySpin,
+      .events = blocking ? 100'000 : 1'000'000,
+      .smoke_events = blocking ? 500 : 2000,
+      .capacity = 1024,  // LMAX PingPong
+      .budget_ms = 500,
+      .smoke_budget_ms = 100,
+      .ringflow =
+          Ringflow(blocking ? "two rings, kBlocking" : "two rings, kBusySpin"),
+      .peers = blocking ? std::vector<std::string>{"rwq", "mc-cq", "mutex"}
+                        : PeerColumns(),
+      .peer_detail =
+          blocking ? "two queues, blocking pop" : "two queues, spinning pop",
+      .others = "no blocking wait"};
+  s.note = "round trip between two rings of " + std::to_string(s.capacity) +
+           " (" +
+           (blocking ? "ringflow kBlocking; peers with a blocking wait"
+                     : "ringflow kBusySpin; peers spin") +
+           "), histogram per round trip, closed loop (no coordinated "
+           "omission); each run stops after " +
+           std::to_string(s.events) + " round trips or " +
+           std::to_string(s.budget_ms) + " ms";
+  return s;
+}
+
+// ThreeToOne's and WorkerPool's shapes over 1-8 producers and 1 or 3
+// consumers, for a machine with at least producers + consumers cores.
+Scenario Scaling(int producers, int consumers) {
+  const bool pool = consumers > 1;
+  const std::string publishing =
+      Count(producers, "producer") +
+      " (producer p publishes p, p+P, ... one at a time; ringflow kMulti "
+      "ring, PublishEvent), ";
+  const std::string threads = ThreadsOnCpus(producers + consumers);
+  const std::string lock_free_only =
+      "Scaling runs the lock-free MPMC peers only; this one is measured in "
+      "ThreeToOne and WorkerPool";
+  return {.name = "ScalingP" + std::to_string(producers) + "C" +
+                  std::to_string(consumers),
+          .family = "Scaling",
+          .topology = pool ? Topology::kManyToWorkers : Topology::kManyToOne,
+          .producers = producers,
+          .consumers = consumers,
+          .events = kBaseEvents / 4,
+          .smoke_events = 4000,
+          .multiple_of = kScalingMultiple,
+          .opt_in = true,
+          .ringflow = Ringflow(
+              pool ? "kMulti ring, WorkerPool of " + std::to_string(consumers)
+                   : "kMulti ring, BatchEventProcessor",
+              {.producer_type = ProducerType::kMulti}),
+          .peers = {"aq-mpmc", "mc-cq"},
+          .peer_detail = "MPMC queue, " + Count(producers, "producer") + ", " +
+                         Count(consumers, "consumer"),
+          .others = kNeedsMpmc,
+          .not_applicable = {{"boost-q", lock_free_only},
+                             {"mutex", lock_free_only}},
+          .note = pool
+                      ? publishing + std::to_string(consumers) +
+                            " competing consumers (" + threads +
+                            "); each event handled exactly once and the count "
+                            "checked; ringflow WorkerPool; peers: the scenario "
+                            "thread pushes a -1 per consumer once the "
+                            "consumers' counts reach N"
+                      : publishing + "1 consumer (" + threads +
+                            "); sum and per-producer order checked; ringflow "
+                            "BatchEventProcessor; aq-mpmc: sum only (as "
+                            "ThreeToOne)"};
+}
+
+}  // namespace
+
+std::vector<Scenario> AllScenarios() {
+  const std::string spin2 = "2 threads, busy spin";
+  const std::string yield4 = ThreadsOnCpus(4);
+  // SharedOneToOne's other ringflow setups (notes, JSON, plot).
+  const std::string in_process_one_to_one = "in-process OneToOne";
+  const std::string in_process_shared_ring = "in-process SharedRing";
+
+  std::vector<Scenario> all = {
+      {.name = "OneToOne",
+       .events = kBaseEvents,
+       .smoke_events = 5000,
+       .ringflow = Ringflow("PublishEvent, BatchEventProcessor"),
+       .peers = PeerColumns(),
+       .peer_detail = "one push / one pop per event",
+       // Two more references, in the summary below the table: the stream
+       // backoff's effect, and the raw ring given the same backoff.
+       .columns = {Bound(),
+                   {kOneToOneNoBackoff,
+                    "PublishEvent, BatchEventProcessor, "
+                    "stream_backoff_pauses = 0",
+                    Runner::kRingflow,
+                    {.backoff_pauses = 0}},
+                   {.name = kRawRingWithBackoff,
+                    .detail = "raw ring, cursor published every event, "
+                              "consumer with ringflow's stream backoff",
+                    .runner = Runner::kBound,
+                    .bound_backoff_pauses = kDefaultBackoff}},
+       .note = "ringflow: PublishEvent + BatchEventProcessor, busy spin"},
+      OneToOneBatch(10),
+      OneToOneBatch(64),
+      OneToOnePoller(/*lease=*/false),
+      OneToOnePoller(/*lease=*/true),
+      {.name = "OneToThreeMulticast",
+       .topology = Topology::kOneToThreeMulticast,
+       .consumers = kConsumers,
+       .events = kBaseEvents / 4,
+       .smoke_events = 3000,
+       .ringflow = Ringflow("3 BatchEventProcessors on one ring"),
+       .peers = EdgePeers(),
+       .peer_detail = "one queue per consumer",
+       .others = kSpscShape,
+       .note = "every consumer sees every event (" + yield4 +
+               "); peers: one SPSC queue per consumer"},
+      {.name = "OneToThreePipeline",
+       .topology = Topology::kOneToThreePipeline,
+       .consumers = kConsumers,
+       .events = kBaseEvents / 4,
+       .smoke_events = 3000,
+       .ringflow = Ringflow("3 dependent BatchEventProcessors"),
+       .peers = EdgePeers(),
+       .peer_detail = "a queue per edge",
+       .others = kSpscShape,
+       .note = "stage1 +1 -> stage2 +1 -> sum (" + yield4 +
+               "); peers: a queue between stages"},
+      {.name = "OneToThreeDiamond",
+       .topology = Topology::kOneToThreeDiamond,
+       .consumers = kConsumers,
+       .events = kBaseEvents / 4,
+       .smoke_events = 3000,
+       .ringflow = Ringflow("fizz, buzz -> fizzbuzz processors"),
+       .peers = EdgePeers(),
+       .peer_detail = "a queue per edge",
+       .others = kSpscShape,
+       .note = "fizz, buzz in parallel -> fizzbuzz count (" + yield4 +
+               "); ringflow event {int64 value; bool fizz, buzz}; peers: "
+               "four queues (fan out, join)"},
+      {.name = "ThreeToOne",
+       .topology = Topology::kManyToOne,
+       .producers = kProducers,
+       .events = kBaseEvents / 4,
+       .smoke_events = 3000,
+       .multiple_of = kProducers,
+       .ringflow = Ringflow("kMulti ring, BatchEventProcessor",
+                            {.producer_type = ProducerType::kMulti}),
+       .peers = MpmcPeers(),
+       .peer_detail = "MPMC queue, 3 producers",
+       .others = kNeedsMpmc,
+       .note = "3 producers, 1 consumer (" + yield4 +
+               "), sum and per-producer order checked; ringflow kMulti; "
+               "aq-mpmc: sum only (atomic_queue's MPMC mode does not keep a "
+               "producer's order when that producer is preempted between "
+               "claiming and filling a slot)"},
+      {.name = "WorkerPool",
+       .topology = Topology::kManyToWorkers,
+       .consumers = kConsumers,
+       .events = kBaseEvents / 4,
+       .smoke_events = 3000,
+       .ringflow = Ringflow("WorkerPool, 3 WorkProcessors"),
+       .peers = MpmcPeers(),
+       .peer_detail = "MPMC queue, 3 consumers",
+       .others = kNeedsMpmc,
+       .note = "1 producer, 3 competing consumers (" + yield4 +
+               "), each event handled exactly once (checked)"},
+      PingPong(/*blocking=*/false),
+      PingPong(/*blocking=*/true),
+      {.name = "CountersOverhead",
+       .events = kBaseEvents,
+       .smoke_events = 5000,
+       .rep_factor = 3,
+       .ringflow = Ringflow("OneToOne, counters = true"),
+       .columns = {{"counters off",
+                    "OneToOne, counters = false",
+                    Runner::kRingflow,
+                    {.counters = false}}},
+       .others = "ringflow against itself",
+       .compare_to = "counters off",
+       .note = "OneToOne with RingOptions::counters = true (ringflow "
+               "column) vs false; target on/off >= 0.97"},
+      {.name = "SharedOneToOne",
+       .events = kBaseEvents,
+       .smoke_events = 5000,
+       .ringflow = {kRingflowColumn,
+                    "SharedRing -> SharedConsumer in another process",
+                    Runner::kSharedCrossProcess},
+       .columns = {Column{in_process_one_to_one,
+                          "OneToOne: RingBuffer, BatchEventProcessor"},
+                   {in_process_shared_ring,
+                    "SharedRing -> SharedConsumer, both in this process",
+                    Runner::kSharedInProcess}},
+       .others = "ringflow against itself",
+       .compare_to = in_process_one_to_one,
+       .note = "OneToOne across two processes (ringflow column): "
+               "shm::SharedRing (kSingle, kBusySpin, counters on), "
+               "PublishEvent one at a time, in this process; "
+               "shm::SharedConsumer::Run (Poll, busy spin, stream backoff) "
+               "in a child process (this binary re-executed), timed from "
+               "the first claim to the child's CLOCK_MONOTONIC after its "
+               "last event. " +
+               in_process_one_to_one +
+               ": the OneToOne run (RingBuffer, BatchEventProcessor, "
+               "counters on). " +
+               in_process_shared_ring +
+               ": the cross-process run's producer and consumer as two "
+               "threads of this process (the shm ring without the process "
+               "boundary). All " +
+               spin2 + "; target shared / in-process OneToOne >= 0.9"},
+  };
+  for (int consumers : kScalingConsumers) {
+    for (int producers : kScalingProducers) {
+      all.push_back(Scaling(producers, consumers));
+    }
+  }
+  for (Scenario& s : all) {
+    if (s.family.empty()) s.family = s.name;
+  }
+  return all;
+}
+
+}  // namespace ringflow::bench
