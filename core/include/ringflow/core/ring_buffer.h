@@ -16,7 +16,8 @@
 // Who calls what:
 //   claim/publish      producer thread(s): one thread for kSingle, any
 //                      number for kMulti
-//   RegisterConsumer,  setup, any thread
+//   RegisterConsumer,  setup, any thread (also while the producer runs)
+//   ...AtOldest,
 //   NewBarrier
 //   Cursor, capacity,  any thread
 //   RemainingCapacity  (producer thread for kSingle)
@@ -184,14 +185,26 @@ class RingBuffer : public core_internal::EventPublisher<RingBuffer<E>, E> {
   // Thread-safe (setup path).
   absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumer(
       std::string_view name = {}) {
-    // Late-joiner protocol (as LMAX addGatingSequences): set the sequence to
-    // the cursor before the slot becomes visible and again after, both
-    // seq_cst, so the producer never laps a slot the new consumer has not
-    // read: anything it claimed before seeing the slot is above the cursor
-    // we read the second time.
-    RINGFLOW_ASSIGN_OR_RETURN(const int index,
-                              consumers_.Acquire(cursor_.LoadSeqCst(), name));
-    consumers_.sequence(index).StoreSeqCst(cursor_.LoadSeqCst());
+    // Late-joiner protocol (as LMAX addGatingSequences), see
+    // ConsumerTable::Join: the producer never laps a slot the new consumer
+    // has not read.
+    RINGFLOW_ASSIGN_OR_RETURN(
+        const int index,
+        consumers_.Join(cursor_, core_internal::JoinAt::kCursor, name));
+    return core_internal::MakeConsumerHandle(consumers_, index);
+  }
+
+  // As RegisterConsumer, but starting at the oldest event still protected:
+  // after the lowest sequence another registered consumer holds (at the
+  // cursor when there is none), so the new consumer first reads what the
+  // slowest consumer has not released yet. It gates the producer before
+  // it reads anything, and never reads a slot the producer has lapped.
+  // Thread-safe (setup path).
+  absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumerAtOldest(
+      std::string_view name = {}) {
+    RINGFLOW_ASSIGN_OR_RETURN(
+        const int index,
+        consumers_.Join(cursor_, core_internal::JoinAt::kOldest, name));
     return core_internal::MakeConsumerHandle(consumers_, index);
   }
 
