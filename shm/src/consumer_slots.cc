@@ -196,7 +196,7 @@ core_internal::ConsumerHandle Control::ConsumerHandleFor(int index) {
   // Relaxed: written by this process's RegisterConsumer before it returned
   // the index (same thread, or handed over with the index).
   const int first = s.counters.load(std::memory_order_relaxed);
-  const core_internal::CountersBlock* block = counters();
+  core_internal::CountersBlock* block = counters();
   const bool valid =
       block != nullptr && first >= 0 &&
       first <= block->capacity() - core_internal::ConsumerCounters::kCount;
@@ -206,7 +206,7 @@ core_internal::ConsumerHandle Control::ConsumerHandleFor(int index) {
         static_cast<Control*>(owner)->UnregisterConsumer(i, generation);
       },
       index, &s.sequence,
-      valid ? core_internal::ConsumerCounters(&counters()->value(first))
+      valid ? core_internal::ConsumerCounters(&block->value(first))
             : core_internal::ConsumerCounters(),
       std::string(s.name, strnlen(s.name, sizeof(s.name))),
       s.generation.load(std::memory_order_relaxed));

@@ -231,21 +231,34 @@ class RingBuffer
 
   // Takes a consumer slot that gates the producer from now on, starting at
   // the current cursor (a consumer added before the first publish sees
-  // every event). `name` labels its metrics (empty: consumer-<slot>; a
+  // every event; one added while the producer runs sees what follows). `name` labels its metrics (empty: consumer-<slot>; a
   // taken name gets #2, #3...). InvalidArgument for a bad name,
   // ResourceExhausted when max_consumers slots are taken.
   // Thread-safe (setup path).
   absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumer(
       std::string_view name = {}) {
-    // Late-joiner protocol (as LMAX addGatingSequences): set the sequence to
-    // the cursor before the slot becomes visible and again after, both
-    // seq_cst, so the producer never laps a slot the new consumer has not
-    // read: anything it claimed before seeing the slot is above the cursor
-    // we read the second time.
+    // Late-joiner protocol (as LMAX addGatingSequences), see
+    // ConsumerTable::Join: the producer never laps a slot the new consumer
+    // has not read.
     RINGFLOW_ASSIGN_OR_RETURN(
-        const int index,
-        this->consumers_.Register(Storage::cursor_.LoadSeqCst(), name));
-    this->consumers_.sequence(index).StoreSeqCst(Storage::cursor_.LoadSeqCst());
+        const int index, this->consumers_.Join(Storage::cursor_,
+                                               core_internal::JoinAt::kCursor,
+                                               name));
+    return core_internal::MakeConsumerHandle(this->consumers_, index);
+  }
+
+  // As RegisterConsumer, but starting at the oldest event still protected:
+  // after the lowest sequence another registered consumer holds (at the
+  // cursor when there is none), so the new consumer first reads what the
+  // slowest consumer has not released yet. It gates the producer before
+  // it reads anything, and never reads a slot the producer has lapped.
+  // Thread-safe (setup path).
+  absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumerAtOldest(
+      std::string_view name = {}) {
+    RINGFLOW_ASSIGN_OR_RETURN(
+        const int index, this->consumers_.Join(Storage::cursor_,
+                                               core_internal::JoinAt::kOldest,
+                                               name));
     return core_internal::MakeConsumerHandle(this->consumers_, index);
   }
 

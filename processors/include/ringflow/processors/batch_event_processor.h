@@ -85,23 +85,25 @@ class BatchEventProcessor {
   static absl::StatusOr<std::unique_ptr<BatchEventProcessor>> Create(
       Ring& ring, H& handler, std::vector<const Sequence*> dependents = {},
       ProcessorOptions options = {}) {
-    if (options.max_batch_size < 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "max_batch_size ", options.max_batch_size, " must be at least 1"));
-    }
-    RINGFLOW_RETURN_IF_ERROR(
-        core_internal::StreamBackoff::Validate(options.stream_backoff_pauses));
-    if (options.exception_policy.action == ExceptionAction::kRewind &&
-        options.exception_policy.max_rewinds < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("max_rewinds ", options.exception_policy.max_rewinds,
-                       " must be at least 1 for ExceptionAction::kRewind"));
-    }
+    RINGFLOW_RETURN_IF_ERROR(Validate(options));
     if (options.name.empty()) {
       options.name = SanitizeName(processors_internal::TypeName<H>());
     }
     RINGFLOW_ASSIGN_OR_RETURN(core_internal::ConsumerHandle slot,
                               ring.RegisterConsumer(options.name));
+    return CreateOnSlot(ring, std::move(slot), handler, std::move(dependents),
+                        std::move(options));
+  }
+
+  // As Create, on a consumer slot of `ring` the caller registered already
+  // (e.g. with RingBuffer::RegisterConsumerAtOldest): the processor starts
+  // after the slot's sequence and takes the slot's name.
+  template <typename Ring>
+  static absl::StatusOr<std::unique_ptr<BatchEventProcessor>> CreateOnSlot(
+      Ring& ring, core_internal::ConsumerHandle slot, H& handler,
+      std::vector<const Sequence*> dependents = {},
+      ProcessorOptions options = {}) {
+    RINGFLOW_RETURN_IF_ERROR(Validate(options));
     options.name = slot.name();  // made unique by the ring
     return std::unique_ptr<BatchEventProcessor>(new BatchEventProcessor(
         ring.slots(), ring.NewBarrier(std::move(dependents)), std::move(slot),
@@ -163,6 +165,22 @@ class BatchEventProcessor {
         handler_(handler),
         counters_(slot_.counters()),
         options_(std::move(options)) {}
+
+  static absl::Status Validate(const ProcessorOptions& options) {
+    if (options.max_batch_size < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_batch_size ", options.max_batch_size, " must be at least 1"));
+    }
+    RINGFLOW_RETURN_IF_ERROR(
+        core_internal::StreamBackoff::Validate(options.stream_backoff_pauses));
+    if (options.exception_policy.action == ExceptionAction::kRewind &&
+        options.exception_policy.max_rewinds < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("max_rewinds ", options.exception_policy.max_rewinds,
+                       " must be at least 1 for ExceptionAction::kRewind"));
+    }
+    return absl::OkStatus();
+  }
 
   void Loop() {
     Sequence& sequence = slot_.sequence();

@@ -7,6 +7,7 @@
 //   d.HandleEventsWith(journal, risk).Then(matcher);
 //   d.After(journal).HandleEventsWith(archiver);
 //   d.HandleEventsWith(a).And(d.HandleEventsWith(b)).Then(c);
+//   d.After(journal).AddHandler(auditor, StartAt::kCursor);  // running
 //
 // A group remembers the error of the call that made it (status()); the
 // Disruptor also keeps the first one for Start(). Setup path only.
@@ -14,6 +15,7 @@
 #ifndef RINGFLOW_PROCESSORS_EVENT_HANDLER_GROUP_H_
 #define RINGFLOW_PROCESSORS_EVENT_HANDLER_GROUP_H_
 
+#include <cstdint>
 #include <span>
 #include <utility>
 #include <vector>
@@ -27,6 +29,19 @@ template <typename E>
 class RingBuffer;
 template <typename E, typename Ring>
 class Disruptor;
+
+// Where a handler added to a running Disruptor (AddHandler) starts.
+enum class StartAt : uint8_t {
+  // After the cursor: the events published from the moment it joins (as
+  // LMAX addGatingSequences).
+  kCursor,
+  // At the oldest event still in the ring: the one after the lowest
+  // sequence another handler of the ring holds, so it first sees what the
+  // slowest handler has not released yet (the cursor when there is none).
+  // Never a slot the producer has lapped. Needs RingBuffer
+  // (RegisterConsumerAtOldest); other rings give Unimplemented.
+  kOldest,
+};
 
 template <typename E, typename Ring = RingBuffer<E>>
 class EventHandlerGroup {
@@ -46,6 +61,16 @@ class EventHandlerGroup {
   EventHandlerGroup ThenWorkerPool(std::span<H> handlers) {
     if (!status_.ok()) return *this;
     return disruptor_->AddWorkerPool(sequences_, handlers);
+  }
+
+  // On a running Disruptor: adds `handler` behind every handler of this
+  // group, on a thread of its own (see Disruptor::AddHandler):
+  //   d.After(journal).AddHandler(archiver, StartAt::kOldest);
+  // The group's error, if any, else AddHandler's.
+  template <typename H>
+  absl::Status AddHandler(H&& handler, StartAt start = StartAt::kCursor) {
+    if (!status_.ok()) return status_;
+    return disruptor_->AddRunning(sequences_, std::forward<H>(handler), start);
   }
 
   // The union of two groups (both must come from the same Disruptor).

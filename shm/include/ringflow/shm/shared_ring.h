@@ -118,6 +118,15 @@ class SharedRing
     return this->control_->ConsumerHandleFor(index);
   }
 
+  // As RegisterConsumer, starting at the oldest event still protected by
+  // the other consumers (the shm join handshake, Control::JoinAtOldest).
+  absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumerAtOldest(
+      std::string_view name = {}) {
+    RINGFLOW_ASSIGN_OR_RETURN(
+        const int index, this->control_->RegisterConsumer(name, /*oldest=*/true));
+    return this->control_->ConsumerHandleFor(index);
+  }
+
   shm_internal::Control& control() noexcept { return *this->control_; }
   const shm_internal::Control& control() const noexcept {
     return *this->control_;

@@ -11,16 +11,17 @@
 // downstream barrier never dangles while the ring exists.
 //
 // Who calls what:
-//   Register/Unregister   setup threads (serialised by an internal mutex)
+//   Register/Join/Unregister setup threads (serialised by an internal mutex)
 //   MinimumSequence       producer threads; lock-free, never allocates
 //   slot sequence writes  the slot's owner only
 //   name, ForEachActive   any thread (observability)
 //
 // Memory ordering: a slot becomes visible to the producer through a seq_cst
 // store of its state after its sequence was initialised; the producer reads
-// the state (seq_cst) and then the sequence (acquire). The sequence is read
-// with acquire because a consumer's StoreRelease says "I am done reading
-// those slots": the producer must not overwrite them before that.
+// the state and then the sequence (both seq_cst). The sequence load
+// acquires a consumer's StoreRelease, which says "I am done reading those
+// slots": the producer must not overwrite them before that. Join's two
+// protocols (cursor, oldest) are explained in consumer_table.cc.
 
 #ifndef RINGFLOW_CORE_INTERNAL_CONSUMER_TABLE_H_
 #define RINGFLOW_CORE_INTERNAL_CONSUMER_TABLE_H_
@@ -42,6 +43,12 @@
 #include "ringflow/core/sequence.h"
 
 namespace ringflow::core_internal {
+
+// Where a consumer joining a running ring starts (ConsumerTable::Join).
+enum class JoinAt : uint8_t {
+  kCursor,  // after the producer's cursor: events published from now on
+  kOldest,  // after the lowest sequence another consumer still protects
+};
 
 class ConsumerTable {
  public:
@@ -65,6 +72,15 @@ class ConsumerTable {
   // taken. Thread-safe (setup path).
   absl::StatusOr<int> Register(int64_t initial, std::string_view name = {});
 
+  // Takes a free slot, as Register, for a consumer joining while `cursor`'s
+  // producer runs, and sets its sequence with the late-joiner handshake so
+  // the producer never laps an event the consumer has not read: kCursor
+  // starts it at the cursor, kOldest at the lowest sequence another active
+  // consumer holds (the cursor when there is none). Thread-safe (setup
+  // path; joins are serialised with each other and with Unregister).
+  absl::StatusOr<int> Join(const Sequence& cursor, JoinAt at,
+                           std::string_view name = {});
+
   // Frees a slot taken by Register. Thread-safe (setup path).
   void Unregister(int index);
 
@@ -80,24 +96,37 @@ class ConsumerTable {
 
   // Lowest sequence over the active slots, or `default_value` when there
   // are none. Producer threads. Lock-free. Never allocates.
+  //
+  // Stable scan: when a consumer joined while we read (joins_ moved), read
+  // again, so a result that leaves a joiner out was computed entirely
+  // before the join (Join at kOldest relies on it). Joins are rare.
   int64_t MinimumSequence(int64_t default_value) const noexcept {
-    // Acquire: pairs with the seq_cst store of high_water_ in Register, so
-    // the slots below it are initialised.
-    const int n = high_water_.load(std::memory_order_acquire);
-    int64_t minimum = default_value;
-    for (int i = 0; i < n; ++i) {
-      const Slot& slot = slots_[i];
-      // Seq_cst (a plain load on x86): pairs with the seq_cst state store
-      // in Register, ordering the sequence initialisation before the slot
-      // turns active, and is the load half of the late-joiner handshake
-      // (see SingleProducerSequencer::FenceBeforeGatingRead).
-      if (slot.state.load(std::memory_order_seq_cst) == kActive) {
-        // Acquire: pairs with the consumer's StoreRelease after it finished
-        // reading the events up to that sequence.
-        minimum = std::min(minimum, slot.sequence.LoadAcquire());
+    for (;;) {
+      // Seq_cst: pairs with the seq_cst increment in Join; with the
+      // re-read below it brackets every load of the scan.
+      const uint64_t joins = joins_.load(std::memory_order_seq_cst);
+      // Seq_cst: pairs with the seq_cst store of high_water_ in Register,
+      // so the slots below it are initialised, and takes part in the
+      // late-joiner handshake like the state loads below.
+      const int n = high_water_.load(std::memory_order_seq_cst);
+      int64_t minimum = default_value;
+      for (int i = 0; i < n; ++i) {
+        const Slot& slot = slots_[i];
+        // Seq_cst (a plain load on x86): pairs with the seq_cst state store
+        // in Register/Join, ordering the sequence initialisation before the
+        // slot turns active, and is the load half of the late-joiner
+        // handshake (see SingleProducerSequencer::FenceBeforeGatingRead).
+        if (slot.state.load(std::memory_order_seq_cst) == kActive) {
+          // Seq_cst (a plain load on x86): acquires the consumer's
+          // StoreRelease after it finished reading the events up to that
+          // sequence, and is ordered before the joins_ re-read, which a
+          // kOldest joiner's own seq_cst loads of this sequence follow.
+          minimum = std::min(minimum, slot.sequence.LoadSeqCst());
+        }
       }
+      // Seq_cst: see the first load of joins_.
+      if (joins_.load(std::memory_order_seq_cst) == joins) return minimum;
     }
-    return minimum;
   }
 
   // Number of active slots (statistic; relaxed reads).
@@ -132,12 +161,21 @@ class ConsumerTable {
                 "sequence");
 
   bool NameTaken(std::string_view name) const;
+  // Finds a free slot and fills its name and counters; the caller holds
+  // mu_ and then activates it. ResourceExhausted when none is free.
+  absl::StatusOr<int> ClaimLocked(std::string_view name);
+  // Turns a claimed slot active (its sequence already set). Caller holds mu_.
+  void ActivateLocked(int index);
+  // Lowest sequence over the active slots other than `self`, or
+  // `default_value`. Seq_cst loads (Join). Caller holds mu_.
+  int64_t OthersMinimumLocked(int self, int64_t default_value) const noexcept;
 
   const int capacity_;
   const std::string ring_name_;
   CountersBlock* const counters_;  // may be null
   std::unique_ptr<Slot[]> slots_;
   std::atomic<int> high_water_{0};  // written under mu_, read by producers
+  std::atomic<uint64_t> joins_{0};  // written under mu_, read by producers
   mutable std::mutex mu_;           // serialises Register/Unregister/name
 };
 
@@ -209,7 +247,7 @@ class ConsumerHandle {
   std::string name_;
 };
 
-// A handle for slot `index` of `table` (after Acquire).
+// A handle for slot `index` of `table` (after Register).
 ConsumerHandle MakeConsumerHandle(ConsumerTable& table, int index);
 
 }  // namespace ringflow::core_internal
