@@ -5,25 +5,46 @@ include(CMakePackageConfigHelpers)
 
 set(RINGFLOW_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/ringflow")
 
-install(DIRECTORY
-    "${PROJECT_SOURCE_DIR}/core/include/"
-    "${PROJECT_SOURCE_DIR}/processors/include/"
-    "${PROJECT_SOURCE_DIR}/observability/include/"
-    "${PROJECT_SOURCE_DIR}/shm/include/"
-    "${PROJECT_SOURCE_DIR}/include/"
-  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
-  FILES_MATCHING PATTERN "*.h")
+# One export set per component (ringflow<Component>Targets.cmake), so
+# that ringflowConfig.cmake loads only the components asked for and looks
+# only for their dependencies; ringflowTargets.cmake holds the umbrella
+# ringflow::ringflow. A component's targets file checks that the targets it
+# links from another component's file are already loaded.
+foreach(component IN LISTS RINGFLOW_COMPONENTS)
+  # core -> Core: the export set's and the file's name.
+  string(SUBSTRING "${component}" 0 1 first)
+  string(TOUPPER "${first}" first)
+  string(SUBSTRING "${component}" 1 -1 rest)
+  set(export_name "ringflow${first}${rest}Targets")
 
-install(TARGETS ringflow_core ringflow_processors
-    ringflow_observability ringflow_shm ringflow_ringflow
-  EXPORT ringflowTargets
-  ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/${component}/include/"
+    DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+    FILES_MATCHING PATTERN "*.h")
+  install(TARGETS ringflow_${component}
+    EXPORT ${export_name}
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+    LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  install(EXPORT ${export_name}
+    NAMESPACE ringflow::
+    DESTINATION "${RINGFLOW_INSTALL_CMAKEDIR}")
+endforeach()
+unset(first)
+unset(rest)
+unset(export_name)
 
-install(EXPORT ringflowTargets
-  NAMESPACE ringflow::
-  DESTINATION "${RINGFLOW_INSTALL_CMAKEDIR}")
+# The umbrella: ringflow/ringflow.h and ringflow::ringflow, only when every
+# component is built.
+if(RINGFLOW_ALL_COMPONENTS)
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/"
+    DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+    FILES_MATCHING PATTERN "*.h")
+  install(TARGETS ringflow_ringflow EXPORT ringflowTargets)
+  install(EXPORT ringflowTargets
+    NAMESPACE ringflow::
+    DESTINATION "${RINGFLOW_INSTALL_CMAKEDIR}")
+endif()
 
+# ringflowConfig.cmake.in reads RINGFLOW_COMPONENTS (what this install has).
 configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/ringflowConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/ringflowConfig.cmake"
@@ -52,6 +73,18 @@ else()
   set(RINGFLOW_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
   set(RINGFLOW_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
   unset(_ringflow_pc_up)
+endif()
+# Requires and Libs list only the components this build has, so a build
+# without observability does not require prometheus-cpp.
+set(RINGFLOW_PC_REQUIRES "absl_status absl_statusor absl_strings absl_time")
+set(RINGFLOW_PC_LIBS "-lringflow_processors -lringflow_core -pthread")
+if(RINGFLOW_BUILD_SHM)
+  string(APPEND RINGFLOW_PC_REQUIRES " absl_str_format")
+  set(RINGFLOW_PC_LIBS "-lringflow_shm ${RINGFLOW_PC_LIBS} -lrt")
+endif()
+if(RINGFLOW_BUILD_OBSERVABILITY)
+  string(APPEND RINGFLOW_PC_REQUIRES " prometheus-cpp-core prometheus-cpp-pull")
+  string(PREPEND RINGFLOW_PC_LIBS "-lringflow_observability ")
 endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/ringflow.pc.in"
   "${PROJECT_BINARY_DIR}/ringflow.pc" @ONLY)

@@ -1,14 +1,16 @@
-// ringflow/ringflow.h — the umbrella header: the whole public API (core,
-// processors, shm). The metrics exporter has its own headers under
-// ringflow/observability/ (they pull in prometheus-cpp).
+// ringflow/ringflow.h — the umbrella header: the public API of core,
+// processors and shm (SharedRing, SharedConsumer, SharedRingOptions). Only
+// public headers: machinery lives in ringflow/<component>/internal/. The
+// metrics exporter has its own headers under ringflow/observability/ (they
+// pull in prometheus-cpp). A core-only project includes ringflow/core.h
+// and ringflow/processors.h instead (see README, "Public headers").
 #ifndef RINGFLOW_RINGFLOW_H_
 #define RINGFLOW_RINGFLOW_H_
 
 #include "ringflow/core.h"
 #include "ringflow/processors.h"
-#include "ringflow/shm/internal/control.h"
-#include "ringflow/shm/internal/layout.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
+#include "ringflow/shm/shared_ring_options.h"
 
 #endif  // RINGFLOW_RINGFLOW_H_

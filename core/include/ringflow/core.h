@@ -1,21 +1,12 @@
-// ringflow/core.h — the whole core component.
+// ringflow/core.h — the core component's public headers: RingBuffer,
+// RingOptions (ProducerType, WaitStrategyKind), Sequence, SequenceBarrier,
+// WaitStrategy, WaitResult, RingSlots. Machinery (sequencers, the consumer
+// table, concrete wait strategies) lives in ringflow/core/internal/ and is
+// not part of the API; the public headers include what they need of it.
 #ifndef RINGFLOW_CORE_H_
 #define RINGFLOW_CORE_H_
 
 #include "ringflow/core/config.h"
-#include "ringflow/core/internal/blocking_wait_strategy.h"
-#include "ringflow/core/internal/busy_spin_wait_strategy.h"
-#include "ringflow/core/internal/consumer_table.h"
-#include "ringflow/core/internal/gating_view.h"
-#include "ringflow/core/internal/multi_producer_sequencer.h"
-#include "ringflow/core/internal/published_cursor.h"
-#include "ringflow/core/internal/sequencer.h"
-#include "ringflow/core/internal/single_producer_sequencer.h"
-#include "ringflow/core/internal/sleeping_wait_strategy.h"
-#include "ringflow/core/internal/status_macros.h"
-#include "ringflow/core/internal/wait_probe.h"
-#include "ringflow/core/internal/wakeup_signal.h"
-#include "ringflow/core/internal/yielding_wait_strategy.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/ring_slots.h"

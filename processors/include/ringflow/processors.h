@@ -1,14 +1,18 @@
-// ringflow/processors.h — the whole processors component.
+// ringflow/processors.h — the processors component's public headers: the
+// EventHandler concept, BatchEventProcessor, EventPoller with Lease and
+// LeaseBatch, WorkerPool, ExceptionPolicy, and the Disruptor DSL with
+// EventHandlerGroup. Machinery (WorkProcessor, run state, drain) lives in
+// ringflow/processors/internal/ and is not part of the API.
 #ifndef RINGFLOW_PROCESSORS_H_
 #define RINGFLOW_PROCESSORS_H_
 
+#include "ringflow/core.h"
 #include "ringflow/processors/batch_event_processor.h"
 #include "ringflow/processors/disruptor.h"
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/event_handler_group.h"
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/exception_policy.h"
-#include "ringflow/processors/internal/work_processor.h"
 #include "ringflow/processors/lease.h"
 #include "ringflow/processors/worker_pool.h"
 
