@@ -106,7 +106,7 @@ struct SharedSum {
   int64_t first = -1;  // the first event's value
   int64_t count = 0;
   int64_t end_ns = 0;  // MonotonicNs() after the last event
-  shm::ConsumerStatus status = shm::ConsumerStatus::kOk;
+  shm::ConsumerState status = shm::ConsumerState::kOk;
 };
 
 // The consumer loop, the same in the child process and in
@@ -139,8 +139,8 @@ SharedSum ConsumeShared(SharedConsumer& consumer, int64_t n) noexcept {
   SharedSum r;
   std::atomic<bool> stop{n <= 0};
   Summer summer{&r, n, &stop};
-  const shm::ConsumerStatus status = consumer.Run(summer, stop);
-  if (status != shm::ConsumerStatus::kStopped) r.status = status;
+  const shm::ConsumerState status = consumer.Run(summer, stop);
+  if (status != shm::ConsumerState::kStopped) r.status = status;
   r.end_ns = MonotonicNs();
   return r;
 }
@@ -159,9 +159,9 @@ bool ProduceShared(SharedRing& ring, int64_t n) noexcept {
 // Empty when the consumer read exactly 0, 1, ..., n-1 by count, sum and
 // first value and the producer published them all; else the first problem.
 std::string Verify(const SharedSum& got, int64_t n, bool refused) {
-  if (got.status != shm::ConsumerStatus::kOk) {
+  if (got.status != shm::ConsumerState::kOk) {
     return "consumer stopped after " + std::to_string(got.count) +
-           " events: " + std::string(shm::ConsumerStatusName(got.status));
+           " events: " + std::string(shm::ConsumerStateName(got.status));
   }
   if (refused) return "the ring refused a claim";
   if (got.count != n) {
@@ -433,9 +433,9 @@ int RunSharedConsumer(std::string_view ring, int64_t events, bool pin) {
   }
   Say("ready");
   const SharedSum got = ConsumeShared(**consumer, events);
-  if (got.status != shm::ConsumerStatus::kOk) {
+  if (got.status != shm::ConsumerState::kOk) {
     Say("error consumer stopped after " + std::to_string(got.count) +
-        " events: " + std::string(shm::ConsumerStatusName(got.status)));
+        " events: " + std::string(shm::ConsumerStateName(got.status)));
     return 1;
   }
   char line[160];

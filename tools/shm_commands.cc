@@ -426,10 +426,10 @@ int ConsumeCommand(int argc, char** argv) {
   const bool verify = absl::GetFlag(FLAGS_verify);
   StreamVerifier verifier(c.sequence() + 1);
   int64_t received = 0;
-  shm::ConsumerStatus status = shm::ConsumerStatus::kOk;
+  shm::ConsumerState status = shm::ConsumerState::kOk;
   while (max_events == 0 || received < max_events) {
     status = c.WaitForEvents(absl::Seconds(1));
-    if (status == shm::ConsumerStatus::kTimeout) {
+    if (status == shm::ConsumerState::kTimeout) {
       // Idle for a second: make sure the segments are still whole. (A dead
       // producer needs no check here: WaitForEvents returns kProducerGone
       // within a heartbeat interval, once every event it published was
@@ -439,7 +439,7 @@ int ConsumeCommand(int argc, char** argv) {
       }
       continue;
     }
-    if (status != shm::ConsumerStatus::kOk) break;
+    if (status != shm::ConsumerState::kOk) break;
     bool end_of_stream = false;
     if (auto batch =
             c.TryLeaseBatch(max_events == 0 ? 4096 : max_events - received)) {
@@ -455,13 +455,13 @@ int ConsumeCommand(int argc, char** argv) {
       }
     }
     if (end_of_stream) {
-      status = shm::ConsumerStatus::kStopped;
+      status = shm::ConsumerState::kStopped;
       break;
     }
   }
   // Clean ends: the end-of-stream tick, or --max_events reached. The loop
   // leaves otherwise only with kEvicted or kProducerGone.
-  const bool clean = status == shm::ConsumerStatus::kStopped ||
+  const bool clean = status == shm::ConsumerState::kStopped ||
                      (max_events > 0 && received >= max_events);
   const bool verified =
       !verify || (verifier.lost() == 0 && verifier.duplicated() == 0 &&
@@ -474,11 +474,11 @@ int ConsumeCommand(int argc, char** argv) {
       static_cast<long long>(verifier.duplicated()),
       static_cast<long long>(verifier.corrupt()),
       static_cast<unsigned long long>(verifier.checksum()),
-      clean ? "done" : std::string(shm::ConsumerStatusName(status)).c_str());
+      clean ? "done" : std::string(shm::ConsumerStateName(status)).c_str());
   std::fflush(stdout);
   if (!clean) {
     return Fail("consume",
-                status == shm::ConsumerStatus::kEvicted
+                status == shm::ConsumerState::kEvicted
                     ? absl::AbortedError(absl::StrCat(
                           "consumer ", c.name(), " was evicted from ring '",
                           args[0], "' after ", received,

@@ -76,7 +76,7 @@ void ConsumerTable::ActivateLocked(int index) {
 }
 
 absl::StatusOr<int> ConsumerTable::Register(int64_t initial,
-                                           std::string_view requested) {
+                                            std::string_view requested) {
   if (!requested.empty()) {
     if (absl::Status s = ValidateName("consumer name", requested); !s.ok()) {
       return s;

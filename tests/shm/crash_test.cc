@@ -452,13 +452,13 @@ struct Reader {
   std::unique_ptr<SharedConsumer<ShmEvent>> consumer;
   StreamCheck check;
   bool batch = false;
-  ConsumerStatus last_status = ConsumerStatus::kOk;
+  ConsumerState last_status = ConsumerState::kOk;
 
   // Reads what is available now without waiting (one read call); true if
   // it read something. The status check inside also heartbeats.
   bool Pump() {
     last_status = consumer->WaitForEvents(absl::ZeroDuration());
-    if (last_status != ConsumerStatus::kOk) return false;
+    if (last_status != ConsumerState::kOk) return false;
     const int64_t before = check.count;
     if (batch) {
       if (auto leased = consumer->TryLeaseBatch(128)) {
@@ -520,7 +520,7 @@ TEST_P(ShmProducerCrashTest, ConsumersSeeProducerGoneAndContinueAfterRestart) {
       // Keep heartbeating while the new producer starts (a silent
       // consumer would be evicted after consumer_timeout).
       for (Reader& r : readers) {
-        if (r.consumer) (void)r.consumer->status();
+        if (r.consumer) (void)r.consumer->state();
       }
       ASSERT_LT(absl::Now(), deadline) << "the producer did not start";
     }
@@ -545,7 +545,7 @@ TEST_P(ShmProducerCrashTest, ConsumersSeeProducerGoneAndContinueAfterRestart) {
       const int64_t last = crashed_at + more;
       ASSERT_TRUE(PumpUntil(readers, deadline, [&] {
         for (const Reader& r : readers) {
-          if (r.last_status == ConsumerStatus::kEvicted) {
+          if (r.last_status == ConsumerState::kEvicted) {
             ADD_FAILURE() << "a reader was evicted by the new producer";
             return true;
           }
@@ -578,12 +578,11 @@ TEST_P(ShmProducerCrashTest, ConsumersSeeProducerGoneAndContinueAfterRestart) {
         // its cached producer liveness (once per heartbeat interval), even
         // while it reads the new producer's events; only a producer that
         // is really gone is a failure here.
-        const bool stale_gone =
-            r.last_status == ConsumerStatus::kProducerGone &&
-            r.consumer->control().ProducerAlive();
-        if (r.last_status != ConsumerStatus::kOk &&
-            r.last_status != ConsumerStatus::kTimeout && !stale_gone) {
-          ADD_FAILURE() << "reader: " << ConsumerStatusName(r.last_status);
+        const bool stale_gone = r.last_status == ConsumerState::kProducerGone &&
+                                r.consumer->control().ProducerAlive();
+        if (r.last_status != ConsumerState::kOk &&
+            r.last_status != ConsumerState::kTimeout && !stale_gone) {
+          ADD_FAILURE() << "reader: " << ConsumerStateName(r.last_status);
           return true;
         }
       }
@@ -601,12 +600,12 @@ TEST_P(ShmProducerCrashTest, ConsumersSeeProducerGoneAndContinueAfterRestart) {
     ASSERT_TRUE(PumpUntil(readers, deadline, [&] {
       bool all = true;
       for (size_t i = 0; i < readers.size(); ++i) {
-        const ConsumerStatus s = readers[i].last_status;
-        if (s == ConsumerStatus::kEvicted) {
+        const ConsumerState s = readers[i].last_status;
+        if (s == ConsumerState::kEvicted) {
           ADD_FAILURE() << "reader " << i << " was evicted";
           return true;
         }
-        if (s == ConsumerStatus::kProducerGone && gone_ns[i] < 0) {
+        if (s == ConsumerState::kProducerGone && gone_ns[i] < 0) {
           gone_ns[i] = MonotonicNanos() - kill_ns;
         }
         all = all && gone_ns[i] >= 0;
@@ -620,7 +619,7 @@ TEST_P(ShmProducerCrashTest, ConsumersSeeProducerGoneAndContinueAfterRestart) {
       // Detected within a heartbeat interval (100 ms); the bound is
       // generous, for a loaded machine.
       EXPECT_LT(gone_ns[i], 5'000'000'000);
-      EXPECT_EQ(readers[i].consumer->status(), ConsumerStatus::kProducerGone);
+      EXPECT_EQ(readers[i].consumer->state(), ConsumerState::kProducerGone);
       EXPECT_EQ(readers[i].check.last, crashed_at);
       EXPECT_EQ(readers[i].check.count, crashed_at + 1);
     }

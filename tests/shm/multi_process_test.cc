@@ -577,7 +577,7 @@ TEST(ShmConsumerTest, WaitForEventsReturnsAtItsTimeout) {
       auto consumer, SharedConsumer<ShmEvent>::Attach(name, consumer_options));
   const absl::Time start = absl::Now();
   EXPECT_EQ(consumer->WaitForEvents(absl::Milliseconds(50)),
-            ConsumerStatus::kTimeout);
+            ConsumerState::kTimeout);
   const absl::Duration waited = absl::Now() - start;
   // Bound: half the heartbeat interval, 50 times the timeout asked for.
   EXPECT_LT(waited, absl::Milliseconds(2500)) << waited;
@@ -595,7 +595,7 @@ TEST_P(ShmRunTest, RunHandsEveryEventOnceInOrder) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(options, kShmEventTag));
   SharedConsumerOptions consumer_options;
   consumer_options.type_tag = kShmEventTag;
-  consumer_options.stream_backoff_pauses = GetParam();
+  consumer_options.processor.stream_backoff_pauses = GetParam();
   ASSERT_OK_AND_ASSIGN(
       auto consumer, SharedConsumer<ShmEvent>::Attach(name, consumer_options));
 
@@ -612,13 +612,13 @@ TEST_P(ShmRunTest, RunHandsEveryEventOnceInOrder) {
   };
   std::atomic<bool> stop{false};
   Checker checker{{}, n, &stop};
-  ConsumerStatus status = ConsumerStatus::kOk;
+  ConsumerState status = ConsumerState::kOk;
   std::thread consumer_thread([&] { status = consumer->Run(checker, stop); });
   // Batches of 1-4: the consumer keeps up, so it takes the backoff.
   PublishAll(*ring, n, /*max_batch=*/4, /*seed=*/GetParam());
   consumer_thread.join();
 
-  EXPECT_EQ(status, ConsumerStatus::kStopped);
+  EXPECT_EQ(status, ConsumerState::kStopped);
   EXPECT_EQ(checker.check.count, n) << checker.check.ToString();
   EXPECT_EQ(checker.check.first, 0);
   EXPECT_EQ(checker.check.last, n - 1);
@@ -638,7 +638,7 @@ TEST(ShmConsumerTest, AttachRejectsAStreamBackoffOutOfRange) {
   for (const int pauses : {-1, 1025}) {
     SharedConsumerOptions consumer_options;
     consumer_options.type_tag = kShmEventTag;
-    consumer_options.stream_backoff_pauses = pauses;
+    consumer_options.processor.stream_backoff_pauses = pauses;
     EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(name, consumer_options),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          ::testing::HasSubstr(

@@ -189,14 +189,14 @@ int Consume(const Fields& args) {
           });
       if (state != ringflow::PollState::kProcessing) sched_yield();
     }
-    status = std::string(shm::ConsumerStatusName(c.status()));
+    status = std::string(shm::ConsumerStateName(c.state()));
   }
   absl::Time last_progress = absl::Now();
   while (method != "poll-only" && (count < 0 || check.count < count)) {
-    if (beat) (void)c.status();  // an explicit heartbeat
-    const shm::ConsumerStatus s = c.WaitForEvents(idle);
-    if (s != shm::ConsumerStatus::kOk) {
-      status = std::string(shm::ConsumerStatusName(s));
+    if (beat) (void)c.state();  // an explicit heartbeat
+    const shm::ConsumerState s = c.WaitForEvents(idle);
+    if (s != shm::ConsumerState::kOk) {
+      status = std::string(shm::ConsumerStateName(s));
       break;
     }
     const int64_t before = check.count;
@@ -251,13 +251,12 @@ int Stall(const Fields& args) {
   bool go = false;
   while (!go && std::getline(std::cin, line)) go = line == "go";
   if (!go) return Fail("stdin closed before go");
-  const shm::ConsumerStatus waited =
+  const shm::ConsumerState waited =
       (*consumer)->WaitForEvents(absl::Seconds(5));
   const bool leased = (*consumer)->TryLease().has_value();
-  Say(absl::StrCat(
-      "after wait=", std::string(shm::ConsumerStatusName(waited)),
-      " lease=", leased ? 1 : 0,
-      " status=", std::string(shm::ConsumerStatusName((*consumer)->status()))));
+  Say(absl::StrCat("after wait=", std::string(shm::ConsumerStateName(waited)),
+                   " lease=", leased ? 1 : 0, " status=",
+                   std::string(shm::ConsumerStateName((*consumer)->state()))));
   return 0;
 }
 
@@ -266,7 +265,7 @@ int Scribble(const Fields& args) {
   if (!consumer.ok()) return Fail(StatusLine(consumer.status()));
   Say("ready");
   if ((*consumer)->WaitForEvents(absl::Seconds(60)) !=
-      shm::ConsumerStatus::kOk) {
+      shm::ConsumerState::kOk) {
     return Fail("no event arrived");
   }
   auto lease = (*consumer)->TryLease();
@@ -325,19 +324,19 @@ int Idle(const Fields& args) {
   const int64_t process_before = CpuMicros(RUSAGE_SELF);
   const int64_t thread_before = CpuMicros(RUSAGE_THREAD);
   const int64_t wall_before = ringflow::shm_internal::MonotonicNanos();
-  const shm::ConsumerStatus idle =
+  const shm::ConsumerState idle =
       c.WaitForEvents(absl::Milliseconds(args.Int("idle_ms", 2000)));
   const int64_t wall_ns =
       ringflow::shm_internal::MonotonicNanos() - wall_before;
-  Say(absl::StrCat("idle status=", std::string(shm::ConsumerStatusName(idle)),
+  Say(absl::StrCat("idle status=", std::string(shm::ConsumerStateName(idle)),
                    " cpu_us=", CpuMicros(RUSAGE_SELF) - process_before,
                    " thread_cpu_us=", CpuMicros(RUSAGE_THREAD) - thread_before,
                    " wall_us=", wall_ns / 1000));
   Say("waiting");
-  const shm::ConsumerStatus woke = c.WaitForEvents(absl::Seconds(60));
+  const shm::ConsumerState woke = c.WaitForEvents(absl::Seconds(60));
   const int64_t woke_ns = ringflow::shm_internal::MonotonicNanos();
   auto lease = c.TryLease();
-  Say(absl::StrCat("woke status=", std::string(shm::ConsumerStatusName(woke)),
+  Say(absl::StrCat("woke status=", std::string(shm::ConsumerStateName(woke)),
                    " t_ns=", woke_ns,
                    " sequence=", lease ? lease->sequence() : -1, " valid=",
                    lease && (*lease)->sequence == lease->sequence() &&
@@ -370,10 +369,10 @@ int Churn(const Fields& args) {
     if (oldest) oldest_backlog += std::max<int64_t>(0, published - start);
     StreamCheck check;
     while (check.count < events) {
-      const shm::ConsumerStatus s = c.WaitForEvents(absl::Seconds(30));
-      if (s != shm::ConsumerStatus::kOk) {
+      const shm::ConsumerState s = c.WaitForEvents(absl::Seconds(30));
+      if (s != shm::ConsumerState::kOk) {
         return Fail(absl::StrCat("round ", round, ": ",
-                                 std::string(shm::ConsumerStatusName(s))));
+                                 std::string(shm::ConsumerStateName(s))));
       }
       if (auto leased = c.TryLeaseBatch(events - check.count)) {
         for (int64_t i = 0; i < leased->size(); ++i) {

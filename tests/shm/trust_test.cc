@@ -211,7 +211,7 @@ TEST(ShmTrustTest, ARingNamedLikeAnotherRingsDataSegmentIsIndependent) {
     }));
   }
   EXPECT_EQ(PollChecked(*consumer), 50);
-  EXPECT_EQ(consumer->status(), ConsumerStatus::kOk);
+  EXPECT_EQ(consumer->state(), ConsumerState::kOk);
 }
 
 TEST(ShmTrustTest, AttachRefusesADataSegmentOfAnotherRing) {
@@ -373,7 +373,7 @@ TEST(ShmLiveHeaderFuzzTest, RandomHeaderWritesWhileRunningSteerNothing) {
   int64_t read = 0, bad = 0;
   std::thread reader([&] {
     while (read < kEvents) {
-      if (consumer->WaitForEvents(absl::Seconds(30)) != ConsumerStatus::kOk) {
+      if (consumer->WaitForEvents(absl::Seconds(30)) != ConsumerState::kOk) {
         break;
       }
       consumer->Poll([&](const ShmEvent& e, int64_t sequence, bool) {
@@ -520,14 +520,14 @@ TEST(ShmTrustTest, EveryConsumerPathReportsADeadProducer) {
     ASSERT_OK_AND_ASSIGN(auto consumer, SharedConsumer<ShmEvent>::Attach(
                                             name, ConsumerOptions()));
     // Make the consumer's liveness schedule as stale as a busy reader's.
-    (void)consumer->status();
+    (void)consumer->state();
     ASSERT_TRUE(producer->Kill(SIGKILL));
     producer->WaitOrKill(kGuard);
     const absl::Time killed = absl::Now();
     const absl::Time deadline = killed + kGuard;
-    ConsumerStatus seen = ConsumerStatus::kOk;
+    ConsumerState seen = ConsumerState::kOk;
     if (path == "wait") {
-      while (seen != ConsumerStatus::kProducerGone && absl::Now() < deadline) {
+      while (seen != ConsumerState::kProducerGone && absl::Now() < deadline) {
         seen = consumer->WaitForEvents(absl::Seconds(1));
       }
     } else if (path == "run") {
@@ -537,16 +537,16 @@ TEST(ShmTrustTest, EveryConsumerPathReportsADeadProducer) {
       std::atomic<bool> stop{false};
       seen = consumer->Run(handler, stop);
     } else {
-      while (seen != ConsumerStatus::kProducerGone && absl::Now() < deadline) {
+      while (seen != ConsumerState::kProducerGone && absl::Now() < deadline) {
         if (path == "poll") {
           consumer->Poll([](const ShmEvent&, int64_t, bool) { return true; });
         } else {
           (void)consumer->TryLease();
         }
-        seen = consumer->status();
+        seen = consumer->state();
       }
     }
-    EXPECT_EQ(seen, ConsumerStatus::kProducerGone);
+    EXPECT_EQ(seen, ConsumerState::kProducerGone);
     detect_us.push_back(absl::ToInt64Microseconds(absl::Now() - killed));
   }
   std::sort(detect_us.begin(), detect_us.end());

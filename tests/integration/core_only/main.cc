@@ -46,7 +46,9 @@ int main() {
   std::thread consumer([&] { (*processor)->Run(); });
 
   int64_t poll_sum = 0;
-  auto add = [&poll_sum](const Value& v, int64_t, bool) { poll_sum += v.value; };
+  auto add = [&poll_sum](const Value& v, int64_t, bool) {
+    poll_sum += v.value;
+  };
   for (int64_t i = 1; i <= kEvents; ++i) {
     if (!(*ring)->PublishEvent(
             [i](Value& v, int64_t) noexcept { v.value = i; })) {

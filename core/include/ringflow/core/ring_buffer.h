@@ -64,6 +64,7 @@
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/wait_probe.h"
 #include "ringflow/core/internal/wakeup_signal.h"
+#include "ringflow/core/ring_concepts.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
@@ -231,19 +232,19 @@ class RingBuffer
 
   // Takes a consumer slot that gates the producer from now on, starting at
   // the current cursor (a consumer added before the first publish sees
-  // every event; one added while the producer runs sees what follows). `name` labels its metrics (empty: consumer-<slot>; a
-  // taken name gets #2, #3...). InvalidArgument for a bad name,
-  // ResourceExhausted when max_consumers slots are taken.
-  // Thread-safe (setup path).
+  // every event; one added while the producer runs sees what follows). `name`
+  // labels its metrics (empty: consumer-<slot>; a taken name gets #2, #3...).
+  // InvalidArgument for a bad name, ResourceExhausted when max_consumers slots
+  // are taken. Thread-safe (setup path).
   absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumer(
       std::string_view name = {}) {
     // Late-joiner protocol (as LMAX addGatingSequences), see
     // ConsumerTable::Join: the producer never laps a slot the new consumer
     // has not read.
     RINGFLOW_ASSIGN_OR_RETURN(
-        const int index, this->consumers_.Join(Storage::cursor_,
-                                               core_internal::JoinAt::kCursor,
-                                               name));
+        const int index,
+        this->consumers_.Join(Storage::cursor_, core_internal::JoinAt::kCursor,
+                              name));
     return core_internal::MakeConsumerHandle(this->consumers_, index);
   }
 
@@ -256,9 +257,9 @@ class RingBuffer
   absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumerAtOldest(
       std::string_view name = {}) {
     RINGFLOW_ASSIGN_OR_RETURN(
-        const int index, this->consumers_.Join(Storage::cursor_,
-                                               core_internal::JoinAt::kOldest,
-                                               name));
+        const int index,
+        this->consumers_.Join(Storage::cursor_, core_internal::JoinAt::kOldest,
+                              name));
     return core_internal::MakeConsumerHandle(this->consumers_, index);
   }
 
@@ -272,6 +273,13 @@ class RingBuffer
       : Storage(options),
         Base(options, (allocate(*this), Storage::Parts(options))) {}
 };
+
+// The contract (ring_concepts.h), checked where it is implemented: a
+// missing or mistyped member fails here, not in a user's processor.
+static_assert(ProducerRing<RingBuffer<int64_t>>,
+              "RingBuffer must be a ProducerRing");
+static_assert(ConsumerRing<RingBuffer<int64_t>>,
+              "RingBuffer must be a ConsumerRing");
 
 }  // namespace ringflow
 

@@ -50,8 +50,8 @@ class WaitStrategy {
         return core_internal::BusySpinWaitStrategy().WaitFor(sequence, probe,
                                                              alert);
       case WaitStrategyKind::kYielding:
-        return core_internal::YieldingWaitStrategy().WaitFor(sequence, probe,
-                                                             alert);
+        return core_internal::YieldingWaitStrategy(timeout_ns_)
+            .WaitFor(sequence, probe, alert);
       case WaitStrategyKind::kSleeping:
         return core_internal::SleepingWaitStrategy().WaitFor(sequence, probe,
                                                              alert);

@@ -44,6 +44,7 @@
 #include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/stream_backoff.h"
+#include "ringflow/core/ring_concepts.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
@@ -81,7 +82,7 @@ class BatchEventProcessor {
  public:
   // Registers a consumer slot on `ring` (a RingBuffer or a shared ring) and
   // builds a barrier over `dependents`. `handler` must outlive the processor.
-  template <typename Ring>
+  template <ConsumerRingOf<E> Ring>
   static absl::StatusOr<std::unique_ptr<BatchEventProcessor>> Create(
       Ring& ring, H& handler, std::vector<const Sequence*> dependents = {},
       ProcessorOptions options = {}) {
@@ -98,7 +99,7 @@ class BatchEventProcessor {
   // As Create, on a consumer slot of `ring` the caller registered already
   // (e.g. with RingBuffer::RegisterConsumerAtOldest): the processor starts
   // after the slot's sequence and takes the slot's name.
-  template <typename Ring>
+  template <ConsumerRingOf<E> Ring>
   static absl::StatusOr<std::unique_ptr<BatchEventProcessor>> CreateOnSlot(
       Ring& ring, core_internal::ConsumerHandle slot, H& handler,
       std::vector<const Sequence*> dependents = {},

@@ -107,6 +107,7 @@ enum class RemoveMode : uint8_t {
 // the same producer and consumer API, such as shm::SharedRing<E> (handed
 // over with Wrap): the graph then runs on a ring in shared memory.
 template <typename E, typename Ring = RingBuffer<E>>
+requires ProducerRing<Ring> && ConsumerRing<Ring>
 class Disruptor {
  public:
   static absl::StatusOr<std::unique_ptr<Disruptor>> Create(

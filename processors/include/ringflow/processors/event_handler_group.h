@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "ringflow/core/ring_concepts.h"
 #include "ringflow/core/sequence.h"
 
 namespace ringflow {
@@ -28,6 +29,7 @@ namespace ringflow {
 template <typename E>
 class RingBuffer;
 template <typename E, typename Ring>
+requires ProducerRing<Ring> && ConsumerRing<Ring>
 class Disruptor;
 
 // Where a handler added to a running Disruptor (AddHandler) starts.
@@ -38,8 +40,9 @@ enum class StartAt : uint8_t {
   // At the oldest event still in the ring: the one after the lowest
   // sequence another handler of the ring holds, so it first sees what the
   // slowest handler has not released yet (the cursor when there is none).
-  // Never a slot the producer has lapped. Needs RingBuffer
-  // (RegisterConsumerAtOldest); other rings give Unimplemented.
+  // Never a slot the producer has lapped. Needs a ring with
+  // RegisterConsumerAtOldest (RingBuffer, shm::SharedRing); others give
+  // Unimplemented.
   kOldest,
 };
 

@@ -47,6 +47,7 @@
 #include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/internal/status_macros.h"
+#include "ringflow/core/ring_concepts.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/sequence_barrier.h"
@@ -62,12 +63,22 @@ class EventPoller {
   // Registers a consumer slot on `ring` (a RingBuffer or a shared ring)
   // gated by `dependents` (upstream sequences that must outlive the poller).
   // `name` labels the poller's metrics (empty: consumer-<slot>).
-  template <typename Ring>
+  template <ConsumerRingOf<E> Ring>
   static absl::StatusOr<std::unique_ptr<EventPoller>> Create(
       Ring& ring, std::vector<const Sequence*> dependents = {},
       std::string_view name = {}) {
     RINGFLOW_ASSIGN_OR_RETURN(core_internal::ConsumerHandle slot,
                               ring.RegisterConsumer(name));
+    return std::unique_ptr<EventPoller>(new EventPoller(
+        ring.slots(), ring.NewBarrier(std::move(dependents)), std::move(slot)));
+  }
+
+  // As Create, on a consumer slot of `ring` the caller registered already:
+  // the poller starts after the slot's sequence.
+  template <ConsumerRingOf<E> Ring>
+  static std::unique_ptr<EventPoller> CreateOnSlot(
+      Ring& ring, core_internal::ConsumerHandle slot,
+      std::vector<const Sequence*> dependents = {}) {
     return std::unique_ptr<EventPoller>(new EventPoller(
         ring.slots(), ring.NewBarrier(std::move(dependents)), std::move(slot)));
   }

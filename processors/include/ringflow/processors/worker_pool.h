@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "ringflow/core/internal/published_cursor.h"
 #include "ringflow/core/internal/status_macros.h"
+#include "ringflow/core/ring_concepts.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/processors/exception_policy.h"
@@ -48,7 +49,7 @@ class WorkerPool {
  public:
   // One worker per handler; handlers must outlive the pool. Dependents are
   // upstream sequences the workers wait for.
-  template <typename Ring>
+  template <ConsumerRingOf<E> Ring>
   static absl::StatusOr<std::unique_ptr<WorkerPool>> Create(
       Ring& ring, std::span<H> handlers,
       std::vector<const Sequence*> dependents = {},

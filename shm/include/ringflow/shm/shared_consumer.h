@@ -6,32 +6,36 @@
 // the data segment read-only, so it cannot corrupt what others read.
 //
 //   auto c = shm::SharedConsumer<Tick>::Attach("ticks", {.name = "audit"});
-//   while ((*c)->WaitForEvents(absl::Seconds(1)) == ConsumerStatus::kOk) {
+//   while ((*c)->WaitForEvents(absl::Seconds(1)) == ConsumerState::kOk) {
 //     if (auto batch = (*c)->TryLeaseBatch(256)) {
 //       for (const Tick& t : *batch) Use(t);
 //     }                                    // released: the slots are free
 //   }
 //
 // Reads: TryLease / TryLeaseBatch (zero-copy, hold the slots until
-// released), Poll(handler), or Run(handler, stop) for a handler loop on the
-// calling thread. Start at the latest published sequence (default) or the
-// oldest still protected by the other consumers.
+// released) and Poll(handler), through an EventPoller; or Run(handler,
+// stop), a BatchEventProcessor on the calling thread with the options and
+// exception policy of SharedConsumerOptions::processor (handlers take
+// const E&). Both run unchanged on shm_internal::AttachedRing, the ring as
+// this process sees it (a ConsumerRing over the read-only mapping); this
+// class adds only the shm-specific parts: its slot, heartbeat, eviction and
+// producer liveness. Start at the latest published sequence (default) or
+// the oldest still protected by the other consumers.
 //
-// Liveness: the consumer heartbeats in its slot on idle reads (Poll,
-// TryLease, TryLeaseBatch that find nothing), every 1024th read, status(),
-// and while it waits (a blocking wait wakes every heartbeat_interval). If the
+// Liveness: the consumer heartbeats in its slot on reads and waits (at most
+// one store per heartbeat_interval), in Run at every batch and every
+// heartbeat interval while idle (its barrier wakes that often). If the
 // producer evicted it (its process was slow or presumed dead), every read
-// returns empty and status() is kEvicted; Attach again to rejoin. If the
-// producer process is gone, status() is kProducerGone; a restarted producer
-// resumes the ring and the consumer continues where it was.
+// returns empty, Run returns and state() is kEvicted; Attach again to
+// rejoin. If the producer process is gone, state() is kProducerGone; a
+// restarted producer resumes the ring and the consumer continues where it
+// was.
 //
 // Who calls what: one thread at a time per consumer (leases may be
 // released on any thread).
 
 #ifndef RINGFLOW_SHM_SHARED_CONSUMER_H_
 #define RINGFLOW_SHM_SHARED_CONSUMER_H_
-
-#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -51,27 +55,32 @@
 #include "absl/time/time.h"
 #include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/consumer_table.h"
+#include "ringflow/core/internal/monotonic_clock.h"
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/stream_backoff.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence_barrier.h"
 #include "ringflow/core/wait_strategy.h"
+#include "ringflow/processors/batch_event_processor.h"
+#include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/lease.h"
+#include "ringflow/shm/internal/attached_ring.h"
 #include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_ring.h"
 
 namespace ringflow::shm {
 
-enum class ConsumerStatus : uint8_t {
+enum class ConsumerState : uint8_t {
   kOk,            // attached; events may be read
   kTimeout,       // WaitForEvents: nothing arrived in time
   kEvicted,       // the producer evicted this consumer; attach again
   kProducerGone,  // the producer process is not running
   kStopped,       // Run: the stop flag was set
+  kHalted,        // Run: the exception policy halted it (run_status())
 };
 
-std::string_view ConsumerStatusName(ConsumerStatus status);
+std::string_view ConsumerStateName(ConsumerState state);
 
 enum class StartPosition : uint8_t {
   kLatest,  // events published after attaching
@@ -91,9 +100,9 @@ struct SharedConsumerOptions {
   // planted by another user is refused unless its uid or group is here.
   std::vector<uint32_t> trusted_uids;
   std::vector<uint32_t> trusted_gids;
-  // Run only: the pause after a small batch that was ready at once, as
-  // ProcessorOptions::stream_backoff_pauses; in [0, 1024], 0 = never.
-  int stream_backoff_pauses = 16;
+  // Run: max_batch_size, exception_policy, stream_backoff_pauses, as for
+  // any BatchEventProcessor (`name` is ignored: the slot's name is used).
+  ProcessorOptions processor;
 };
 
 template <typename E>
@@ -101,6 +110,7 @@ class SharedConsumer {
   static_assert(std::is_trivially_copyable_v<E> && std::is_standard_layout_v<E>,
                 "events in shared memory must be trivially copyable and "
                 "standard layout: they are read as bytes");
+  using Ring = shm_internal::AttachedRing<E>;
 
  public:
   static absl::StatusOr<std::unique_ptr<SharedConsumer>> Attach(
@@ -111,8 +121,8 @@ class SharedConsumer {
                        absl::FormatDuration(options.heartbeat_interval),
                        " must be positive"));
     }
-    RINGFLOW_RETURN_IF_ERROR(
-        core_internal::StreamBackoff::Validate(options.stream_backoff_pauses));
+    RINGFLOW_RETURN_IF_ERROR(core_internal::StreamBackoff::Validate(
+        options.processor.stream_backoff_pauses));
     const shm_internal::RingIdentity identity = IdentityOf<E>(options.type_tag);
     shm_internal::AttachOptions attach;
     attach.expected = &identity;
@@ -131,22 +141,14 @@ class SharedConsumer {
           absl::FormatDuration(absl::Nanoseconds(timeout_ns)),
           ": the producer would evict this consumer while it is idle"));
     }
-    auto consumer = std::unique_ptr<SharedConsumer>(
-        new SharedConsumer(std::move(control), options));
-    RINGFLOW_ASSIGN_OR_RETURN(
-        consumer->index_,
-        consumer->control_->RegisterConsumer(
-            options.name, options.start == StartPosition::kOldest));
-    shm_internal::ConsumerSlot& slot =
-        consumer->control_->slot(consumer->index_);
-    consumer->generation_ = slot.generation.load(std::memory_order_relaxed);
-    RingView view{consumer.get()};
-    RINGFLOW_ASSIGN_OR_RETURN(consumer->poller_,
-                              EventPoller<E>::Create(view, {}));
-    return consumer;
+    auto attached = std::make_unique<Ring>(
+        std::move(control), options.start == StartPosition::kOldest,
+        absl::ToInt64Nanoseconds(options.heartbeat_interval));
+    RINGFLOW_ASSIGN_OR_RETURN(core_internal::ConsumerHandle slot,
+                              attached->RegisterConsumer(options.name));
+    return std::unique_ptr<SharedConsumer>(
+        new SharedConsumer(std::move(attached), std::move(slot), options));
   }
-
-  ~SharedConsumer() { poller_.reset(); }  // releases the slot
 
   SharedConsumer(const SharedConsumer&) = delete;
   SharedConsumer& operator=(const SharedConsumer&) = delete;
@@ -155,12 +157,11 @@ class SharedConsumer {
   // producer's liveness lock at most every heartbeat interval, on its own
   // schedule (heartbeats from reads do not postpone it), so a dead producer
   // shows here within one heartbeat interval of the call that follows.
-  ConsumerStatus status() noexcept {
-    if (Evicted()) return ConsumerStatus::kEvicted;
+  ConsumerState state() noexcept {
+    if (Evicted()) return ConsumerState::kEvicted;
     MaybeBeat();
     MaybeCheckProducer();
-    return producer_alive_ ? ConsumerStatus::kOk
-                           : ConsumerStatus::kProducerGone;
+    return producer_alive_ ? ConsumerState::kOk : ConsumerState::kProducerGone;
   }
 
   // Zero-copy reads (see EventPoller). Empty when nothing is available or
@@ -188,139 +189,146 @@ class SharedConsumer {
 
   // Waits until an event is available, heartbeating meanwhile. kOk,
   // kTimeout, kEvicted or kProducerGone.
-  ConsumerStatus WaitForEvents(absl::Duration timeout) noexcept {
-    return AwaitEvents(timeout, nullptr);
+  ConsumerState WaitForEvents(absl::Duration timeout) noexcept {
+    const int64_t deadline =
+        core_internal::MonotonicNanos() +
+        std::min<int64_t>(absl::ToInt64Nanoseconds(timeout), INT64_MAX / 4);
+    for (;;) {
+      if (Evicted()) return ConsumerState::kEvicted;
+      MaybeBeat();  // also when events are ready: a busy consumer is alive
+      const int64_t next = poller_->sequence().LoadRelaxed() + 1;
+      if (poller_->barrier().Available(next) >= next) return ConsumerState::kOk;
+      const ConsumerState s = state();
+      if (s != ConsumerState::kOk) return s;
+      const int64_t left = deadline - core_internal::MonotonicNanos();
+      if (left <= 0) return ConsumerState::kTimeout;
+      // One bounded wait of the ring's kind: at most a heartbeat interval
+      // and never past the deadline.
+      (void)poller_->barrier().WaitFor(
+          next,
+          WaitStrategy(
+              ring_->blocking() ? WaitStrategyKind::kTimeoutBlocking
+                                : WaitStrategyKind::kYielding,
+              &ring_->control().wakeup(),
+              std::max<int64_t>(1, std::min(ring_->heartbeat_ns(), left))));
+    }
   }
 
   // Runs handler.OnEvent(const E&, int64_t sequence, bool end_of_batch) on
-  // this thread for every event until `stop` is set, the consumer is
-  // evicted or the producer is gone; returns why it stopped. Pauses after a
-  // small batch of a dense stream (stream_backoff_pauses).
+  // this thread in a BatchEventProcessor over this consumer's slot (so
+  // OnStart, OnShutdown, OnBatchStart, OnTimeout, max_batch_size and the
+  // exception policy of options.processor apply), until `stop` is set (seen
+  // at the end of a batch or within a heartbeat interval when idle), the
+  // consumer is evicted or the producer is gone; returns why it stopped
+  // (kHalted: the exception policy halted it, see run_status()). No lease
+  // may be outstanding.
   template <typename Handler>
-  ConsumerStatus Run(Handler& handler, const std::atomic<bool>& stop) {
-    core_internal::StreamBackoff backoff(stream_backoff_pauses_);
-    for (;;) {
-      // Relaxed: a stop request; no data rides on it.
-      if (stop.load(std::memory_order_relaxed)) return ConsumerStatus::kStopped;
-      bool waited = false;
-      const ConsumerStatus s = AwaitEvents(absl::Milliseconds(100), &waited);
-      if (s == ConsumerStatus::kTimeout) continue;
-      if (s != ConsumerStatus::kOk) return s;
-      int64_t handled = 0;
-      poller_->Poll([&](const E& event, int64_t sequence, bool end) {
-        handler.OnEvent(event, sequence, end);
-        ++handled;
-        return true;
-      });
-      backoff.AfterBatch(handled, waited);
+  ConsumerState Run(Handler& handler, const std::atomic<bool>& stop) {
+    RunHandler<Handler> run{handler, this, &stop};
+    auto processor =
+        BatchEventProcessor<const E, RunHandler<Handler>>::CreateOnSlot(
+            *ring_, AliasSlot(), run, {}, processor_options_);
+    if (!processor.ok()) {
+      run_status_ = processor.status();
+      return ConsumerState::kHalted;
     }
+    using Processor = BatchEventProcessor<const E, RunHandler<Handler>>;
+    run.processor = processor->get();
+    run.halt = [](void* p) noexcept { static_cast<Processor*>(p)->Halt(); };
+    (*processor)->Run();
+    run_status_ = (*processor)->status();
+    if (!run_status_.ok()) return ConsumerState::kHalted;
+    return run.why;
   }
+  // Why the last Run returned kHalted (OK otherwise).
+  const absl::Status& run_status() const noexcept { return run_status_; }
 
   // The last sequence this consumer finished.
-  int64_t sequence() const noexcept {
-    return poller_->sequence().LoadAcquire();
-  }
+  int64_t sequence() const noexcept { return slot_.sequence().LoadAcquire(); }
   int64_t PublishedSequence() const noexcept {
-    return control_->PublishedSequence();
+    return ring_->PublishedSequence();
   }
-  const std::string& name() const noexcept { return name_; }
+  const std::string& name() const noexcept { return slot_.name(); }
   // Read-only: a consumer writes nothing through it (its own slot is
   // written by this class alone).
-  const shm_internal::Control& control() const noexcept { return *control_; }
-
- private:
-  // WaitForEvents; `*waited` (when not null) becomes true unless the
-  // events were there at the first look.
-  ConsumerStatus AwaitEvents(absl::Duration timeout, bool* waited) noexcept {
-    const int64_t deadline =
-        shm_internal::MonotonicNanos() +
-        std::min<int64_t>(absl::ToInt64Nanoseconds(timeout), INT64_MAX / 4);
-    for (;;) {
-      if (Evicted()) return ConsumerStatus::kEvicted;
-      MaybeBeat();  // also when events are ready: a busy consumer is alive
-      const int64_t next = poller_->sequence().LoadRelaxed() + 1;
-      if (poller_->barrier().Available(next) >= next) {
-        return ConsumerStatus::kOk;
-      }
-      if (waited != nullptr) *waited = true;
-      const ConsumerStatus s = status();
-      if (s != ConsumerStatus::kOk) return s;
-      if (shm_internal::MonotonicNanos() >= deadline) {
-        return ConsumerStatus::kTimeout;
-      }
-      // Bounded wait: sleep on the futex (blocking rings) for at most one
-      // heartbeat interval and never past the deadline.
-      if (blocking_) {
-        const int64_t left = deadline - shm_internal::MonotonicNanos();
-        (void)poller_->barrier().WaitFor(
-            next, WaitStrategy(
-                      WaitStrategyKind::kTimeoutBlocking, &control_->wakeup(),
-                      std::max<int64_t>(1, std::min(heartbeat_ns_, left))));
-      } else {
-        for (int i = 0; i < 1024; ++i) {
-          if (poller_->barrier().Available(next) >= next) break;
-          if (i < 64) {
-            CpuRelax();
-          } else {
-            sched_yield();
-          }
-        }
-      }
-    }
+  const shm_internal::Control& control() const noexcept {
+    return ring_->control();
   }
 
-  // What EventPoller::Create needs from a ring, over this consumer's slot.
-  struct RingView {
+ private:
+  // Run's handler: forwards to the user's, and at every batch (and every
+  // heartbeat interval while idle: the barrier's timeout) heartbeats and
+  // stops the processor when `stop` is set, the slot was evicted or the
+  // producer is gone.
+  template <typename H>
+  struct RunHandler {
+    H& handler;
     SharedConsumer* self;
-    absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumer(
-        std::string_view) {
-      shm_internal::ConsumerSlot& slot = self->Slot();
-      const int counters = slot.counters.load(std::memory_order_relaxed);
-      self->name_ =
-          std::string(slot.name, strnlen(slot.name, sizeof(slot.name)));
-      return core_internal::ConsumerHandle(
-          self,
-          [](void* owner, int index, uint32_t generation) noexcept {
-            static_cast<SharedConsumer*>(owner)->control_->UnregisterConsumer(
-                index, generation);
-          },
-          self->index_, &slot.sequence,
-          self->ValidCounters(counters)
-              ? core_internal::ConsumerCounters(
-                    &self->control_->counters()->value(counters))
-              : core_internal::ConsumerCounters(),
-          self->name_, self->generation_);
+    const std::atomic<bool>* stop;
+    // The processor running this handler (its type names this one, so it
+    // is reached through a function pointer set by Run).
+    void* processor = nullptr;
+    void (*halt)(void* processor) noexcept = nullptr;
+    ConsumerState why = ConsumerState::kStopped;
+
+    void OnEvent(const E& event, int64_t sequence, bool end_of_batch) noexcept(
+        noexcept(handler.OnEvent(event, sequence, end_of_batch))) {
+      handler.OnEvent(event, sequence, end_of_batch);
+      // Relaxed: a stop request; no data rides on it. Folded away inside
+      // the batch loop (end_of_batch is constant there, HandleRange).
+      if (end_of_batch && stop->load(std::memory_order_relaxed)) Stop();
     }
-    RingSlots<const E> slots() const noexcept {
-      return RingSlots<const E>(static_cast<const E*>(self->control_->data()),
-                                self->control_->capacity());
+    void OnBatchStart(int64_t batch, int64_t depth) {
+      Check();
+      if constexpr (HasOnBatchStart<H>) handler.OnBatchStart(batch, depth);
     }
-    std::unique_ptr<SequenceBarrier> NewBarrier(
-        std::vector<const Sequence*> dependents) const {
-      const bool blocking = self->blocking_;
-      // Blocking rings: sleep on the shared futex, waking every heartbeat
-      // interval to beat and check liveness.
-      return std::make_unique<SequenceBarrier>(
-          self->control_->published_cursor(),
-          WaitStrategy(blocking ? WaitStrategyKind::kTimeoutBlocking
-                                : WaitStrategyKind::kYielding,
-                       &self->control_->wakeup(), self->heartbeat_ns_),
-          std::move(dependents));
+    void OnTimeout(int64_t sequence) {
+      Check();
+      if constexpr (HasOnTimeout<H>) handler.OnTimeout(sequence);
+    }
+    void OnStart() {
+      Check();
+      if constexpr (HasOnStart<H>) handler.OnStart();
+    }
+    void OnShutdown() {
+      if constexpr (HasOnShutdown<H>) handler.OnShutdown();
+    }
+
+    void Check() noexcept {
+      // Relaxed: as in OnEvent.
+      if (stop->load(std::memory_order_relaxed)) return Stop();
+      const ConsumerState s = self->state();
+      if (s == ConsumerState::kOk) return;
+      why = s;
+      halt(processor);
+    }
+    void Stop() noexcept {
+      why = ConsumerState::kStopped;
+      halt(processor);
     }
   };
 
-  SharedConsumer(std::unique_ptr<shm_internal::Control> control,
+  SharedConsumer(std::unique_ptr<Ring> ring, core_internal::ConsumerHandle slot,
                  const SharedConsumerOptions& options)
-      : control_(std::move(control)),
-        heartbeat_ns_(absl::ToInt64Nanoseconds(options.heartbeat_interval)),
-        stream_backoff_pauses_(options.stream_backoff_pauses) {
-    const auto kind = control_->geometry().wait_strategy;
-    blocking_ = kind == WaitStrategyKind::kBlocking ||
-                kind == WaitStrategyKind::kTimeoutBlocking;
+      : ring_(std::move(ring)),
+        slot_(std::move(slot)),
+        generation_(ring_->control()
+                        .slot(slot_.index())
+                        .generation.load(std::memory_order_relaxed)),
+        heartbeat_ns_(ring_->heartbeat_ns()),
+        processor_options_(options.processor),
+        poller_(EventPoller<E>::CreateOnSlot(*ring_, AliasSlot())) {}
+
+  // The slot again, not owning it (slot_ does): the poller and Run's
+  // processor share it, one at a time, on the consumer's thread.
+  core_internal::ConsumerHandle AliasSlot() const {
+    return core_internal::ConsumerHandle(nullptr, nullptr, slot_.index(),
+                                         &slot_.sequence(), slot_.counters(),
+                                         slot_.name(), 0);
   }
 
   shm_internal::ConsumerSlot& Slot() const noexcept {
-    return control_->slot(index_);
+    return ring_->control().slot(slot_.index());
   }
 
   // Keeps the heartbeat fresh on every read and wait: one coarse clock read
@@ -328,28 +336,20 @@ class SharedConsumer {
   // consumer and one that only polls in its own loop both stay alive.
   // Wait-free.
   void MaybeBeat() noexcept {
-    const int64_t now = shm_internal::CoarseMonotonicNanos();
+    const int64_t now = core_internal::CoarseMonotonicNanos();
     if (now - last_beat_ns_ < heartbeat_ns_) return;
     last_beat_ns_ = now;
     // Relaxed: a liveness statistic read by the producer's eviction check.
     Slot().heartbeat_ns.store(now, std::memory_order_relaxed);
   }
 
-  // A dead producer is noticed by the next status() (every wait calls it)
+  // A dead producer is noticed by the next state() (every wait calls it)
   // at most one heartbeat interval after its death; the check is one fcntl.
   void MaybeCheckProducer() noexcept {
-    const int64_t now = shm_internal::CoarseMonotonicNanos();
+    const int64_t now = core_internal::CoarseMonotonicNanos();
     if (now - last_check_ns_ < heartbeat_ns_) return;
     last_check_ns_ = now;
-    producer_alive_ = control_->ProducerAlive();
-  }
-
-  // Whether a counters index read back from the (shared, writable) slot
-  // addresses a whole run of this consumer's counters.
-  bool ValidCounters(int first) const noexcept {
-    const core_internal::CountersBlock* block = control_->counters();
-    return block != nullptr && first >= 0 &&
-           first <= block->capacity() - core_internal::ConsumerCounters::kCount;
+    producer_alive_ = ring_->control().ProducerAlive();
   }
 
   bool Evicted() const noexcept {
@@ -359,17 +359,16 @@ class SharedConsumer {
                generation_, shm_internal::ConsumerSlot::kActive);
   }
 
-  std::unique_ptr<shm_internal::Control> control_;
-  int index_ = -1;
-  uint32_t generation_ = 0;
-  std::string name_;
+  std::unique_ptr<Ring> ring_;
+  core_internal::ConsumerHandle slot_;  // owns the shared slot
+  const uint32_t generation_;
   const int64_t heartbeat_ns_;
-  const int stream_backoff_pauses_;
-  bool blocking_ = false;
+  const ProcessorOptions processor_options_;
   int64_t last_beat_ns_ = 0;
   int64_t last_check_ns_ = 0;
   bool producer_alive_ = true;
-  std::unique_ptr<EventPoller<E>> poller_;
+  absl::Status run_status_;
+  std::unique_ptr<EventPoller<E>> poller_;  // on an alias of slot_
 };
 
 }  // namespace ringflow::shm

@@ -54,6 +54,7 @@
 #include "ringflow/core/internal/sequencer.h"
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/ring_buffer.h"
+#include "ringflow/core/ring_concepts.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence_barrier.h"
 #include "ringflow/core/wait_strategy.h"
@@ -122,8 +123,8 @@ class SharedRing
   // the other consumers (the shm join handshake, Control::JoinAtOldest).
   absl::StatusOr<core_internal::ConsumerHandle> RegisterConsumerAtOldest(
       std::string_view name = {}) {
-    RINGFLOW_ASSIGN_OR_RETURN(
-        const int index, this->control_->RegisterConsumer(name, /*oldest=*/true));
+    RINGFLOW_ASSIGN_OR_RETURN(const int index, this->control_->RegisterConsumer(
+                                                   name, /*oldest=*/true));
     return this->control_->ConsumerHandleFor(index);
   }
 
@@ -162,6 +163,12 @@ class SharedRing
   std::atomic<bool> stopping_{false};  // set by the destructor
   std::thread housekeeping_;
 };
+
+// The contract (ring_concepts.h), checked where it is implemented.
+static_assert(ProducerRing<SharedRing<int64_t>>,
+              "SharedRing must be a ProducerRing");
+static_assert(ConsumerRing<SharedRing<int64_t>>,
+              "SharedRing must be a ConsumerRing");
 
 }  // namespace ringflow::shm
 
