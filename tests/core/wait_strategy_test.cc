@@ -76,6 +76,24 @@ class WaitStrategyTest : public ::testing::TestWithParam<
   }
 };
 
+// A yielding wait with a timeout (what a consumer in another process uses
+// to heartbeat while idle, shm::AttachedRing) reports kTimeout when nothing
+// arrives, and still returns at once what is there; an in-process ring's
+// yielding strategy has no timeout (RingOptions::wait_timeout is for
+// kTimeoutBlocking only).
+TEST(YieldingWaitTest, BoundedYieldingWaitTimesOutAndStillDelivers) {
+  ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create({.capacity = 8}));
+  ASSERT_OK_AND_ASSIGN(auto slot, ring->RegisterConsumer("c"));
+  auto barrier = ring->NewBarrier();
+  const WaitStrategy bounded(WaitStrategyKind::kYielding, nullptr,
+                             absl::ToInt64Nanoseconds(absl::Milliseconds(1)));
+  EXPECT_EQ(barrier->WaitFor(0, bounded).status, WaitStatus::kTimeout);
+  ASSERT_TRUE(ring->PublishEvent([](int64_t& e, int64_t) { e = 5; }));
+  const WaitResult ready = barrier->WaitFor(0, bounded);
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready.available, 0);
+}
+
 TEST_P(WaitStrategyTest, WaitingConsumerReceivesEventPublishedMeanwhile) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(Options()));
   ASSERT_OK_AND_ASSIGN(core_internal::ConsumerHandle consumer,

@@ -595,7 +595,7 @@ TEST_P(ShmRunTest, RunHandsEveryEventOnceInOrder) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(options, kShmEventTag));
   SharedConsumerOptions consumer_options;
   consumer_options.type_tag = kShmEventTag;
-  consumer_options.processor.stream_backoff_pauses = GetParam();
+  consumer_options.stream_backoff_pauses = GetParam();
   ASSERT_OK_AND_ASSIGN(
       auto consumer, SharedConsumer<ShmEvent>::Attach(name, consumer_options));
 
@@ -638,7 +638,7 @@ TEST(ShmConsumerTest, AttachRejectsAStreamBackoffOutOfRange) {
   for (const int pauses : {-1, 1025}) {
     SharedConsumerOptions consumer_options;
     consumer_options.type_tag = kShmEventTag;
-    consumer_options.processor.stream_backoff_pauses = pauses;
+    consumer_options.stream_backoff_pauses = pauses;
     EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(name, consumer_options),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          ::testing::HasSubstr(
