@@ -197,11 +197,9 @@ class SharedConsumer {
   // (as EventPoller::Poll).
   //
   // This loop is the EventPoller's (on AttachedRing), not a
-  // BatchEventProcessor's: on the 2-core machine the processor loop ran
-  // SharedOneToOne at 0.34x of this one (interleaved A/B, 155-177 vs
-  // 464-476 M ev/s), the same gap as in-process OneToOne against the
-  // in-process SharedRing in that run (125 vs 415 M ev/s). Run moves onto
-  // BatchEventProcessor (exception policy, max_batch_size, lifecycle
+  // BatchEventProcessor's: the processor loop is slower on SharedOneToOne
+  // today (docs/architecture.md, "Measured figures"; issue 13). Run moves
+  // onto BatchEventProcessor (exception policy, max_batch_size, lifecycle
   // callbacks) once the processor loop closes that gap.
   template <typename Handler>
   ConsumerState Run(Handler& handler, const std::atomic<bool>& stop) {

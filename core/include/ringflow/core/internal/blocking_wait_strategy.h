@@ -37,12 +37,10 @@
 
 namespace ringflow::core_internal {
 
-// About 14-19 us of pauses on the 2-core Xeon VMs we measure on (a pause
-// measured 13-18 ns there), well under a futex sleep + wake (~75 us there).
-// Measured in one PingPongBlocking run: with 128 pauses p99 was 94.7 us (a
-// round trip that slept in 1% of waits); with 1024 it was 0.72 us and
-// p99.9 5.4 us (from 134 us). An idle consumer pays the window once per
-// idle period.
+// Spin long enough that a request/reply round trip rarely sleeps, and well
+// under the cost of a futex sleep + wake; an idle consumer pays the window
+// once per idle period. The PingPongBlocking figures behind 1024 (and how to
+// re-measure them): docs/architecture.md, "Measured figures".
 inline constexpr int kBlockingSpinTries = 1024;
 inline constexpr int kBlockingYieldTries = 8;
 

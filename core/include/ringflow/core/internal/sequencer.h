@@ -130,7 +130,8 @@ class Sequencer {
   SingleProducerSequencer<Gating> single_;
   MultiProducerSequencer<Gating> multi_;
   // NextFor only, after the claim paths' members so that adding them
-  // moved no hot field (SharedOneToOne measured 0.83x with them first).
+  // moved no hot field (SharedOneToOne is sensitive to it: see
+  // docs/architecture.md, "Measured figures").
   const int64_t capacity_;
   const Sequence* const cursor_;  // for the stall's wrap point only
   const Gating* const gating_;

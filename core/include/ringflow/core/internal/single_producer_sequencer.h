@@ -112,12 +112,10 @@ class SingleProducerSequencer {
   // Everything the publish needs is read before fill runs: a store into an
   // event may alias any int64_t or pointer member here as far as the
   // compiler knows, which would make it re-read them after the user's
-  // store. With the claim's one type dispatch and no std::optional, a
-  // PublishEvent loop went from 2.0 to 1.8-1.9 ns per event alone on a
-  // core, and OneToOne from 111-127 to 130-205 M ev/s in interleaved runs.
-  // What is left is the claimed sequence's own store->load forwarding from
-  // one call to the next (a raw loop that keeps its index in memory the
-  // same way also takes 1.8-1.9 ns).
+  // store. What is left per call is the claimed sequence's own store->load
+  // forwarding from one call to the next (a raw loop that keeps its index
+  // in memory the same way costs as much). Figures: docs/architecture.md,
+  // "Measured figures".
   template <bool kWait, RangeFiller Fill>
   bool NextFillPublish(int64_t n, Fill& fill) noexcept(
       std::is_nothrow_invocable_v<Fill&, int64_t, int64_t>) {

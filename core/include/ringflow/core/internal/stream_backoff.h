@@ -8,8 +8,8 @@
 // (and the slot line being filled) right after each store to it. Every such
 // read takes the line from the producer, and the producer's next store
 // waits for the line to come back: each event then costs a cache-line
-// round trip, and the faster consumer makes the whole ring slower (about
-// 30 M ev/s instead of 100+ on the 2-core VM of bench/results). Pausing
+// round trip, and the faster consumer makes the whole ring slower (the
+// bench's "OneToOne stream backoff" row measures it). Pausing
 // after a small batch lets the producer publish several events while it
 // keeps the lines, and the next read takes them all as one batch.
 //
@@ -44,8 +44,8 @@ class StreamBackoff {
   static constexpr int64_t kSmallBatch = 16;
   // From this on, the consumer is behind the producer.
   static constexpr int64_t kLargeBatch = 256;
-  // The largest `max_pauses` a caller may configure (about 18 us at the
-  // ~18 ns pause of the bench VM; 140-cycle pauses make it ~45 us).
+  // The largest `max_pauses` a caller may configure (tens of microseconds
+  // of pause instructions; a pause costs 10 to 140 cycles by CPU).
   static constexpr int kMaxPauses = 1024;
 
   // InvalidArgument naming `max_pauses` unless it is in [0, kMaxPauses].

@@ -13,8 +13,7 @@
 // the run instead of storing and reloading it for every event: with
 // int64_t events and an int64_t accumulator, the store-to-load forwarding
 // chain through memory otherwise caps a summing handler at about one
-// event per 5 cycles (measured: OneToOneBatch10 levelled off near 395 M
-// events/s). The contract it relies on is the one EventHandler documents:
+// event per 5 cycles (OneToOneBatch10 shows it). The contract it relies on is the one EventHandler documents:
 // during OnEvent a handler reaches events of the batch only through the
 // references it was handed.
 

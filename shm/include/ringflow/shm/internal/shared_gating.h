@@ -38,9 +38,10 @@ class SharedGating {
   // policy, stalling) consumers. Never allocates. The wake (one futex call)
   // comes only once the backoff naps (past 1024 tries, about a millisecond
   // of stall), then every 64 naps: short stalls of a streaming ring cost
-  // nothing, and a dead consumer is evicted ~6 ms after it blocks the
-  // producer (ShmCrashTest). Waking at the 64th try measured 0.90x on
-  // SharedOneToOne (a woken thread competing for the two cores).
+  // nothing, and a dead consumer is evicted within milliseconds of blocking
+  // the producer (ShmCrashTest). Waking earlier costs SharedOneToOne
+  // throughput (a woken thread competes for the cores): docs/
+  // architecture.md, "Measured figures".
   void OnStall(int64_t wrap_point, uint32_t tries) const noexcept {
     if (tries <= 1) {
       // Relaxed: hints for the housekeeper's next pass, which re-checks
