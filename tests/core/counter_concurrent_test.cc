@@ -212,14 +212,14 @@ TEST(CounterConcurrentTest, ConcurrentSingleGroupAllocationsAreDistinct) {
   EXPECT_EQ(visited, expected);
 }
 
-// BUG (observability/include/ringflow/observability/counters_block.h):
-// MetadataRecord::free_deadline_ns is a plain int64_t. ClaimRun reads it
-// after loading state == kReclaimed (line ~311) while another thread that
-// has since claimed the same record writes it in Free (line ~252) or when
-// handing a partly claimed run back (line ~318): a data race, which
-// ThreadSanitizer reports in this test. The same window is an ABA: the CAS
-// kReclaimed -> kClaimed succeeds against a *newer* kReclaimed whose
-// deadline was never checked, so a record can be reused before its reuse
+// BUG (core/include/ringflow/core/internal/counters_block.h, then
+// observability/.../counters_block.h): MetadataRecord::free_deadline_ns is a
+// plain int64_t. ClaimRun reads it after loading state == kReclaimed (line
+// ~311) while another thread that has since claimed the same record writes it
+// in Free (line ~252) or when handing a partly claimed run back (line ~318): a
+// data race, which ThreadSanitizer reports in this test. The same window is an
+// ABA: the CAS kReclaimed -> kClaimed succeeds against a *newer* kReclaimed
+// whose deadline was never checked, so a record can be reused before its reuse
 // delay. Fix: make the deadline atomic and re-check it after the CAS, or
 // fold a generation into the state word. The test passes in non-TSan
 // builds (no overlap is observed); it is disabled so the TSan pass stays

@@ -348,8 +348,8 @@ TEST(CountersBlockTest, AttachRejectsACapacityLargerThanTheMemory) {
                     HasSubstr(std::to_string(block.bytes()) + " bytes")));
 }
 
-// BUG (observability/include/ringflow/observability/counters_block.h,
-// CountersBlock::Attach): the size check is
+// BUG (core/include/ringflow/core/internal/counters_block.h, then
+// observability/.../counters_block.h, CountersBlock::Attach): the size check is
 // `bytes < BytesFor(static_cast<int>(header->capacity))`. A header whose
 // capacity is 0xFFFFFFF0 (a multiple of 16) becomes int -16, RoundUp(-16)
 // is 0 and BytesFor returns 128, so a 4 KiB mapping with that corrupt

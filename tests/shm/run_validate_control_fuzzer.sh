@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds and runs the libFuzzer target on shm::ValidateControl (ctest
+# Builds and runs the libFuzzer target on shm_internal::ValidateControl (ctest
 # shm_validate_control_fuzzer, label shm).
 #
 #   run_validate_control_fuzzer.sh <repo root> <scratch dir> <shm_child>
@@ -51,7 +51,7 @@ mkdir -p "$seeds" "$corpus"
 
 # -max_len: room for the image and random growth around it.
 size=$(wc -c <"$seeds/valid-ring.bin")
-echo "fuzzing shm::ValidateControl for ${seconds}s from a ${size}-byte image"
+echo "fuzzing shm_internal::ValidateControl for ${seconds}s from a ${size}-byte image"
 cd "$scratch"
 exec "$build/validate_control_fuzzer" -seed=1 -max_total_time="$seconds" \
   -max_len=$((size * 2)) -print_final_stats=1 \

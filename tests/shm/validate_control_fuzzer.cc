@@ -1,5 +1,5 @@
-// libFuzzer target for shm::ValidateControl, the check every attach runs on
-// a control segment another process wrote. Whatever the bytes and size:
+// libFuzzer target for shm_internal::ValidateControl, the check every attach
+// runs on a control segment another process wrote. Whatever the bytes and size:
 // no crash, no read past `size` (ASan: the input is copied into a buffer of
 // exactly that size), and a non-OK result always carries a message. An OK
 // result must describe a ring that fits in the bytes it was given.

@@ -15,7 +15,7 @@
 //                  PublishedSequence, capacity.
 //
 // RingBuffer<E> and shm::SharedRing<E> are both (one implementation:
-// core_internal::SequencedRing). shm::AttachedRing<E>, a ring mapped
+// core_internal::SequencedRing). shm_internal::AttachedRing<E>, a ring mapped
 // read-only by a consumer process, is a ConsumerRing only: processors,
 // pollers and leases run on it unchanged, with handlers taking const E&.
 // docs/architecture.md says where a new ring kind plugs in.
