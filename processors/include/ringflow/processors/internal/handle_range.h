@@ -13,9 +13,9 @@
 // the run instead of storing and reloading it for every event: with
 // int64_t events and an int64_t accumulator, the store-to-load forwarding
 // chain through memory otherwise caps a summing handler at about one
-// event per 5 cycles (OneToOneBatch10 shows it). The contract it relies on is the one EventHandler documents:
-// during OnEvent a handler reaches events of the batch only through the
-// references it was handed.
+// event per 5 cycles (OneToOneBatch10 shows it). The contract it relies on is
+// the one EventHandler documents: during OnEvent a handler reaches events of
+// the batch only through the references it was handed.
 
 #ifndef RINGFLOW_PROCESSORS_INTERNAL_HANDLE_RANGE_H_
 #define RINGFLOW_PROCESSORS_INTERNAL_HANDLE_RANGE_H_
