@@ -1,7 +1,7 @@
 // bench/peers.cc — the peers, in table column order: each adapter with its
-// blocking variant for PingPongBlocking (peers.h). A new peer is its
-// adapter and one line here; MakePeerRun gives it every topology its API
-// offers.
+// blocking variant for PingPongBlocking (the shape: peers.h). A new peer
+// is one header under peers/ (its adapter) and one line here; MakePeerRun
+// gives it every topology its API offers.
 
 #include "peers.h"
 
@@ -11,6 +11,11 @@
 #include <vector>
 
 #include "peer_topologies.h"
+#include "peers/atomic_queue.h"
+#include "peers/boost_lockfree.h"
+#include "peers/concurrentqueue.h"
+#include "peers/mutex_deque.h"
+#include "peers/readerwriterqueue.h"
 #include "report.h"
 #include "scenario.h"
 

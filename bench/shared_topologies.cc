@@ -3,31 +3,27 @@
 
 #include "shared_topologies.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "harness.h"
 #include "ringflow/core/config.h"
@@ -36,12 +32,15 @@
 #include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
+#include "tools/internal/child_process.h"
 #include "topology.h"
-
-extern char** environ;
 
 namespace ringflow::bench {
 namespace {
+
+using tools_internal::ChildProcess;
+using tools_internal::DescribeWaitStatus;
+using tools_internal::SpawnOptions;
 
 using SharedRing = shm::SharedRing<int64_t>;
 using SharedConsumer = shm::SharedConsumer<int64_t>;
@@ -178,121 +177,6 @@ std::string Verify(const SharedSum& got, int64_t n, bool refused) {
   return {};
 }
 
-// The consumer process: this executable re-executed, its stdout on a pipe.
-// The destructor kills and reaps a child still running.
-class ConsumerProcess {
- public:
-  enum class ReadResult { kLine, kClosed, kTimeout };
-
-  ConsumerProcess() = default;
-  ConsumerProcess(const ConsumerProcess&) = delete;
-  ConsumerProcess& operator=(const ConsumerProcess&) = delete;
-  ~ConsumerProcess() { Kill(); }
-
-  // Starts /proc/self/exe with `args` (argv[1..]); empty or why not.
-  std::string Start(const std::vector<std::string>& args) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      return std::string("pipe2: ") + std::strerror(errno);
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    // dup2 clears O_CLOEXEC on the child's stdout; both pipe ends stay
-    // closed in the child otherwise.
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    std::vector<std::string> storage = {"ringflow_bench"};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, "/proc/self/exe", &actions, nullptr,
-                               argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      pid_ = -1;
-      close(fds[0]);
-      return std::string("posix_spawn /proc/self/exe: ") + std::strerror(rc);
-    }
-    fd_ = fds[0];
-    return {};
-  }
-
-  // The next line of the child's stdout (without '\n'), waiting at most
-  // `timeout_s` for it.
-  ReadResult ReadLine(int timeout_s, std::string& line) {
-    const int64_t deadline = MonotonicNs() + int64_t{timeout_s} * 1'000'000'000;
-    for (;;) {
-      const size_t newline = buffer_.find('\n');
-      if (newline != std::string::npos) {
-        line = buffer_.substr(0, newline);
-        buffer_.erase(0, newline + 1);
-        return ReadResult::kLine;
-      }
-      const int64_t left_ms = (deadline - MonotonicNs()) / 1'000'000;
-      if (left_ms <= 0) return ReadResult::kTimeout;
-      pollfd p{fd_, POLLIN, 0};
-      const int ready =
-          poll(&p, 1, static_cast<int>(std::min<int64_t>(left_ms, 60'000)));
-      if (ready < 0 && errno != EINTR) return ReadResult::kClosed;
-      if (ready <= 0) continue;
-      char chunk[512];
-      const ssize_t got = read(fd_, chunk, sizeof(chunk));
-      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (got <= 0) return ReadResult::kClosed;
-      buffer_.append(chunk, static_cast<size_t>(got));
-    }
-  }
-
-  // Reaps the child, waiting at most `timeout_s`: its exit code, or a
-  // description of how it ended (empty `why` on a normal exit).
-  int Wait(int timeout_s, std::string& why) {
-    const int64_t deadline = MonotonicNs() + int64_t{timeout_s} * 1'000'000'000;
-    for (;;) {
-      int status = 0;
-      const pid_t done = waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
-        pid_ = -1;
-        if (WIFEXITED(status)) return WEXITSTATUS(status);
-        why = WIFSIGNALED(status)
-                  ? "killed by signal " + std::to_string(WTERMSIG(status))
-                  : "ended with wait status " + std::to_string(status);
-        return -1;
-      }
-      if (done < 0 && errno != EINTR) {
-        pid_ = -1;
-        why = std::string("waitpid: ") + std::strerror(errno);
-        return -1;
-      }
-      if (MonotonicNs() > deadline) {
-        why = "still running " + std::to_string(timeout_s) +
-              " s after its last line";
-        return -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  }
-
-  // Kills and reaps the child if it runs; closes the pipe.
-  void Kill() noexcept {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-      }
-      pid_ = -1;
-    }
-    if (fd_ >= 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;         // read end of the child's stdout
-  std::string buffer_;  // read, not yet returned
-};
-
 // Writes one line to stdout (the parent's pipe), unbuffered.
 void Say(const std::string& text) {
   const std::string data = text + "\n";
@@ -308,28 +192,26 @@ void Say(const std::string& text) {
 
 // Ends the process loudly (Fail, or FailTimeout when `timed_out`) after
 // killing the consumer process and removing the ring.
-[[noreturn]] void FailRun(const RunContext& ctx, ConsumerProcess* child,
+[[noreturn]] void FailRun(const RunContext& ctx, ChildProcess* child,
                           const RingRemover& remover, const std::string& what,
                           bool timed_out = false) {
-  if (child != nullptr) child->Kill();
+  if (child != nullptr) child->WaitOrKill(absl::ZeroDuration());
   (void)shm_internal::Control::Remove(remover.name());
   if (timed_out) FailTimeout(ctx.scenario, ctx.impl, ctx.timeout_s);
   Fail(ctx.scenario, ctx.impl, what);
 }
 
 // The child's next line; fails when it ends first or after ctx.timeout_s.
-std::string NextLine(const RunContext& ctx, ConsumerProcess& child,
+std::string NextLine(const RunContext& ctx, ChildProcess& child,
                      const RingRemover& remover, const char* waiting_for) {
-  std::string line;
-  switch (child.ReadLine(ctx.timeout_s, line)) {
-    case ConsumerProcess::ReadResult::kLine:
-      return line;
-    case ConsumerProcess::ReadResult::kClosed:
-      FailRun(ctx, &child, remover,
-              std::string("the consumer process ended before '") + waiting_for +
-                  "'");
-    case ConsumerProcess::ReadResult::kTimeout:
-      break;
+  if (std::optional<std::string> line =
+          child.ReadLine(absl::Seconds(ctx.timeout_s))) {
+    return *std::move(line);
+  }
+  if (child.output_closed()) {
+    FailRun(
+        ctx, &child, remover,
+        std::string("the consumer process ended before '") + waiting_for + "'");
   }
   FailRun(ctx, &child, remover, "", /*timed_out=*/true);
 }
@@ -340,13 +222,18 @@ Metrics SharedOneToOne(const RunContext& ctx) {
   const int64_t n = ctx.events;
   RingRemover remover(UniqueRingName());
   std::unique_ptr<SharedRing> ring = MakeSharedRing(ctx, remover);
-  ConsumerProcess child;
-  std::vector<std::string> args = {"--shared_consumer=" + remover.name(),
+  // This executable again, with the parent's stdin and environment; its
+  // stdout is the pipe the handshake lines come back on.
+  std::vector<std::string> args = {"ringflow_bench",
+                                   "--shared_consumer=" + remover.name(),
                                    "--events=" + std::to_string(n)};
   if (Pinning::Get().enabled()) args.push_back("--pin");
-  if (const std::string error = child.Start(args); !error.empty()) {
-    FailRun(ctx, &child, remover, error);
+  absl::StatusOr<ChildProcess> spawned = ChildProcess::SpawnSelf(
+      args, {.stdin_from = SpawnOptions::Input::kInherit});
+  if (!spawned.ok()) {
+    FailRun(ctx, nullptr, remover, std::string(spawned.status().message()));
   }
+  ChildProcess& child = *spawned;
   if (const std::string line = NextLine(ctx, child, remover, "ready");
       line != "ready") {
     FailRun(ctx, &child, remover, "consumer process: " + line);
@@ -368,12 +255,17 @@ Metrics SharedOneToOne(const RunContext& ctx) {
     FailRun(ctx, &child, remover, "consumer process: " + done);
   }
   producer.join();  // the child read every event: the producer is done
-  std::string why;
-  const int exit_code = child.Wait(ctx.timeout_s, why);
-  if (exit_code != 0) {
+  const std::optional<int> status = child.Wait(absl::Seconds(ctx.timeout_s));
+  if (!status) {
     FailRun(ctx, &child, remover,
-            "consumer process " +
-                (why.empty() ? "exited " + std::to_string(exit_code) : why));
+            child.pid() < 0
+                ? std::string("consumer process: waitpid failed")
+                : "consumer process still running " +
+                      std::to_string(ctx.timeout_s) + " s after its last line");
+  }
+  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+    FailRun(ctx, &child, remover,
+            "consumer process " + DescribeWaitStatus(*status));
   }
   const std::string problem = Verify(got, n, refused);
   if (!problem.empty()) FailRun(ctx, nullptr, remover, problem);

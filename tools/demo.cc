@@ -13,6 +13,8 @@
 
 #include "tools/demo.h"
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,6 +22,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,12 +31,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "ringflow/observability/control_metrics_source.h"
 #include "ringflow/observability/metrics_exporter.h"
 #include "ringflow/ringflow.h"
-#include "tools/child_process.h"
 #include "tools/command_line.h"
 #include "tools/http_get.h"
+#include "tools/internal/child_process.h"
 #include "tools/latency_histogram.h"
 #include "tools/tick.h"
 
@@ -55,6 +59,10 @@ ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
 
 namespace ringflow::tools {
 namespace {
+
+using tools_internal::ChildProcess;
+using tools_internal::DescribeWaitStatus;
+using tools_internal::SpawnOptions;
 
 constexpr int64_t kMaxEvents = 1'000'000'000'000;
 constexpr double kMinSeconds = 0.001;
@@ -224,15 +232,21 @@ absl::Status RunDemo(const DemoOptions& options) {
   // Consumer processes attach before the first tick, so they see them all.
   std::vector<ChildProcess> children;
   for (int i = 1; i <= options.consumer_processes; ++i) {
+    // stdin stays the demo's; stdout is the pipe the report comes back on.
     RINGFLOW_ASSIGN_OR_RETURN(
         ChildProcess child,
-        ChildProcess::StartSelf({"consume", options.ring_name,
-                                 absl::StrCat("--name=audit-", i),
-                                 "--verify"}));
-    RINGFLOW_ASSIGN_OR_RETURN(const std::string ready, child.ReadLine());
-    if (ready.find("attached") == std::string::npos) {
+        ChildProcess::SpawnSelf({"ringflow", "consume", options.ring_name,
+                                 absl::StrCat("--name=audit-", i), "--verify"},
+                                {.stdin_from = SpawnOptions::Input::kInherit}));
+    const std::optional<std::string> ready =
+        child.ReadLine(absl::InfiniteDuration());
+    if (!ready) {
+      return absl::UnavailableError(
+          absl::StrCat("consumer process audit-", i, " closed its output"));
+    }
+    if (ready->find("attached") == std::string::npos) {
       return absl::InternalError(
-          absl::StrCat("consumer process audit-", i, " said: ", ready));
+          absl::StrCat("consumer process audit-", i, " said: ", *ready));
     }
     children.push_back(std::move(child));
   }
@@ -323,10 +337,16 @@ absl::Status RunDemo(const DemoOptions& options) {
   const int64_t events = published;
   std::vector<ConsumerReport> reports;
   for (ChildProcess& child : children) {
-    std::string output;
-    RINGFLOW_ASSIGN_OR_RETURN(const int code, child.Wait(&output));
+    const std::string output =
+        child.ReadToEnd(absl::InfiniteDuration()).value_or("");
+    const std::optional<int> status = child.Wait(absl::InfiniteDuration());
+    if (!status) return absl::InternalError("waitpid: a consumer process");
+    if (WIFSIGNALED(*status)) {
+      return absl::AbortedError(
+          absl::StrCat("a consumer process ", DescribeWaitStatus(*status)));
+    }
     ConsumerReport report = ParseConsumerReport(output);
-    if (code != 0 || report.events < 0) report.done = false;
+    if (WEXITSTATUS(*status) != 0 || report.events < 0) report.done = false;
     reports.push_back(report);
   }
   const int64_t elapsed_ns = NowNanos() - start_ns;

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -72,9 +73,13 @@ SharedRingOptions RingOptionsFor(const std::string& name, int64_t capacity) {
 std::optional<ChildProcess> SpawnChild(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {RINGFLOW_SHM_CHILD};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::optional<ChildProcess> child = ChildProcess::Spawn(argv);
-  if (!child) ADD_FAILURE() << "cannot start " << RINGFLOW_SHM_CHILD;
-  return child;
+  absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(argv);
+  if (!child.ok()) {
+    ADD_FAILURE() << "cannot start " << RINGFLOW_SHM_CHILD << ": "
+                  << child.status();
+    return std::nullopt;
+  }
+  return std::move(*child);
 }
 
 // ---- a consumer writing into the data segment ------------------------------
@@ -258,9 +263,9 @@ void RunEvictionTrial(int trial, std::mt19937_64& random,
   EXPECT_EQ(FindSlot(*tool, "healthy1"), -1);
 
   // And what `ringflow stat --json` prints for the victim's slot.
-  std::optional<ChildProcess> stat =
+  absl::StatusOr<ChildProcess> stat =
       ChildProcess::Spawn({RINGFLOW_TOOL, "stat", name, "--json"});
-  ASSERT_TRUE(stat.has_value());
+  ASSERT_TRUE(stat.ok());
   const std::optional<std::string> json = stat->ReadLine(kStepGuard);
   ASSERT_TRUE(json.has_value()) << "ringflow stat printed nothing";
   EXPECT_THAT(*json, HasSubstr(absl::StrCat("{\"slot\":", slot,

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -583,7 +585,7 @@ void WriteStaleControl(const std::string& name, const Image& image) {
 // The pid of a process that has exited and been reaped (-1 on failure).
 pid_t ReapedPid() {
   auto child = ChildProcess::Spawn({RINGFLOW_SHM_CHILD, "no-such-verb"});
-  if (!child) return -1;
+  if (!child.ok()) return -1;
   const pid_t pid = child->pid();
   child->WaitOrKill(absl::Seconds(60));
   return pid;
@@ -680,7 +682,7 @@ TEST_F(ShmCreatorDiedTest, CreateRefusesAnUnreadyRingUntilItIsForceRemoved) {
 TEST_F(ShmCreatorDiedTest, CreateRefusesAnUnreadyRingOfALiveCreator) {
   // A live process (it waits on its stdin) posing as the creator.
   auto creator = ChildProcess::Spawn({"/bin/cat"});
-  ASSERT_TRUE(creator.has_value());
+  ASSERT_TRUE(creator.ok());
   const uint64_t ticks = shm_internal::ProcessStartTicks(creator->pid());
   ASSERT_NE(ticks, 0u);
   const Image image = StaleImage(creator->pid(), ticks);
@@ -738,9 +740,9 @@ TEST(ShmAttachRaceTest, AttachRacingTheCreatorNeverSeesAHalfInitialisedRing) {
   for (int round = 0; round < kRounds; ++round) {
     const std::string name = UniqueRingName("race");
     RingRemover remover(name);
-    std::optional<ChildProcess> creator = ChildProcess::Spawn(
+    absl::StatusOr<ChildProcess> creator = ChildProcess::Spawn(
         {RINGFLOW_SHM_CHILD, "produce", "ring=" + name, "capacity=65536"});
-    ASSERT_TRUE(creator.has_value());
+    ASSERT_TRUE(creator.ok());
     SharedConsumerOptions options;
     options.type_tag = ringflow::testing::kShmEventTag;
     options.attach_timeout = absl::Seconds(30);

@@ -5,6 +5,7 @@
 // count, checksum and order/content violations; every check is exact.
 
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,12 +14,14 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -93,9 +96,10 @@ struct ConsumerProcess {
 
 std::optional<ConsumerProcess> StartConsumer(std::vector<std::string> args) {
   args.insert(args.begin(), {RINGFLOW_SHM_CHILD, "consume"});
-  std::optional<ChildProcess> child = ChildProcess::Spawn(args);
-  if (!child) {
-    ADD_FAILURE() << "cannot start " << RINGFLOW_SHM_CHILD;
+  absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(args);
+  if (!child.ok()) {
+    ADD_FAILURE() << "cannot start " << RINGFLOW_SHM_CHILD << ": "
+                  << child.status();
     return std::nullopt;
   }
   std::string skipped;
@@ -294,11 +298,11 @@ int64_t ExpectChurnClean(const std::string& name, const std::string& start,
                          int64_t rounds, int processes = 1, int nice = 0) {
   std::vector<ChildProcess> children;
   for (int i = 0; i < processes; ++i) {
-    std::optional<ChildProcess> child = ChildProcess::Spawn(
+    absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(
         {RINGFLOW_SHM_CHILD, "churn", "ring=" + name, "start=" + start,
          "rounds=" + std::to_string(rounds), "events=64",
          "name=joiner" + std::to_string(i), "nice=" + std::to_string(nice)});
-    if (!child) {
+    if (!child.ok()) {
       ADD_FAILURE() << "cannot start " << RINGFLOW_SHM_CHILD;
       return -1;
     }
@@ -485,10 +489,10 @@ TEST(ShmMultiProcessTest, IdleBlockingConsumerSleepsAndWakesOnPublish) {
   SharedRingOptions options = RingOptionsFor(name, 1024);
   options.consumer_timeout = absl::Seconds(30);  // above the 2 s heartbeat
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(options, kShmEventTag));
-  std::optional<ChildProcess> child =
+  absl::StatusOr<ChildProcess> child =
       ChildProcess::Spawn({RINGFLOW_SHM_CHILD, "idle", "ring=" + name,
                            "heartbeat_ms=2000", "idle_ms=2000", "name=idle"});
-  ASSERT_TRUE(child.has_value());
+  ASSERT_TRUE(child.ok());
   ASSERT_TRUE(child->ReadLineStartingWith("ready", kStepGuard).has_value());
   const std::optional<std::string> idle_line =
       child->ReadLineStartingWith("idle", kStepGuard);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "ringflow/shm/internal/control.h"
@@ -46,9 +47,9 @@ TEST(ShmNoAllocationTest, AFullRingWithADeadConsumerCostsNoAllocation) {
   options.ring.max_consumers = 2;
   ASSERT_OK_AND_ASSIGN(auto ring,
                        SharedRing<ShmEvent>::Create(options, kShmEventTag));
-  std::optional<ChildProcess> consumer = ChildProcess::Spawn(
+  absl::StatusOr<ChildProcess> consumer = ChildProcess::Spawn(
       {RINGFLOW_SHM_CHILD, "stall", "ring=" + name, "name=victim"});
-  ASSERT_TRUE(consumer.has_value());
+  ASSERT_TRUE(consumer.ok());
   ASSERT_TRUE(consumer->ReadLineStartingWith("ready", kGuard).has_value());
   const int slot = ringflow::testing::FindSlot(ring->control(), "victim");
   ASSERT_GE(slot, 0);

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -193,8 +194,8 @@ class ShmOtherUserTest : public ::testing::Test {
         "--clear-groups", helper_.path(),  "attach",
         "ring=" + name,   "name=stranger"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    std::optional<ChildProcess> child = ChildProcess::Spawn(argv);
-    if (!child) return "cannot start setpriv";
+    absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(argv);
+    if (!child.ok()) return "cannot start setpriv";
     std::string skipped;
     std::optional<std::string> line =
         child->ReadLineStartingWith("status", absl::Seconds(60), &skipped);
@@ -265,11 +266,11 @@ TEST_F(ShmOtherUserTest, ARingPlantedByAnotherUserIsNeitherResumedNorAttached) {
   const std::string name = UniqueRingName("plant");
   RingRemover remover(name);
   {
-    std::optional<ChildProcess> planter = ChildProcess::Spawn(
+    absl::StatusOr<ChildProcess> planter = ChildProcess::Spawn(
         {setpriv_, "--reuid=65534", "--regid=65534", "--clear-groups",
          helper_.path(), "produce", "ring=" + name, "mode=438",
          "world_writable=1", "capacity=64"});
-    ASSERT_TRUE(planter.has_value());
+    ASSERT_TRUE(planter.ok());
     std::optional<std::string> created =
         planter->ReadLineStartingWith("created", absl::Seconds(60));
     ASSERT_TRUE(created.has_value());

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -91,14 +92,14 @@ std::optional<ChildProcess> StartProducer(const std::string& name,
                                    "ring=" + name, "capacity=64",
                                    "max_consumers=4"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  std::optional<ChildProcess> child = ChildProcess::Spawn(argv);
-  if (!child) return std::nullopt;
+  absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(argv);
+  if (!child.ok()) return std::nullopt;
   std::string skipped;
   if (!child->ReadLineStartingWith("created", kGuard, &skipped)) {
     ADD_FAILURE() << "producer did not start: " << skipped;
     return std::nullopt;
   }
-  return child;
+  return std::move(*child);
 }
 
 // Polls everything available, checking each event's content; returns how
@@ -254,9 +255,9 @@ TEST(ShmTrustTest, OfTwoRacingCreatorsExactlyOneWins) {
     RingRemover remover(name);
     std::vector<ChildProcess> racers;
     for (int i = 0; i < 2; ++i) {
-      std::optional<ChildProcess> racer = ChildProcess::Spawn(
+      absl::StatusOr<ChildProcess> racer = ChildProcess::Spawn(
           {RINGFLOW_SHM_CHILD, "create-race", "ring=" + name});
-      ASSERT_TRUE(racer.has_value());
+      ASSERT_TRUE(racer.ok());
       racers.push_back(std::move(*racer));
     }
     for (auto& racer : racers) racer.WriteLine("go");
@@ -298,9 +299,9 @@ class ShmTinyTmpfsTest : public ::testing::Test {
   std::vector<std::string> Run(std::vector<std::string> args, int* status) {
     std::vector<std::string> argv = {RINGFLOW_SHM_CHILD, "tiny-tmpfs"};
     argv.insert(argv.end(), args.begin(), args.end());
-    std::optional<ChildProcess> child = ChildProcess::Spawn(argv);
-    EXPECT_TRUE(child.has_value());
-    if (!child) return {};
+    absl::StatusOr<ChildProcess> child = ChildProcess::Spawn(argv);
+    EXPECT_TRUE(child.ok());
+    if (!child.ok()) return {};
     std::vector<std::string> lines;
     while (std::optional<std::string> line = child->ReadLine(kGuard)) {
       lines.push_back(*line);
@@ -485,9 +486,9 @@ TEST(ShmTrustTest, AttachersKilledInsideTheJoinLeaveNoSlotBehind) {
   ASSERT_OK_AND_ASSIGN(
       auto ring, Ring::Create(OptionsFor(name, 64, kSlots), kShmEventTag));
   for (int i = 0; i < kSlots; ++i) {
-    std::optional<ChildProcess> parked = ChildProcess::Spawn(
+    absl::StatusOr<ChildProcess> parked = ChildProcess::Spawn(
         {RINGFLOW_SHM_CHILD, "park-attach", "ring=" + name});
-    ASSERT_TRUE(parked.has_value());
+    ASSERT_TRUE(parked.ok());
     ASSERT_TRUE(parked->ReadLineStartingWith("parked", kGuard).has_value());
     parked->Kill(SIGKILL);
     parked->WaitOrKill(kGuard);
@@ -575,9 +576,9 @@ TEST(ShmTrustTest, AnAttacherTakesOverTheSlotsOfDeadConsumers) {
     // Fill every slot with a live consumer.
     std::vector<ChildProcess> holders;
     for (int i = 0; i < 4; ++i) {
-      std::optional<ChildProcess> holder =
+      absl::StatusOr<ChildProcess> holder =
           ChildProcess::Spawn({RINGFLOW_SHM_CHILD, "stall", "ring=" + name});
-      ASSERT_TRUE(holder.has_value());
+      ASSERT_TRUE(holder.ok());
       ASSERT_TRUE(holder->ReadLineStartingWith("ready", kGuard).has_value());
       holders.push_back(std::move(*holder));
     }
@@ -668,9 +669,9 @@ TEST(ShmTrustTest, RemoveRefusesARingInUseNamingThePids) {
   RingRemover remover(name);
   std::optional<ChildProcess> producer = StartProducer(name);
   ASSERT_TRUE(producer.has_value());
-  std::optional<ChildProcess> consumer =
+  absl::StatusOr<ChildProcess> consumer =
       ChildProcess::Spawn({RINGFLOW_SHM_CHILD, "stall", "ring=" + name});
-  ASSERT_TRUE(consumer.has_value());
+  ASSERT_TRUE(consumer.ok());
   ASSERT_TRUE(consumer->ReadLineStartingWith("ready", kGuard).has_value());
   EXPECT_THAT(shm_internal::Control::Remove(name),
               StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -699,9 +700,9 @@ TEST(ShmDeadlineTest, ATimedClaimReturnsOnAStalledConsumerAndOutwaitsADeadOne) {
   const std::string name = UniqueRingName("deadline");
   RingRemover remover(name);
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(OptionsFor(name), kShmEventTag));
-  std::optional<ChildProcess> consumer = ChildProcess::Spawn(
+  absl::StatusOr<ChildProcess> consumer = ChildProcess::Spawn(
       {RINGFLOW_SHM_CHILD, "stall", "ring=" + name, "name=stalled"});
-  ASSERT_TRUE(consumer.has_value());
+  ASSERT_TRUE(consumer.ok());
   ASSERT_TRUE(consumer->ReadLineStartingWith("ready", kGuard).has_value());
   for (int i = 0; i < 64; ++i) ASSERT_TRUE(ring->PublishEvent(FillShmEvent));
   EXPECT_EQ(ring->Next(1, absl::Milliseconds(20)), std::nullopt);

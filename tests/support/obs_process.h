@@ -13,7 +13,9 @@
 //   ListeningAddresses   the local addresses of LISTEN sockets on a TCP
 //                        port, from /proc/net/tcp{,6} ("0100007F" is
 //                        127.0.0.1, "00000000" is every interface).
-//   ChildProcess         a spawned program; SIGTERM + waitpid on
+//   LoggedServerOptions  how to spawn a server (tools/internal's
+//                        ChildProcess): stdin from /dev/null, stdout and
+//                        stderr appended to a log, SIGTERM + waitpid on
 //                        destruction (SIGKILL after a grace period), so a
 //                        failing test never leaks it.
 
@@ -21,16 +23,11 @@
 #define RINGFLOW_TESTS_SUPPORT_OBS_PROCESS_H_
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -39,11 +36,10 @@
 #include <sstream>
 #include <string>
 #include <system_error>
-#include <thread>
-#include <utility>
 #include <vector>
 
-extern char** environ;
+#include "absl/time/time.h"
+#include "tools/internal/child_process.h"
 
 namespace ringflow::testing {
 
@@ -159,71 +155,18 @@ inline std::vector<std::string> ListeningAddresses(int port) {
   return out;
 }
 
-class ChildProcess {
- public:
-  // Starts argv[0] (an absolute path) with stdin from /dev/null and
-  // stdout + stderr appended to `log_path`. Empty when spawning failed.
-  static std::optional<ChildProcess> Spawn(const std::vector<std::string>& argv,
-                                           const std::string& log_path) {
-    std::vector<char*> args;
-    for (const std::string& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(),
-                                       O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = 0;
-    const int rc =
-        ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    ::posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) return std::nullopt;
-    return ChildProcess(pid);
-  }
+using tools_internal::ChildProcess;
+using tools_internal::SpawnOptions;
 
-  ChildProcess(ChildProcess&& other) noexcept
-      : pid_(std::exchange(other.pid_, -1)) {}
-  ChildProcess& operator=(ChildProcess&&) = delete;
-  ChildProcess(const ChildProcess&) = delete;
-  ~ChildProcess() { Stop(); }
-
-  // Whether the child has not exited yet (reaps it if it has).
-  bool Running() {
-    if (pid_ < 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-
-  // SIGTERM, then SIGKILL if it has not exited after a grace period;
-  // always reaps. Idempotent.
-  void Stop() {
-    if (pid_ < 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 200; ++i) {  // 20 s grace: polling a child we own
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  pid_t pid() const { return pid_; }
-
- private:
-  explicit ChildProcess(pid_t pid) : pid_(pid) {}
-  pid_t pid_;
-};
+// For ChildProcess::Spawn(argv, LoggedServerOptions(log)): argv[0] an
+// absolute path, stdin /dev/null, stdout and stderr appended to
+// `log_path`; the destructor sends SIGTERM and SIGKILLs after 20 s.
+inline SpawnOptions LoggedServerOptions(const std::string& log_path) {
+  return {.stdin_from = SpawnOptions::Input::kDevNull,
+          .stdout_to = SpawnOptions::Output::kFile,
+          .output_file = log_path,
+          .sigterm_grace = absl::Seconds(20)};
+}
 
 }  // namespace ringflow::testing
 

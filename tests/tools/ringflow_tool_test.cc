@@ -1,15 +1,13 @@
 // tests/tools/ringflow_tool_test.cc
 //
 // The `ringflow` tool against hostile command lines and hostile files in
-// /dev/shm. Every test runs the tool as a child process (posix_spawn through
-// /bin/sh, which execs the tool with stderr in a file) and reads its stdout,
+// /dev/shm. Every test runs the tool as a child process (ChildProcess::Spawn
+// of /bin/sh, which execs the tool with stderr in a file) and reads its stdout,
 // stderr and exit status; a deadline kills a tool that hangs, so a hang
 // fails the test instead of hanging it. Rings are created in this process
 // (SharedRing<Tick>) or, where a producer must die, in a forked child; each
 // test uses unique names and removes what it made (RAII).
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -30,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -119,22 +118,22 @@ class Tool {
       : stderr_file_(NewStderrPath()),
         child_(ChildProcess::Spawn(ShellArgv(stderr_file_.path(), args))) {}
 
-  bool started() const { return child_.has_value(); }
+  bool started() const { return child_.ok(); }
   // The next stdout line, or empty on EOF or after `timeout`.
   std::optional<std::string> ReadLine(absl::Duration timeout = kToolDeadline) {
-    if (!child_) return std::nullopt;
+    if (!child_.ok()) return std::nullopt;
     std::optional<std::string> line = child_->ReadLine(timeout);
     if (line) absl::StrAppend(&out_, *line, "\n");
     return line;
   }
-  bool Signal(int signal) { return child_ && child_->Kill(signal); }
+  bool Signal(int signal) { return child_.ok() && child_->Kill(signal); }
 
   // Reads stdout to EOF and waits for the exit, all before the deadline;
   // then kills the tool if it is still running.
   ToolResult Finish(absl::Duration timeout = kToolDeadline) {
     ToolResult result;
-    if (!child_) {
-      result.err = "could not start the tool";
+    if (!child_.ok()) {
+      result.err = "could not start the tool: " + child_.status().ToString();
       return result;
     }
     const absl::Time deadline = absl::Now() + timeout;
@@ -162,7 +161,7 @@ class Tool {
   }
 
   FileRemover stderr_file_;  // before child_: the path is in its argv
-  std::optional<ChildProcess> child_;
+  absl::StatusOr<ChildProcess> child_;
   std::string out_;
 };
 
@@ -193,74 +192,44 @@ class TickRing {
   std::unique_ptr<shm::SharedRing<Tick>> ring_;
 };
 
-// A producer of ticks in a forked child: creates the ring, prints
-// "created", publishes `count` ticks on a "go" line, prints "published",
-// then waits on its stdin until it is killed. The destructor kills and
-// reaps it (a zombie would still count as a live producer).
+// A producer of ticks in a forked child (ChildProcess::Fork, stdin and
+// stdout on pipes): creates the ring, prints "created", publishes `count`
+// ticks on a "go" line, prints "published", then waits on its stdin until
+// it is killed. The destructor kills and reaps it (a zombie would still
+// count as a live producer).
 class ForkedTickProducer {
  public:
   ForkedTickProducer(const std::string& ring, int64_t capacity, int64_t count,
-                     absl::Duration consumer_timeout) {
-    int to_child[2];
-    int from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0) return;
-    if (::pipe2(from_child, O_CLOEXEC) != 0) {
-      ::close(to_child[0]);
-      ::close(to_child[1]);
-      return;
-    }
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::close(to_child[1]);
-      ::close(from_child[0]);
-      _exit(RunChild(ring, capacity, count, consumer_timeout, to_child[0],
-                     from_child[1]));
-    }
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    to_child_ = to_child[1];
-    from_child_ = from_child[0];
-  }
-  ForkedTickProducer(const ForkedTickProducer&) = delete;
-  ForkedTickProducer& operator=(const ForkedTickProducer&) = delete;
-  ~ForkedTickProducer() {
-    Kill();
-    if (to_child_ >= 0) ::close(to_child_);
-    if (from_child_ >= 0) ::close(from_child_);
-  }
+                     absl::Duration consumer_timeout)
+      : child_(ChildProcess::Fork([&] {
+          return RunChild(ring, capacity, count, consumer_timeout);
+        })) {}
 
   // Reads the child's next line (a word), or "" after `timeout`.
   std::string ReadWord(absl::Duration timeout = kToolDeadline) {
-    const absl::Time deadline = absl::Now() + timeout;
-    std::string line;
-    while (absl::Now() < deadline) {
-      pollfd p{from_child_, POLLIN, 0};
-      const int left =
-          static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-      if (::poll(&p, 1, left + 1) <= 0) continue;
-      char c;
-      if (::read(from_child_, &c, 1) != 1) return "";
-      if (c == '\n') return line;
-      line += c;
-    }
-    return "";
+    if (!child_.ok()) return "";
+    return child_->ReadLine(timeout).value_or("");
   }
-  bool Go() { return ::write(to_child_, "g", 1) == 1; }
+  bool Go() { return child_.ok() && child_->WriteLine("go"); }
   // SIGKILL and reap.
   void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
+    if (child_.ok()) child_->WaitOrKill(absl::ZeroDuration());
   }
 
  private:
+  // In the child: stdin and stdout are the pipes to the test.
   static int RunChild(const std::string& name, int64_t capacity, int64_t count,
-                      absl::Duration consumer_timeout, int in, int out) {
-    const auto say = [out](const char* word) {
-      return ::write(out, word, std::strlen(word)) > 0;
+                      absl::Duration consumer_timeout) {
+    const auto say = [](const char* word) {
+      return ::write(STDOUT_FILENO, word, std::strlen(word)) > 0;
+    };
+    // False at EOF: the test closed the pipe (or died).
+    const auto read_line = [] {
+      char c;
+      while (::read(STDIN_FILENO, &c, 1) == 1) {
+        if (c == '\n') return true;
+      }
+      return false;
     };
     shm::SharedRingOptions options;
     options.ring.name = name;
@@ -272,8 +241,7 @@ class ForkedTickProducer {
       return 1;
     }
     say("created\n");
-    char go;
-    if (::read(in, &go, 1) != 1) return 1;
+    if (!read_line()) return 1;
     for (int64_t i = 0; i < count; ++i) {
       (*ring)->PublishEvent([](Tick& tick, int64_t sequence) {
         tools::FillTick(tick, sequence);
@@ -281,13 +249,11 @@ class ForkedTickProducer {
     }
     say("published\n");
     // Until killed (or the test closes the pipe).
-    (void)::read(in, &go, 1);
+    (void)read_line();
     return 0;
   }
 
-  pid_t pid_ = -1;
-  int to_child_ = -1;
-  int from_child_ = -1;
+  absl::StatusOr<ChildProcess> child_;
 };
 
 // ---------------------------------------------------------------------------

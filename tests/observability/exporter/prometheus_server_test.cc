@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -36,6 +37,7 @@ using ::ringflow::testing::ChildProcess;
 using ::ringflow::testing::CommandResult;
 using ::ringflow::testing::FileIsExecutable;
 using ::ringflow::testing::FreeLoopbackPort;
+using ::ringflow::testing::LoggedServerOptions;
 using ::ringflow::testing::ReadFile;
 using ::ringflow::testing::RunCommand;
 using ::ringflow::testing::ShellQuote;
@@ -163,13 +165,13 @@ TEST(PrometheusServerTest, ScrapesTheExactCountsFromTheExporter) {
   const std::filesystem::path log = dir.path() / "prometheus.log";
   // Declared after `dir`: the server is stopped (SIGTERM, waitpid) before
   // its data directory is removed, whatever the test's outcome.
-  std::optional<ChildProcess> server = ChildProcess::Spawn(
+  absl::StatusOr<ChildProcess> server = ChildProcess::Spawn(
       {kPrometheus, "--config.file=" + config.string(),
        "--storage.tsdb.path=" + (dir.path() / "data").string(),
        "--web.listen-address=127.0.0.1:" + std::to_string(web_port),
        "--log.level=warn"},
-      log.string());
-  ASSERT_TRUE(server.has_value()) << "cannot spawn " << kPrometheus;
+      LoggedServerOptions(log.string()));
+  ASSERT_TRUE(server.ok()) << server.status();
 
   // Poll the server (an external process) until its scrape shows up, with
   // a bounded number of attempts. The assertion is on the value below.
