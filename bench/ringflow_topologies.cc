@@ -333,12 +333,15 @@ Metrics RingflowOneToOneBatch(const RunContext& ctx, int64_t k) {
 
 // OneToOnePoller (lease = false): EventPoller::Poll in a spinning loop.
 // OneToOneLease (lease = true): EventPoller::TryLeaseBatch, reading the
-// events in place and releasing the whole batch at once.
+// events in place and releasing the whole batch at once. Both as the
+// README tells a reader that spins over a dense stream:
+// PollerOptions::stream_backoff_pauses = 256, CpuRelax when nothing came.
 Metrics RingflowOneToOnePoller(const RunContext& ctx, bool lease) {
   const int64_t n = ctx.events;
   auto ring = MakeRing(ctx, ctx.capacity, ProducerType::kSingle,
                        WaitStrategyKind::kBusySpin);
-  auto poller = EventPoller<int64_t>::Create(*ring);
+  auto poller =
+      EventPoller<int64_t>::Create(*ring, {}, {.stream_backoff_pauses = 256});
   if (!poller.ok()) Fail(ctx.scenario, ctx.impl, poller.status().ToString());
   RunClock clock(2, 1);
   int64_t sum = 0;

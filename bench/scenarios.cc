@@ -83,8 +83,10 @@ Scenario OneToOnePoller(bool lease) {
               "repeat here as the reference",
           .note = lease ? "ringflow: EventPoller::TryLeaseBatch (whole "
                           "available batch, read in place, released at "
-                          "once); peers as OneToOne"
-                        : "ringflow: EventPoller::Poll in a spinning loop; "
+                          "once), PollerOptions::stream_backoff_pauses = "
+                          "256; peers as OneToOne"
+                        : "ringflow: EventPoller::Poll in a spinning loop, "
+                          "PollerOptions::stream_backoff_pauses = 256; "
                           "peers as OneToOne"};
 }
 

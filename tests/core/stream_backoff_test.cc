@@ -45,14 +45,51 @@ TEST(StreamBackoffTest, SmallBatchesReadyAtOnceGrowThePauseUpToTheMaximum) {
               ElementsAre(1, 3, 7, 15, 16, 16));
 }
 
-TEST(StreamBackoffTest, AWaitDropsThePauseAtOnce) {
-  EXPECT_THAT(PausesAfter(16, {{1, false},
-                               {1, false},
-                               {1, false},
-                               {1, true},
-                               {kLarge, true},
-                               {1, false}}),
-              ElementsAre(1, 3, 7, 0, 0, 1));
+TEST(StreamBackoffTest, ALoneEventWaitedForDropsThePauseAtOnce) {
+  EXPECT_THAT(
+      PausesAfter(16,
+                  {{1, false}, {1, false}, {1, false}, {1, true}, {1, false}}),
+      ElementsAre(1, 3, 7, 0, 1));
+}
+
+TEST(StreamBackoffTest, CatchingUpWithADenseStreamStartsThePause) {
+  // Two or more events gathered while the consumer spun without pausing:
+  // it caught up with a dense stream. Without this rule a consumer faster
+  // than its producer never pauses (every batch is waited for) and reads
+  // after every event or two.
+  EXPECT_THAT(PausesAfter(256, {{2, true}, {kSmall, false}, {kMedium, false}}),
+              ElementsAre(StreamBackoff::kFirstPause,
+                          2 * StreamBackoff::kFirstPause + 1,
+                          2 * StreamBackoff::kFirstPause + 1));
+  // Never beyond the maximum.
+  EXPECT_THAT(PausesAfter(4, {{kLarge, true}}), ElementsAre(4));
+}
+
+TEST(StreamBackoffTest, AWaitAfterAPauseHalvesIt) {
+  // The pause outlasted the gap between events: the stream is not dense
+  // enough for it.
+  EXPECT_THAT(
+      PausesAfter(256, {{2, true}, {2, true}, {2, true}, {5, true}}),
+      ElementsAre(StreamBackoff::kFirstPause, StreamBackoff::kFirstPause / 2,
+                  StreamBackoff::kFirstPause / 4,
+                  StreamBackoff::kFirstPause / 8));
+  // A large batch waited for after a pause halves it too.
+  EXPECT_THAT(PausesAfter(16, {{1, false}, {1, false}, {kLarge, true}}),
+              ElementsAre(1, 3, 1));
+}
+
+TEST(StreamBackoffTest, NextReturnsThePauseWithoutTakingIt) {
+  StreamBackoff backoff(16);
+  EXPECT_EQ(backoff.Next(1, false), 1);
+  EXPECT_EQ(backoff.Next(1, false), 3);
+  EXPECT_EQ(backoff.pauses(), 3);
+  EXPECT_EQ(backoff.Next(1, true), 0);
+}
+
+TEST(StreamBackoffTest, PauseNanosIsMeasuredOnceAndPositive) {
+  const int64_t first = StreamBackoff::PauseNanos();
+  EXPECT_GE(first, 1);
+  EXPECT_EQ(StreamBackoff::PauseNanos(), first);
 }
 
 TEST(StreamBackoffTest, RequestReplyNeverPauses) {

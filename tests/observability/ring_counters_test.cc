@@ -160,7 +160,7 @@ INSTANTIATE_TEST_SUITE_P(Producers, PublishedTest,
 
 TEST(RingCountersTest, LagAndRemainingCapacityComeFromTheCursors) {
   auto ring = MakeRing({.capacity = 16, .name = "lag"});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   auto families = Scrape(*ring);
   EXPECT_THAT(StatsOf(families, "lag", "p").lag, Optional(0.0));
   EXPECT_THAT(StatsOf(families, "lag", "p").sequence, Optional(-1.0));
@@ -194,8 +194,8 @@ TEST(RingCountersTest, LagAndRemainingCapacityComeFromTheCursors) {
 
 TEST(RingCountersTest, RemainingCapacityFollowsTheSlowestConsumer) {
   auto ring = MakeRing({.capacity = 16, .name = "slowest"});
-  ASSERT_OK_AND_ASSIGN(auto fast, Poller::Create(*ring, {}, "fast"));
-  ASSERT_OK_AND_ASSIGN(auto slow, Poller::Create(*ring, {}, "slow"));
+  ASSERT_OK_AND_ASSIGN(auto fast, Poller::Create(*ring, {}, {.name = "fast"}));
+  ASSERT_OK_AND_ASSIGN(auto slow, Poller::Create(*ring, {}, {.name = "slow"}));
   Publish(*ring, 6);
   EXPECT_EQ(PollAll(*fast), 6);
   const auto families = Scrape(*ring);
@@ -210,7 +210,7 @@ TEST(RingCountersTest, RemainingCapacityFollowsTheSlowestConsumer) {
 
 TEST(RingCountersTest, EmptyPollsAreCountedExactly) {
   auto ring = MakeRing({.capacity = 16, .name = "polls"});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   for (int i = 0; i < 7; ++i) ASSERT_EQ(PollAll(*poller), 0);
   EXPECT_THAT(StatsOf(Scrape(*ring), "polls", "p").empty_polls, Optional(7.0));
 
@@ -225,9 +225,11 @@ TEST(RingCountersTest, EmptyPollsAreCountedExactly) {
 
 TEST(RingCountersTest, EmptyPollsBehindAnUpstreamPollerAreCounted) {
   auto ring = MakeRing({.capacity = 16, .name = "gated"});
-  ASSERT_OK_AND_ASSIGN(auto upstream, Poller::Create(*ring, {}, "up"));
-  ASSERT_OK_AND_ASSIGN(auto downstream,
-                       Poller::Create(*ring, {&upstream->sequence()}, "down"));
+  ASSERT_OK_AND_ASSIGN(auto upstream,
+                       Poller::Create(*ring, {}, {.name = "up"}));
+  ASSERT_OK_AND_ASSIGN(
+      auto downstream,
+      Poller::Create(*ring, {&upstream->sequence()}, {.name = "down"}));
   Publish(*ring, 4);
   EXPECT_EQ(downstream->Poll([](const TestEvent&, int64_t, bool) {}),
             PollState::kGating);
@@ -243,7 +245,7 @@ TEST(RingCountersTest, EmptyPollsBehindAnUpstreamPollerAreCounted) {
 
 TEST(RingCountersTest, TryLeaseOnAnEmptyRingCountsAsAnEmptyPoll) {
   auto ring = MakeRing({.capacity = 16, .name = "lease"});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(poller->TryLease().has_value());
   for (int i = 0; i < 2; ++i) {
     EXPECT_FALSE(poller->TryLeaseBatch(4).has_value());
@@ -256,7 +258,7 @@ TEST(RingCountersTest, TryLeaseOnAnEmptyRingCountsAsAnEmptyPoll) {
 
 TEST(RingCountersTest, PollBatchesFillTheHistogramBuckets) {
   auto ring = MakeRing({.capacity = 1024, .name = "hist"});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   int64_t total = 0;
   for (int64_t size : {1, 2, 3, 4, 5, 8, 9, 1000}) {
     Publish(*ring, size);
@@ -278,7 +280,7 @@ TEST(RingCountersTest, PollBatchesFillTheHistogramBuckets) {
 
 TEST(RingCountersTest, HistogramHasEveryPowerOfTwoBucketAndInf) {
   auto ring = MakeRing({.capacity = 16, .name = "buckets"});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   const auto families = Scrape(*ring);
   const ClientMetric* metric =
       FindMetric(families, "ringflow_consumer_batch_size_events",
@@ -296,7 +298,7 @@ TEST(RingCountersTest, HistogramHasEveryPowerOfTwoBucketAndInf) {
 TEST(RingCountersTest, BatchLargerThan2To18GoesToTheInfBucket) {
   const int64_t capacity = int64_t{1} << 19;
   auto ring = MakeRing({.capacity = capacity, .name = "huge"});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   Publish(*ring, (int64_t{1} << 18) + 1);
   ASSERT_EQ(PollAll(*poller), (int64_t{1} << 18) + 1);
   const ConsumerStats s = StatsOf(Scrape(*ring), "huge", "p");
@@ -306,7 +308,7 @@ TEST(RingCountersTest, BatchLargerThan2To18GoesToTheInfBucket) {
 
 TEST(RingCountersTest, AnEarlyStopCountsOnlyTheHandledEvents) {
   auto ring = MakeRing({.capacity = 16, .name = "stop"});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   Publish(*ring, 5);
   int64_t handled = 0;
   poller->Poll([&](const TestEvent&, int64_t, bool) { return ++handled < 2; });
@@ -326,7 +328,7 @@ TEST(RingCountersTest, AnEarlyStopCountsOnlyTheHandledEvents) {
 
 TEST(RingCountersTest, AThrowingPollHandlerCountsTheEventsBeforeIt) {
   auto ring = MakeRing({.capacity = 16, .name = "throw"});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   Publish(*ring, 5);
   EXPECT_THROW(poller->Poll([](const TestEvent&, int64_t seq, bool) {
     if (seq == 2) throw std::runtime_error("boom");
@@ -340,7 +342,7 @@ TEST(RingCountersTest, AThrowingPollHandlerCountsTheEventsBeforeIt) {
 
 TEST(RingCountersTest, LeaseBatchesAreCountedWhenTaken) {
   auto ring = MakeRing({.capacity = 16, .name = "leases"});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   Publish(*ring, 10);
   {
     auto batch = poller->TryLeaseBatch(3);
@@ -431,7 +433,7 @@ TEST(RingCountersTest, CountersOffLeavesOnlyCursorMetrics) {
                         .name = "plain",
                         .counters = false});
   EXPECT_EQ(ring->counters_block(), nullptr);
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   EXPECT_EQ(PollAll(*poller), 0);
   Publish(*ring, 4);
   EXPECT_FALSE(ring->TryNext().has_value());
@@ -457,7 +459,7 @@ TEST(RingCountersTest, CountersOnHaveOneBlockWithProducerAndConsumerGroups) {
   auto ring = MakeRing({.capacity = 8, .name = "on"});
   const core_internal::CountersBlock* block = ring->counters_block();
   ASSERT_NE(block, nullptr);
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   std::map<std::string, int> by_labels;
   std::map<int, std::string> by_index;
   block->ForEach([&](const core_internal::CounterView& c) {
@@ -478,7 +480,7 @@ TEST(RingCountersTest, CountersOnHaveOneBlockWithProducerAndConsumerGroups) {
 TEST(RingCountersTest, TheRingNameLabelsEverySeries) {
   const std::string name = "orders.v2-eu#1";
   auto ring = MakeRing({.capacity = 8, .name = name});
-  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, "p"));
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring, {}, {.name = "p"}));
   const auto families = Scrape(*ring);
   ASSERT_FALSE(families.empty());
   for (const MetricFamily& f : families) {
@@ -508,12 +510,12 @@ TEST(RingCountersTest, ConsumerNamesAreMadeUnique) {
   auto ring = MakeRing({.capacity = 8, .name = "names"});
   ASSERT_OK_AND_ASSIGN(auto a, Poller::Create(*ring));
   ASSERT_OK_AND_ASSIGN(auto b, Poller::Create(*ring));
-  ASSERT_OK_AND_ASSIGN(auto x1, Poller::Create(*ring, {}, "x"));
-  ASSERT_OK_AND_ASSIGN(auto x2, Poller::Create(*ring, {}, "x"));
-  ASSERT_OK_AND_ASSIGN(auto x3, Poller::Create(*ring, {}, "x"));
+  ASSERT_OK_AND_ASSIGN(auto x1, Poller::Create(*ring, {}, {.name = "x"}));
+  ASSERT_OK_AND_ASSIGN(auto x2, Poller::Create(*ring, {}, {.name = "x"}));
+  ASSERT_OK_AND_ASSIGN(auto x3, Poller::Create(*ring, {}, {.name = "x"}));
   const std::string long_name(32, 'n');
-  ASSERT_OK_AND_ASSIGN(auto l1, Poller::Create(*ring, {}, long_name));
-  ASSERT_OK_AND_ASSIGN(auto l2, Poller::Create(*ring, {}, long_name));
+  ASSERT_OK_AND_ASSIGN(auto l1, Poller::Create(*ring, {}, {.name = long_name}));
+  ASSERT_OK_AND_ASSIGN(auto l2, Poller::Create(*ring, {}, {.name = long_name}));
 
   const RingSnapshot snapshot = RingMetricsSource<TestEvent>(*ring).Snapshot();
   std::vector<std::string> names;
@@ -529,10 +531,10 @@ TEST(RingCountersTest, ConsumerNamesAreMadeUnique) {
 
 TEST(RingCountersTest, AReleasedNameCanBeTakenAgain) {
   auto ring = MakeRing({.capacity = 8, .name = "again"});
-  ASSERT_OK_AND_ASSIGN(auto x1, Poller::Create(*ring, {}, "x"));
-  ASSERT_OK_AND_ASSIGN(auto x2, Poller::Create(*ring, {}, "x"));
+  ASSERT_OK_AND_ASSIGN(auto x1, Poller::Create(*ring, {}, {.name = "x"}));
+  ASSERT_OK_AND_ASSIGN(auto x2, Poller::Create(*ring, {}, {.name = "x"}));
   x1.reset();
-  ASSERT_OK_AND_ASSIGN(auto x3, Poller::Create(*ring, {}, "x"));
+  ASSERT_OK_AND_ASSIGN(auto x3, Poller::Create(*ring, {}, {.name = "x"}));
   const RingSnapshot snapshot = RingMetricsSource<TestEvent>(*ring).Snapshot();
   std::vector<std::string> names;
   for (const auto& c : snapshot.consumers) names.push_back(c.name);
@@ -543,7 +545,7 @@ TEST(RingCountersTest, BadConsumerNamesAreRejectedByName) {
   auto ring = MakeRing({.capacity = 8, .name = "badnames"});
   for (const std::string& bad :
        {std::string("a b"), std::string(33, 'c'), std::string("x=\"y\"")}) {
-    EXPECT_THAT(Poller::Create(*ring, {}, bad),
+    EXPECT_THAT(Poller::Create(*ring, {}, {.name = std::string(bad)}),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          HasSubstr("consumer name '" + bad + "'")));
     EXPECT_THAT(ring->RegisterConsumer(bad),
@@ -555,8 +557,9 @@ TEST(RingCountersTest, BadConsumerNamesAreRejectedByName) {
 
 TEST(RingCountersTest, AReleasedConsumerLeavesTheMetrics) {
   auto ring = MakeRing({.capacity = 8, .name = "gone"});
-  ASSERT_OK_AND_ASSIGN(auto stays, Poller::Create(*ring, {}, "stays"));
-  ASSERT_OK_AND_ASSIGN(auto goes, Poller::Create(*ring, {}, "goes"));
+  ASSERT_OK_AND_ASSIGN(auto stays,
+                       Poller::Create(*ring, {}, {.name = "stays"}));
+  ASSERT_OK_AND_ASSIGN(auto goes, Poller::Create(*ring, {}, {.name = "goes"}));
   Publish(*ring, 2);
   EXPECT_EQ(PollAll(*goes), 2);
   EXPECT_THAT(StatsOf(Scrape(*ring), "gone", "goes").events, Optional(2.0));

@@ -586,8 +586,8 @@ TEST_P(FullWaitTest, EveryWaitOnAFullRingIsCounted) {
   ASSERT_OK_AND_ASSIGN(
       auto ring,
       Ring::Create({.capacity = 4, .producer_type = GetParam(), .name = "w"}));
-  ASSERT_OK_AND_ASSIGN(auto poller,
-                       EventPoller<TestEvent>::Create(*ring, {}, "gate"));
+  ASSERT_OK_AND_ASSIGN(
+      auto poller, EventPoller<TestEvent>::Create(*ring, {}, {.name = "gate"}));
   ASSERT_TRUE(PublishValues(*ring, 4));
   EXPECT_EQ(ring->full_waits(), 0u);
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -168,6 +169,77 @@ TEST(LeaseConcurrentTest, LeaseBatchesSeeEveryEventOfAConcurrentProducer) {
   EXPECT_EQ(oversized, 0);
   EXPECT_EQ(poller->sequence().LoadAcquire(), n - 1);
 }
+
+// ---- paced readers (PollerOptions::stream_backoff_pauses) ----------------
+
+enum class ReadKind { kPoll, kLease, kLeaseBatch };
+
+// A reader that defers its cursor reads in a dense stream, and leases that
+// take events a previous read found, still see every event of a concurrent
+// producer exactly once and in order, through a ring small enough to wrap
+// thousands of times.
+class PacedReaderTest : public ::testing::TestWithParam<ReadKind> {};
+
+TEST_P(PacedReaderTest, SeesEveryEventOfAConcurrentProducerInOrder) {
+  const int64_t n = Events(1'000'000);
+  auto ring = MakeRing(64);
+  ASSERT_OK_AND_ASSIGN(
+      auto poller, Poller::Create(*ring, {}, {.stream_backoff_pauses = 1024}));
+  std::thread producer([&] { EXPECT_TRUE(PublishValues(*ring, n)); });
+  int64_t next = 0;
+  int64_t mismatches = 0;
+  int64_t sum = 0;
+  auto take = [&](int64_t seq, const TestEvent& e) {
+    if (seq != next || e.value != ValueOf(seq)) ++mismatches;
+    sum += e.value;
+    next = seq + 1;
+  };
+  const bool finished = SpinUntil([&] {
+    switch (GetParam()) {
+      case ReadKind::kPoll:
+        poller->Poll(
+            [&](const TestEvent& e, int64_t seq, bool) { take(seq, e); });
+        break;
+      case ReadKind::kLease:
+        if (auto lease = poller->TryLease()) take(lease->sequence(), **lease);
+        break;
+      case ReadKind::kLeaseBatch:
+        if (auto batch = poller->TryLeaseBatch(7)) {
+          if (batch->size() > 7) ++mismatches;
+          for (auto it = batch->begin(); it != batch->end(); ++it) {
+            take(it.sequence(), *it);
+          }
+        }
+        break;
+    }
+    return next == n;
+  });
+  if (!finished) ring->Halt();
+  producer.join();
+  ASSERT_TRUE(finished) << "stopped at " << next;
+  EXPECT_EQ(mismatches, 0);
+  int64_t expected_sum = 0;
+  for (int64_t s = 0; s < n; ++s) expected_sum += ValueOf(s);
+  EXPECT_EQ(sum, expected_sum);
+  EXPECT_EQ(poller->sequence().LoadAcquire(), n - 1);
+}
+
+std::string ReadKindName(const ::testing::TestParamInfo<ReadKind>& param) {
+  switch (param.param) {
+    case ReadKind::kPoll:
+      return "Poll";
+    case ReadKind::kLease:
+      return "TryLease";
+    case ReadKind::kLeaseBatch:
+      return "TryLeaseBatch";
+  }
+  return "Unknown";
+}
+
+INSTANTIATE_TEST_SUITE_P(Reads, PacedReaderTest,
+                         ::testing::Values(ReadKind::kPoll, ReadKind::kLease,
+                                           ReadKind::kLeaseBatch),
+                         ReadKindName);
 
 }  // namespace
 }  // namespace ringflow

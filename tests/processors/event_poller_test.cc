@@ -9,6 +9,7 @@
 #include <optional>
 #include <ostream>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -262,6 +263,78 @@ TEST(EventPollerTest, CreateFailsWhenEveryConsumerSlotIsTaken) {
               StatusIs(absl::StatusCode::kResourceExhausted));
   first.reset();  // frees its slot
   EXPECT_OK(Poller::Create(*ring).status());
+}
+
+// ---- PollerOptions ------------------------------------------------------
+
+TEST(EventPollerTest, CreateNamesABadStreamBackoffPauses) {
+  auto ring = MakeRing(8);
+  for (const int bad : {-1, 1025}) {
+    EXPECT_THAT(Poller::Create(*ring, {}, {.stream_backoff_pauses = bad}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         ::testing::HasSubstr("stream_backoff_pauses " +
+                                              std::to_string(bad))));
+  }
+}
+
+TEST(EventPollerTest, WithoutBackoffEveryPollSeesWhatWasJustPublished) {
+  // The default never defers a read: a reader on the producer's own thread
+  // sees each event at once, however dense the stream looks.
+  auto ring = MakeRing(8);
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring));
+  std::vector<Delivery> seen;
+  for (int round = 0; round < 200; ++round) {
+    ASSERT_TRUE(PublishValues(*ring, 3));
+    ASSERT_EQ(poller->Poll(Recorder(seen)), PollState::kProcessing)
+        << "round " << round;
+  }
+  ASSERT_EQ(seen.size(), 600u);
+  for (int64_t s = 0; s < 600; ++s) EXPECT_EQ(seen[s].sequence, s);
+}
+
+TEST(EventPollerTest, LeaseBatchBeyondWhatTheLastReadFoundReadsAgain) {
+  // The first TryLease reads the cursor and finds 0..3; seq 0 is leased.
+  // After more are published, a batch asking for more than the remaining
+  // 1..3 reads again and takes 1..7.
+  auto ring = MakeRing(8);
+  ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring));
+  ASSERT_TRUE(PublishValues(*ring, 4));
+  {
+    auto lease = poller->TryLease();
+    ASSERT_TRUE(lease.has_value());
+    EXPECT_EQ(lease->sequence(), 0);
+  }
+  ASSERT_TRUE(PublishValues(*ring, 4));  // seqs 4..7
+  auto batch = poller->TryLeaseBatch(10);
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ(batch->first_sequence(), 1);
+  EXPECT_EQ(batch->last_sequence(), 7);
+  for (auto it = batch->begin(); it != batch->end(); ++it) {
+    EXPECT_EQ(it->value, ValueOf(it.sequence()));
+  }
+}
+
+TEST(EventPollerTest, ADeferringReaderOnTheProducerThreadMissesNothing) {
+  // With the backoff, a read may be deferred (Poll says kIdle while events
+  // are published); polling on hands out every event, once, in order.
+  auto ring = MakeRing(16);
+  ASSERT_OK_AND_ASSIGN(
+      auto poller, Poller::Create(*ring, {}, {.stream_backoff_pauses = 1024}));
+  std::vector<Delivery> seen;
+  for (int round = 0; round < 100; ++round) {
+    ASSERT_TRUE(PublishValues(*ring, 5));
+    const size_t before = seen.size();
+    ASSERT_TRUE(::ringflow::testing::SpinUntil([&] {
+      poller->Poll(Recorder(seen));
+      return seen.size() == before + 5;
+    })) << "round "
+        << round;
+  }
+  ASSERT_EQ(seen.size(), 500u);
+  for (int64_t s = 0; s < 500; ++s) {
+    EXPECT_EQ(seen[s].sequence, s);
+    EXPECT_EQ(seen[s].value, ValueOf(s));
+  }
 }
 
 }  // namespace

@@ -96,9 +96,9 @@ struct SharedConsumerOptions {
   // planted by another user is refused unless its uid or group is here.
   std::vector<uint32_t> trusted_uids;
   std::vector<uint32_t> trusted_gids;
-  // Run only: the pause after a small batch that was ready at once, as
+  // Run only: the pause after a batch of a dense stream, as
   // ProcessorOptions::stream_backoff_pauses; in [0, 1024], 0 = never.
-  int stream_backoff_pauses = 16;
+  int stream_backoff_pauses = 256;
 };
 
 template <typename E>
@@ -204,20 +204,29 @@ class SharedConsumer {
   template <typename Handler>
   ConsumerState Run(Handler& handler, const std::atomic<bool>& stop) {
     core_internal::StreamBackoff backoff(stream_backoff_pauses_);
+    bool waited = false;  // the consumer waited for the batch it reads next
     for (;;) {
       // Relaxed: a stop request; no data rides on it.
       if (stop.load(std::memory_order_relaxed)) return ConsumerState::kStopped;
-      bool waited = false;
-      const ConsumerState s = AwaitEvents(absl::Milliseconds(100), &waited);
-      if (s == ConsumerState::kTimeout) continue;
-      if (s != ConsumerState::kOk) return s;
+      if (Evicted()) return ConsumerState::kEvicted;
+      MaybeBeat();  // also when events are ready: a busy consumer is alive
+      // One read of the cursor per batch: Poll's. Only when it finds
+      // nothing does the consumer wait (and check the producer).
       int64_t handled = 0;
-      poller_->Poll([&](const E& event, int64_t sequence, bool end) {
-        handler.OnEvent(event, sequence, end);
-        ++handled;
-        return true;
-      });
-      backoff.AfterBatch(handled, waited);
+      const PollState polled =
+          poller_->Poll([&](const E& event, int64_t sequence, bool end) {
+            handler.OnEvent(event, sequence, end);
+            ++handled;
+            return true;
+          });
+      if (polled == PollState::kProcessing) {
+        backoff.AfterBatch(handled, waited);
+        waited = false;
+        continue;
+      }
+      waited = true;
+      const ConsumerState s = AwaitEvents(absl::Milliseconds(100), nullptr);
+      if (s != ConsumerState::kOk && s != ConsumerState::kTimeout) return s;
     }
   }
 
@@ -271,7 +280,9 @@ class SharedConsumer {
                         .generation.load(std::memory_order_relaxed)),
         heartbeat_ns_(ring_->heartbeat_ns()),
         stream_backoff_pauses_(options.stream_backoff_pauses),
-        poller_(EventPoller<E>::CreateOnSlot(*ring_, AliasSlot())) {}
+        // Default PollerOptions: no deferred reads (Run paces itself with
+        // its StreamBackoff), so this cannot fail.
+        poller_(*EventPoller<E>::CreateOnSlot(*ring_, AliasSlot())) {}
 
   // The slot again, not owning it: slot_ keeps the registration (and its
   // name and index for this class), the poller reads through this alias.
