@@ -22,6 +22,15 @@
 // fine; reading other slots through the ring is not). The batch loop relies
 // on it to keep the handler's own state in registers
 // (processors/internal/handle_range.h).
+//
+// Placement: the processor thread writes a handler's state at least once
+// per batch. A handler that shares a cache line with data another thread
+// reads on every event (a handler on the stack beside the producer's ring
+// pointer, say) costs that thread a miss per batch; declare it
+// `alignas(kFalseSharingRange)` (ringflow/core/config.h) or allocate it on
+// its own. Measured: OneToOneBatch10 at ~890 instead of ~1,580 M ev/s in
+// the processes whose stack placement put them together
+// (docs/architecture.md, "Measured figures").
 
 #ifndef RINGFLOW_PROCESSORS_EVENT_HANDLER_H_
 #define RINGFLOW_PROCESSORS_EVENT_HANDLER_H_
