@@ -23,6 +23,7 @@ PACKAGES := g++ cmake ninja-build make pkgconf \
   libabsl-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev \
   prometheus-cpp-dev prometheus curl \
   libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev \
+  iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev \
   gnuplot-nox clang libclang-rt-14-dev
 
 # CI=true (set by the CI runner) selects the ci preset: warnings are errors.

@@ -1,7 +1,10 @@
 // bench/peers.cc — the peers, in table column order: each adapter with its
 // blocking variant for PingPongBlocking (the shape: peers.h). A new peer
 // is one header under peers/ (its adapter) and one line here; MakePeerRun
-// gives it every topology its API offers.
+// gives it every topology its API offers. The cross-process peers
+// (boost-shm, iceoryx) come last: their runs start child processes
+// (shared_topologies.h) and offer SharedOneToOne's and SharedPingPong's
+// shapes only.
 
 #include "peers.h"
 
@@ -12,8 +15,10 @@
 
 #include "peer_topologies.h"
 #include "peers/atomic_queue.h"
+#include "peers/boost_interprocess.h"
 #include "peers/boost_lockfree.h"
 #include "peers/concurrentqueue.h"
+#include "peers/iceoryx.h"
 #include "peers/mutex_deque.h"
 #include "peers/readerwriterqueue.h"
 #include "report.h"
@@ -35,6 +40,8 @@ constexpr std::array kPeers = {
     Peer{BoostSpscPeer::kName, MakePeerRun<BoostSpscPeer>},
     Peer{BoostQueuePeer::kName, MakePeerRun<BoostQueuePeer>},
     Peer{MutexDequePeer::kName, MakePeerRun<MutexDequePeer, MutexDequePeer>},
+    Peer{kBoostShmColumn, BoostShmRun},
+    Peer{kIceoryxColumn, IceoryxRun},
 };
 
 }  // namespace

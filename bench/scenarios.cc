@@ -4,15 +4,34 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "peers/boost_interprocess.h"
+#include "peers/iceoryx.h"
 #include "report.h"
 #include "scenario.h"
 #include "topology.h"
 
 namespace ringflow::bench {
 namespace {
+
+// The cross-process peers: columns of SharedOneToOne and SharedPingPong
+// only (their runs start child processes).
+bool CrossProcessPeer(const std::string& column) {
+  return column == kBoostShmColumn || column == kIceoryxColumn;
+}
+constexpr const char* kCrossProcessOnly =
+    "a cross-process peer: SharedOneToOne and SharedPingPong only";
+
+// Every in-process peer column (PeerColumns without the cross-process
+// ones).
+std::vector<std::string> InProcessPeers() {
+  std::vector<std::string> peers = PeerColumns();
+  std::erase_if(peers, CrossProcessPeer);
+  return peers;
+}
 
 // Peer columns (PeerColumns) by the queues' shapes.
 std::vector<std::string> SpscPeers() {
@@ -105,7 +124,7 @@ Scenario PingPong(bool blocking) {
       .ringflow =
           Ringflow(blocking ? "two rings, kBlocking" : "two rings, kBusySpin"),
       .peers = blocking ? std::vector<std::string>{"rwq", "mc-cq", "mutex"}
-                        : PeerColumns(),
+                        : InProcessPeers(),
       .peer_detail =
           blocking ? "two queues, blocking pop" : "two queues, spinning pop",
       .others = "no blocking wait"};
@@ -117,6 +136,66 @@ Scenario PingPong(bool blocking) {
            "omission); each run stops after " +
            std::to_string(s.events) + " round trips or " +
            std::to_string(s.budget_ms) + " ms";
+  return s;
+}
+
+// PingPong across two processes: ringflow over two SharedRings, and the
+// cross-process peers (boost-shm busy spin only: it has no blocking wait).
+// `iceoryx_skip`: why the iceoryx column is skipped (empty: it runs).
+Scenario SharedPingPong(bool blocking, const std::string& iceoryx_skip) {
+  Scenario s{
+      .name = blocking ? "SharedPingPongBlocking" : "SharedPingPongBusySpin",
+      .family = "SharedPingPong",
+      .topology = Topology::kPingPong,
+      .wait =
+          blocking ? WaitStrategyKind::kBlocking : WaitStrategyKind::kBusySpin,
+      .events = blocking ? 100'000 : 1'000'000,
+      // At least 1000: the child processes take --events (>= 1000).
+      .smoke_events = 1000,
+      .capacity = 1024,  // as PingPong
+      .budget_ms = 500,
+      .smoke_budget_ms = 100,
+      .ringflow = {kRingflowColumn,
+                   blocking ? "two SharedRings, kBlocking, ponger in a child "
+                              "process"
+                            : "two SharedRings, kBusySpin, ponger in a child "
+                              "process",
+                   Runner::kSharedCrossProcess},
+      .peer_detail = blocking ? "pinger and ponger in two child processes, "
+                                "each waiting in a WaitSet"
+                              : "ponger in a child process (iceoryx: pinger "
+                                "too), spinning",
+      .others = "in-process queues: measured in PingPong"};
+  if (!blocking) s.peers.push_back(kBoostShmColumn);
+  if (blocking) {
+    s.not_applicable[kBoostShmColumn] =
+        "a raw lock-free ring has no blocking wait";
+  }
+  if (iceoryx_skip.empty()) {
+    s.peers.push_back(kIceoryxColumn);
+    s.compare_to = kIceoryxColumn;
+  } else {
+    s.not_applicable[kIceoryxColumn] = iceoryx_skip;
+  }
+  s.note =
+      "round trip between two processes over two rings of " +
+      std::to_string(s.capacity) + " (" +
+      (blocking ? "ringflow kBlocking: SharedConsumer::WaitForEvents, a "
+                  "futex in the shared control segment; iceoryx: WaitSet "
+                  "attached to the subscriber's HAS_DATA state"
+                : "ringflow kBusySpin: SharedConsumer::Poll in a spinning "
+                  "loop; boost-shm: spsc_queue pop in a spinning loop; "
+                  "iceoryx: take in a spinning loop") +
+      "), histogram per round trip, closed loop; ringflow and boost-shm ping "
+      "from the bench process, iceoryx from a second child process (its "
+      "runtime is once per process and cannot outlive the RouDi the bench "
+      "starts per scenario); iceoryx: Publisher<int64_t> loan/publish "
+      "(WAIT_FOR_CONSUMER), Subscriber<int64_t> take/release "
+      "(BLOCK_PRODUCER); every pong checked against its ping; each run stops "
+      "after " +
+      std::to_string(s.events) + " round trips or " +
+      std::to_string(s.budget_ms) + " ms" +
+      (iceoryx_skip.empty() ? "; ratio against iceoryx (target <= 0.5)" : "");
   return s;
 }
 
@@ -169,7 +248,17 @@ Scenario Scaling(int producers, int consumers) {
 
 std::vector<Scenario> AllScenarios() {
   const std::string spin2 = "2 threads, busy spin";
+  // Why the iceoryx column cannot run here (empty: it runs).
+  const std::string iceoryx_skip = IceoryxSkipReason();
   const std::string yield4 = ThreadsOnCpus(4);
+  // SharedOneToOne's cross-process peers.
+  std::vector<std::string> shared_peers = {kBoostShmColumn};
+  std::map<std::string, std::string> shared_not_applicable;
+  if (iceoryx_skip.empty()) {
+    shared_peers.push_back(kIceoryxColumn);
+  } else {
+    shared_not_applicable[kIceoryxColumn] = iceoryx_skip;
+  }
   // SharedOneToOne's other ringflow setups (notes, JSON, plot).
   const std::string in_process_one_to_one = "in-process OneToOne";
   const std::string in_process_shared_ring = "in-process SharedRing";
@@ -179,7 +268,7 @@ std::vector<Scenario> AllScenarios() {
        .events = kBaseEvents,
        .smoke_events = 5000,
        .ringflow = Ringflow("PublishEvent, BatchEventProcessor"),
-       .peers = PeerColumns(),
+       .peers = InProcessPeers(),
        .peer_detail = "one push / one pop per event",
        // Two more references, in the summary below the table: the stream
        // backoff's effect, and the raw ring given the same backoff.
@@ -281,12 +370,16 @@ std::vector<Scenario> AllScenarios() {
        .ringflow = {kRingflowColumn,
                     "SharedRing -> SharedConsumer in another process",
                     Runner::kSharedCrossProcess},
+       .peers = shared_peers,
+       .peer_detail = "producer here (iceoryx: in a child process too), "
+                      "consumer in a child process, spinning",
        .columns = {Column{in_process_one_to_one,
                           "OneToOne: RingBuffer, BatchEventProcessor"},
                    {in_process_shared_ring,
                     "SharedRing -> SharedConsumer, both in this process",
                     Runner::kSharedInProcess}},
-       .others = "ringflow against itself",
+       .others = "in-process queues: measured in OneToOne",
+       .not_applicable = shared_not_applicable,
        .compare_to = in_process_one_to_one,
        .note = "OneToOne across two processes (ringflow column): "
                "shm::SharedRing (kSingle, kBusySpin, counters on), "
@@ -302,7 +395,21 @@ std::vector<Scenario> AllScenarios() {
                ": the cross-process run's producer and consumer as two "
                "threads of this process (the shm ring without the process "
                "boundary). All " +
-               spin2 + "; target shared / in-process OneToOne >= 0.9"},
+               spin2 +
+               "; target shared / in-process OneToOne >= 0.9. boost-shm: "
+               "boost::lockfree::spsc_queue<int64_t> in a "
+               "boost::interprocess::managed_shared_memory segment, spinning "
+               "push here, spinning pop in the child. iceoryx: "
+               "Publisher<int64_t> loan/write/publish "
+               "(WAIT_FOR_CONSUMER, lossless) in one child process, "
+               "Subscriber<int64_t> take/read/release (queue 256, "
+               "BLOCK_PRODUCER) spinning in another (iceoryx's runtime is "
+               "once per process and cannot outlive the RouDi the bench "
+               "starts per scenario), timed from the publisher's first loan; "
+               "every peer's count, sum and first value checked (target "
+               "ringflow >= 3x iceoryx)"},
+      SharedPingPong(/*blocking=*/false, iceoryx_skip),
+      SharedPingPong(/*blocking=*/true, iceoryx_skip),
   };
   for (int consumers : kScalingConsumers) {
     for (int producers : kScalingProducers) {
@@ -311,6 +418,14 @@ std::vector<Scenario> AllScenarios() {
   }
   for (Scenario& s : all) {
     if (s.family.empty()) s.family = s.name;
+    // The in-process scenarios: the cross-process columns are n/a (the
+    // reason given by name, not the scenario's `others`).
+    for (const std::string& column : PeerColumns()) {
+      if (CrossProcessPeer(column) &&
+          std::ranges::find(s.peers, column) == s.peers.end()) {
+        s.not_applicable.emplace(column, kCrossProcessOnly);
+      }
+    }
   }
   return all;
 }

@@ -1,5 +1,7 @@
 // bench/shared_topologies.cc — SharedOneToOne: the producer side (ring,
-// child process, timing, verification) and the consumer process.
+// child process, timing, verification) and the consumer process;
+// SharedPingPong: the ping side and the ponger process; the helpers the
+// cross-process peers share (shared_internal); the child roles' dispatch.
 
 #include "shared_topologies.h"
 
@@ -9,12 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +30,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "harness.h"
+#include "peers/boost_interprocess.h"
+#include "peers/iceoryx.h"
 #include "ringflow/core/config.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/processors/event_poller.h"
@@ -45,20 +51,14 @@ using tools_internal::SpawnOptions;
 using SharedRing = shm::SharedRing<int64_t>;
 using SharedConsumer = shm::SharedConsumer<int64_t>;
 
-// CLOCK_MONOTONIC in nanoseconds: one clock for every process here, so the
-// child's end time and the producer's start time subtract.
-int64_t MonotonicNs() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
+using shared_internal::CrossProcessRun;
+using shared_internal::MonotonicNs;
+using shared_internal::PingStats;
+using shared_internal::Say;
 
 // "rfbench-<pid>-<run>": unique per process and run, within the 32
 // characters a ring name may have.
-std::string UniqueRingName() {
-  static int64_t runs = 0;  // the scenario thread only
-  return "rfbench-" + std::to_string(getpid()) + "-" + std::to_string(runs++);
-}
+std::string UniqueRingName() { return shared_internal::UniqueName("rfbench"); }
 
 // Removes the ring's segments on destruction (the mappings stay valid).
 class RingRemover {
@@ -177,19 +177,6 @@ std::string Verify(const SharedSum& got, int64_t n, bool refused) {
   return {};
 }
 
-// Writes one line to stdout (the parent's pipe), unbuffered.
-void Say(const std::string& text) {
-  const std::string data = text + "\n";
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n =
-        write(STDOUT_FILENO, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<size_t>(n);
-  }
-}
-
 // Ends the process loudly (Fail, or FailTimeout when `timed_out`) after
 // killing the consumer process and removing the ring.
 [[noreturn]] void FailRun(const RunContext& ctx, ChildProcess* child,
@@ -214,6 +201,140 @@ std::string NextLine(const RunContext& ctx, ChildProcess& child,
         std::string("the consumer process ended before '") + waiting_for + "'");
   }
   FailRun(ctx, &child, remover, "", /*timed_out=*/true);
+}
+
+// ---- SharedPingPong --------------------------------------------------------
+
+// A ring of SharedPingPong: kSingle, `wait`, the scenario's capacity.
+absl::StatusOr<std::unique_ptr<SharedRing>> CreatePingPongRing(
+    const std::string& name, int64_t capacity, WaitStrategyKind wait,
+    int timeout_s) {
+  return SharedRing::Create({
+      .ring = {.capacity = capacity,
+               .producer_type = ProducerType::kSingle,
+               .wait_strategy = wait,
+               .max_consumers = 2,
+               .name = name},
+      // As MakeSharedRing: the bounded waits on the other side catch a
+      // stuck process; a descheduled live one must not be evicted.
+      .consumer_timeout = absl::Seconds(timeout_s),
+  });
+}
+
+// Waits for the next event on `consumer` (spinning on Poll, or blocking in
+// WaitForEvents first when `blocking`) and returns its value; empty after
+// `timeout_ns` without one, or when the other side is gone (`why` says).
+std::optional<int64_t> NextValue(SharedConsumer& consumer, bool blocking,
+                                 int64_t timeout_ns, std::string& why) {
+  int64_t value = 0;
+  bool got = false;
+  auto take_one = [&](const int64_t& v, int64_t /*sequence*/,
+                      bool /*end_of_batch*/) noexcept {
+    value = v;
+    got = true;
+    return false;  // one event: the next one is the next call's
+  };
+  const int64_t deadline = NowNs() + timeout_ns;
+  for (uint64_t spins = 1;; ++spins) {
+    (void)consumer.Poll(take_one);
+    if (got) return value;
+    if (blocking) {
+      const shm::ConsumerState s = consumer.WaitForEvents(
+          absl::Nanoseconds(std::max<int64_t>(1, deadline - MonotonicNs())));
+      if (s == shm::ConsumerState::kOk) continue;
+      why = s == shm::ConsumerState::kTimeout
+                ? std::string("nothing arrived in time")
+                : std::string(shm::ConsumerStateName(s));
+      return std::nullopt;
+    }
+    CpuRelax();
+    if ((spins & 0xFFFF) == 0) {  // now and then: is the other side there?
+      const shm::ConsumerState s = consumer.state();
+      if (s != shm::ConsumerState::kOk) {
+        why = std::string(shm::ConsumerStateName(s));
+        return std::nullopt;
+      }
+      if (NowNs() > deadline) {
+        why = "nothing arrived in time";
+        return std::nullopt;
+      }
+    }
+  }
+}
+
+// The ponger process of SharedPingPong (rf-pong-spin / rf-pong-block,
+// ARG "PING,PONG,CAPACITY,TIMEOUT_S"): echoes every ping on the pong ring
+// until it reads -1.
+int RunRingflowPonger(std::string_view arg, bool blocking, bool pin) {
+  shared_internal::ChildSetup(pin, 1);
+  std::vector<std::string> parts;
+  for (size_t start = 0; start <= arg.size();) {
+    const size_t comma = std::min(arg.find(',', start), arg.size());
+    parts.emplace_back(arg.substr(start, comma - start));
+    start = comma + 1;
+  }
+  int64_t capacity = 0;
+  int timeout_s = 0;
+  if (parts.size() != 4 ||
+      std::sscanf(parts[2].c_str(), "%" SCNd64, &capacity) != 1 ||
+      std::sscanf(parts[3].c_str(), "%d", &timeout_s) != 1) {
+    Say("error bad ponger argument '" + std::string(arg) +
+        "', expected PING,PONG,CAPACITY,TIMEOUT_S");
+    return 1;
+  }
+  auto in = SharedConsumer::Attach(parts[0], {.name = "ponger"});
+  if (!in.ok()) {
+    Say("error SharedConsumer::Attach(" + parts[0] +
+        "): " + in.status().ToString());
+    return 1;
+  }
+  auto out = CreatePingPongRing(
+      parts[1], capacity,
+      blocking ? WaitStrategyKind::kBlocking : WaitStrategyKind::kBusySpin,
+      timeout_s);
+  if (!out.ok()) {
+    Say("error SharedRing::Create(" + parts[1] +
+        "): " + out.status().ToString());
+    return 1;
+  }
+  Say("ready");
+  int64_t echoed = 0;
+  for (;;) {
+    std::string why;
+    const std::optional<int64_t> v =
+        NextValue(**in, blocking, int64_t{timeout_s} * 1'000'000'000, why);
+    if (!v) {
+      Say("error ping ring " + parts[0] + " after " + std::to_string(echoed) +
+          " pings: " + why);
+      return 1;
+    }
+    if (*v < 0) break;  // the stop value
+    if (!(*out)->PublishEvent(
+            [value = *v](int64_t& e, int64_t) noexcept { e = value; })) {
+      Say("error pong ring " + parts[1] + " refused a claim");
+      return 1;
+    }
+    ++echoed;
+  }
+  Say("done echoed=" + std::to_string(echoed));
+  return 0;
+}
+
+// A child role (RunSharedConsumer with ROLE:ARG).
+int RunChildRole(std::string_view role, std::string_view arg, int64_t events,
+                 bool pin) {
+  if (role == "rf-pong-spin" || role == "rf-pong-block") {
+    return RunRingflowPonger(arg, role == "rf-pong-block", pin);
+  }
+  if (std::optional<int> status = RunBoostShmChild(role, arg, events, pin)) {
+    return *status;
+  }
+  if (std::optional<int> status = RunIceoryxChild(role, arg, events, pin)) {
+    return *status;
+  }
+  std::fprintf(stderr, "ringflow_bench: unknown child role '%.*s'\n",
+               static_cast<int>(role.size()), role.data());
+  return 2;
 }
 
 }  // namespace
@@ -312,12 +433,12 @@ Metrics SharedOneToOneInProcess(const RunContext& ctx) {
 }
 
 int RunSharedConsumer(std::string_view ring, int64_t events, bool pin) {
-  // Dies with the bench: a spinning orphan would skew every later run.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (pin) {
-    Pinning::Get().Enable();
-    Pinning::Get().PinSelf(1, 2);
+  if (const size_t colon = ring.find(':'); colon != std::string_view::npos) {
+    return RunChildRole(ring.substr(0, colon), ring.substr(colon + 1), events,
+                        pin);
   }
+  // Dies with the bench: a spinning orphan would skew every later run.
+  shared_internal::ChildSetup(pin, 1);
   auto consumer = SharedConsumer::Attach(ring, {.name = "bench"});
   if (!consumer.ok()) {
     Say("error SharedConsumer::Attach: " + consumer.status().ToString());
@@ -338,5 +459,215 @@ int RunSharedConsumer(std::string_view ring, int64_t events, bool pin) {
   Say(line);
   return 0;
 }
+
+Metrics SharedPingPong(const RunContext& ctx, WaitStrategyKind wait) {
+  const bool blocking = wait == WaitStrategyKind::kBlocking;
+  RingRemover ping_name(UniqueRingName());
+  RingRemover pong_name(UniqueRingName());
+  auto ping =
+      CreatePingPongRing(ping_name.name(), ctx.capacity, wait, ctx.timeout_s);
+  CrossProcessRun run(ctx, [&] {
+    (void)shm_internal::Control::Remove(ping_name.name());
+    (void)shm_internal::Control::Remove(pong_name.name());
+  });
+  if (!ping.ok()) {
+    run.Fail("SharedRing::Create(" + ping_name.name() +
+             "): " + ping.status().ToString());
+  }
+  ChildProcess& ponger = run.Spawn(
+      std::string(blocking ? "rf-pong-block:" : "rf-pong-spin:") +
+          ping_name.name() + "," + pong_name.name() + "," +
+          std::to_string(ctx.capacity) + "," + std::to_string(ctx.timeout_s),
+      ctx.events);
+  if (const std::string line = run.Line(ponger, "ready"); line != "ready") {
+    run.Fail("ponger process: " + line);
+  }
+  // Attached before the first ping: the first pong is after this slot.
+  auto pong = SharedConsumer::Attach(pong_name.name(), {.name = "pinger"});
+  if (!pong.ok()) {
+    run.Fail("SharedConsumer::Attach(" + pong_name.name() +
+             "): " + pong.status().ToString());
+  }
+  SharedRing& ping_ring = **ping;
+  SharedConsumer& pongs = **pong;
+  const int64_t timeout_ns = int64_t{ctx.timeout_s} * 1'000'000'000;
+  auto send = [&](int64_t v) {
+    if (!ping_ring.PublishEvent([v](int64_t& e, int64_t) noexcept { e = v; })) {
+      run.Fail("the ping ring refused a claim");
+    }
+  };
+  const PingStats stats = shared_internal::PingLoop(
+      ctx.events, ctx.budget_ns, send, [&]() -> int64_t {
+        std::string why;
+        const std::optional<int64_t> v =
+            NextValue(pongs, blocking, timeout_ns, why);
+        if (!v) run.Fail("pong ring " + pong_name.name() + ": " + why);
+        return *v;
+      });
+  send(-1);  // stop
+  const std::string done = run.Line(ponger, "done");
+  int64_t echoed = -1;
+  if (std::sscanf(done.c_str(), "done echoed=%" SCNd64, &echoed) != 1) {
+    run.Fail("ponger process: " + done);
+  }
+  run.ExpectExitZero(ponger, "ponger process");
+  std::string problem = shared_internal::VerifyPings(stats);
+  if (problem.empty() && echoed != stats.sent) {
+    problem = "the ponger echoed " + std::to_string(echoed) + " pings, " +
+              std::to_string(stats.sent) + " were sent";
+  }
+  if (!problem.empty()) run.Fail(problem);
+  return Percentiles(stats.histogram);
+}
+
+// ---- shared_internal -------------------------------------------------------
+
+namespace shared_internal {
+
+int64_t MonotonicNs() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string UniqueName(std::string_view prefix) {
+  static int64_t runs = 0;  // the scenario thread only
+  return std::string(prefix) + "-" + std::to_string(getpid()) + "-" +
+         std::to_string(runs++);
+}
+
+void Say(const std::string& text) {
+  const std::string data = text + "\n";
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n =
+        write(STDOUT_FILENO, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+void ChildSetup(bool pin, int slot) {
+  // Dies with the bench: a spinning orphan would skew every later run.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (pin) {
+    Pinning::Get().Enable();
+    Pinning::Get().PinSelf(slot, 2);
+  }
+}
+
+CrossProcessRun::CrossProcessRun(const RunContext& ctx,
+                                 std::function<void()> cleanup)
+    : ctx_(ctx), cleanup_(std::move(cleanup)) {}
+
+CrossProcessRun::~CrossProcessRun() { KillAll(); }
+
+void CrossProcessRun::KillAll() {
+  for (const std::unique_ptr<ChildProcess>& child : children_) {
+    if (child->pid() > 0) child->WaitOrKill(absl::ZeroDuration());
+  }
+}
+
+ChildProcess& CrossProcessRun::Spawn(const std::string& role_and_arg,
+                                     int64_t events) {
+  std::vector<std::string> args = {"ringflow_bench",
+                                   "--shared_consumer=" + role_and_arg,
+                                   "--events=" + std::to_string(events)};
+  if (Pinning::Get().enabled()) args.push_back("--pin");
+  absl::StatusOr<ChildProcess> spawned =
+      ChildProcess::SpawnSelf(args, {.stdin_from = SpawnOptions::Input::kPipe});
+  if (!spawned.ok()) {
+    Fail("starting child '" + role_and_arg +
+         "': " + std::string(spawned.status().message()));
+  }
+  children_.push_back(std::make_unique<ChildProcess>(*std::move(spawned)));
+  return *children_.back();
+}
+
+std::string CrossProcessRun::Line(ChildProcess& child,
+                                  const std::string& waiting_for) {
+  std::optional<std::string> line =
+      child.ReadLine(absl::Seconds(ctx_.timeout_s));
+  if (!line) {
+    if (child.output_closed()) {
+      const pid_t pid = child.pid();
+      std::optional<int> status = child.Wait(absl::Seconds(1));
+      Fail("child process " + std::to_string(pid) + " ended (" +
+           (status ? DescribeWaitStatus(*status) : std::string("running")) +
+           ") before '" + waiting_for + "'");
+    }
+    Fail("", /*timed_out=*/true);
+  }
+  if (line->rfind("error", 0) == 0) {
+    Fail("child process (waiting for '" + waiting_for + "'): " + *line);
+  }
+  return *std::move(line);
+}
+
+std::string CrossProcessRun::LineWatching(ChildProcess& child,
+                                          const std::string& waiting_for,
+                                          ChildProcess& other,
+                                          const std::string& other_name) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(ctx_.timeout_s);
+  for (;;) {
+    const pid_t pid = other.pid();
+    if (const std::optional<int> status = other.Wait(absl::ZeroDuration());
+        status && (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)) {
+      Fail(other_name + " " + std::to_string(pid) + " " +
+           DescribeWaitStatus(*status) + " while waiting for '" + waiting_for +
+           "'");
+    }
+    // A slice, then a look at the other end again.
+    const absl::Duration slice =
+        std::min(absl::Milliseconds(100), deadline - absl::Now());
+    if (std::optional<std::string> line = child.ReadLine(slice)) {
+      if (line->rfind("error", 0) == 0) {
+        Fail("child process (waiting for '" + waiting_for + "'): " + *line);
+      }
+      return *std::move(line);
+    }
+    if (child.output_closed() || absl::Now() >= deadline) {
+      return Line(child, waiting_for);  // fails as Line does
+    }
+  }
+}
+
+void CrossProcessRun::ExpectExitZero(ChildProcess& child,
+                                     const std::string& who) {
+  const std::optional<int> status = child.Wait(absl::Seconds(ctx_.timeout_s));
+  if (!status) {
+    Fail(who + " still running " + std::to_string(ctx_.timeout_s) +
+         " s after its last line");
+  }
+  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+    Fail(who + " " + DescribeWaitStatus(*status));
+  }
+}
+
+void CrossProcessRun::Fail(const std::string& what, bool timed_out) {
+  KillAll();
+  if (cleanup_) std::exchange(cleanup_, nullptr)();
+  if (timed_out) FailTimeout(ctx_.scenario, ctx_.impl, ctx_.timeout_s);
+  bench::Fail(ctx_.scenario, ctx_.impl, what);
+}
+
+std::string VerifyPings(const PingStats& stats) {
+  if (stats.received < 1) return "no round trip";
+  if (stats.received != stats.sent) {
+    return "pongs received is " + std::to_string(stats.received) +
+           ", expected " + std::to_string(stats.sent);
+  }
+  if (stats.wrong != 0) {
+    return std::to_string(stats.wrong) + " pongs with the wrong value";
+  }
+  if (stats.histogram.count() != stats.received) {
+    return "round trips timed is " + std::to_string(stats.histogram.count()) +
+           ", expected " + std::to_string(stats.received);
+  }
+  return {};
+}
+
+}  // namespace shared_internal
 
 }  // namespace ringflow::bench

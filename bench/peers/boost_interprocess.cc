@@ -1,0 +1,272 @@
+// bench/peers/boost_interprocess.cc — the boost-shm peer: the parent's
+// runs and the child processes (boost_interprocess.h).
+
+#include "boost_interprocess.h"
+
+#include <atomic>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "../harness.h"
+#include "../shared_topologies.h"
+#include "../topology.h"
+#include "ringflow/core/config.h"
+#include "tools/internal/child_process.h"
+#include "warnings.h"
+
+RINGFLOW_BENCH_PEER_WARNINGS_OFF
+#include "boost/interprocess/allocators/allocator.hpp"
+#include "boost/interprocess/managed_shared_memory.hpp"
+#include "boost/lockfree/spsc_queue.hpp"
+RINGFLOW_BENCH_PEER_WARNINGS_ON
+
+namespace ringflow::bench {
+namespace {
+
+namespace bip = boost::interprocess;
+using shared_internal::CrossProcessRun;
+using shared_internal::MonotonicNs;
+using shared_internal::Say;
+using tools_internal::ChildProcess;
+
+using Segment = bip::managed_shared_memory;
+using ShmAllocator = bip::allocator<int64_t, Segment::segment_manager>;
+// The buffer comes from the segment (offset pointers), so each process may
+// map it at another address.
+using ShmQueue =
+    boost::lockfree::spsc_queue<int64_t,
+                                boost::lockfree::allocator<ShmAllocator>>;
+
+constexpr char kQueue[] = "queue";  // SharedOneToOne's queue
+constexpr char kPing[] = "ping";
+constexpr char kPong[] = "pong";
+
+// Removes the segment on construction (a stale one of a recycled pid) and
+// on destruction.
+class SegmentRemover {
+ public:
+  explicit SegmentRemover(std::string name) : name_(std::move(name)) {
+    bip::shared_memory_object::remove(name_.c_str());
+  }
+  SegmentRemover(const SegmentRemover&) = delete;
+  SegmentRemover& operator=(const SegmentRemover&) = delete;
+  ~SegmentRemover() { Remove(); }
+  void Remove() const { bip::shared_memory_object::remove(name_.c_str()); }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// The segment for `queues` queues of `capacity` values, with the queues
+// constructed in it; Fails (naming the segment) when Boost throws.
+Segment CreateSegment(CrossProcessRun& run, const std::string& name,
+                      int64_t capacity,
+                      std::initializer_list<const char*> queues) {
+  // Each queue: capacity + 1 values, plus the segment's own bookkeeping.
+  const size_t bytes =
+      queues.size() * (static_cast<size_t>(capacity) + 1) * sizeof(int64_t) +
+      65536;
+  try {
+    bip::permissions mode;
+    mode.set_permissions(0600);
+    Segment segment(bip::create_only, name.c_str(), bytes, nullptr, mode);
+    for (const char* queue : queues) {
+      segment.construct<ShmQueue>(queue)(
+          static_cast<size_t>(capacity),
+          ShmAllocator(segment.get_segment_manager()));
+    }
+    return segment;
+  } catch (const bip::interprocess_exception& e) {
+    run.Fail("boost::interprocess::managed_shared_memory '" + name + "' (" +
+             std::to_string(bytes) + " bytes): " + e.what());
+  }
+}
+
+ShmQueue* Find(Segment& segment, const char* queue) {
+  return segment.find<ShmQueue>(queue).first;
+}
+
+Metrics BoostShmOneToOne(const RunContext& ctx) {
+  const int64_t n = ctx.events;
+  SegmentRemover remover(shared_internal::UniqueName("rfbench-bx"));
+  CrossProcessRun run(ctx, [&] { remover.Remove(); });
+  Segment segment = CreateSegment(run, remover.name(), ctx.capacity, {kQueue});
+  ShmQueue& queue = *Find(segment, kQueue);
+  ChildProcess& child = run.Spawn("boost-sub:" + remover.name(), n);
+  if (const std::string line = run.Line(child, "ready"); line != "ready") {
+    run.Fail("consumer process: " + line);
+  }
+  int64_t start_ns = 0;  // written by the producer, read after join
+  std::thread producer = Spawn(0, 2, [&] {
+    start_ns = MonotonicNs();
+    for (int64_t i = 0; i < n; ++i) {
+      while (!queue.push(i)) CpuRelax();
+    }
+  });
+  const std::string done = run.Line(child, "done");
+  int64_t sum = 0;
+  int64_t first = -1;
+  int64_t count = 0;
+  int64_t end_ns = 0;
+  if (std::sscanf(done.c_str(),
+                  "done sum=%" SCNd64 " first=%" SCNd64 " count=%" SCNd64
+                  " end_ns=%" SCNd64,
+                  &sum, &first, &count, &end_ns) != 4) {
+    run.Fail("consumer process: " + done);
+  }
+  producer.join();  // the child popped every value: the producer is done
+  run.ExpectExitZero(child, "consumer process");
+  if (count != n) {
+    run.Fail("count is " + std::to_string(count) + ", expected " +
+             std::to_string(n));
+  }
+  if (sum != SumBelow(n)) {
+    run.Fail("sum is " + std::to_string(sum) + ", expected " +
+             std::to_string(SumBelow(n)));
+  }
+  if (first != 0) {
+    run.Fail("first value is " + std::to_string(first) + ", expected 0");
+  }
+  if (end_ns <= start_ns) run.Fail("the consumer finished before the start");
+  return {MegaEventsPerSecond(n, end_ns - start_ns)};
+}
+
+Metrics BoostShmPingPong(const RunContext& ctx) {
+  SegmentRemover remover(shared_internal::UniqueName("rfbench-bx"));
+  CrossProcessRun run(ctx, [&] { remover.Remove(); });
+  Segment segment =
+      CreateSegment(run, remover.name(), ctx.capacity, {kPing, kPong});
+  ShmQueue& ping = *Find(segment, kPing);
+  ShmQueue& pong = *Find(segment, kPong);
+  ChildProcess& ponger = run.Spawn("boost-pong:" + remover.name(), ctx.events);
+  if (const std::string line = run.Line(ponger, "ready"); line != "ready") {
+    run.Fail("ponger process: " + line);
+  }
+  auto send = [&](int64_t v) {
+    while (!ping.push(v)) CpuRelax();  // one value in flight: never full
+  };
+  const int64_t timeout_ns = int64_t{ctx.timeout_s} * 1'000'000'000;
+  const shared_internal::PingStats stats = shared_internal::PingLoop(
+      ctx.events, ctx.budget_ns, send, [&]() -> int64_t {
+        int64_t v = 0;
+        const int64_t deadline = NowNs() + timeout_ns;
+        for (uint64_t spins = 1; !pong.pop(v); ++spins) {
+          CpuRelax();
+          if ((spins & 0xFFFF) == 0) {  // now and then: still there?
+            if (!ponger.Running()) run.Fail("the ponger process ended");
+            if (NowNs() > deadline) run.Fail("", /*timed_out=*/true);
+          }
+        }
+        return v;
+      });
+  send(-1);  // stop
+  const std::string done = run.Line(ponger, "done");
+  int64_t echoed = -1;
+  if (std::sscanf(done.c_str(), "done echoed=%" SCNd64, &echoed) != 1) {
+    run.Fail("ponger process: " + done);
+  }
+  run.ExpectExitZero(ponger, "ponger process");
+  std::string problem = shared_internal::VerifyPings(stats);
+  if (problem.empty() && echoed != stats.sent) {
+    problem = "the ponger echoed " + std::to_string(echoed) + " pings, " +
+              std::to_string(stats.sent) + " were sent";
+  }
+  if (!problem.empty()) run.Fail(problem);
+  return Percentiles(stats.histogram);
+}
+
+// Opens the parent's segment; empty (after saying why) when it cannot.
+std::optional<Segment> OpenSegment(std::string_view name) {
+  try {
+    return Segment(bip::open_only, std::string(name).c_str());
+  } catch (const bip::interprocess_exception& e) {
+    Say("error boost::interprocess::managed_shared_memory open '" +
+        std::string(name) + "': " + e.what());
+    return std::nullopt;
+  }
+}
+
+int RunConsumer(std::string_view name, int64_t n, bool pin) {
+  shared_internal::ChildSetup(pin, 1);
+  std::optional<Segment> segment = OpenSegment(name);
+  if (!segment) return 1;
+  ShmQueue* queue = Find(*segment, kQueue);
+  if (queue == nullptr) {
+    Say("error no queue '" + std::string(kQueue) + "' in segment '" +
+        std::string(name) + "'");
+    return 1;
+  }
+  Say("ready");
+  int64_t sum = 0;
+  int64_t first = -1;
+  int64_t count = 0;
+  int64_t v = 0;
+  while (count < n) {
+    if (!queue->pop(v)) {
+      CpuRelax();
+      continue;
+    }
+    if (count == 0) first = v;
+    sum += v;
+    ++count;
+  }
+  const int64_t end_ns = MonotonicNs();
+  char line[160];
+  std::snprintf(line, sizeof(line),
+                "done sum=%" PRId64 " first=%" PRId64 " count=%" PRId64
+                " end_ns=%" PRId64,
+                sum, first, count, end_ns);
+  Say(line);
+  return 0;
+}
+
+int RunPonger(std::string_view name, bool pin) {
+  shared_internal::ChildSetup(pin, 1);
+  std::optional<Segment> segment = OpenSegment(name);
+  if (!segment) return 1;
+  ShmQueue* ping = Find(*segment, kPing);
+  ShmQueue* pong = Find(*segment, kPong);
+  if (ping == nullptr || pong == nullptr) {
+    Say("error no ping/pong queues in segment '" + std::string(name) + "'");
+    return 1;
+  }
+  Say("ready");
+  int64_t echoed = 0;
+  for (;;) {
+    int64_t v = 0;
+    while (!ping->pop(v)) CpuRelax();
+    if (v < 0) break;  // the stop value
+    while (!pong->push(v)) CpuRelax();
+    ++echoed;
+  }
+  Say("done echoed=" + std::to_string(echoed));
+  return 0;
+}
+
+}  // namespace
+
+RunFn BoostShmRun(const Scenario& s) {
+  if (s.topology == Topology::kOneToOne && s.batch == 1) {
+    return BoostShmOneToOne;
+  }
+  if (s.topology == Topology::kPingPong &&
+      s.wait == WaitStrategyKind::kBusySpin) {
+    return BoostShmPingPong;
+  }
+  return nullptr;
+}
+
+std::optional<int> RunBoostShmChild(std::string_view role, std::string_view arg,
+                                    int64_t events, bool pin) {
+  if (role == "boost-sub") return RunConsumer(arg, events, pin);
+  if (role == "boost-pong") return RunPonger(arg, pin);
+  return std::nullopt;
+}
+
+}  // namespace ringflow::bench
