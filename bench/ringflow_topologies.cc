@@ -294,8 +294,9 @@ Metrics RingflowOneToOne(const RunContext& ctx, bool counters,
   std::thread consumer = Spawn(1, 2, [&] { processor->Run(); });
   bool refused = false;
   std::thread producer = SpawnProducer(0, 2, clock, refused, [&] {
+    auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
-      if (!ring->PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
+      if (!r.PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
         return false;
       }
     }
@@ -321,10 +322,11 @@ Metrics RingflowOneToOneBatch(const RunContext& ctx, int64_t k) {
   std::thread consumer = Spawn(1, 2, [&] { processor->Run(); });
   bool refused = false;
   std::thread producer = SpawnProducer(0, 2, clock, refused, [&] {
+    auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; i += k) {
       // Sequence s carries value s: the ring starts at 0, one producer.
-      if (!ring->PublishEvents(std::min(k, n - i),
-                               [](int64_t& e, int64_t s) noexcept { e = s; })) {
+      if (!r.PublishEvents(std::min(k, n - i),
+                           [](int64_t& e, int64_t s) noexcept { e = s; })) {
         return false;
       }
     }
@@ -355,12 +357,13 @@ Metrics RingflowOneToOnePoller(const RunContext& ctx, bool lease) {
   RunClock clock(2, 1);
   int64_t sum = 0;
   std::thread consumer = Spawn(1, 2, [&] {
+    EventPoller<int64_t>& reader = **poller;  // a local, as the producer's
     clock.Ready();
     int64_t count = 0;
     int64_t local = 0;
     if (lease) {
       while (count < n) {
-        auto batch = (*poller)->TryLeaseBatch(INT64_MAX);
+        auto batch = reader.TryLeaseBatch(INT64_MAX);
         if (!batch) {
           CpuRelax();
           continue;
@@ -374,7 +377,7 @@ Metrics RingflowOneToOnePoller(const RunContext& ctx, bool lease) {
         ++count;
       };
       while (count < n) {
-        if ((*poller)->Poll(handler) != PollState::kProcessing) CpuRelax();
+        if (reader.Poll(handler) != PollState::kProcessing) CpuRelax();
       }
     }
     sum = local;
@@ -382,8 +385,9 @@ Metrics RingflowOneToOnePoller(const RunContext& ctx, bool lease) {
   });
   bool refused = false;
   std::thread producer = SpawnProducer(0, 2, clock, refused, [&] {
+    auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
-      if (!ring->PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
+      if (!r.PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
         return false;
       }
     }
@@ -418,8 +422,9 @@ Metrics RingflowMulticast(const RunContext& ctx) {
   }
   bool refused = false;
   threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&] {
+    auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
-      if (!ring->PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
+      if (!r.PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
         return false;
       }
     }
@@ -455,8 +460,9 @@ Metrics RingflowPipeline(const RunContext& ctx) {
   threads.push_back(Spawn(3, kThreads, [&] { p3->Run(); }));
   bool refused = false;
   threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&] {
+    auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
-      if (!ring->PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
+      if (!r.PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
         return false;
       }
     }
@@ -493,8 +499,9 @@ Metrics RingflowDiamond(const RunContext& ctx) {
   threads.push_back(Spawn(3, kThreads, [&] { pfb->Run(); }));
   bool refused = false;
   threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&] {
+    auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
-      if (!ring->PublishEvent([i](FizzBuzzEvent& e, int64_t) noexcept {
+      if (!r.PublishEvent([i](FizzBuzzEvent& e, int64_t) noexcept {
             e.value = i;
             e.fizz = false;
             e.buzz = false;

@@ -221,6 +221,18 @@ class EventPoller {
                                              const E* __restrict events,
                                              int64_t first, int64_t last,
                                              int64_t end, int64_t& processed) {
+    if constexpr (std::is_nothrow_invocable_r_v<void, Handler&, const E&,
+                                                int64_t, bool> &&
+                  std::is_void_v<std::invoke_result_t<Handler&, const E&,
+                                                      int64_t, bool>>) {
+      // Cannot stop early or throw: `processed` is stored once per run,
+      // and the loop body is the handler alone.
+      for (int64_t s = first; s <= last; ++s) {
+        handler(events[s - first], s, s == end);
+      }
+      processed = last;
+      return true;
+    }
     for (int64_t s = first; s <= last; ++s) {
       const E& event = events[s - first];
       if constexpr (std::is_void_v<std::invoke_result_t<Handler&, const E&,
