@@ -384,7 +384,8 @@ std::vector<Scenario> AllScenarios() {
        .note = "OneToOne across two processes (ringflow column): "
                "shm::SharedRing (kSingle, kBusySpin, counters on), "
                "PublishEvent one at a time, in this process; "
-               "shm::SharedConsumer::Run (Poll, busy spin, stream backoff) "
+               "shm::SharedConsumer::Run (a BatchEventProcessor, busy spin, "
+               "stream backoff) "
                "in a child process (this binary re-executed), timed from "
                "the first claim to the child's CLOCK_MONOTONIC after its "
                "last event. " +

@@ -109,19 +109,10 @@ struct SharedSum {
 };
 
 // The consumer loop, the same in the child process and in
-// SharedOneToOneInProcess: SharedConsumer::Run (busy-spinning reads with
-// Poll, the stream backoff after small batches, liveness checks) until `n`
-// events were read, the consumer is evicted or the producer is gone.
-//
-// Run reads with Poll: every available event handled in place, the
-// sequence released once per batch. The other batch read,
-// TryLeaseBatch(INT64_MAX) summing the leased batch, was measured against
-// Poll side by side (paired interleaved repetitions, 2-core VM shared with
-// other builds): in the two quietest of seven runs (15 reps each) it
-// reached 0.75x and 0.80x Poll's throughput across processes (0.87x and
-// 0.94x in process); in the five runs with another process spinning on the
-// machine the two were within noise (paired medians 0.98x-1.01x over 25
-// reps). Poll was never reliably slower.
+// SharedOneToOneInProcess: SharedConsumer::Run (a BatchEventProcessor on
+// the attached ring: busy-spinning reads, the stream backoff, liveness
+// checks at every batch) until `n` events were read, the consumer is
+// evicted or the producer is gone.
 SharedSum ConsumeShared(SharedConsumer& consumer, int64_t n) noexcept {
   struct Summer {
     SharedSum* r;

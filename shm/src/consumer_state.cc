@@ -14,6 +14,8 @@ std::string_view ConsumerStateName(ConsumerState state) {
       return "producer-gone";
     case ConsumerState::kStopped:
       return "stopped";
+    case ConsumerState::kHalted:
+      return "halted";
   }
   return "unknown";
 }

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -599,7 +600,7 @@ TEST_P(ShmRunTest, RunHandsEveryEventOnceInOrder) {
   ASSERT_OK_AND_ASSIGN(auto ring, Ring::Create(options, kShmEventTag));
   SharedConsumerOptions consumer_options;
   consumer_options.type_tag = kShmEventTag;
-  consumer_options.stream_backoff_pauses = GetParam();
+  consumer_options.processor.stream_backoff_pauses = GetParam();
   ASSERT_OK_AND_ASSIGN(
       auto consumer, SharedConsumer<ShmEvent>::Attach(name, consumer_options));
 
@@ -642,12 +643,79 @@ TEST(ShmConsumerTest, AttachRejectsAStreamBackoffOutOfRange) {
   for (const int pauses : {-1, 1025}) {
     SharedConsumerOptions consumer_options;
     consumer_options.type_tag = kShmEventTag;
-    consumer_options.stream_backoff_pauses = pauses;
+    consumer_options.processor.stream_backoff_pauses = pauses;
     EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(name, consumer_options),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          ::testing::HasSubstr(
                              absl::StrCat("stream_backoff_pauses ", pauses))));
   }
+}
+
+TEST(ShmConsumerTest, AttachRejectsBadProcessorOptionsByValue) {
+  const std::string name = UniqueRingName("procopts");
+  RingRemover remover(name);
+  ASSERT_OK_AND_ASSIGN(auto ring,
+                       Ring::Create(RingOptionsFor(name, 64), kShmEventTag));
+  SharedConsumerOptions batch;
+  batch.type_tag = kShmEventTag;
+  batch.processor.max_batch_size = 0;
+  EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(name, batch),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("max_batch_size 0")));
+  SharedConsumerOptions rewind;
+  rewind.type_tag = kShmEventTag;
+  rewind.processor.exception_policy = {ExceptionAction::kRewind, 0};
+  EXPECT_THAT(SharedConsumer<ShmEvent>::Attach(name, rewind),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("max_rewinds 0")));
+}
+
+// Run is a BatchEventProcessor: its lifecycle callbacks, max_batch_size and
+// exception policy apply. A handler that throws at one sequence halts Run
+// (the default policy) with run_status() naming it, and the consumer's
+// sequence stops just before it.
+TEST(ShmConsumerTest, RunIsAProcessorWithItsCallbacksBatchCapAndPolicy) {
+  const std::string name = UniqueRingName("runproc");
+  RingRemover remover(name);
+  ASSERT_OK_AND_ASSIGN(auto ring,
+                       Ring::Create(RingOptionsFor(name, 64), kShmEventTag));
+  SharedConsumerOptions consumer_options;
+  consumer_options.type_tag = kShmEventTag;
+  consumer_options.name = "proc";
+  consumer_options.processor.max_batch_size = 5;
+  ASSERT_OK_AND_ASSIGN(
+      auto consumer, SharedConsumer<ShmEvent>::Attach(name, consumer_options));
+  constexpr int64_t kFailAt = 40;
+  struct Lifecycle {
+    int starts = 0;
+    int shutdowns = 0;
+    int64_t largest_batch = 0;
+    int64_t handled = 0;
+    void OnStart() { ++starts; }
+    void OnShutdown() { ++shutdowns; }
+    void OnBatchStart(int64_t batch, int64_t /*depth*/) {
+      largest_batch = std::max(largest_batch, batch);
+    }
+    void OnEvent(const ShmEvent& /*event*/, int64_t sequence, bool /*end*/) {
+      if (sequence == kFailAt) throw std::runtime_error("bad tick");
+      ++handled;
+    }
+  };
+  PublishAll(*ring, 50, /*max_batch=*/8, /*seed=*/1);  // all there at once
+  Lifecycle handler;
+  std::atomic<bool> stop{false};
+  EXPECT_EQ(consumer->Run(handler, stop), ConsumerState::kHalted);
+  EXPECT_THAT(consumer->run_status(),
+              StatusIs(absl::StatusCode::kAborted,
+                       ::testing::AllOf(::testing::HasSubstr("'proc'"),
+                                        ::testing::HasSubstr("sequence 40"),
+                                        ::testing::HasSubstr("bad tick"))));
+  EXPECT_EQ(handler.starts, 1);
+  EXPECT_EQ(handler.shutdowns, 1);
+  EXPECT_EQ(handler.largest_batch, 5);
+  EXPECT_EQ(handler.handled, kFailAt);
+  EXPECT_EQ(consumer->sequence(), kFailAt - 1);
+  EXPECT_EQ(ConsumerStateName(ConsumerState::kHalted), "halted");
 }
 
 }  // namespace

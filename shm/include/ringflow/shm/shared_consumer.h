@@ -13,14 +13,15 @@
 //   }
 //
 // Reads: TryLease / TryLeaseBatch (zero-copy, hold the slots until
-// released), Poll(handler), or Run(handler, stop) for a handler loop on the
-// calling thread, all through an unchanged EventPoller on
+// released) and Poll(handler), through an unchanged EventPoller; or
+// Run(handler, stop), an unchanged BatchEventProcessor on the calling
+// thread with SharedConsumerOptions::processor (stream backoff,
+// max_batch_size, exception policy; handlers take const E&). Both run on
 // shm_internal::AttachedRing, the ring as this process sees it (a
-// ConsumerRing over the read-only mapping, on which a BatchEventProcessor
-// with const E& handlers runs too). This class adds only the shm-specific
-// parts: its slot, heartbeat, eviction and producer liveness. Start at the
-// latest published sequence (default) or the oldest still protected by the
-// other consumers.
+// ConsumerRing over the read-only mapping). This class adds only the
+// shm-specific parts: its slot, heartbeat, eviction and producer liveness.
+// Start at the latest published sequence (default) or the oldest still
+// protected by the other consumers.
 //
 // Liveness: the consumer heartbeats in its slot on reads and waits (at most
 // one store per heartbeat_interval; a wait wakes at least that often). If the
@@ -60,6 +61,8 @@
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence_barrier.h"
 #include "ringflow/core/wait_strategy.h"
+#include "ringflow/processors/batch_event_processor.h"
+#include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/lease.h"
 #include "ringflow/shm/internal/attached_ring.h"
@@ -74,6 +77,7 @@ enum class ConsumerState : uint8_t {
   kEvicted,       // the producer evicted this consumer; attach again
   kProducerGone,  // the producer process is not running
   kStopped,       // Run: the stop flag was set
+  kHalted,        // Run: the exception policy halted it (run_status())
 };
 
 std::string_view ConsumerStateName(ConsumerState state);
@@ -96,9 +100,10 @@ struct SharedConsumerOptions {
   // planted by another user is refused unless its uid or group is here.
   std::vector<uint32_t> trusted_uids;
   std::vector<uint32_t> trusted_gids;
-  // Run only: the pause after a batch of a dense stream, as
-  // ProcessorOptions::stream_backoff_pauses; in [0, 1024], 0 = never.
-  int stream_backoff_pauses = 256;
+  // Run: the BatchEventProcessor's options (stream_backoff_pauses,
+  // max_batch_size, exception_policy); `name` is ignored, the consumer's
+  // name above is used. Checked by Attach.
+  ProcessorOptions processor;
 };
 
 template <typename E>
@@ -117,8 +122,7 @@ class SharedConsumer {
                        absl::FormatDuration(options.heartbeat_interval),
                        " must be positive"));
     }
-    RINGFLOW_RETURN_IF_ERROR(
-        core_internal::StreamBackoff::Validate(options.stream_backoff_pauses));
+    RINGFLOW_RETURN_IF_ERROR(ValidateProcessorOptions(options.processor));
     const shm_internal::RingIdentity identity = IdentityOf<E>(options.type_tag);
     shm_internal::AttachOptions attach;
     attach.expected = &identity;
@@ -190,45 +194,34 @@ class SharedConsumer {
   }
 
   // Runs handler.OnEvent(const E&, int64_t sequence, bool end_of_batch) on
-  // this thread for every event until `stop` is set, the consumer is
-  // evicted or the producer is gone; returns why it stopped. Pauses after a
-  // small batch of a dense stream (stream_backoff_pauses). A throwing
-  // handler's exception propagates; the events before it count as consumed
-  // (as EventPoller::Poll).
-  //
-  // This loop is the EventPoller's (on AttachedRing), not a
-  // BatchEventProcessor's: the processor loop is slower on SharedOneToOne
-  // today (docs/architecture.md, "Measured figures"; issue 13). Run moves
-  // onto BatchEventProcessor (exception policy, max_batch_size, lifecycle
-  // callbacks) once the processor loop closes that gap.
+  // this thread in a BatchEventProcessor over this consumer's slot (so
+  // OnStart, OnShutdown, OnBatchStart, OnTimeout and options.processor
+  // apply), until `stop` is set (seen at the end of a batch, or within a
+  // heartbeat interval while idle), the consumer is evicted or the producer
+  // is gone; returns why it stopped. kHalted: the exception policy halted
+  // it (the default policy on the first throw), and run_status() says
+  // where; the events before the failing one count as consumed. No lease
+  // may be outstanding.
   template <typename Handler>
   ConsumerState Run(Handler& handler, const std::atomic<bool>& stop) {
-    core_internal::StreamBackoff backoff(stream_backoff_pauses_);
-    bool waited = false;  // the consumer waited for the batch it reads next
-    for (;;) {
-      // Relaxed: a stop request; no data rides on it.
-      if (stop.load(std::memory_order_relaxed)) return ConsumerState::kStopped;
-      if (Evicted()) return ConsumerState::kEvicted;
-      MaybeBeat();  // also when events are ready: a busy consumer is alive
-      // One read of the cursor per batch: Poll's. Only when it finds
-      // nothing does the consumer wait (and check the producer).
-      int64_t handled = 0;
-      const PollState polled =
-          poller_->Poll([&](const E& event, int64_t sequence, bool end) {
-            handler.OnEvent(event, sequence, end);
-            ++handled;
-            return true;
-          });
-      if (polled == PollState::kProcessing) {
-        backoff.AfterBatch(handled, waited);
-        waited = false;
-        continue;
-      }
-      waited = true;
-      const ConsumerState s = AwaitEvents(absl::Milliseconds(100), nullptr);
-      if (s != ConsumerState::kOk && s != ConsumerState::kTimeout) return s;
+    using Processor = BatchEventProcessor<const E, RunHandler<Handler>>;
+    RunHandler<Handler> run{handler, this, &stop};
+    auto processor = Processor::CreateOnSlot(*ring_, AliasSlot(), run, {},
+                                             processor_options_);
+    if (!processor.ok()) {
+      run_status_ = processor.status();
+      return ConsumerState::kHalted;
     }
+    run.processor = processor->get();
+    run.halt = [](void* p) noexcept { static_cast<Processor*>(p)->Halt(); };
+    (*processor)->Run();
+    run_status_ = (*processor)->status();
+    if (!run_status_.ok()) return ConsumerState::kHalted;
+    return run.why;
   }
+
+  // Why the last Run returned kHalted (OK otherwise).
+  const absl::Status& run_status() const noexcept { return run_status_; }
 
   // The last sequence this consumer finished.
   int64_t sequence() const noexcept { return slot_.sequence().LoadAcquire(); }
@@ -271,6 +264,75 @@ class SharedConsumer {
     }
   }
 
+  // Run's handler: forwards to the user's, and at every batch (and every
+  // heartbeat interval while idle: the attached ring's barrier wakes that
+  // often and calls OnTimeout) heartbeats and halts the processor when
+  // `stop` is set, the slot was evicted or the producer is gone.
+  template <typename H>
+  struct RunHandler {
+    H& handler;
+    SharedConsumer* self;
+    const std::atomic<bool>* stop;
+    // The processor running this handler (its type names this one, so it
+    // is reached through a function pointer set by Run).
+    void* processor = nullptr;
+    void (*halt)(void* processor) noexcept = nullptr;
+    ConsumerState why = ConsumerState::kStopped;
+
+    void OnEvent(const E& event, int64_t sequence, bool end_of_batch) noexcept(
+        noexcept(handler.OnEvent(event, sequence, end_of_batch))) {
+      handler.OnEvent(event, sequence, end_of_batch);
+      // Relaxed: a stop request; no data rides on it. Folded away inside
+      // the batch loop (end_of_batch is constant there, HandleRange).
+      if (end_of_batch && stop->load(std::memory_order_relaxed)) Stop();
+    }
+    void OnBatchStart(int64_t batch, int64_t depth) {
+      Check();
+      if constexpr (HasOnBatchStart<H>) handler.OnBatchStart(batch, depth);
+    }
+    void OnTimeout(int64_t sequence) {
+      Check();
+      if constexpr (HasOnTimeout<H>) handler.OnTimeout(sequence);
+    }
+    void OnStart() {
+      Check();
+      if constexpr (HasOnStart<H>) handler.OnStart();
+    }
+    void OnShutdown() {
+      if constexpr (HasOnShutdown<H>) handler.OnShutdown();
+    }
+
+    void Check() noexcept {
+      // Relaxed: as in OnEvent.
+      if (stop->load(std::memory_order_relaxed)) return Stop();
+      const ConsumerState s = self->state();
+      if (s == ConsumerState::kOk) return;
+      why = s;
+      halt(processor);
+    }
+    void Stop() noexcept {
+      why = ConsumerState::kStopped;
+      halt(processor);
+    }
+  };
+
+  // What BatchEventProcessor::Create would refuse, refused at Attach.
+  static absl::Status ValidateProcessorOptions(const ProcessorOptions& o) {
+    if (o.max_batch_size < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_batch_size ", o.max_batch_size, " must be at least 1"));
+    }
+    RINGFLOW_RETURN_IF_ERROR(
+        core_internal::StreamBackoff::Validate(o.stream_backoff_pauses));
+    if (o.exception_policy.action == ExceptionAction::kRewind &&
+        o.exception_policy.max_rewinds < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("max_rewinds ", o.exception_policy.max_rewinds,
+                       " must be at least 1 for ExceptionAction::kRewind"));
+    }
+    return absl::OkStatus();
+  }
+
   SharedConsumer(std::unique_ptr<Ring> ring, core_internal::ConsumerHandle slot,
                  const SharedConsumerOptions& options)
       : ring_(std::move(ring)),
@@ -279,7 +341,7 @@ class SharedConsumer {
                         .slot(slot_.index())
                         .generation.load(std::memory_order_relaxed)),
         heartbeat_ns_(ring_->heartbeat_ns()),
-        stream_backoff_pauses_(options.stream_backoff_pauses),
+        processor_options_(options.processor),
         // Default PollerOptions: no deferred reads (Run paces itself with
         // its StreamBackoff), so this cannot fail.
         poller_(*EventPoller<E>::CreateOnSlot(*ring_, AliasSlot())) {}
@@ -328,7 +390,8 @@ class SharedConsumer {
   core_internal::ConsumerHandle slot_;  // owns the shared slot
   const uint32_t generation_;
   const int64_t heartbeat_ns_;
-  const int stream_backoff_pauses_;
+  const ProcessorOptions processor_options_;
+  absl::Status run_status_;  // the last Run's, on the consumer's thread
   int64_t last_beat_ns_ = 0;
   int64_t last_check_ns_ = 0;
   bool producer_alive_ = true;
