@@ -4,7 +4,8 @@
 #   make test       install what is missing, build (dev), run every test
 #   make test-tsan  ThreadSanitizer over the concurrency and shm tests
 #   make test-asan  AddressSanitizer + UBSan over every test
-#   make bench      benchmarks side by side with the peers (bench/results/)
+#   make bench      benchmarks side by side with the peers (bench/results/),
+#                   2-thread scenarios pinned one thread per CPU (--pin)
 #   make bench-scaling  the opt-in 1-8 producer x 1/3 consumer table, pinned
 #                   (for a machine with >= 11 cores; bench/results/scaling.*)
 #   make bench-static  ringflow_bench linked -static, to carry to a machine
@@ -74,7 +75,7 @@ test-asan: deps
 bench: deps
 	cmake --preset release
 	cmake --build --preset release --target ringflow_bench ringflow_micro_bench
-	set -o pipefail; ./build/release/bench/ringflow_bench \
+	set -o pipefail; ./build/release/bench/ringflow_bench --pin \
 	  --json=bench/results/latest.json --plot=bench/results/latest.png \
 	  | tee bench/results/latest.txt
 	set -o pipefail; ./build/release/bench/ringflow_micro_bench \

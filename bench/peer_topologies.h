@@ -40,7 +40,9 @@ Metrics PeerOneToOne(const RunContext& ctx) {
   P q(ctx.capacity, 1);
   RunClock clock(2, 1);
   int64_t sum = 0;
-  std::thread consumer = Spawn(1, 2, [&] {
+  // n and mode by value, as ringflow's loops take them: a loop bound read
+  // through a reference is reloaded after every atomic store.
+  std::thread consumer = Spawn(1, 2, [&q, &clock, &sum, n, mode] {
     auto c = q.MakeConsumer();
     clock.Ready();
     int64_t local = 0;
@@ -48,7 +50,7 @@ Metrics PeerOneToOne(const RunContext& ctx) {
     sum = local;
     clock.Finish();
   });
-  std::thread producer = Spawn(0, 2, [&] {
+  std::thread producer = Spawn(0, 2, [&q, &clock, n, mode] {
     auto p = q.MakeProducer();
     clock.Ready();
     clock.WaitGo();

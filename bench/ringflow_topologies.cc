@@ -293,7 +293,7 @@ Metrics RingflowOneToOne(const RunContext& ctx, bool counters,
                                  {.stream_backoff_pauses = backoff_pauses});
   std::thread consumer = Spawn(1, 2, [&] { processor->Run(); });
   bool refused = false;
-  std::thread producer = SpawnProducer(0, 2, clock, refused, [&] {
+  std::thread producer = SpawnProducer(0, 2, clock, refused, [&ring, n] {
     auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
       if (!r.PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
@@ -321,7 +321,7 @@ Metrics RingflowOneToOneBatch(const RunContext& ctx, int64_t k) {
   auto processor = MakeProcessor(ctx, *ring, handler);
   std::thread consumer = Spawn(1, 2, [&] { processor->Run(); });
   bool refused = false;
-  std::thread producer = SpawnProducer(0, 2, clock, refused, [&] {
+  std::thread producer = SpawnProducer(0, 2, clock, refused, [&ring, n, k] {
     auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; i += k) {
       // Sequence s carries value s: the ring starts at 0, one producer.
@@ -384,7 +384,7 @@ Metrics RingflowOneToOnePoller(const RunContext& ctx, bool lease) {
     clock.Finish();
   });
   bool refused = false;
-  std::thread producer = SpawnProducer(0, 2, clock, refused, [&] {
+  std::thread producer = SpawnProducer(0, 2, clock, refused, [&ring, n] {
     auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
       if (!r.PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
@@ -421,7 +421,7 @@ Metrics RingflowMulticast(const RunContext& ctx) {
               [p = procs[static_cast<size_t>(c)].get()] { p->Run(); }));
   }
   bool refused = false;
-  threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&] {
+  threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&ring, n] {
     auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
       if (!r.PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
@@ -459,7 +459,7 @@ Metrics RingflowPipeline(const RunContext& ctx) {
   threads.push_back(Spawn(2, kThreads, [&] { p2->Run(); }));
   threads.push_back(Spawn(3, kThreads, [&] { p3->Run(); }));
   bool refused = false;
-  threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&] {
+  threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&ring, n] {
     auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
       if (!r.PublishEvent([i](int64_t& e, int64_t) noexcept { e = i; })) {
@@ -498,7 +498,7 @@ Metrics RingflowDiamond(const RunContext& ctx) {
   threads.push_back(Spawn(2, kThreads, [&] { pb->Run(); }));
   threads.push_back(Spawn(3, kThreads, [&] { pfb->Run(); }));
   bool refused = false;
-  threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&] {
+  threads.push_back(SpawnProducer(0, kThreads, clock, refused, [&ring, n] {
     auto& r = *ring;  // a local, as the peers' producer handles
     for (int64_t i = 0; i < n; ++i) {
       if (!r.PublishEvent([i](FizzBuzzEvent& e, int64_t) noexcept {
