@@ -26,6 +26,11 @@ bool ConsumerTable::NameTaken(std::string_view name) const {
 }
 
 absl::StatusOr<int> ConsumerTable::ClaimLocked(std::string_view requested) {
+  if (!requested.empty()) {
+    if (absl::Status s = ValidateName("consumer name", requested); !s.ok()) {
+      return s;
+    }
+  }
   for (int i = 0; i < capacity_; ++i) {
     Slot& slot = slots_[i];
     // Relaxed: state is only written under mu_, which we hold.
@@ -77,11 +82,6 @@ void ConsumerTable::ActivateLocked(int index) {
 
 absl::StatusOr<int> ConsumerTable::Register(int64_t initial,
                                             std::string_view requested) {
-  if (!requested.empty()) {
-    if (absl::Status s = ValidateName("consumer name", requested); !s.ok()) {
-      return s;
-    }
-  }
   std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<int> index = ClaimLocked(requested);
   if (!index.ok()) return index;
@@ -119,11 +119,6 @@ absl::StatusOr<int> ConsumerTable::Register(int64_t initial,
 //     load sees.
 absl::StatusOr<int> ConsumerTable::Join(const Sequence& cursor, JoinAt at,
                                         std::string_view requested) {
-  if (!requested.empty()) {
-    if (absl::Status s = ValidateName("consumer name", requested); !s.ok()) {
-      return s;
-    }
-  }
   std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<int> index = ClaimLocked(requested);
   if (!index.ok()) return index;

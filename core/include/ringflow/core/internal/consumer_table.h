@@ -161,8 +161,10 @@ class ConsumerTable {
                 "sequence");
 
   bool NameTaken(std::string_view name) const;
-  // Finds a free slot and fills its name and counters; the caller holds
-  // mu_ and then activates it. ResourceExhausted when none is free.
+  // Validates the requested name, finds a free slot and fills its name and
+  // counters; the caller holds mu_ and then activates it (Register and
+  // Join share this). InvalidArgument naming a bad name; ResourceExhausted
+  // when no slot is free.
   absl::StatusOr<int> ClaimLocked(std::string_view name);
   // Turns a claimed slot active (its sequence already set). Caller holds mu_.
   void ActivateLocked(int index);
