@@ -154,18 +154,7 @@ std::string Verify(const SharedSum& got, int64_t n, bool refused) {
            " events: " + std::string(shm::ConsumerStateName(got.status));
   }
   if (refused) return "the ring refused a claim";
-  if (got.count != n) {
-    return "count is " + std::to_string(got.count) + ", expected " +
-           std::to_string(n);
-  }
-  if (got.sum != SumBelow(n)) {
-    return "sum is " + std::to_string(got.sum) + ", expected " +
-           std::to_string(SumBelow(n));
-  }
-  if (got.first != 0) {
-    return "first event is " + std::to_string(got.first) + ", expected 0";
-  }
-  return {};
+  return shared_internal::VerifyStream(got.count, got.sum, got.first, n);
 }
 
 // Ends the process loudly (Fail, or FailTimeout when `timed_out`) after
@@ -496,17 +485,9 @@ Metrics SharedPingPong(const RunContext& ctx, WaitStrategyKind wait) {
         return *v;
       });
   send(-1);  // stop
-  const std::string done = run.Line(ponger, "done");
-  int64_t echoed = -1;
-  if (std::sscanf(done.c_str(), "done echoed=%" SCNd64, &echoed) != 1) {
-    run.Fail("ponger process: " + done);
-  }
+  const int64_t echoed = shared_internal::ReadEchoed(run, ponger);
   run.ExpectExitZero(ponger, "ponger process");
-  std::string problem = shared_internal::VerifyPings(stats);
-  if (problem.empty() && echoed != stats.sent) {
-    problem = "the ponger echoed " + std::to_string(echoed) + " pings, " +
-              std::to_string(stats.sent) + " were sent";
-  }
+  const std::string problem = shared_internal::VerifyPings(stats, echoed);
   if (!problem.empty()) run.Fail(problem);
   return Percentiles(stats.histogram);
 }
@@ -643,7 +624,31 @@ void CrossProcessRun::Fail(const std::string& what, bool timed_out) {
   bench::Fail(ctx_.scenario, ctx_.impl, what);
 }
 
-std::string VerifyPings(const PingStats& stats) {
+int64_t ReadEchoed(CrossProcessRun& run, tools_internal::ChildProcess& ponger) {
+  const std::string done = run.Line(ponger, "done");
+  int64_t echoed = -1;
+  if (std::sscanf(done.c_str(), "done echoed=%" SCNd64, &echoed) != 1) {
+    run.Fail("ponger process: " + done);
+  }
+  return echoed;
+}
+
+std::string VerifyStream(int64_t count, int64_t sum, int64_t first, int64_t n) {
+  if (count != n) {
+    return "count is " + std::to_string(count) + ", expected " +
+           std::to_string(n);
+  }
+  if (sum != SumBelow(n)) {
+    return "sum is " + std::to_string(sum) + ", expected " +
+           std::to_string(SumBelow(n));
+  }
+  if (first != 0) {
+    return "first value is " + std::to_string(first) + ", expected 0";
+  }
+  return {};
+}
+
+std::string VerifyPings(const PingStats& stats, int64_t echoed) {
   if (stats.received < 1) return "no round trip";
   if (stats.received != stats.sent) {
     return "pongs received is " + std::to_string(stats.received) +
@@ -655,6 +660,10 @@ std::string VerifyPings(const PingStats& stats) {
   if (stats.histogram.count() != stats.received) {
     return "round trips timed is " + std::to_string(stats.histogram.count()) +
            ", expected " + std::to_string(stats.received);
+  }
+  if (echoed != stats.sent) {
+    return "the ponger echoed " + std::to_string(echoed) + " pings, " +
+           std::to_string(stats.sent) + " were sent";
   }
   return {};
 }

@@ -189,9 +189,17 @@ PingStats PingLoop(int64_t events, int64_t budget_ns, Send&& send,
   return stats;
 }
 
-// Empty when every ping got its own pong back and at least one round trip
-// was timed; else the first problem.
-std::string VerifyPings(const PingStats& stats);
+// Empty when every ping got its own pong back, at least one round trip
+// was timed and the ponger echoed exactly the pings sent (`echoed`, from
+// ReadEchoed); else the first problem.
+std::string VerifyPings(const PingStats& stats, int64_t echoed);
+
+// The ponger's "done echoed=N" line: N, or Fail()s naming the line.
+int64_t ReadEchoed(CrossProcessRun& run, tools_internal::ChildProcess& ponger);
+
+// Empty when a stream of values 0..n-1 arrived whole: `count` values
+// summing to SumBelow(n), the first one 0; else the first problem.
+std::string VerifyStream(int64_t count, int64_t sum, int64_t first, int64_t n);
 
 }  // namespace shared_internal
 

@@ -122,16 +122,10 @@ Metrics BoostShmOneToOne(const RunContext& ctx) {
   }
   producer.join();  // the child popped every value: the producer is done
   run.ExpectExitZero(child, "consumer process");
-  if (count != n) {
-    run.Fail("count is " + std::to_string(count) + ", expected " +
-             std::to_string(n));
-  }
-  if (sum != SumBelow(n)) {
-    run.Fail("sum is " + std::to_string(sum) + ", expected " +
-             std::to_string(SumBelow(n)));
-  }
-  if (first != 0) {
-    run.Fail("first value is " + std::to_string(first) + ", expected 0");
+  if (const std::string problem =
+          shared_internal::VerifyStream(count, sum, first, n);
+      !problem.empty()) {
+    run.Fail(problem);
   }
   if (end_ns <= start_ns) run.Fail("the consumer finished before the start");
   return {MegaEventsPerSecond(n, end_ns - start_ns)};
@@ -166,17 +160,9 @@ Metrics BoostShmPingPong(const RunContext& ctx) {
         return v;
       });
   send(-1);  // stop
-  const std::string done = run.Line(ponger, "done");
-  int64_t echoed = -1;
-  if (std::sscanf(done.c_str(), "done echoed=%" SCNd64, &echoed) != 1) {
-    run.Fail("ponger process: " + done);
-  }
+  const int64_t echoed = shared_internal::ReadEchoed(run, ponger);
   run.ExpectExitZero(ponger, "ponger process");
-  std::string problem = shared_internal::VerifyPings(stats);
-  if (problem.empty() && echoed != stats.sent) {
-    problem = "the ponger echoed " + std::to_string(echoed) + " pings, " +
-              std::to_string(stats.sent) + " were sent";
-  }
+  const std::string problem = shared_internal::VerifyPings(stats, echoed);
   if (!problem.empty()) run.Fail(problem);
   return Percentiles(stats.histogram);
 }

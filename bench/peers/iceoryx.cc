@@ -299,16 +299,10 @@ Metrics IceoryxOneToOne(const RunContext& ctx, RouDiSession& session) {
   pub.CloseStdin();  // the subscriber has it all: the publisher may go
   run.ExpectExitZero(sub, "subscriber process");
   run.ExpectExitZero(pub, "publisher process");
-  if (count != n) {
-    run.Fail("count is " + std::to_string(count) + ", expected " +
-             std::to_string(n));
-  }
-  if (sum != SumBelow(n)) {
-    run.Fail("sum is " + std::to_string(sum) + ", expected " +
-             std::to_string(SumBelow(n)));
-  }
-  if (first != 0) {
-    run.Fail("first value is " + std::to_string(first) + ", expected 0");
+  if (const std::string problem =
+          shared_internal::VerifyStream(count, sum, first, n);
+      !problem.empty()) {
+    run.Fail(problem);
   }
   if (end_ns <= start_ns) run.Fail("the subscriber finished before the start");
   return {MegaEventsPerSecond(n, end_ns - start_ns)};
@@ -344,11 +338,7 @@ Metrics IceoryxPingPong(const RunContext& ctx, RouDiSession& session,
                   &sent, &received, &wrong, &p50, &p99, &p999) != 6) {
     run.Fail("pinger process: " + done);
   }
-  const std::string echoed_line = run.Line(ponger, "done");
-  int64_t echoed = -1;
-  if (std::sscanf(echoed_line.c_str(), "done echoed=%" SCNd64, &echoed) != 1) {
-    run.Fail("ponger process: " + echoed_line);
-  }
+  const int64_t echoed = shared_internal::ReadEchoed(run, ponger);
   pinger.CloseStdin();  // the ponger took the stop value: the pinger may go
   run.ExpectExitZero(ponger, "ponger process");
   run.ExpectExitZero(pinger, "pinger process");
