@@ -72,6 +72,10 @@
 #include "ringflow/core/wait_strategy.h"
 
 namespace ringflow {
+
+template <typename E>
+class ShardedRing;
+
 namespace core_internal {
 
 // What a RingBuffer owns: constructed before its SequencedRing base, which
@@ -79,8 +83,11 @@ namespace core_internal {
 template <typename E>
 class RingBufferStorage {
  protected:
-  explicit RingBufferStorage(const RingOptions& options)
-      : capacity_(options.capacity),
+  // `shared_signal` (may be null: the ring's own) is the wakeup signal its
+  // blocking consumers sleep on; a ShardedRing gives all its shards one.
+  RingBufferStorage(const RingOptions& options, WakeupSignal* shared_signal)
+      : shared_signal_(shared_signal),
+        capacity_(options.capacity),
         available_(MakeAvailability(options)),
         counters_(options),
         consumers_(options.max_consumers, options.name,
@@ -99,7 +106,7 @@ class RingBufferStorage {
     parts.cursor = &cursor_;
     parts.available = available_.get();
     parts.gate = &gate_;
-    parts.signal = &signal_;
+    parts.signal = shared_signal_ != nullptr ? shared_signal_ : &signal_;
     parts.gating = &consumers_;
     parts.producer_counters = ProducerCounters(
         counters_.producer, options.producer_type == ProducerType::kMulti);
@@ -182,6 +189,7 @@ class RingBufferStorage {
     return 2 * kFalseSharingRange + static_cast<size_t>(capacity_) * sizeof(E);
   }
 
+  WakeupSignal* const shared_signal_;  // null: signal_ below
   const int64_t capacity_;
   std::byte* raw_ = nullptr;
   E* events_ = nullptr;
@@ -218,13 +226,7 @@ class RingBuffer
   requires std::is_invocable_r_v<E, Factory&>
   static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
       const RingOptions& options, Factory factory) {
-    RINGFLOW_RETURN_IF_ERROR(ValidateRingOptions(options, sizeof(E)));
-    absl::Status allocated;
-    auto ring = std::unique_ptr<RingBuffer>(new RingBuffer(
-        options,
-        [&](RingBuffer& self) { allocated = self.AllocateEvents(factory); }));
-    RINGFLOW_RETURN_IF_ERROR(allocated);
-    return ring;
+    return Create(options, std::move(factory), nullptr);
   }
 
   // Producer calls, PublishedSequence, Close/Halt, NewBarrier, slots...:
@@ -268,9 +270,26 @@ class RingBuffer
   }
 
  private:
+  template <typename>
+  friend class ShardedRing;  // its shards share one wakeup signal
+
+  template <typename Factory>
+  static absl::StatusOr<std::unique_ptr<RingBuffer>> Create(
+      const RingOptions& options, Factory factory,
+      core_internal::WakeupSignal* shared_signal) {
+    RINGFLOW_RETURN_IF_ERROR(ValidateRingOptions(options, sizeof(E)));
+    absl::Status allocated;
+    auto ring = std::unique_ptr<RingBuffer>(new RingBuffer(
+        options, shared_signal,
+        [&](RingBuffer& self) { allocated = self.AllocateEvents(factory); }));
+    RINGFLOW_RETURN_IF_ERROR(allocated);
+    return ring;
+  }
+
   template <typename Allocate>
-  RingBuffer(const RingOptions& options, Allocate allocate)
-      : Storage(options),
+  RingBuffer(const RingOptions& options,
+             core_internal::WakeupSignal* shared_signal, Allocate allocate)
+      : Storage(options, shared_signal),
         Base(options, (allocate(*this), Storage::Parts(options))) {}
 };
 

@@ -194,6 +194,12 @@ class EventPoller {
 
   const Sequence& sequence() const noexcept { return slot_.sequence(); }
   SequenceBarrier& barrier() noexcept { return *barrier_; }
+  const SequenceBarrier& barrier() const noexcept { return *barrier_; }
+  // A lease of this poller is live. Acquire: pairs with the release that
+  // clears it (LeaseOwner::ReleaseLease), after the lease's sequence store.
+  bool lease_outstanding() const noexcept {
+    return lease_outstanding_.load(std::memory_order_acquire);
+  }
 
  private:
   EventPoller(RingSlots<const E> slots,

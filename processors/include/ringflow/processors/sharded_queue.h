@@ -1,0 +1,396 @@
+// ringflow/processors/sharded_queue.h
+//
+// Provides `ShardedQueue<T>`: a bounded multi-producer multi-consumer queue
+// for users who want a queue, not handlers, built on a ShardedRing<T>.
+// Each producer token owns one shard (a single-producer ring); consumers
+// compete for the shards, and each item goes to exactly one consumer.
+//
+//   auto queue = ShardedQueue<Order>::Create({.shard_capacity = 4096});
+//   auto producer = (*queue)->RegisterProducer();   // on the producer thread
+//   (*queue)->TryEnqueue(*producer, order);
+//   ShardedQueue<Order>::ConsumerToken consumer = (*queue)->MakeConsumerToken();
+//   Order out;
+//   if ((*queue)->WaitDequeueFor(consumer, out, absl::Milliseconds(5))) ...
+//
+// Competing consumers: a consumer takes one shard at a time (an exchange on
+// that shard's busy flag), copies out what it wants, and gives it back. It
+// starts at the shard it last found items in, then tries the others in
+// turn (stealing from the other consumers' favourite shards when its own is
+// empty). Guarantee: the items of one producer are dequeued in the order it
+// enqueued them, across all consumers (a shard is read by one consumer at a
+// time, and the hand-over of the busy flag orders one reader's reads before
+// the next one's). Nothing orders items of different producers.
+//
+// Items are copied in and out (T must be default constructible and
+// copy-assignable); there is no allocation per item after registration.
+//
+// Waiting: WaitDequeue/WaitDequeueFor sleep in the kernel on the ring's
+// wakeup signal (with the default kBlocking strategy: a producer then makes
+// a syscall only while a consumer sleeps); with a spinning strategy they
+// spin, yield and nap instead. WaitEnqueue/WaitEnqueueFor wait for space as
+// RingBuffer's producers do (spin, yield, then 20 us naps).
+//
+// Close: enqueues fail from then on (a WaitEnqueue already waiting for space
+// may still complete), and consumers drain what is left: WaitDequeue returns
+// false once the queue is closed and every shard is empty.
+//
+// Who calls what: a ProducerToken from one thread at a time; a
+// ConsumerToken from one thread at a time; everything else thread-safe.
+// Tokens must not outlive their queue.
+
+#ifndef RINGFLOW_PROCESSORS_SHARDED_QUEUE_H_
+#define RINGFLOW_PROCESSORS_SHARDED_QUEUE_H_
+
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "ringflow/core/config.h"
+#include "ringflow/core/internal/monotonic_clock.h"
+#include "ringflow/core/internal/status_macros.h"
+#include "ringflow/core/sharded_ring.h"
+#include "ringflow/processors/event_poller.h"
+
+namespace ringflow {
+
+struct ShardedQueueOptions {
+  // Items each producer's shard holds; a power of two.
+  int64_t shard_capacity = 1024;
+  // Producer tokens that may exist at once, in [1, kMaxShards].
+  int max_producers = 16;
+  // kBlocking: waiting consumers sleep in the kernel. A spinning kind
+  // saves the producer's seq_cst publish and wake check per item.
+  WaitStrategyKind wait_strategy = WaitStrategyKind::kBlocking;
+  // Metrics label of the ring (shards are "<name>.<i>").
+  std::string name = "queue";
+  bool counters = true;
+};
+
+template <typename T>
+class ShardedQueue {
+  using Shard = typename ShardedRing<T>::Shard;
+
+ public:
+  // A producer's shard; from RegisterProducer, on the producer's thread.
+  using ProducerToken = ShardProducer<T>;
+
+  // A consumer's place: where it looks first. Cheap; make one per thread.
+  class ConsumerToken {
+   public:
+    ConsumerToken() = default;
+
+   private:
+    friend class ShardedQueue;
+    explicit ConsumerToken(int start) : next_(start) {}
+    int next_ = 0;  // the shard it looks at first
+  };
+
+  static absl::StatusOr<std::unique_ptr<ShardedQueue>> Create(
+      const ShardedQueueOptions& options)
+  requires std::is_default_constructible_v<T> &&
+      std::is_copy_assignable_v<T> {
+    if (options.wait_strategy == WaitStrategyKind::kTimeoutBlocking) {
+      return absl::InvalidArgumentError(
+          "wait_strategy kTimeoutBlocking: a queue's waits take their own "
+          "timeout (WaitDequeueFor); use kBlocking");
+    }
+    ShardedRingOptions ring_options;
+    ring_options.shard.capacity = options.shard_capacity;
+    ring_options.shard.wait_strategy = options.wait_strategy;
+    ring_options.shard.max_consumers = 1;  // the queue is one consumer
+    ring_options.shard.name = options.name;
+    ring_options.shard.counters = options.counters;
+    ring_options.max_producers = options.max_producers;
+    RINGFLOW_ASSIGN_OR_RETURN(std::unique_ptr<ShardedRing<T>> ring,
+                              ShardedRing<T>::Create(ring_options));
+    RINGFLOW_ASSIGN_OR_RETURN(ShardedConsumer<T> consumer,
+                              ring->RegisterConsumer("dequeue"));
+    return std::unique_ptr<ShardedQueue>(
+        new ShardedQueue(std::move(ring), std::move(consumer)));
+  }
+
+  ShardedQueue(const ShardedQueue&) = delete;
+  ShardedQueue& operator=(const ShardedQueue&) = delete;
+
+  ~ShardedQueue() {
+    for (Lane& lane : lanes_) {
+      if (lane.shard != nullptr) {
+        lane.poller.reset();
+        ring_->ReleaseShard(lane.shard);
+      }
+    }
+  }
+
+  // ---- producers -------------------------------------------------------
+
+  // A token owning one shard, built on the calling thread. Errors as
+  // ShardedRing::RegisterProducer (closed, all shards in use).
+  absl::StatusOr<ProducerToken> RegisterProducer() {
+    return ring_->RegisterProducer();
+  }
+
+  // False at once when the token's shard is full or the queue is closed.
+  bool TryEnqueue(ProducerToken& token, const T& item) noexcept(
+      std::is_nothrow_copy_assignable_v<T>) {
+    return token->TryPublishEvent([&item](T& slot, int64_t) { slot = item; });
+  }
+
+  // Enqueues as many of `items` as fit now (none when closed), in order;
+  // returns how many.
+  size_t TryEnqueueBulk(ProducerToken& token, std::span<const T> items) noexcept(
+      std::is_nothrow_copy_assignable_v<T>) {
+    if (items.empty()) return 0;
+    const int64_t room = token->RemainingCapacity();
+    const int64_t n =
+        std::min<int64_t>(room, static_cast<int64_t>(items.size()));
+    if (n <= 0) return 0;
+    const T* next = items.data();
+    if (!token->TryPublishEvents(
+            n, [&next](T& slot, int64_t) { slot = *next++; })) {
+      return 0;
+    }
+    return static_cast<size_t>(n);
+  }
+
+  // Waits for space (until Close/Halt); false when closed.
+  bool WaitEnqueue(ProducerToken& token, const T& item) noexcept(
+      std::is_nothrow_copy_assignable_v<T>) {
+    return token->PublishEvent([&item](T& slot, int64_t) { slot = item; });
+  }
+  // Waits for space at most `timeout`; false (nothing enqueued) after it.
+  bool WaitEnqueueFor(ProducerToken& token, const T& item,
+                      absl::Duration timeout) noexcept(
+      std::is_nothrow_copy_assignable_v<T>) {
+    return token->PublishEvent([&item](T& slot, int64_t) { slot = item; },
+                               timeout);
+  }
+
+  // ---- consumers -------------------------------------------------------
+
+  // Consumers made one after another start at different shards.
+  ConsumerToken MakeConsumerToken() noexcept {
+    // Relaxed: only spreads start positions.
+    return ConsumerToken(tokens_.fetch_add(1, std::memory_order_relaxed));
+  }
+
+  // One item, if any shard has one. Never waits (a shard another consumer
+  // is reading is skipped). Never allocates, except once per new shard.
+  bool TryDequeue(ConsumerToken& token, T& out) {
+    return TryDequeueBulk(token, std::span<T>(&out, 1)) == 1;
+  }
+
+  // Up to out.size() items, from one shard (in its producer's order);
+  // returns how many.
+  size_t TryDequeueBulk(ConsumerToken& token, std::span<T> out) {
+    if (out.empty()) return 0;
+    const int high = ring_->high_water();
+    if (high == 0) return 0;
+    int first = token.next_ % high;
+    for (int k = 0; k < high; ++k) {
+      const int index = first + k < high ? first + k : first + k - high;
+      const size_t n = DequeueFrom(index, out);
+      if (n > 0) {
+        token.next_ = index;
+        return n;
+      }
+    }
+    return 0;
+  }
+
+  // Waits until an item is dequeued (true) or the queue is closed and
+  // empty (false).
+  bool WaitDequeue(ConsumerToken& token, T& out) {
+    return WaitDequeueUntil(token, out, INT64_MAX);
+  }
+  // As WaitDequeue, giving up (false) after `timeout`.
+  bool WaitDequeueFor(ConsumerToken& token, T& out, absl::Duration timeout) {
+    const int64_t now = core_internal::MonotonicNanos();
+    const int64_t ns = timeout <= absl::ZeroDuration()
+                           ? 0
+                           : absl::ToInt64Nanoseconds(
+                                 std::min(timeout, absl::Hours(24 * 365)));
+    return WaitDequeueUntil(token, out, now + ns);
+  }
+
+  // ---- lifecycle and queries -----------------------------------------
+
+  // Enqueues fail from now on; waiting consumers wake and drain. Any thread.
+  void Close() noexcept { ring_->Close(); }
+  bool IsClosed() const noexcept { return ring_->IsClosed(); }
+
+  // Items enqueued and not yet dequeued (a snapshot: exact only while
+  // nobody enqueues or dequeues). Thread-safe.
+  int64_t SizeApprox() const {
+    int64_t size = 0;
+    ring_->ForEachShard([&](const std::shared_ptr<const Shard>& shard) {
+      const Sequence* read = shard->sequences[consumer_.id()];
+      if (read != nullptr) {
+        size += shard->ring->Cursor() - read->LoadAcquire();
+      }
+    });
+    return size;
+  }
+  bool IsEmptyApprox() const { return SizeApprox() == 0; }
+  // Items the queue can hold: shard capacity times max producers.
+  int64_t capacity() const noexcept {
+    return ring_->shard_capacity() * ring_->max_producers();
+  }
+  int64_t shard_capacity() const noexcept { return ring_->shard_capacity(); }
+
+  // The ring underneath (metrics, inspection).
+  const ShardedRing<T>& ring() const noexcept { return *ring_; }
+
+ private:
+  // One shard's reading state, handed from consumer to consumer by `busy`.
+  struct alignas(kFalseSharingRange) Lane {
+    // Acquire on taking, release on giving back: the next holder sees the
+    // previous holder's reads and sequence stores (and shard, poller).
+    std::atomic<bool> busy{false};
+    Shard* shard = nullptr;                  // guarded by busy
+    std::unique_ptr<EventPoller<T>> poller;  // guarded by busy
+  };
+
+  ShardedQueue(std::unique_ptr<ShardedRing<T>> ring,
+               ShardedConsumer<T> consumer)
+      : ring_(std::move(ring)),
+        consumer_(std::move(consumer)),
+        lanes_(static_cast<size_t>(ring_->max_producers())),
+        sleeps_(ring_->wait_strategy().NeedsWakeup()) {}
+
+  // Takes lane `index` if free, copies up to out.size() items from it,
+  // gives it back. Never waits.
+  size_t DequeueFrom(int index, std::span<T> out) {
+    Lane& lane = lanes_[index];
+    // Relaxed pre-check: skip a lane another consumer holds without
+    // taking its line exclusively.
+    if (lane.busy.load(std::memory_order_relaxed) ||
+        lane.busy.exchange(true, std::memory_order_acquire)) {
+      return 0;
+    }
+    size_t n = 0;
+    // Gives the lane back, also when copying an item throws.
+    struct GiveBack {
+      ShardedQueue& queue;
+      Lane& lane;
+      const size_t& n;
+      size_t max;
+      ~GiveBack() { queue.GiveBackLane(lane, n == max); }
+    } give_back{*this, lane, n, out.size()};
+    if (lane.shard == nullptr) {
+      lane.shard = ring_->TakeAssigned(index, consumer_.id());
+      if (lane.shard != nullptr) {
+        // Cannot fail (default PollerOptions).
+        lane.poller = EventPoller<T>::CreateOnSlot(
+                          *lane.shard->ring,
+                          std::move(lane.shard->handles[consumer_.id()]))
+                          .value();
+      }
+    }
+    if (lane.shard != nullptr) {
+      T* dst = out.data();
+      const size_t max = out.size();
+      const PollState state =
+          lane.poller->Poll([&](const T& item, int64_t, bool) {
+            dst[n++] = item;
+            return n < max;
+          });
+      if (state == PollState::kIdle) TryRetire(lane);
+    }
+    return n;
+  }
+
+  // Ends a DequeueFrom. `maybe_more`: the holder stopped because its
+  // buffer was full, so items may remain that no producer will wake a
+  // sleeping consumer for: wake one if any sleeps.
+  void GiveBackLane(Lane& lane, bool maybe_more) noexcept {
+    if (!maybe_more || !sleeps_) {
+      // Release: pairs with the next holder's acquire exchange.
+      lane.busy.store(false, std::memory_order_release);
+      return;
+    }
+    // Seq_cst store, then the seq_cst load of the waiter count in
+    // WakeIfWaiters: a consumer going to sleep registers, fences (seq_cst)
+    // and re-reads this flag, so either it sees the lane free or we see it.
+    lane.busy.store(false, std::memory_order_seq_cst);
+    ring_->signal().WakeIfWaiters();
+  }
+
+  // Releases the lane's shard if its producer left and it is drained.
+  // Holder of the lane only.
+  void TryRetire(Lane& lane) noexcept {
+    // Acquire: pairs with ShardedRing::ReleaseProducer's release, so the
+    // cursor read next is the producer's last.
+    if (!lane.shard->draining.load(std::memory_order_acquire)) return;
+    if (lane.poller->sequence().LoadRelaxed() < lane.shard->ring->Cursor()) {
+      return;
+    }
+    lane.poller.reset();  // our slot goes back to the shard first
+    ring_->ReleaseShard(std::exchange(lane.shard, nullptr));
+  }
+
+  // True when no shard has an item (closed-and-drained test). Reads each
+  // shard's cursor and the queue's sequence in it under the ring's mutex.
+  bool AllEmpty() const { return SizeApprox() == 0; }
+
+  bool WaitDequeueUntil(ConsumerToken& token, T& out, int64_t deadline) {
+    core_internal::WakeupSignal& signal = ring_->signal();
+    for (uint32_t tries = 0;; ++tries) {
+      if (TryDequeue(token, out)) return true;
+      if (ring_->IsClosed() && AllEmpty()) {
+        // A racing enqueue that completed after Close is still drained.
+        return TryDequeue(token, out);
+      }
+      const int64_t now = core_internal::MonotonicNanos();
+      if (now >= deadline) return false;
+      if (!sleeps_) {
+        // Spinning strategies: producers do not wake anybody.
+        if (tries < 64) {
+          CpuRelax();
+        } else if (tries < 1024) {
+          sched_yield();
+        } else {
+          const struct timespec ts { 0, 20'000 };
+          nanosleep(&ts, nullptr);
+        }
+        continue;
+      }
+      // WakeupSignal's handshake: register, read the epoch, re-check, sleep.
+      signal.Register();
+      const uint32_t epoch = signal.Epoch();
+      // Seq_cst fence: orders the registration before the re-check's loads
+      // of the shards' cursors and busy flags (pairs with the producers'
+      // seq_cst cursor store, GiveBackLane's seq_cst store, and their
+      // seq_cst loads of the waiter count).
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      const bool got = TryDequeue(token, out);
+      if (!got && !ring_->IsClosed()) {
+        signal.Wait(epoch, deadline == INT64_MAX ? -1 : deadline - now);
+      }
+      signal.Unregister();
+      if (got) return true;
+    }
+  }
+
+  std::unique_ptr<ShardedRing<T>> ring_;
+  ShardedConsumer<T> consumer_;
+  std::vector<Lane> lanes_;  // by shard index
+  const bool sleeps_;        // waiting consumers sleep on the ring's signal
+  std::atomic<int> tokens_{0};
+};
+
+}  // namespace ringflow
+
+#endif  // RINGFLOW_PROCESSORS_SHARDED_QUEUE_H_
