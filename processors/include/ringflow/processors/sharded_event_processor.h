@@ -17,8 +17,8 @@
 // arrive in its publish order) and end_of_batch ends a shard's run; optional
 // OnStart, OnShutdown, OnTimeout(int64_t) (kTimeoutBlocking).
 //
-// Pipelines after the merge: a processor created with `after = {&a}` sees
-// each shard's events only once `a` has handled them.
+// Pipelines after the merge: a processor created with `after =
+// {&a->poller()}` sees each shard's events only once `a` has handled them.
 //
 // Exceptions from OnEvent follow options.exception_policy: kHalt (status()
 // names the shard and sequence; that event and every later one of the shard
@@ -63,11 +63,12 @@ requires EventHandler<H, const E>
 class ShardedEventProcessor {
  public:
   // Registers a consumer on every shard of `ring`, gated in each shard by
-  // the `after` processors (which must outlive this one). `handler` must
-  // outlive the processor. options.stream_backoff_pauses applies per shard.
+  // the `after` stages (another processor's poller(), or a ShardedPoller;
+  // they must outlive this one). `handler` must outlive the processor.
+  // options.stream_backoff_pauses applies per shard.
   static absl::StatusOr<std::unique_ptr<ShardedEventProcessor>> Create(
       ShardedRing<E>& ring, H& handler,
-      const std::vector<const ShardedEventProcessor*>& after = {},
+      const std::vector<const ShardedPoller<E>*>& after = {},
       ProcessorOptions options = {}) {
     if (options.max_batch_size < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -81,15 +82,10 @@ class ShardedEventProcessor {
     if (options.name.empty()) {
       options.name = SanitizeName(processors_internal::TypeName<H>());
     }
-    std::vector<const ShardedPoller<E>*> upstream;
-    for (const ShardedEventProcessor* p : after) {
-      if (p == nullptr) return absl::InvalidArgumentError("null upstream");
-      upstream.push_back(p->poller_.get());
-    }
     RINGFLOW_ASSIGN_OR_RETURN(
         std::unique_ptr<ShardedPoller<E>> poller,
         ShardedPoller<E>::Create(
-            ring, upstream,
+            ring, after,
             PollerOptions{options.name, options.stream_backoff_pauses}));
     return std::unique_ptr<ShardedEventProcessor>(new ShardedEventProcessor(
         std::move(poller), handler, std::move(options)));
