@@ -25,6 +25,8 @@ namespace ringflow::bench {
 // Table columns, in order: ringflow first, then the peers.
 inline constexpr const char* kRingflowColumn = "ringflow";
 inline constexpr const char* kBoundColumn = "bound";
+// Scaling's ShardedRing / ShardedQueue column.
+inline constexpr const char* kShardedColumn = "sharded";
 // OneToOne's two extra references (summary line below the table).
 inline constexpr const char* kOneToOneNoBackoff = "ringflow, no backoff";
 inline constexpr const char* kRawRingWithBackoff = "raw ring + backoff";

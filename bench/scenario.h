@@ -97,6 +97,8 @@ enum class Runner : uint8_t {
   kSharedInProcess,     // SharedRun: both sides in this process
   kPeer,                // PeerRun for the peer whose name is the column's
   kBound,               // ceiling (k = batch), or floor for kPingPong
+  kShardedRing,   // ShardedRing + ShardedEventProcessor (sharded_topologies)
+  kShardedQueue,  // ShardedQueue through the peers' run code
 };
 
 // One column of a scenario's row.

@@ -199,6 +199,21 @@ Scenario SharedPingPong(bool blocking, const std::string& iceoryx_skip) {
   return s;
 }
 
+// The sharded column of a Scaling row: a ShardedEventProcessor over one
+// shard per producer, or (competing consumers) the ShardedQueue.
+Column Sharded(bool pool, int producers, int consumers) {
+  if (pool) {
+    return {kShardedColumn,
+            "ShardedQueue, " + Count(producers, "producer token") + ", " +
+                Count(consumers, "consumer token"),
+            Runner::kShardedQueue};
+  }
+  return {kShardedColumn,
+          "ShardedRing, " + Count(producers, "shard") +
+              ", ShardedEventProcessor",
+          Runner::kShardedRing};
+}
+
 // ThreeToOne's and WorkerPool's shapes over 1-8 producers and 1 or 3
 // consumers, for a machine with at least producers + consumers cores.
 Scenario Scaling(int producers, int consumers) {
@@ -228,6 +243,7 @@ Scenario Scaling(int producers, int consumers) {
           .peers = {"aq-mpmc", "mc-cq"},
           .peer_detail = "MPMC queue, " + Count(producers, "producer") + ", " +
                          Count(consumers, "consumer"),
+          .columns = {Sharded(pool, producers, consumers)},
           .others = kNeedsMpmc,
           .not_applicable = {{"boost-q", lock_free_only},
                              {"mutex", lock_free_only}},
@@ -242,6 +258,92 @@ Scenario Scaling(int producers, int consumers) {
                             "); sum and per-producer order checked; ringflow "
                             "BatchEventProcessor; aq-mpmc: sum only (as "
                             "ThreeToOne)"};
+}
+
+// Many producers without a shared cursor: a ShardedRing (one
+// single-producer shard per producer) against the RingBuffer it replaces.
+Scenario ShardedScenario(int producers) {
+  const bool one = producers == 1;
+  const std::string threads = ThreadsOnCpus(producers + 1);
+  Scenario s{
+      .name = one ? "ShardedOneToOne" : "ShardedThreeToOne",
+      .family = "Sharded",
+      .topology = one ? Topology::kOneToOne : Topology::kManyToOne,
+      .producers = producers,
+      .events = one ? kBaseEvents : kBaseEvents / 4,
+      .smoke_events = 3000,
+      .multiple_of = producers,
+      .ringflow = {kRingflowColumn,
+                   "ShardedRing, " + Count(producers, "shard") +
+                       ", ShardedEventProcessor",
+                   Runner::kShardedRing},
+      .peers = one ? std::vector<std::string>{}
+                   : std::vector<std::string>{"mc-cq", "aq-mpmc"},
+      .peer_detail = "MPMC queue, 3 producers",
+      .columns = {one ? Column{"OneToOne",
+                               "RingBuffer (kSingle), BatchEventProcessor"}
+                      : Column{"kMulti",
+                               "RingBuffer (kMulti), BatchEventProcessor",
+                               Runner::kRingflow,
+                               {.producer_type = ProducerType::kMulti}}},
+      .others = one ? "in-process queues: measured in OneToOne"
+                    : "measured in ThreeToOne",
+      .compare_to = one ? "OneToOne" : "kMulti"};
+  s.note = one ? "one producer registered on a ShardedRing (its shard is a "
+                 "kSingle RingBuffer), ShardedEventProcessor with the default "
+                 "stream backoff, busy spin, sum and order checked; OneToOne: "
+                 "the same events through one RingBuffer; target >= 0.9"
+               : "3 producers, each with its own shard, 1 "
+                 "ShardedEventProcessor (" +
+                     threads +
+                     "), sum and per-producer order checked; kMulti: "
+                     "ThreeToOne's ringflow run; mc-cq with producer and "
+                     "consumer tokens; aq-mpmc: sum only; targets >= 1.5x "
+                     "kMulti and >= 2x mc-cq";
+  return s;
+}
+
+// The ShardedQueue through the very code that runs the MPMC peers
+// (peer_topologies.h): 1P1C with tokens, bulk of 1000, 3P3C.
+Scenario QueueScenario(int64_t batch, int producers, int consumers) {
+  const bool many = producers > 1;
+  const std::string name = many            ? "QueueThreeToThree"
+                           : batch > 1     ? "QueueBulk" + std::to_string(batch)
+                                           : "QueueOneToOne";
+  Scenario s{
+      .name = name,
+      .family = "Queue",
+      .topology = many ? Topology::kManyToWorkers : Topology::kOneToOne,
+      .producers = producers,
+      .consumers = consumers,
+      .batch = batch,
+      .events = many ? kBaseEvents / 4 : kBaseEvents,
+      .smoke_events = 3000,
+      .multiple_of = many ? producers : batch,
+      .ringflow = {kRingflowColumn,
+                   batch > 1 ? "ShardedQueue, TryEnqueueBulk / TryDequeueBulk"
+                             : "ShardedQueue, TryEnqueue / TryDequeue, tokens",
+                   Runner::kShardedQueue},
+      .peers = batch > 1 ? std::vector<std::string>{"mc-cq"}
+                         : std::vector<std::string>{"mc-cq", "aq-mpmc"},
+      .peer_detail = batch > 1 ? "bulk push of k, bulk pop"
+                               : "tokens where the library has them",
+      .others = batch > 1 ? kNoBulk : "not an MPMC queue"};
+  s.note = "the ShardedQueue (kBusySpin, one shard per producer token) in the "
+           "peers' own harness: " +
+           std::string(many ? "3 producers, 3 competing consumers (" +
+                                  ThreadsOnCpus(6) +
+                                  "), each value handled exactly once "
+                                  "(checked)"
+                            : batch > 1
+                                  ? "bulk enqueue of " + std::to_string(batch) +
+                                        ", bulk dequeue of up to " +
+                                        std::to_string(kPopBulkMax) +
+                                        ", sum checked"
+                                  : "one item per call with producer and "
+                                    "consumer tokens, sum checked") +
+           "; mc-cq with its tokens and bulk calls; target >= 1.5x mc-cq";
+  return s;
 }
 
 }  // namespace
@@ -411,6 +513,11 @@ std::vector<Scenario> AllScenarios() {
                "ringflow >= 3x iceoryx)"},
       SharedPingPong(/*blocking=*/false, iceoryx_skip),
       SharedPingPong(/*blocking=*/true, iceoryx_skip),
+      ShardedScenario(1),
+      ShardedScenario(kProducers),
+      QueueScenario(1, 1, 1),
+      QueueScenario(1000, 1, 1),
+      QueueScenario(1, kProducers, kConsumers),
   };
   for (int consumers : kScalingConsumers) {
     for (int producers : kScalingProducers) {

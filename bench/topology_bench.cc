@@ -71,6 +71,7 @@
 #include "ringflow_topologies.h"
 #include "scenario.h"
 #include "shared_topologies.h"
+#include "sharded_topologies.h"
 #include "topology.h"
 
 namespace ringflow::bench {
@@ -114,6 +115,9 @@ RunFn RunOf(const Scenario& s, const Column& column, std::string& detail) {
       return SharedRun(s, column.runner == Runner::kSharedInProcess);
     case Runner::kPeer:
       return PeerRun(s, column.name);
+    case Runner::kShardedRing:
+    case Runner::kShardedQueue:
+      return ShardedRun(s, column.runner);
     case Runner::kBound:
       if (s.topology == Topology::kPingPong) {
         if (detail.empty()) detail = "two padded atomics, spinning";

@@ -50,18 +50,32 @@ auto RegisterRetrying(Register&& register_producer) {
   }
 }
 
-// Checks each producer's order and keeps exact totals. Handler thread only,
+// Checks the order of each registration (a producer's handle: its events
+// arrive in the order it published them; a producer that registers again
+// starts a new stream, which may overtake what its old shard still holds)
+// and keeps exact totals. Events of one handle carry consecutive n, and a
+// handle's first n is a multiple of `per_handle`. Handler thread only,
 // except the atomics.
 struct OrderChecker {
-  std::vector<int64_t> last = std::vector<int64_t>(kProducers, -1);
+  explicit OrderChecker(int64_t handle_size) : per_handle(handle_size) {}
+  int64_t per_handle;
+  // Expected next n by (producer, handle number); grown on the handler
+  // thread only.
+  std::vector<std::vector<int64_t>> next = std::vector<std::vector<int64_t>>(
+      kProducers);
   std::atomic<int64_t> count{0};
   std::atomic<int64_t> sum{0};
   std::atomic<int64_t> out_of_order{0};
   void OnEvent(const Tagged& t, int64_t, bool) noexcept {
-    if (t.n != last[t.producer] + 1) {
+    const size_t handle = static_cast<size_t>(t.n / per_handle);
+    std::vector<int64_t>& expected = next[static_cast<size_t>(t.producer)];
+    while (expected.size() <= handle) {
+      expected.push_back(static_cast<int64_t>(expected.size()) * per_handle);
+    }
+    if (t.n != expected[handle]) {
       out_of_order.fetch_add(1, std::memory_order_relaxed);
     }
-    last[t.producer] = t.n;
+    expected[handle] = t.n + 1;
     sum.fetch_add(t.n, std::memory_order_relaxed);
     count.fetch_add(1, std::memory_order_release);
   }
@@ -75,13 +89,13 @@ TEST(ShardedConcurrentTest, ProducersJoinAndLeaveWhileAProcessorRuns) {
   options.shard.wait_strategy = WaitStrategyKind::kBlocking;
   options.max_producers = 2;  // fewer than the producer threads
   ASSERT_OK_AND_ASSIGN(auto ring, ShardedRing<Tagged>::Create(options));
-  OrderChecker checker;
+  const int64_t per_round = 500;
+  OrderChecker checker(per_round);
   ASSERT_OK_AND_ASSIGN(
       auto processor,
       (ShardedEventProcessor<Tagged, OrderChecker>::Create(*ring, checker)));
   std::thread consumer([&] { processor->Run(); });
 
-  const int64_t per_round = 500;
   const int64_t rounds = Events(400);
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
@@ -145,7 +159,8 @@ TEST(ShardedConcurrentTest, APipelineAfterTheMergeSeesOnlyHandledEvents) {
   options.max_producers = kProducers;
   ASSERT_OK_AND_ASSIGN(auto ring, ShardedRing<Tagged>::Create(options));
   UpstreamStage first;
-  AfterStage second{&first.last, {}, {}};
+  const int64_t per_producer = Events(100'000);
+  AfterStage second{&first.last, OrderChecker(per_producer), {}};
   ASSERT_OK_AND_ASSIGN(
       auto a,
       (ShardedEventProcessor<Tagged, UpstreamStage>::Create(*ring, first)));
@@ -154,7 +169,6 @@ TEST(ShardedConcurrentTest, APipelineAfterTheMergeSeesOnlyHandledEvents) {
                            *ring, second, {&a->poller()})));
   std::thread ta([&] { a->Run(); });
   std::thread tb([&] { b->Run(); });
-  const int64_t per_producer = Events(100'000);
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
@@ -205,7 +219,11 @@ TEST(ShardedQueueConcurrentTest, CompetingConsumersGetEachItemOnceInOrder) {
   for (int c = 0; c < 3; ++c) {
     consumers.emplace_back([&, c] {
       Queue::ConsumerToken token = queue->MakeConsumerToken();
-      std::vector<int64_t> last(kProducers, -1);
+      // Last n seen by (producer, token number): a producer's token k
+      // enqueues n in [1000k, 1000k + 1000), in order.
+      std::vector<std::vector<int64_t>> last(
+          kProducers, std::vector<int64_t>(
+                          static_cast<size_t>(per_producer / 1000 + 1), -1));
       Tagged buffer[7];
       for (;;) {
         size_t n = 0;
@@ -223,8 +241,10 @@ TEST(ShardedQueueConcurrentTest, CompetingConsumersGetEachItemOnceInOrder) {
         }
         for (size_t i = 0; i < n; ++i) {
           const Tagged& t = buffer[i];
-          if (t.n <= last[t.producer]) out_of_order.fetch_add(1);
-          last[t.producer] = t.n;
+          int64_t& previous = last[static_cast<size_t>(t.producer)]
+                                  [static_cast<size_t>(t.n / 1000)];
+          if (t.n <= previous) out_of_order.fetch_add(1);
+          previous = t.n;
           if (seen[t.producer * per_producer + t.n].fetch_add(1) != 0) {
             twice.fetch_add(1);
           }

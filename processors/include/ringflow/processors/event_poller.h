@@ -195,6 +195,17 @@ class EventPoller {
   const Sequence& sequence() const noexcept { return slot_.sequence(); }
   SequenceBarrier& barrier() noexcept { return *barrier_; }
   const SequenceBarrier& barrier() const noexcept { return *barrier_; }
+  // The last read of the cursor was deferred (a dense stream, see
+  // "Streams"): a kIdle from Poll then means "later", not "nothing".
+  // Reader thread.
+  bool read_deferred() const noexcept { return deferred_; }
+  // Ends a deferral: the next Poll or lease reads the cursor. For a
+  // reader about to sleep, whose last look must be a real one. Reader
+  // thread.
+  void ClearDeferral() noexcept {
+    read_after_ns_ = 0;
+    deferred_ = false;
+  }
   // A lease of this poller is live. Acquire: pairs with the release that
   // clears it (LeaseOwner::ReleaseLease), after the lease's sequence store.
   bool lease_outstanding() const noexcept {
@@ -232,10 +243,14 @@ class EventPoller {
                   std::is_void_v<std::invoke_result_t<Handler&, const E&,
                                                       int64_t, bool>>) {
       // Cannot stop early or throw: `processed` is stored once per run,
-      // and the loop body is the handler alone.
-      for (int64_t s = first; s <= last; ++s) {
-        handler(events[s - first], s, s == end);
+      // and the loop body is the handler alone. The run's last event is
+      // peeled off (as HandleRange does): inside the loop end_of_batch is
+      // the constant false, so a handler's end-of-batch work folds away
+      // there and leaves nothing that forces its state out to memory.
+      for (int64_t s = first; s < last; ++s) {
+        handler(events[s - first], s, false);
       }
+      handler(events[last - first], last, last == end);
       processed = last;
       return true;
     }

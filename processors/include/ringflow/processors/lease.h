@@ -157,6 +157,15 @@ class LeaseBatch {
     if (owner_ != nullptr) std::exchange(owner_, nullptr)->ReleaseLease(last_);
   }
 
+  // Gives the first `count` slots back now (0 < count < size()); the rest
+  // stay leased and are renumbered from 0. Never allocates.
+  void ReleaseFront(int64_t count) noexcept {
+    first_ += count;
+    // Release: as ReleaseLease, our reads of those slots happen before the
+    // producer may overwrite them; the lease stays outstanding.
+    owner_->sequence->StoreRelease(first_ - 1);
+  }
+
  private:
   const LeaseOwner* owner_;  // null once released or moved from
   RingSlots<const E> slots_;

@@ -150,9 +150,11 @@ class ShardedEventProcessor {
       PollState state;
       if constexpr (kNothrowHandler<H, const E>) {
         if (cap == std::numeric_limits<int64_t>::max()) {
+          H& handler = handler_;  // a local: the poll loop keeps it in a
+                                  // register
           state = poller_->Poll(
-              [this](const E& event, int64_t sequence, bool end) noexcept {
-                handler_.OnEvent(event, sequence, end);
+              [&handler](const E& event, int64_t sequence, bool end) noexcept {
+                handler.OnEvent(event, sequence, end);
               });
         } else {
           state = PollCapped(cap);

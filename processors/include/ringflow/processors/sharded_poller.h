@@ -23,7 +23,11 @@
 // Wait() blocks with the ring's wait strategy until some shard has an event
 // for this consumer (or a shard was added or began draining, or Alert): a
 // blocking strategy sleeps in the kernel on the ring's one signal, which
-// every shard's producer wakes.
+// every shard's producer wakes. With PollerOptions::stream_backoff_pauses
+// > 0 each shard's reads are paced as EventPoller's (a dense stream's
+// cursor is not re-read after every small batch); a Wait after a Poll that
+// deferred a read only pauses once and returns, without reading any
+// cursor.
 //
 // Shards are taken as they appear (an EventPoller is built for each:
 // allocation once per shard, never per event) and released, once drained,
@@ -117,6 +121,7 @@ class ShardedPoller {
       }
     };
     PollState result = PollState::kIdle;
+    deferred_ = false;
     const size_t start = start_ < n ? start_ : 0;
     start_ = start + 1;
     for (size_t k = 0; k < n && !stop; ++k) {
@@ -147,6 +152,10 @@ class ShardedPoller {
         if (result == PollState::kIdle) result = PollState::kGating;
         continue;
       }
+      if (reader.poller->read_deferred()) {
+        deferred_ = true;  // not empty: its read is paced (stream backoff)
+        continue;
+      }
       if (TryRetire(index)) continue;
       // Empty: visit it less often while it stays so (1, 3, 7, 15 skips).
       if (++reader.idle >= 2) {
@@ -175,6 +184,14 @@ class ShardedPoller {
   // Reader thread. Never allocates.
   WaitResult Wait() noexcept {
     if (alert_.IsSet()) return WaitResult::Alerted();
+    if (deferred_) {
+      // The last Poll put off a read in a dense stream: no need to look at
+      // the shards' cursors (that look is what the deferral saves the
+      // producers from). Poll again after a pause.
+      deferred_ = false;
+      CpuRelax();
+      return WaitResult::Available(1);
+    }
     const WaitResult result =
         ring_.wait_strategy().WaitFor(1, Probe{this}, alert_);
     if (result.ok()) {
@@ -356,6 +373,7 @@ class ShardedPoller {
   uint64_t generation_ = ~uint64_t{0};
   size_t start_ = 0;
   bool dirty_ = false;  // a shard was retired since active_ was built
+  bool deferred_ = false;  // the last Poll deferred a shard's read
   core_internal::AlertFlag alert_;
 };
 
