@@ -31,7 +31,7 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
     }
     std::vector<RingSnapshot> snapshots;
     snapshots.reserve(sources.size());
-    for (const auto& source : sources) snapshots.push_back(source->Snapshot());
+    for (const auto& source : sources) source->Collect(snapshots);
     return BuildMetricFamilies(snapshots);
   }
 

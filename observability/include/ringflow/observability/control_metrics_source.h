@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "ringflow/observability/metrics_source.h"
 #include "ringflow/shm/internal/control.h"
@@ -32,7 +33,7 @@ class ControlMetricsSource final : public observability::MetricsSource {
     owned_.push_back(std::move(control));
   }
 
-  observability::RingSnapshot Snapshot() const override {
+  observability::RingSnapshot Snapshot() const {
     std::lock_guard<std::mutex> lock(mu_);
     observability::RingSnapshot snapshot;
     snapshot.ring = name_;
@@ -55,6 +56,10 @@ class ControlMetricsSource final : public observability::MetricsSource {
     snapshot.published = control.PublishedSequence();
     snapshot.counters = control.counters();
     return snapshot;
+  }
+
+  void Collect(std::vector<observability::RingSnapshot>& out) const override {
+    out.push_back(Snapshot());
   }
 
  private:

@@ -15,6 +15,7 @@
 #define RINGFLOW_OBSERVABILITY_METRICS_SOURCE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,13 +35,18 @@ struct RingSnapshot {
   std::vector<ConsumerSnapshot> consumers;
   const core_internal::CountersBlock* counters =
       nullptr;  // may be null (counters off)
+  // Keeps what `counters` points into alive while the snapshot lives (a
+  // ShardedRing's shard may be freed once its producer left); may be null.
+  std::shared_ptr<const void> keep_alive;
 };
 
 class MetricsSource {
  public:
   virtual ~MetricsSource() = default;
-  // Thread-safe; never blocks producers or consumers.
-  virtual RingSnapshot Snapshot() const = 0;
+  // Appends one snapshot per ring this source describes (one for a ring,
+  // one per shard for a ShardedRing). Thread-safe; never blocks producers
+  // or consumers.
+  virtual void Collect(std::vector<RingSnapshot>& out) const = 0;
 };
 
 }  // namespace ringflow::observability

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/observability/metrics_source.h"
@@ -25,7 +26,7 @@ class RingMetricsSource final : public MetricsSource {
  public:
   explicit RingMetricsSource(const RingBuffer<E>& ring) : ring_(ring) {}
 
-  RingSnapshot Snapshot() const override {
+  RingSnapshot Snapshot() const {
     RingSnapshot snapshot;
     snapshot.ring = ring_.options().name;
     snapshot.capacity = ring_.capacity();
@@ -38,6 +39,10 @@ class RingMetricsSource final : public MetricsSource {
     snapshot.published = ring_.PublishedSequence();
     snapshot.counters = ring_.counters_block();
     return snapshot;
+  }
+
+  void Collect(std::vector<RingSnapshot>& out) const override {
+    out.push_back(Snapshot());
   }
 
  private:
