@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ringflow/core/sharded_ring.h"
+#include "ringflow/processors/sharded_disruptor.h"
 #include "ringflow/processors/sharded_event_processor.h"
 #include "ringflow/processors/sharded_queue.h"
 #include "support/status_matchers.h"
@@ -194,6 +196,193 @@ TEST(ShardedConcurrentTest, APipelineAfterTheMergeSeesOnlyHandledEvents) {
   EXPECT_EQ(second.early.load(), 0);
   EXPECT_EQ(second.order.out_of_order.load(), 0);
   EXPECT_EQ(second.order.sum.load(), kProducers * SumBelow(per_producer));
+}
+
+// ---- the processor's policies and waits --------------------------------
+
+struct ThrowAt {
+  int64_t bad_n;
+  std::atomic<int64_t> handled{0};
+  void OnEvent(const Tagged& t, int64_t, bool) {
+    if (t.n == bad_n) throw std::runtime_error("bad event");
+    handled.fetch_add(1, std::memory_order_release);
+  }
+};
+
+std::unique_ptr<ShardedRing<Tagged>> MakeRing(WaitStrategyKind wait) {
+  ShardedRingOptions options;
+  options.shard.capacity = 16;
+  options.shard.wait_strategy = wait;
+  options.max_producers = 2;
+  auto ring = ShardedRing<Tagged>::Create(options);
+  EXPECT_OK(ring.status());
+  return std::move(ring).value();
+}
+
+TEST(ShardedProcessorTest, HaltPolicyStopsBeforeTheFailingEvent) {
+  auto ring = MakeRing(WaitStrategyKind::kYielding);
+  ThrowAt handler{5};
+  ASSERT_OK_AND_ASSIGN(auto processor,
+                       (ShardedEventProcessor<Tagged, ThrowAt>::Create(
+                           *ring, handler, {}, {.name = "thrower"})));
+  ASSERT_OK_AND_ASSIGN(auto producer, ring->RegisterProducer());
+  for (int64_t n = 0; n < 10; ++n) {
+    ASSERT_TRUE(producer->TryPublishEvent([n](Tagged& t, int64_t) {
+      t.producer = 0;
+      t.n = n;
+    }));
+  }
+  std::thread consumer([&] { processor->Run(); });
+  consumer.join();  // Run returns: the policy halted it
+  EXPECT_EQ(handler.handled.load(), 5);
+  EXPECT_EQ(processor->exception_count(), 1u);
+  EXPECT_THAT(processor->status(),
+              ::ringflow::testing::StatusIs(
+                  absl::StatusCode::kAborted,
+                  ::testing::HasSubstr("'thrower' threw at sequence 5")));
+  // The failing event and the ones after it are still in the shard.
+  EXPECT_EQ(processor->poller().SequenceOf(producer.index()), 4);
+}
+
+TEST(ShardedProcessorTest, LogAndContinueSkipsOnlyTheFailingEvent) {
+  auto ring = MakeRing(WaitStrategyKind::kYielding);
+  ThrowAt handler{3};
+  ASSERT_OK_AND_ASSIGN(
+      auto processor,
+      (ShardedEventProcessor<Tagged, ThrowAt>::Create(
+          *ring, handler, {},
+          {.exception_policy = ExceptionPolicy::LogAndContinue()})));
+  std::thread consumer([&] { processor->Run(); });
+  ASSERT_OK_AND_ASSIGN(auto producer, ring->RegisterProducer());
+  for (int64_t n = 0; n < 100; ++n) {
+    ASSERT_TRUE(producer->PublishEvent([n](Tagged& t, int64_t) {
+      t.producer = 0;
+      t.n = n;
+    }));
+  }
+  ASSERT_TRUE(SpinUntil([&] { return handler.handled.load() == 99; }));
+  processor->Halt();
+  consumer.join();
+  EXPECT_EQ(processor->exception_count(), 1u);
+  EXPECT_OK(processor->status());
+}
+
+TEST(ShardedProcessorTest, BadOptionsAreRefused) {
+  auto ring = MakeRing(WaitStrategyKind::kBusySpin);
+  ThrowAt handler{0};
+  EXPECT_THAT((ShardedEventProcessor<Tagged, ThrowAt>::Create(
+                   *ring, handler, {},
+                   {.exception_policy = ExceptionPolicy::Rewind(2)})
+                   .status()),
+              ::ringflow::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                            ::testing::HasSubstr("kRewind")));
+  EXPECT_THAT((ShardedEventProcessor<Tagged, ThrowAt>::Create(
+                   *ring, handler, {}, {.max_batch_size = 0})
+                   .status()),
+              ::ringflow::testing::StatusIs(
+                  absl::StatusCode::kInvalidArgument,
+                  ::testing::HasSubstr("max_batch_size 0")));
+}
+
+struct Counter {
+  std::atomic<int64_t> handled{0};
+  void OnEvent(const Tagged&, int64_t, bool) noexcept {
+    handled.fetch_add(1, std::memory_order_release);
+  }
+};
+
+TEST(ShardedProcessorTest, ABlockingProcessorSleepsAndIsWokenByPublishAndHalt) {
+  auto ring = MakeRing(WaitStrategyKind::kBlocking);
+  Counter counter;
+  ASSERT_OK_AND_ASSIGN(
+      auto processor,
+      (ShardedEventProcessor<Tagged, Counter>::Create(*ring, counter)));
+  std::thread consumer([&] { processor->Run(); });
+  ASSERT_OK_AND_ASSIGN(auto producer, ring->RegisterProducer());
+  for (int64_t n = 0; n < 50; ++n) {
+    // Asleep in the kernel on the ring's signal before each publish.
+    ASSERT_TRUE(SpinUntil([&] { return ring->signal().Waiters() == 1; }));
+    ASSERT_TRUE(producer->PublishEvent([](Tagged&, int64_t) {}));
+    ASSERT_TRUE(SpinUntil([&] { return counter.handled.load() == n + 1; }));
+  }
+  ASSERT_TRUE(SpinUntil([&] { return ring->signal().Waiters() == 1; }));
+  processor->Halt();  // wakes the sleeper
+  consumer.join();
+  EXPECT_EQ(counter.handled.load(), 50);
+}
+
+// ---- the DSL ------------------------------------------------------------
+
+struct Gate {
+  std::atomic<bool> open{true};
+  std::atomic<int64_t> handled{0};
+  void OnEvent(const Tagged&, int64_t, bool) noexcept {
+    while (!open.load(std::memory_order_acquire)) std::this_thread::yield();
+    handled.fetch_add(1, std::memory_order_release);
+  }
+};
+
+TEST(ShardedDisruptorTest, APipelineAfterTheMergeDrainsOnShutdown) {
+  ShardedRingOptions options;
+  options.shard.capacity = 64;
+  options.shard.wait_strategy = WaitStrategyKind::kBlocking;
+  options.max_producers = kProducers;
+  ASSERT_OK_AND_ASSIGN(auto d, ShardedDisruptor<Tagged>::Create(options));
+  UpstreamStage first;
+  const int64_t per_producer = Events(50'000);
+  AfterStage second{&first.last, OrderChecker(per_producer), {}};
+  auto group = d->HandleEventsWith(first).Then(second);
+  ASSERT_OK(group.status());
+  ASSERT_OK(d->Start());
+  EXPECT_THAT(d->Start(), ::ringflow::testing::StatusIs(
+                              absl::StatusCode::kFailedPrecondition));
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      auto producer = d->RegisterProducer();
+      ASSERT_OK(producer.status());
+      for (int64_t n = 0; n < per_producer; ++n) {
+        ASSERT_TRUE((*producer)->PublishEvent([&](Tagged& t, int64_t) {
+          t.producer = p;
+          t.n = n;
+        }));
+      }
+    });
+  }
+  for (auto& t : producers) t.join();
+  ASSERT_OK(d->Shutdown(absl::Seconds(60)));
+  EXPECT_EQ(second.order.count.load(), kProducers * per_producer);
+  EXPECT_EQ(second.order.sum.load(), kProducers * SumBelow(per_producer));
+  EXPECT_EQ(second.order.out_of_order.load(), 0);
+  EXPECT_EQ(second.early.load(), 0);
+  // After Start the graph is fixed.
+  UpstreamStage late;
+  EXPECT_THAT(d->HandleEventsWith(late).status(),
+              ::ringflow::testing::StatusIs(
+                  absl::StatusCode::kFailedPrecondition));
+}
+
+TEST(ShardedDisruptorTest, ShutdownNamesTheStageBehindAndKeepsRunning) {
+  ShardedRingOptions options;
+  options.shard.capacity = 16;
+  options.shard.wait_strategy = WaitStrategyKind::kYielding;
+  options.shard.name = "gated";
+  ASSERT_OK_AND_ASSIGN(auto d, ShardedDisruptor<Tagged>::Create(options));
+  Gate gate;
+  gate.open.store(false);
+  d->HandleEventsWith(gate);
+  ASSERT_OK(d->Start());
+  ASSERT_OK_AND_ASSIGN(auto producer, d->RegisterProducer());
+  ASSERT_TRUE(producer->PublishEvent([](Tagged&, int64_t) {}));
+  const absl::Status timed_out = d->Shutdown(absl::Milliseconds(20));
+  EXPECT_THAT(timed_out, ::ringflow::testing::StatusIs(
+                             absl::StatusCode::kDeadlineExceeded,
+                             ::testing::HasSubstr("of 0 in gated.0")));
+  // Reopened: the producer may publish again.
+  ASSERT_TRUE(producer->PublishEvent([](Tagged&, int64_t) {}));
+  gate.open.store(true, std::memory_order_release);
+  ASSERT_OK(d->Shutdown(absl::Seconds(60)));
+  EXPECT_EQ(gate.handled.load(), 2);
 }
 
 // ---- the queue -------------------------------------------------------
