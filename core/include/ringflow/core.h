@@ -12,6 +12,7 @@
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/sequence_barrier.h"
+#include "ringflow/core/sharded_ring.h"
 #include "ringflow/core/wait_result.h"
 #include "ringflow/core/wait_strategy.h"
 
