@@ -405,6 +405,44 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
                        "--scenarios=SharedOneToOne --reps=15)",
                  others.c_str());
   }
+  // The other ringflow columns of the sharded and Scaling rows (the
+  // kMulti ring beside ShardedThreeToOne, OneToOne beside ShardedOneToOne,
+  // Scaling's `sharded` column): each with the paired ratio of the ringflow
+  // column to it, or of it to the best peer for Scaling.
+  bool titled = false;
+  const std::vector<std::string> peers = PeerColumns();
+  for (const ScenarioResult& s : results) {
+    if (!s.status.empty() || (s.family != "Sharded" && s.family != "Scaling")) {
+      continue;
+    }
+    const ImplResult* ringflow = s.Find(kRingflowColumn);
+    if (ringflow == nullptr) continue;
+    for (const ImplResult& impl : s.impls) {
+      if (&impl == ringflow || impl.column == kBoundColumn ||
+          std::ranges::find(peers, impl.column) != peers.end()) {
+        continue;
+      }
+      if (!titled) {
+        std::fprintf(out, "\nOther ringflow columns:\n");
+        titled = true;
+      }
+      std::string ratios;
+      const std::optional<Stat> r = PairedRatio(*ringflow, impl, 0);
+      if (r) ratios = "ringflow / " + impl.column + " = " + RatioRange(*r);
+      for (const std::string& peer :
+           {std::string("mc-cq"), std::string("aq-mpmc")}) {
+        const ImplResult* p = s.Find(peer);
+        if (p == nullptr) continue;
+        const std::optional<Stat> q = PairedRatio(impl, *p, 0);
+        if (q)
+          ratios += "; " + impl.column + " / " + peer + " = " + RatioRange(*q);
+      }
+      std::fprintf(out, "  %s: %s %s M ev/s (%s); %s\n", s.name.c_str(),
+                   impl.column.c_str(),
+                   Cell(Summarize(impl.samples[0])).c_str(),
+                   impl.detail.c_str(), ratios.c_str());
+    }
+  }
   std::fprintf(out, "\nWall time: %.1f s\n", info.wall_s);
 }
 

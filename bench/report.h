@@ -42,7 +42,8 @@ struct ImplResult {
 
 struct ScenarioResult {
   std::string name;
-  std::string unit;  // "M ev/s" or "ns"
+  std::string family;  // Scenario::family (Sharded, Scaling, ...)
+  std::string unit;    // "M ev/s" or "ns"
   bool higher_is_better = true;
   std::vector<std::string> metrics;  // {"throughput"} or percentiles
   std::string status;                // empty when measured, else why not

@@ -208,10 +208,10 @@ Column Sharded(bool pool, int producers, int consumers) {
                 Count(consumers, "consumer token"),
             Runner::kShardedQueue};
   }
-  return {kShardedColumn,
-          "ShardedRing, " + Count(producers, "shard") +
-              ", ShardedEventProcessor",
-          Runner::kShardedRing};
+  return {
+      kShardedColumn,
+      "ShardedRing, " + Count(producers, "shard") + ", ShardedEventProcessor",
+      Runner::kShardedRing};
 }
 
 // ThreeToOne's and WorkerPool's shapes over 1-8 producers and 1 or 3
@@ -307,9 +307,9 @@ Scenario ShardedScenario(int producers) {
 // (peer_topologies.h): 1P1C with tokens, bulk of 1000, 3P3C.
 Scenario QueueScenario(int64_t batch, int producers, int consumers) {
   const bool many = producers > 1;
-  const std::string name = many            ? "QueueThreeToThree"
-                           : batch > 1     ? "QueueBulk" + std::to_string(batch)
-                                           : "QueueOneToOne";
+  const std::string name = many        ? "QueueThreeToThree"
+                           : batch > 1 ? "QueueBulk" + std::to_string(batch)
+                                       : "QueueOneToOne";
   Scenario s{
       .name = name,
       .family = "Queue",
@@ -329,20 +329,19 @@ Scenario QueueScenario(int64_t batch, int producers, int consumers) {
       .peer_detail = batch > 1 ? "bulk push of k, bulk pop"
                                : "tokens where the library has them",
       .others = batch > 1 ? kNoBulk : "not an MPMC queue"};
-  s.note = "the ShardedQueue (kBusySpin, one shard per producer token) in the "
-           "peers' own harness: " +
-           std::string(many ? "3 producers, 3 competing consumers (" +
-                                  ThreadsOnCpus(6) +
-                                  "), each value handled exactly once "
-                                  "(checked)"
-                            : batch > 1
-                                  ? "bulk enqueue of " + std::to_string(batch) +
-                                        ", bulk dequeue of up to " +
-                                        std::to_string(kPopBulkMax) +
-                                        ", sum checked"
-                                  : "one item per call with producer and "
-                                    "consumer tokens, sum checked") +
-           "; mc-cq with its tokens and bulk calls; target >= 1.5x mc-cq";
+  s.note =
+      "the ShardedQueue (kBusySpin, one shard per producer token) in the "
+      "peers' own harness: " +
+      std::string(
+          many ? "3 producers, 3 competing consumers (" + ThreadsOnCpus(6) +
+                     "), each value handled exactly once "
+                     "(checked)"
+          : batch > 1 ? "bulk enqueue of " + std::to_string(batch) +
+                            ", bulk dequeue of up to " +
+                            std::to_string(kPopBulkMax) + ", sum checked"
+                      : "one item per call with producer and "
+                        "consumer tokens, sum checked") +
+      "; mc-cq with its tokens and bulk calls; target >= 1.5x mc-cq";
   return s;
 }
 

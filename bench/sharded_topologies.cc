@@ -141,8 +141,7 @@ Metrics RunShardedManyToOne(const RunContext& ctx, int producers) {
       clock.Ready();
       clock.WaitGo();
       for (int64_t v = p; v < n; v += producers) {
-        if (!shard.PublishEvent(
-                [v](int64_t& e, int64_t) noexcept { e = v; })) {
+        if (!shard.PublishEvent([v](int64_t& e, int64_t) noexcept { e = v; })) {
           refused[static_cast<size_t>(p)] = true;
           return;
         }

@@ -70,8 +70,8 @@
 #include "report.h"
 #include "ringflow_topologies.h"
 #include "scenario.h"
-#include "shared_topologies.h"
 #include "sharded_topologies.h"
+#include "shared_topologies.h"
 #include "topology.h"
 
 namespace ringflow::bench {
@@ -322,6 +322,7 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
   const bool latency = s.topology == Topology::kPingPong;
   ScenarioResult result;
   result.name = s.name;
+  result.family = s.family;
   result.unit = latency ? "ns" : "M ev/s";
   result.higher_is_better = !latency;
   result.metrics = latency ? std::vector<std::string>{"p50", "p99", "p99.9"}

@@ -104,18 +104,17 @@ absl::Status RunGraph(int64_t& checked) {
   if (failures.load() != 0 || checker.errors != 0 ||
       checker.checked != kProducers * kRounds * kPerRound ||
       journal.journaled.load() != checker.checked) {
-    return absl::InternalError(absl::StrCat(
-        "checked ", checker.checked, ", errors ", checker.errors,
-        ", failed publishes ", failures.load()));
+    return absl::InternalError(
+        absl::StrCat("checked ", checker.checked, ", errors ", checker.errors,
+                     ", failed publishes ", failures.load()));
   }
   checked = checker.checked;
   return absl::OkStatus();
 }
 
 absl::Status RunQueue(int64_t& once) {
-  RINGFLOW_ASSIGN_OR_RETURN(
-      auto queue,
-      ringflow::ShardedQueue<int64_t>::Create({.shard_capacity = 1024}));
+  RINGFLOW_ASSIGN_OR_RETURN(auto queue, ringflow::ShardedQueue<int64_t>::Create(
+                                            {.shard_capacity = 1024}));
   constexpr int64_t kItems = kProducers * kPerRound;
   std::vector<std::atomic<int>> seen(kItems);
   std::vector<std::thread> threads;

@@ -66,7 +66,8 @@ MetricLabels Consumer(const std::string& ring) {
 
 void Publish(ShardProducer<int64_t>& producer, int n) {
   for (int i = 0; i < n; ++i) {
-    ASSERT_TRUE(producer->TryPublishEvent([](int64_t& e, int64_t s) { e = s; }));
+    ASSERT_TRUE(
+        producer->TryPublishEvent([](int64_t& e, int64_t s) { e = s; }));
   }
 }
 
@@ -86,32 +87,32 @@ TEST(ShardedMetricsTest, EachShardIsARingWithItsOwnCounters) {
   Publish(b, 8);  // full: the next try is refused
   EXPECT_FALSE(b->TryPublishEvent([](int64_t&, int64_t) {}));
   auto families = Scrape(*ring);
-  EXPECT_THAT(Value(families, "ringflow_events_published_total",
-                    Shard("orders.0")),
-              Optional(5.0));
-  EXPECT_THAT(Value(families, "ringflow_events_published_total",
-                    Shard("orders.1")),
-              Optional(8.0));
+  EXPECT_THAT(
+      Value(families, "ringflow_events_published_total", Shard("orders.0")),
+      Optional(5.0));
+  EXPECT_THAT(
+      Value(families, "ringflow_events_published_total", Shard("orders.1")),
+      Optional(8.0));
   EXPECT_THAT(Value(families, "ringflow_producer_try_next_failures_total",
                     Shard("orders.0")),
               Optional(0.0));
   EXPECT_THAT(Value(families, "ringflow_producer_try_next_failures_total",
                     Shard("orders.1")),
               Optional(1.0));
-  EXPECT_THAT(Value(families, "ringflow_ring_capacity_events",
-                    Shard("orders.1")),
-              Optional(8.0));
+  EXPECT_THAT(
+      Value(families, "ringflow_ring_capacity_events", Shard("orders.1")),
+      Optional(8.0));
   PollAll(*poller);
   families = Scrape(*ring);
-  EXPECT_THAT(Value(families, "ringflow_consumer_events_total",
-                    Consumer("orders.0")),
-              Optional(5.0));
-  EXPECT_THAT(Value(families, "ringflow_consumer_events_total",
-                    Consumer("orders.1")),
-              Optional(8.0));
-  EXPECT_THAT(Value(families, "ringflow_consumer_lag_events",
-                    Consumer("orders.1")),
-              Optional(0.0));
+  EXPECT_THAT(
+      Value(families, "ringflow_consumer_events_total", Consumer("orders.0")),
+      Optional(5.0));
+  EXPECT_THAT(
+      Value(families, "ringflow_consumer_events_total", Consumer("orders.1")),
+      Optional(8.0));
+  EXPECT_THAT(
+      Value(families, "ringflow_consumer_lag_events", Consumer("orders.1")),
+      Optional(0.0));
 }
 
 TEST(ShardedMetricsTest, AFreedShardDropsOutAndAnOldSnapshotStaysReadable) {
@@ -125,15 +126,15 @@ TEST(ShardedMetricsTest, AFreedShardDropsOutAndAnOldSnapshotStaysReadable) {
   a.Reset();
   PollAll(*poller);  // drains the shard, which is then freed
   EXPECT_EQ(ring->ShardCount(), 0);
-  EXPECT_FALSE(Value(Scrape(*ring), "ringflow_events_published_total",
-                     Shard("orders.0"))
-                   .has_value());
+  EXPECT_FALSE(
+      Value(Scrape(*ring), "ringflow_events_published_total", Shard("orders.0"))
+          .has_value());
   // The old snapshot's counters are still there (it holds the shard).
   const auto families =
       BuildMetricFamilies(std::span<const RingSnapshot>(before));
-  EXPECT_THAT(Value(families, "ringflow_events_published_total",
-                    Shard("orders.0")),
-              Optional(3.0));
+  EXPECT_THAT(
+      Value(families, "ringflow_events_published_total", Shard("orders.0")),
+      Optional(3.0));
 }
 
 TEST(ShardedMetricsTest, AProducerWaitingOnAFullShardCountsAFullWait) {

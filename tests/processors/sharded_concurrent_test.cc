@@ -63,8 +63,8 @@ struct OrderChecker {
   int64_t per_handle;
   // Expected next n by (producer, handle number); grown on the handler
   // thread only.
-  std::vector<std::vector<int64_t>> next = std::vector<std::vector<int64_t>>(
-      kProducers);
+  std::vector<std::vector<int64_t>> next =
+      std::vector<std::vector<int64_t>>(kProducers);
   std::atomic<int64_t> count{0};
   std::atomic<int64_t> sum{0};
   std::atomic<int64_t> out_of_order{0};
@@ -118,9 +118,8 @@ TEST(ShardedConcurrentTest, ProducersJoinAndLeaveWhileAProcessorRuns) {
   }
   for (auto& t : producers) t.join();
   const int64_t total = kProducers * rounds * per_round;
-  ASSERT_TRUE(SpinUntil([&] {
-    return checker.count.load(std::memory_order_acquire) == total;
-  }));
+  ASSERT_TRUE(SpinUntil(
+      [&] { return checker.count.load(std::memory_order_acquire) == total; }));
   // Every drained shard of a departed producer is freed.
   ASSERT_TRUE(SpinUntil([&] { return ring->ShardCount() == 0; }));
   processor->Halt();
@@ -270,18 +269,18 @@ TEST(ShardedProcessorTest, LogAndContinueSkipsOnlyTheFailingEvent) {
 TEST(ShardedProcessorTest, BadOptionsAreRefused) {
   auto ring = MakeRing(WaitStrategyKind::kBusySpin);
   ThrowAt handler{0};
-  EXPECT_THAT((ShardedEventProcessor<Tagged, ThrowAt>::Create(
-                   *ring, handler, {},
-                   {.exception_policy = ExceptionPolicy::Rewind(2)})
-                   .status()),
-              ::ringflow::testing::StatusIs(absl::StatusCode::kInvalidArgument,
-                                            ::testing::HasSubstr("kRewind")));
-  EXPECT_THAT((ShardedEventProcessor<Tagged, ThrowAt>::Create(
-                   *ring, handler, {}, {.max_batch_size = 0})
-                   .status()),
-              ::ringflow::testing::StatusIs(
-                  absl::StatusCode::kInvalidArgument,
-                  ::testing::HasSubstr("max_batch_size 0")));
+  EXPECT_THAT(
+      (ShardedEventProcessor<Tagged, ThrowAt>::Create(
+           *ring, handler, {}, {.exception_policy = ExceptionPolicy::Rewind(2)})
+           .status()),
+      ::ringflow::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                    ::testing::HasSubstr("kRewind")));
+  EXPECT_THAT(
+      (ShardedEventProcessor<Tagged, ThrowAt>::Create(*ring, handler, {},
+                                                      {.max_batch_size = 0})
+           .status()),
+      ::ringflow::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                    ::testing::HasSubstr("max_batch_size 0")));
 }
 
 struct Counter {
@@ -357,9 +356,9 @@ TEST(ShardedDisruptorTest, APipelineAfterTheMergeDrainsOnShutdown) {
   EXPECT_EQ(second.early.load(), 0);
   // After Start the graph is fixed.
   UpstreamStage late;
-  EXPECT_THAT(d->HandleEventsWith(late).status(),
-              ::ringflow::testing::StatusIs(
-                  absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(
+      d->HandleEventsWith(late).status(),
+      ::ringflow::testing::StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST(ShardedDisruptorTest, ShutdownNamesTheStageBehindAndKeepsRunning) {
@@ -390,8 +389,8 @@ TEST(ShardedDisruptorTest, ShutdownNamesTheStageBehindAndKeepsRunning) {
 using Queue = ShardedQueue<Tagged>;
 
 std::unique_ptr<Queue> MakeQueue(int64_t shard_capacity, int max_producers) {
-  auto queue = Queue::Create({.shard_capacity = shard_capacity,
-                              .max_producers = max_producers});
+  auto queue = Queue::Create(
+      {.shard_capacity = shard_capacity, .max_producers = max_producers});
   EXPECT_OK(queue.status());
   return std::move(queue).value();
 }

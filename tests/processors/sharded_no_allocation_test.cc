@@ -49,8 +49,10 @@ TEST(ShardedNoAllocationTest, PublishAndPollAllocateNothingPerEvent) {
   int64_t expected = 0;
   for (int64_t round = 0; round < 1000; ++round) {
     for (auto& producer : producers) {
-      producer->PublishEvents(
-          16, [&](int64_t& e, int64_t s) noexcept { e = s; expected += s; });
+      producer->PublishEvents(16, [&](int64_t& e, int64_t s) noexcept {
+        e = s;
+        expected += s;
+      });
     }
     while (poller->Poll(add) == PollState::kProcessing) {
     }

@@ -90,9 +90,9 @@ TEST(ShardedQueueTest, AFullShardRefusesAndBulkEnqueuesWhatFits) {
   EXPECT_THAT(out, ElementsAre(0, 1, 2, 3, 4));
   // The next bulk enqueue wraps the shard's storage: 3 items are still in
   // slots 5..7, the 5 new ones go to 0..4.
-  EXPECT_EQ(queue->TryEnqueueBulk(
-                token, std::span<const int64_t>(items).subspan(8)),
-            3);
+  EXPECT_EQ(
+      queue->TryEnqueueBulk(token, std::span<const int64_t>(items).subspan(8)),
+      3);
   std::vector<int64_t> more = {11, 12};
   EXPECT_EQ(queue->TryEnqueueBulk(token, std::span<const int64_t>(more)), 2);
   std::vector<int64_t> all(16);

@@ -99,9 +99,9 @@ TEST(ShardedRingOptionsTest, BadValuesAreNamed) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("has 30 characters")));
   options.shard.name = "bad name";
-  EXPECT_THAT(Ring::Create(options).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("bad name")));
+  EXPECT_THAT(
+      Ring::Create(options).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad name")));
 }
 
 TEST(ShardedRingTest, EachProducerOwnsASingleProducerShard) {
@@ -161,7 +161,7 @@ TEST(ShardedRingTest, ADroppedProducersEventsAreDeliveredThenTheShardIsFreed) {
   {
     ASSERT_OK_AND_ASSIGN(auto producer, ring->RegisterProducer());
     Publish(producer, 7, 0, 6);
-  }  // dropped with 6 events unread
+  }                                  // dropped with 6 events unread
   EXPECT_EQ(ring->ShardCount(), 1);  // held: the poller has not read them
   auto seen = Drain(*poller);
   EXPECT_THAT(seen[7], ElementsAre(0, 1, 2, 3, 4, 5));
@@ -210,9 +210,9 @@ TEST(ShardedRingTest, UpstreamOfAnotherRingIsRefused) {
   auto ring = MakeRing();
   auto other = MakeRing();
   ASSERT_OK_AND_ASSIGN(auto stage, Poller::Create(*other));
-  EXPECT_THAT(Poller::Create(*ring, {stage.get()}).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("another ring")));
+  EXPECT_THAT(
+      Poller::Create(*ring, {stage.get()}).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("another ring")));
 }
 
 TEST(ShardedRingTest, TooManyConsumersIsResourceExhausted) {

@@ -191,8 +191,8 @@ class ShardedRing {
   };
 
   static absl::StatusOr<std::unique_ptr<ShardedRing>> Create(
-      const ShardedRingOptions& options)
-  requires std::is_default_constructible_v<E> {
+      const ShardedRingOptions& options) requires
+      std::is_default_constructible_v<E> {
     return Create(options, [] { return E(); });
   }
 
@@ -231,8 +231,8 @@ class ShardedRing {
       }
       if (index < 0) {
         return absl::ResourceExhaustedError(absl::StrCat(
-            "ring '", options_.shard.name, "' has all ",
-            options_.max_producers, " shards in use (max_producers)"));
+            "ring '", options_.shard.name, "' has all ", options_.max_producers,
+            " shards in use (max_producers)"));
       }
       reserved_[index] = true;  // ours while the shard is built unlocked
     }
@@ -315,8 +315,7 @@ class ShardedRing {
       Shard* shard = owners_[i].get();
       // A draining shard gets no new consumer: one joining at its cursor
       // would have nothing to read.
-      if (shard == nullptr ||
-          shard->draining.load(std::memory_order_relaxed)) {
+      if (shard == nullptr || shard->draining.load(std::memory_order_relaxed)) {
         continue;
       }
       absl::Status joined = JoinLocked(*shard, id);
@@ -452,18 +451,16 @@ class ShardedRing {
 
   absl::Status CheckOpenLocked() const {
     if (gate_.load(std::memory_order_relaxed) != kOpen) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("ring '", options_.shard.name,
-                       "' is closed: no new producers"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ring '", options_.shard.name, "' is closed: no new producers"));
     }
     return absl::OkStatus();
   }
 
   // Registers consumer `c` on `shard` (at its cursor). Under mu_.
   absl::Status JoinLocked(Shard& shard, int c) {
-    RINGFLOW_ASSIGN_OR_RETURN(
-        core_internal::ConsumerHandle handle,
-        shard.ring->RegisterConsumer(consumers_[c].name));
+    RINGFLOW_ASSIGN_OR_RETURN(core_internal::ConsumerHandle handle,
+                              shard.ring->RegisterConsumer(consumers_[c].name));
     shard.sequences[c] = &handle.sequence();
     shard.handles[c] = std::move(handle);
     return absl::OkStatus();

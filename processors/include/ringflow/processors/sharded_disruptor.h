@@ -178,8 +178,8 @@ class ShardedDisruptor {
     std::vector<const ShardedPoller<E>*> added;
     absl::Status status;
     if (started_) {
-      status = absl::FailedPreconditionError(
-          "the graph cannot change after Start");
+      status =
+          absl::FailedPreconditionError("the graph cannot change after Start");
     } else {
       (AddStage(after, handlers, added, status), ...);
     }

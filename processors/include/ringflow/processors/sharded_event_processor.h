@@ -213,10 +213,9 @@ class ShardedEventProcessor {
                                              "halting");
     {
       std::lock_guard<std::mutex> lock(status_mu_);
-      status_ = absl::AbortedError(
-          absl::StrCat("handler '", options_.name, "' threw at sequence ",
-                       sequence, " of a shard: ", what,
-                       "; processor halted before that event"));
+      status_ = absl::AbortedError(absl::StrCat(
+          "handler '", options_.name, "' threw at sequence ", sequence,
+          " of a shard: ", what, "; processor halted before that event"));
     }
     throw HaltSignal{};
   }
@@ -230,7 +229,7 @@ class ShardedEventProcessor {
   ProcessorOptions options_;
   processors_internal::RunState state_;
   std::atomic<uint64_t> exceptions_{0};  // written by the processor thread
-  const Sequence no_sequence_;  // logged for lifecycle callbacks (-1)
+  const Sequence no_sequence_;           // logged for lifecycle callbacks (-1)
   core_internal::ConsumerCounters no_counters_;  // per-shard ones count
   mutable std::mutex status_mu_;
   absl::Status status_;  // guarded by status_mu_

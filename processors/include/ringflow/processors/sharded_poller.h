@@ -159,9 +159,8 @@ class ShardedPoller {
       if (TryRetire(index)) continue;
       // Empty: visit it less often while it stays so (1, 3, 7, 15 skips).
       if (++reader.idle >= 2) {
-        reader.skip = std::min<uint32_t>((1u << std::min<uint32_t>(
-                                              reader.idle - 1, 4)) - 1,
-                                         15);
+        reader.skip = std::min<uint32_t>(
+            (1u << std::min<uint32_t>(reader.idle - 1, 4)) - 1, 15);
       }
     }
     return result;
@@ -300,11 +299,11 @@ class ShardedPoller {
         }
         reader.shard = shard;
         // Cannot fail: the options were validated by Create.
-        reader.poller = EventPoller<E>::CreateOnSlot(
-                            *shard->ring,
-                            std::move(shard->handles[consumer_.id()]),
-                            std::move(dependents), options_)
-                            .value();
+        reader.poller =
+            EventPoller<E>::CreateOnSlot(
+                *shard->ring, std::move(shard->handles[consumer_.id()]),
+                std::move(dependents), options_)
+                .value();
         reader.idle = reader.skip = 0;
       } else {
         TryRetire(index);
@@ -346,7 +345,8 @@ class ShardedPoller {
   }
 
   template <typename Take>
-  auto FirstLease(Take take) -> decltype(take(std::declval<EventPoller<E>&>())) {
+  auto FirstLease(Take take)
+      -> decltype(take(std::declval<EventPoller<E>&>())) {
     Refresh();
     const size_t n = active_.size();
     const size_t start = start_ < n ? start_ : 0;
@@ -372,7 +372,7 @@ class ShardedPoller {
   std::vector<int> active_;      // indices with a reader
   uint64_t generation_ = ~uint64_t{0};
   size_t start_ = 0;
-  bool dirty_ = false;  // a shard was retired since active_ was built
+  bool dirty_ = false;     // a shard was retired since active_ was built
   bool deferred_ = false;  // the last Poll deferred a shard's read
   core_internal::AlertFlag alert_;
 };

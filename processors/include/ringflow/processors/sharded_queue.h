@@ -8,9 +8,9 @@
 //   auto queue = ShardedQueue<Order>::Create({.shard_capacity = 4096});
 //   auto producer = (*queue)->RegisterProducer();   // on the producer thread
 //   (*queue)->TryEnqueue(*producer, order);
-//   ShardedQueue<Order>::ConsumerToken consumer = (*queue)->MakeConsumerToken();
-//   Order out;
-//   if ((*queue)->WaitDequeueFor(consumer, out, absl::Milliseconds(5))) ...
+//   ShardedQueue<Order>::ConsumerToken consumer =
+//   (*queue)->MakeConsumerToken(); Order out; if
+//   ((*queue)->WaitDequeueFor(consumer, out, absl::Milliseconds(5))) ...
 //
 // Competing consumers: a consumer takes one shard at a time (an exchange on
 // that shard's busy flag), copies out what it wants, and gives it back. It
@@ -116,8 +116,8 @@ class ShardedQueue {
   };
 
   static absl::StatusOr<std::unique_ptr<ShardedQueue>> Create(
-      const ShardedQueueOptions& options)
-  requires std::is_default_constructible_v<T> &&
+      const ShardedQueueOptions& options) requires
+      std::is_default_constructible_v<T> &&
       std::is_nothrow_copy_assignable_v<T> {
     RINGFLOW_RETURN_IF_ERROR(
         core_internal::StreamBackoff::Validate(options.stream_backoff_pauses));
@@ -345,8 +345,9 @@ class ShardedQueue {
       }
       const LeaseBatch<T>& held = *lane.held;
       const int64_t size = held.size();
-      const size_t end = n + static_cast<size_t>(std::min<int64_t>(
-                                 size - lane.next, static_cast<int64_t>(max - n)));
+      const size_t end =
+          n + static_cast<size_t>(std::min<int64_t>(
+                  size - lane.next, static_cast<int64_t>(max - n)));
       for (; n < end; ++n) out[n] = held[lane.next++];  // nothrow (Create)
       if (lane.next == size) {
         lane.held.reset();  // gives the slots back to the producer
