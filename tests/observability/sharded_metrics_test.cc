@@ -163,5 +163,36 @@ TEST(ShardedMetricsTest, AProducerWaitingOnAFullShardCountsAFullWait) {
               std::nullopt);  // the shard was freed once drained
 }
 
+TEST(ShardedMetricsTest, AnIdleShardIsVisitedLessOftenUntilAWaitFindsItsEvent) {
+  auto ring = MakeRing();
+  ASSERT_OK_AND_ASSIGN(auto poller,
+                       ShardedPoller<int64_t>::Create(*ring, {}, {"reader"}));
+  ASSERT_OK_AND_ASSIGN(auto busy, ring->RegisterProducer());
+  ASSERT_OK_AND_ASSIGN(auto idle, ring->RegisterProducer());
+  constexpr int kPolls = 100;
+  for (int i = 0; i < kPolls; ++i) {
+    Publish(busy, 1);
+    poller->Poll([](const int64_t&, int64_t, bool) {});
+  }
+  // Each visit of the idle shard is one empty poll of its reader: after
+  // two empty visits it is visited every 2nd, 4th, 8th, then 16th Poll.
+  auto families = Scrape(*ring);
+  const auto idle_visits = Value(
+      families, "ringflow_consumer_empty_polls_total", Consumer("orders.1"));
+  ASSERT_TRUE(idle_visits.has_value());
+  EXPECT_GE(*idle_visits, 5.0);
+  EXPECT_LE(*idle_visits, 15.0);
+  EXPECT_THAT(
+      Value(families, "ringflow_consumer_events_total", Consumer("orders.0")),
+      Optional(static_cast<double>(kPolls)));
+  // An event on the idle shard: Wait finds it (it looks at every shard) and
+  // the next Poll visits the shard at once.
+  Publish(idle, 1);
+  ASSERT_TRUE(poller->Wait().ok());
+  int64_t seen = 0;
+  poller->Poll([&](const int64_t&, int64_t, bool) { ++seen; });
+  EXPECT_EQ(seen, 1);
+}
+
 }  // namespace
 }  // namespace ringflow

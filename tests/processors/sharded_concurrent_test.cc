@@ -130,6 +130,29 @@ TEST(ShardedConcurrentTest, ProducersJoinAndLeaveWhileAProcessorRuns) {
   EXPECT_EQ(checker.out_of_order.load(), 0);
 }
 
+TEST(ShardedConcurrentTest, AShardIsBuiltOnItsProducersThread) {
+  ShardedRingOptions options;
+  options.shard.capacity = 8;
+  options.max_producers = 2;
+  std::atomic<int> on_main{0}, elsewhere{0};
+  const std::thread::id main_id = std::this_thread::get_id();
+  auto ring = ShardedRing<Tagged>::Create(options, [&] {
+    (std::this_thread::get_id() == main_id ? on_main : elsewhere)
+        .fetch_add(1, std::memory_order_relaxed);
+    return Tagged{};
+  });
+  ASSERT_OK(ring.status());
+  EXPECT_EQ(on_main.load(), 0);  // nothing is built before a producer
+  std::thread producer([&] {
+    auto shard = (*ring)->RegisterProducer();
+    ASSERT_OK(shard.status());
+  });
+  producer.join();
+  // Every event of the shard was constructed (first touched) there.
+  EXPECT_EQ(elsewhere.load(), 8);
+  EXPECT_EQ(on_main.load(), 0);
+}
+
 // Downstream stage: each event must have been handled upstream first.
 struct AfterStage {
   const std::vector<std::atomic<int64_t>>* upstream_last;
