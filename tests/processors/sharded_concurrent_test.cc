@@ -534,6 +534,47 @@ TEST(ShardedQueueConcurrentTest, WaitDequeueIsWokenByClose) {
   EXPECT_EQ(result.load(), 0);
 }
 
+TEST(ShardedQueueConcurrentTest, WaitEnqueueSleepsUntilADequeueFreesSpace) {
+  auto queue = MakeQueue(8, 2);
+  ASSERT_OK_AND_ASSIGN(auto token, queue->RegisterProducer());
+  for (int64_t n = 0; n < 8; ++n) ASSERT_TRUE(queue->TryEnqueue(token, {0, n}));
+  std::atomic<int> result{-1};
+  std::thread producer([&] {
+    result.store(queue->WaitEnqueue(token, Tagged{0, 8}) ? 1 : 0);
+  });
+  // Asleep on the queue's space signal (the shard is full).
+  ASSERT_TRUE(SpinUntil([&] { return queue->SleepingProducers() == 1; }));
+  Queue::ConsumerToken consumer = queue->MakeConsumerToken();
+  Tagged out;
+  int64_t sum = 0;
+  // The lease of 8 is given back when its last item is handed out (or
+  // after an eighth of the shard: every item here).
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(queue->TryDequeue(consumer, out));
+    sum += out.n;
+  }
+  producer.join();
+  EXPECT_EQ(result.load(), 1);
+  ASSERT_TRUE(queue->TryDequeue(consumer, out));
+  EXPECT_EQ(out.n, 8);
+  EXPECT_EQ(sum, SumBelow(8));
+}
+
+TEST(ShardedQueueConcurrentTest, WaitEnqueueIsWokenByClose) {
+  auto queue = MakeQueue(8, 2);
+  ASSERT_OK_AND_ASSIGN(auto token, queue->RegisterProducer());
+  for (int64_t n = 0; n < 8; ++n) ASSERT_TRUE(queue->TryEnqueue(token, {0, n}));
+  std::atomic<int> result{-1};
+  std::thread producer([&] {
+    result.store(queue->WaitEnqueue(token, Tagged{0, 8}) ? 1 : 0);
+  });
+  ASSERT_TRUE(SpinUntil([&] { return queue->SleepingProducers() == 1; }));
+  queue->Close();
+  producer.join();
+  EXPECT_EQ(result.load(), 0);
+  EXPECT_EQ(queue->SizeApprox(), 8);  // nothing lost, nothing added
+}
+
 TEST(ShardedQueueConcurrentTest, CloseRacingSendersAndReceiversLosesNothing) {
   for (int trial = 0; trial < Events(20) + 1; ++trial) {
     auto queue = MakeQueue(16, kProducers);

@@ -30,11 +30,13 @@
 // consumer taking one item at a time writes the producer-read line once per
 // batch, not once per item.
 //
-// Waiting: WaitDequeue/WaitDequeueFor sleep in the kernel on the ring's
-// wakeup signal (with the default kBlocking strategy: a producer then makes
-// a syscall only while a consumer sleeps); with a spinning strategy they
-// spin, yield and nap instead. WaitEnqueue/WaitEnqueueFor wait for space as
-// RingBuffer's producers do (spin, yield, then 20 us naps).
+// Waiting (default kBlocking strategy): WaitDequeue/WaitDequeueFor sleep in
+// the kernel on the ring's wakeup signal, and a producer makes a syscall
+// only while a consumer sleeps; WaitEnqueue/WaitEnqueueFor sleep on the
+// queue's space signal, and a consumer giving slots back (once per lease,
+// not per item) makes a syscall only while a producer sleeps. Both spin a
+// little first. With a spinning strategy they spin, yield and nap (20 us)
+// instead, and nobody pays for a wake.
 //
 // Close: enqueues fail from then on (a WaitEnqueue already waiting for space
 // may still complete), and consumers drain what is left: WaitDequeue returns
@@ -47,6 +49,7 @@
 #ifndef RINGFLOW_PROCESSORS_SHARDED_QUEUE_H_
 #define RINGFLOW_PROCESSORS_SHARDED_QUEUE_H_
 
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -184,15 +187,15 @@ class ShardedQueue {
     return static_cast<size_t>(n);
   }
 
-  // Waits for space (until Close/Halt); false when closed.
+  // Waits for space (until Close); false when closed.
   bool WaitEnqueue(ProducerToken& token, const T& item) noexcept {
-    return token->PublishEvent([&item](T& slot, int64_t) { slot = item; });
+    return WaitEnqueueUntil(token, item, INT64_MAX);
   }
-  // Waits for space at most `timeout`; false (nothing enqueued) after it.
+  // Waits for space at most `timeout`; false (nothing enqueued) after it
+  // or when closed.
   bool WaitEnqueueFor(ProducerToken& token, const T& item,
                       absl::Duration timeout) noexcept {
-    return token->PublishEvent([&item](T& slot, int64_t) { slot = item; },
-                               timeout);
+    return WaitEnqueueUntil(token, item, Deadline(timeout));
   }
 
   // ---- consumers -------------------------------------------------------
@@ -238,18 +241,17 @@ class ShardedQueue {
   }
   // As WaitDequeue, giving up (false) after `timeout`.
   bool WaitDequeueFor(ConsumerToken& token, T& out, absl::Duration timeout) {
-    const int64_t now = core_internal::MonotonicNanos();
-    const int64_t ns = timeout <= absl::ZeroDuration()
-                           ? 0
-                           : absl::ToInt64Nanoseconds(
-                                 std::min(timeout, absl::Hours(24 * 365)));
-    return WaitDequeueUntil(token, out, now + ns);
+    return WaitDequeueUntil(token, out, Deadline(timeout));
   }
 
   // ---- lifecycle and queries -----------------------------------------
 
-  // Enqueues fail from now on; waiting consumers wake and drain. Any thread.
-  void Close() noexcept { ring_->Close(); }
+  // Enqueues fail from now on; waiting consumers wake and drain, waiting
+  // producers return false. Any thread.
+  void Close() noexcept {
+    ring_->Close();
+    space_.WakeAll();
+  }
   bool IsClosed() const noexcept { return ring_->IsClosed(); }
 
   // Items enqueued and not yet dequeued (a snapshot: exact only while
@@ -267,6 +269,9 @@ class ShardedQueue {
     return size;
   }
   bool IsEmptyApprox() const { return SizeApprox() == 0; }
+  // Producers asleep in WaitEnqueue/WaitEnqueueFor, or about to be
+  // (statistic; relaxed).
+  uint32_t SleepingProducers() const noexcept { return space_.Waiters(); }
   // Items the queue can hold: shard capacity times max producers.
   int64_t capacity() const noexcept {
     return ring_->shard_capacity() * ring_->max_producers();
@@ -352,16 +357,75 @@ class ShardedQueue {
       if (lane.next == size) {
         lane.held.reset();  // gives the slots back to the producer
         lane.next = 0;
+        SpaceFreed();
       } else if (lane.next >= release_every_) {
         // A long lease gives back what it handed out now and then, so a
         // small shard does not stay full while its items trickle out.
         lane.held->ReleaseFront(lane.next);
         lane.next = 0;
+        SpaceFreed();
       }
     }
     // Relaxed: SizeApprox's estimate only.
     lane.taken.store(lane.next, std::memory_order_relaxed);
     return n;
+  }
+
+  // After slots were given back (the sequence stored with release): wakes
+  // producers asleep in WaitEnqueue. Seq_cst fence, then the seq_cst load
+  // of the waiter count: a producer going to sleep registers, fences
+  // (seq_cst) and retries its enqueue, whose gating read then sees our
+  // sequence, or we see it registered.
+  void SpaceFreed() noexcept {
+    if (!sleeps_) return;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    space_.WakeIfWaiters();
+  }
+
+  static int64_t Deadline(absl::Duration timeout) noexcept {
+    const int64_t now = core_internal::MonotonicNanos();
+    if (timeout <= absl::ZeroDuration()) return now;
+    if (timeout >= absl::Hours(24 * 365)) return INT64_MAX;
+    return now + absl::ToInt64Nanoseconds(timeout);
+  }
+
+  // Pause between tries of a spinning wait (or before a sleeping one
+  // registers): spin, then yield, then (spinning kinds) nap.
+  static void Pause(uint32_t tries) noexcept {
+    if (tries < 64) {
+      CpuRelax();
+    } else if (tries < 1024) {
+      sched_yield();
+    } else {
+      const struct timespec ts { 0, 20'000 };
+      nanosleep(&ts, nullptr);
+    }
+  }
+
+  bool WaitEnqueueUntil(ProducerToken& token, const T& item,
+                        int64_t deadline) noexcept {
+    for (uint32_t tries = 0;; ++tries) {
+      if (TryEnqueue(token, item)) return true;
+      if (token->IsClosed()) return false;
+      const int64_t now = core_internal::MonotonicNanos();
+      if (now >= deadline) return false;
+      if (!sleeps_ || tries < kSpinTries) {
+        Pause(tries);
+        continue;
+      }
+      // WakeupSignal's handshake: register, read the epoch, retry, sleep.
+      space_.Register();
+      const uint32_t epoch = space_.Epoch();
+      // Seq_cst fence: pairs with the one in SpaceFreed (and Close's
+      // WakeAll bumps the epoch).
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      const bool put = TryEnqueue(token, item);
+      if (!put && !token->IsClosed()) {
+        space_.Wait(epoch, deadline == INT64_MAX ? -1 : deadline - now);
+      }
+      space_.Unregister();
+      if (put) return true;
+    }
   }
 
   // Ends a DequeueFrom. `maybe_more`: items the holder leased remain in
@@ -409,16 +473,9 @@ class ShardedQueue {
       }
       const int64_t now = core_internal::MonotonicNanos();
       if (now >= deadline) return false;
-      if (!sleeps_) {
+      if (!sleeps_ || tries < kSpinTries) {
         // Spinning strategies: producers do not wake anybody.
-        if (tries < 64) {
-          CpuRelax();
-        } else if (tries < 1024) {
-          sched_yield();
-        } else {
-          const struct timespec ts { 0, 20'000 };
-          nanosleep(&ts, nullptr);
-        }
+        Pause(tries);
         continue;
       }
       // WakeupSignal's handshake: register, read the epoch, re-check, sleep.
@@ -440,12 +497,19 @@ class ShardedQueue {
 
   std::unique_ptr<ShardedRing<T>> ring_;
   ShardedConsumer<T> consumer_;
+  // Tries of a sleeping wait before it registers (a short spin saves the
+  // syscalls of a brief empty or full spell).
+  static constexpr uint32_t kSpinTries = 64;
+
   const int stream_backoff_pauses_;
   // A lease gives back the items it handed out once they are this many
   // (an eighth of a shard): one sequence store per that many dequeues.
   const int64_t release_every_;
   std::vector<Lane> lanes_;  // by shard index
   const bool sleeps_;        // waiting consumers sleep on the ring's signal
+  // Producers asleep in WaitEnqueue sleep here; consumers wake them after
+  // giving slots back.
+  core_internal::WakeupSignal space_;
   std::atomic<int> tokens_{0};
 };
 
