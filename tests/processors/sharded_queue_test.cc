@@ -50,6 +50,11 @@ TEST(ShardedQueueTest, BadOptionsAreNamed) {
   EXPECT_THAT(Queue::Create({.max_producers = 0}).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("max_producers 0")));
+  EXPECT_THAT(Queue::Create({.stream_backoff_pauses = 2000}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2000")));
+  EXPECT_THAT(
+      Queue::Create({.name = "bad name"}).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad name")));
   EXPECT_THAT(
       Queue::Create({.wait_strategy = WaitStrategyKind::kTimeoutBlocking})
           .status(),

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -129,6 +130,24 @@ TEST(ShardedRingTest, TooManyProducersIsResourceExhausted) {
   EXPECT_EQ(ring->ShardCount(), 1);
   ASSERT_OK_AND_ASSIGN(auto c, ring->RegisterProducer());
   EXPECT_EQ(c.index(), 0);
+}
+
+TEST(ShardedRingTest, AThrowingEventFactoryLeavesTheIndexFree) {
+  ShardedRingOptions options;
+  options.shard.capacity = 4;
+  options.max_producers = 1;
+  int calls = 0;
+  auto ring = Ring::Create(options, [&calls] {
+    if (++calls == 3) throw std::runtime_error("no memory");
+    return Tagged{};
+  });
+  ASSERT_OK(ring.status());
+  EXPECT_THAT((*ring)->RegisterProducer().status(),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("event factory threw at slot 2")));
+  // The only index is free again: the next registration gets it.
+  ASSERT_OK_AND_ASSIGN(auto producer, (*ring)->RegisterProducer());
+  EXPECT_EQ(producer.index(), 0);
 }
 
 TEST(ShardedRingTest, PollerSeesEveryProducerInItsOrder) {

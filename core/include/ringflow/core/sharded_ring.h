@@ -236,15 +236,29 @@ class ShardedRing {
       }
       reserved_[index] = true;  // ours while the shard is built unlocked
     }
-    auto shard = std::make_shared<Shard>();
-    shard->index = index;
-    RingOptions ring_options = options_.shard;
-    ring_options.producer_type = ProducerType::kSingle;
-    ring_options.name = absl::StrCat(options_.shard.name, ".", index);
-    auto ring = RingBuffer<E>::Create(
-        ring_options, [this] { return factory_(); }, &signal_);
+    // The index goes back to the pool however the build ends (an error, or
+    // an allocation that throws).
+    struct Unreserve {
+      ShardedRing* ring;
+      int index;
+      ~Unreserve() {
+        std::lock_guard<std::mutex> lock(ring->mu_);
+        ring->reserved_[index] = false;
+      }
+    };
+    absl::StatusOr<std::unique_ptr<RingBuffer<E>>> ring;
+    std::shared_ptr<Shard> shard;
+    {
+      Unreserve unreserve{this, index};
+      shard = std::make_shared<Shard>();
+      shard->index = index;
+      RingOptions ring_options = options_.shard;
+      ring_options.producer_type = ProducerType::kSingle;
+      ring_options.name = absl::StrCat(options_.shard.name, ".", index);
+      ring = RingBuffer<E>::Create(
+          ring_options, [this] { return factory_(); }, &signal_);
+    }
     std::lock_guard<std::mutex> lock(mu_);
-    reserved_[index] = false;
     RINGFLOW_RETURN_IF_ERROR(ring.status());
     RINGFLOW_RETURN_IF_ERROR(CheckOpenLocked());  // Close raced the build
     shard->ring = std::move(ring).value();
