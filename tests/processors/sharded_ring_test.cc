@@ -150,6 +150,24 @@ TEST(ShardedRingTest, AThrowingEventFactoryLeavesTheIndexFree) {
   EXPECT_EQ(producer.index(), 0);
 }
 
+TEST(ShardedRingDeathTest, DestroyingTheRingUnderALiveProducerAbortsNamingIt) {
+  EXPECT_DEATH(
+      {
+        auto ring = MakeRing();
+        auto producer = ring->RegisterProducer();
+        ring.reset();
+      },
+      "ShardedRing 'orders' destroyed while its ShardProducer of shard 0 is "
+      "still registered");
+  EXPECT_DEATH(
+      {
+        auto ring = MakeRing();
+        auto poller = Poller::Create(*ring);
+        ring.reset();
+      },
+      "its consumer 0 is still registered");
+}
+
 TEST(ShardedRingTest, PollerSeesEveryProducerInItsOrder) {
   auto ring = MakeRing(8, 4);
   ASSERT_OK_AND_ASSIGN(auto poller, Poller::Create(*ring));

@@ -26,6 +26,10 @@
 // were never registered on it do not hold it). A consumer registered after
 // a producer joins that shard at its cursor, as RingBuffer::RegisterConsumer.
 //
+// Lifetime: the ring must outlive every ShardProducer and consumer; its
+// destructor aborts, naming the one left, rather than let it write freed
+// memory later.
+//
 // Who calls what:
 //   RegisterProducer      any thread (setup path: allocates); the handle's
 //                         claim calls from one thread at a time
@@ -43,6 +47,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -207,8 +213,23 @@ class ShardedRing {
         new ShardedRing(options, std::function<E()>(std::move(factory))));
   }
 
-  // Every ShardProducer and consumer must be gone.
-  ~ShardedRing() = default;
+  // Every ShardProducer and consumer must be gone: one still registered
+  // would touch freed memory later, so this aborts with a message naming
+  // it instead.
+  ~ShardedRing() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int c = 0; c < options_.shard.max_consumers; ++c) {
+      if (consumers_[c].used) {
+        Abandoned("consumer", c);
+      }
+    }
+    for (const auto& owner : owners_) {
+      if (owner != nullptr &&
+          !owner->draining.load(std::memory_order_relaxed)) {
+        Abandoned("ShardProducer of shard", owner->index);
+      }
+    }
+  }
 
   ShardedRing(const ShardedRing&) = delete;
   ShardedRing& operator=(const ShardedRing&) = delete;
@@ -456,6 +477,14 @@ class ShardedRing {
         assigned_(std::make_unique<std::atomic<Shard*>[]>(
             static_cast<size_t>(options.max_producers) *
             static_cast<size_t>(options.shard.max_consumers))) {}
+
+  [[noreturn]] void Abandoned(const char* what, int id) const noexcept {
+    std::fprintf(stderr,
+                 "ringflow: ShardedRing '%s' destroyed while its %s %d is "
+                 "still registered; drop producers and consumers first\n",
+                 options_.shard.name.c_str(), what, id);
+    std::abort();
+  }
 
   std::atomic<Shard*>& Assigned(int index, int consumer) noexcept {
     return assigned_[static_cast<size_t>(index) *
