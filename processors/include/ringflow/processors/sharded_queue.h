@@ -38,9 +38,10 @@
 // little first. With a spinning strategy they spin, yield and nap (20 us)
 // instead, and nobody pays for a wake.
 //
-// Close: enqueues fail from then on (a WaitEnqueue already waiting for space
-// may still complete), and consumers drain what is left: WaitDequeue returns
-// false once the queue is closed and every shard is empty.
+// Close: enqueues fail from then on (waiting ones return false; one that
+// raced with Close may still land, and is drained like the rest), and
+// consumers drain what is left: WaitDequeue returns false once the queue is
+// closed and every shard is empty.
 //
 // Who calls what: a ProducerToken from one thread at a time; a
 // ConsumerToken from one thread at a time; everything else thread-safe.
