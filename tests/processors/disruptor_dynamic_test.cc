@@ -91,6 +91,44 @@ class Producer {
   std::thread thread_;
 };
 
+// As Producer, but it stops after the first half until Open(): a test that
+// joins a handler while the producer runs opens the gate after the join,
+// so events are still to come when it joins (without the gate, a
+// descheduled test thread let the producer finish first under ASan, and a
+// joiner at the cursor had nothing to see).
+template <typename Ring>
+class GatedProducer {
+ public:
+  GatedProducer(Ring& ring, int64_t n)
+      : thread_([&ring, n, this] {
+          ok_ = testing::PublishValues(ring, n / 2);
+          while (!open_.load(std::memory_order_acquire)) {
+            std::this_thread::yield();
+          }
+          for (int64_t i = n / 2; ok_ && i < n; ++i) {
+            ok_ = ring.PublishEvent([](TestEvent& e, int64_t seq) {
+              e.value = ValueOf(seq);
+              e.a_mark = -1;
+              e.b_mark = -1;
+            });
+          }
+        }) {}
+  ~GatedProducer() {
+    Open();
+    Join();
+  }
+  void Open() { open_.store(true, std::memory_order_release); }
+  bool Join() {
+    if (thread_.joinable()) thread_.join();
+    return ok_;
+  }
+
+ private:
+  std::atomic<bool> open_{false};  // set by the test thread
+  bool ok_ = false;                // written by the thread, read after join
+  std::thread thread_;
+};
+
 // Records what it handled: first/last sequence, count, sum of values, gaps
 // (a sequence that is not last + 1) and mismatches (a value that is not
 // ValueOf(sequence): a lapped or torn slot). With `upstream_marks`, also
@@ -183,11 +221,12 @@ TEST(DisruptorDynamicTest, AddedAtCursorSeesAContiguousRunToTheEnd) {
   Recorder late;
   d->HandleEventsWith(base);
   ASSERT_OK(d->Start());
-  Producer producer(d->ring(), n);
+  GatedProducer producer(d->ring(), n);
   ASSERT_TRUE(SpinUntil([&] { return d->ring().Cursor() >= n / 4; }));
   const int64_t before = d->ring().Cursor();
   ASSERT_OK(d->AddHandler(late, StartAt::kCursor));
   const int64_t after = d->ring().Cursor();
+  producer.Open();
   ASSERT_TRUE(producer.Join());
   ASSERT_OK(d->Shutdown(kDrainTimeout));
 
@@ -275,11 +314,12 @@ TEST(DisruptorDynamicTest, AddedAfterAnUpstreamHandlerSeesEventsAfterIt) {
     Marker marker;
     d->HandleEventsWith(marker);
     ASSERT_OK(d->Start());
-    Producer producer(d->ring(), n);
+    GatedProducer producer(d->ring(), n);
     ASSERT_TRUE(SpinUntil([&] { return d->ring().Cursor() >= n / 4; }));
     const int64_t before = d->ring().Cursor();
     Recorder down(/*upstream_marks=*/true);
     ASSERT_OK(d->After(marker).AddHandler(down, start));
+    producer.Open();
     ASSERT_TRUE(producer.Join());
     ASSERT_OK(d->Shutdown(kDrainTimeout));
 
