@@ -153,6 +153,42 @@ TEST(ShardedConcurrentTest, AShardIsBuiltOnItsProducersThread) {
   EXPECT_EQ(on_main.load(), 0);
 }
 
+// Registrations racing each other (and drops) never hand one shard index
+// to two live producers: each thread marks its index occupied while it
+// holds the handle. (An index given back before its shard was published
+// let two registrations take it; the ci build's segfault, 20:22.)
+TEST(ShardedConcurrentTest, RacingRegistrationsNeverShareAShard) {
+  ShardedRingOptions options;
+  options.shard.capacity = 8;
+  options.max_producers = 3;
+  ASSERT_OK_AND_ASSIGN(auto ring, ShardedRing<Tagged>::Create(options));
+  std::vector<std::atomic<int>> occupied(3);
+  std::atomic<int64_t> shared{0}, registered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < Events(3000) + 100; ++i) {
+        auto producer = ring->RegisterProducer();
+        if (!producer.ok()) continue;  // all shards in use: try again
+        registered.fetch_add(1);
+        std::atomic<int>& mine = occupied[producer->index()];
+        if (mine.fetch_add(1) != 0) shared.fetch_add(1);
+        // Held a while (publishing, yielding), so that two holders of one
+        // index would overlap.
+        for (int k = 0; k < 4; ++k) {
+          ASSERT_TRUE((*producer)->TryPublishEvent([](Tagged&, int64_t) {}));
+          std::this_thread::yield();
+        }
+        mine.fetch_sub(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(shared.load(), 0);
+  EXPECT_GT(registered.load(), 0);
+  EXPECT_EQ(ring->ShardCount(), 0);  // no consumer holds any
+}
+
 // Downstream stage: each event must have been handled upstream first.
 struct AfterStage {
   const std::vector<std::atomic<int64_t>>* upstream_last;

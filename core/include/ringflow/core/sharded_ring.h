@@ -257,28 +257,26 @@ class ShardedRing {
       }
       reserved_[index] = true;  // ours while the shard is built unlocked
     }
-    // The index goes back to the pool however the build ends (an error, or
-    // an allocation that throws).
+    // The index stays reserved until the shard is published in owners_
+    // (under the same lock); if the build fails instead (an error, or an
+    // allocation that throws), it goes back to the pool. Declared before
+    // the lock below, so it is destroyed after the lock is released.
     struct Unreserve {
       ShardedRing* ring;
-      int index;
+      int index;  // -1 once the shard is published
       ~Unreserve() {
+        if (index < 0) return;
         std::lock_guard<std::mutex> lock(ring->mu_);
         ring->reserved_[index] = false;
       }
-    };
-    absl::StatusOr<std::unique_ptr<RingBuffer<E>>> ring;
-    std::shared_ptr<Shard> shard;
-    {
-      Unreserve unreserve{this, index};
-      shard = std::make_shared<Shard>();
-      shard->index = index;
-      RingOptions ring_options = options_.shard;
-      ring_options.producer_type = ProducerType::kSingle;
-      ring_options.name = absl::StrCat(options_.shard.name, ".", index);
-      ring = RingBuffer<E>::Create(
-          ring_options, [this] { return factory_(); }, &signal_);
-    }
+    } unreserve{this, index};
+    auto shard = std::make_shared<Shard>();
+    shard->index = index;
+    RingOptions ring_options = options_.shard;
+    ring_options.producer_type = ProducerType::kSingle;
+    ring_options.name = absl::StrCat(options_.shard.name, ".", index);
+    auto ring = RingBuffer<E>::Create(
+        ring_options, [this] { return factory_(); }, &signal_);
     std::lock_guard<std::mutex> lock(mu_);
     RINGFLOW_RETURN_IF_ERROR(ring.status());
     RINGFLOW_RETURN_IF_ERROR(CheckOpenLocked());  // Close raced the build
@@ -295,6 +293,8 @@ class ShardedRing {
     // Relaxed: published with the shard by the release stores below.
     shard->refs.store(refs, std::memory_order_relaxed);
     owners_[index] = shard;
+    reserved_[index] = false;  // owners_ holds the index from here on
+    unreserve.index = -1;
     for (int c = 0; c < max_consumers; ++c) {
       if (shard->sequences[c] == nullptr) continue;
       // Release: the consumer's TakeAssigned (acquire) sees the shard,
