@@ -11,6 +11,7 @@
 #include "ringflow/processors/disruptor.h"
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/event_handler_group.h"
+#include "ringflow/processors/event_notifier.h"
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/exception_policy.h"
 #include "ringflow/processors/lease.h"

@@ -195,6 +195,13 @@ class EventPoller {
   const Sequence& sequence() const noexcept { return slot_.sequence(); }
   SequenceBarrier& barrier() noexcept { return *barrier_; }
   const SequenceBarrier& barrier() const noexcept { return *barrier_; }
+  // Whether events are published past this poller's sequence (upstream
+  // stages not consulted), read with `order`: what an EventNotifier re-reads
+  // after arming (seq_cst). Reader thread.
+  bool HasPublished(std::memory_order order) const noexcept {
+    const int64_t next = slot_.sequence().LoadRelaxed() + 1;
+    return barrier_->published_cursor().Published(next, order) >= next;
+  }
   // The last read of the cursor was deferred (a dense stream, see
   // "Streams"): a kIdle from Poll then means "later", not "nothing".
   // Reader thread.

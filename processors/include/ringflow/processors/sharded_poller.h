@@ -199,6 +199,13 @@ class ShardedPoller {
     return result;
   }
 
+  // Whether some shard has events past this poller's sequence in it, or
+  // the shards changed since the last Poll, read with `order`: what an
+  // EventNotifier re-reads after arming (seq_cst). Reader thread.
+  bool HasPublished(std::memory_order order) const noexcept {
+    return Probe{this}.Published(1, order) >= 1;
+  }
+
   // Makes Wait return kAlerted until ClearAlert. Thread-safe.
   void Alert() noexcept {
     alert_.Set();

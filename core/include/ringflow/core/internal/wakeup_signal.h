@@ -27,6 +27,7 @@
 
 #include "ringflow/core/config.h"
 #include "ringflow/core/internal/futex.h"
+#include "ringflow/core/internal/notifier_table.h"
 
 namespace ringflow::core_internal {
 
@@ -52,6 +53,9 @@ class alignas(kFalseSharingRange) WakeupSignal {
     // sees the cursor / alert stored before this call.
     epoch_.fetch_add(1, std::memory_order_release);
     core_internal::FutexWake(&epoch_, INT_MAX);
+    // Armed eventfd notifiers of this signal (notifier_table.h): looked up
+    // in this process's table, never through the signal's own bytes.
+    if (RINGFLOW_UNLIKELY(AnyNotifiers())) FireNotifiers(*this);
   }
 
   // Waiter side: announce a sleeper. Seq_cst RMW: pairs with the seq_cst

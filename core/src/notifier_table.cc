@@ -1,0 +1,143 @@
+// ringflow/core/src/notifier_table.cc: the process's notifier table (see
+// the header).
+
+#include "ringflow/core/internal/notifier_table.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "ringflow/core/config.h"
+#include "ringflow/core/internal/wakeup_signal.h"
+
+namespace ringflow::core_internal {
+namespace {
+
+enum Phase : uint64_t { kIdle = 0, kArmed = 1, kFiring = 2, kPhaseMask = 3 };
+
+struct Entry {
+  // Which signal; written before the tag that publishes it.
+  std::atomic<const WakeupSignal*> signal{nullptr};
+  std::atomic<uint64_t> state{0};  // (tag << 2) | phase
+  std::atomic<uint64_t> wakes{0};  // eventfd writes (statistic)
+  int fd = -1;                     // fixed while registered
+  bool used = false;               // guarded by the mutex
+};
+
+struct Table {
+  std::mutex mu;
+  std::array<Entry, kMaxNotifiers> entries;
+  std::atomic<int> high{0};   // one past the highest index ever used
+  std::atomic<int> count{0};  // registered notifiers
+  uint64_t next_tag = 1;      // guarded by mu
+};
+
+Table& TheTable() {
+  static Table table;  // never destroyed before the notifiers using it
+  return table;
+}
+
+}  // namespace
+
+int AddNotifier(const WakeupSignal* signal, int fd) {
+  Table& t = TheTable();
+  std::lock_guard<std::mutex> lock(t.mu);
+  for (int i = 0; i < kMaxNotifiers; ++i) {
+    Entry& e = t.entries[i];
+    if (e.used) continue;
+    e.used = true;
+    e.fd = fd;
+    e.wakes.store(0, std::memory_order_relaxed);
+    // Relaxed: published by the release store of the new tag below.
+    e.signal.store(signal, std::memory_order_relaxed);
+    // Release: a publisher that reads this tag (acquire) sees the signal
+    // and fd above.
+    e.state.store(t.next_tag++ << 2 | kIdle, std::memory_order_release);
+    if (i >= t.high.load(std::memory_order_relaxed)) {
+      t.high.store(i + 1, std::memory_order_release);
+    }
+    // Relaxed: a publisher finds the count through the waiter handshake
+    // (the arm's seq_cst Register happens after this).
+    t.count.fetch_add(1, std::memory_order_relaxed);
+    return i;
+  }
+  return -1;
+}
+
+void RemoveNotifier(int index) {
+  Table& t = TheTable();
+  std::lock_guard<std::mutex> lock(t.mu);
+  Entry& e = t.entries[index];
+  // A new tag: a publisher holding the old one cannot match it any more.
+  e.state.store(t.next_tag++ << 2 | kIdle, std::memory_order_release);
+  e.signal.store(nullptr, std::memory_order_relaxed);
+  e.used = false;
+  t.count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ArmNotifier(int index, WakeupSignal& signal) noexcept {
+  Entry& e = TheTable().entries[index];
+  const uint64_t tag = e.state.load(std::memory_order_relaxed) & ~kPhaseMask;
+  // Relaxed: published by the seq_cst Register below, which a publisher's
+  // seq_cst load of the waiter count reads before it fires.
+  e.state.store(tag | kArmed, std::memory_order_relaxed);
+  signal.Register();
+}
+
+void DisarmNotifier(int index, WakeupSignal& signal) noexcept {
+  Entry& e = TheTable().entries[index];
+  uint64_t state = e.state.load(std::memory_order_acquire);
+  const uint64_t tag = state & ~kPhaseMask;
+  uint64_t armed = tag | kArmed;
+  // Acq_rel: whoever moves it out of kArmed drops the waiter registration,
+  // exactly once.
+  if (e.state.compare_exchange_strong(armed, tag | kIdle,
+                                      std::memory_order_acq_rel)) {
+    signal.Unregister();
+    return;
+  }
+  // Acquire: pairs with the publisher's release store of kIdle after its
+  // write: the fd is ours again once it leaves kFiring.
+  while ((e.state.load(std::memory_order_acquire) & kPhaseMask) == kFiring) {
+    CpuRelax();
+  }
+}
+
+uint64_t NotifierWakes(int index) noexcept {
+  return TheTable().entries[index].wakes.load(std::memory_order_relaxed);
+}
+
+bool AnyNotifiers() noexcept {
+  return TheTable().count.load(std::memory_order_relaxed) != 0;
+}
+
+void FireNotifiers(WakeupSignal& signal) noexcept {
+  Table& t = TheTable();
+  const int high = t.high.load(std::memory_order_acquire);
+  for (int i = 0; i < high; ++i) {
+    Entry& e = t.entries[i];
+    // Acquire: pairs with AddNotifier's release of the tag.
+    uint64_t state = e.state.load(std::memory_order_acquire);
+    if ((state & kPhaseMask) != kArmed) continue;
+    if (e.signal.load(std::memory_order_relaxed) != &signal) continue;
+    const uint64_t tag = state & ~kPhaseMask;
+    // Acq_rel: the same registration, still armed, becomes ours to fire.
+    if (!e.state.compare_exchange_strong(state, tag | kFiring,
+                                         std::memory_order_acq_rel)) {
+      continue;
+    }
+    const uint64_t one = 1;
+    // An eventfd write of 8 bytes cannot be short; EAGAIN (counter at its
+    // maximum) still leaves the fd readable.
+    [[maybe_unused]] const ssize_t written = ::write(e.fd, &one, sizeof one);
+    e.wakes.fetch_add(1, std::memory_order_relaxed);
+    signal.Unregister();  // the arm's waiter registration
+    // Release: the owner's Disarm may reuse the fd after this.
+    e.state.store(tag | kIdle, std::memory_order_release);
+  }
+}
+
+}  // namespace ringflow::core_internal
