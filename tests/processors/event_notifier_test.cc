@@ -15,6 +15,7 @@
 #include <memory>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
@@ -78,6 +79,20 @@ TEST(EventNotifierTest, NeedsARingWhoseProducersWakeReaders) {
   EXPECT_THAT(EventNotifier::Create(*ring).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("wait_strategy busy-spin")));
+}
+
+TEST(EventNotifierTest, AFullTableIsResourceExhaustedUntilANotifierGoes) {
+  auto ring = MakeRing(WaitStrategyKind::kBlocking, 8);
+  std::vector<std::unique_ptr<EventNotifier>> notifiers;
+  for (int i = 0; i < core_internal::kMaxNotifiers; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto notifier, EventNotifier::Create(*ring));
+    notifiers.push_back(std::move(notifier));
+  }
+  EXPECT_THAT(EventNotifier::Create(*ring).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("256 notifiers")));
+  notifiers.pop_back();
+  EXPECT_OK(EventNotifier::Create(*ring).status());
 }
 
 TEST(EventNotifierTest, ArmRefusesToSleepWhenEventsAreAlreadyThere) {
