@@ -50,6 +50,7 @@ int AddNotifier(const WakeupSignal* signal, int fd) {
     if (e.used) continue;
     e.used = true;
     e.fd = fd;
+    // Relaxed: a statistic; published with the entry by the tag below.
     e.wakes.store(0, std::memory_order_relaxed);
     // Relaxed: published by the release store of the new tag below.
     e.signal.store(signal, std::memory_order_relaxed);
@@ -80,6 +81,9 @@ void RemoveNotifier(int index) {
 
 void ArmNotifier(int index, WakeupSignal& signal) noexcept {
   Entry& e = TheTable().entries[index];
+  // Relaxed: the phase is kIdle here (only this owner arms), so only the
+  // tag is read, and it changes only in Add/Remove, before and after the
+  // owner's use.
   const uint64_t tag = e.state.load(std::memory_order_relaxed) & ~kPhaseMask;
   // Relaxed: published by the seq_cst Register below, which a publisher's
   // seq_cst load of the waiter count reads before it fires.
@@ -89,6 +93,7 @@ void ArmNotifier(int index, WakeupSignal& signal) noexcept {
 
 void DisarmNotifier(int index, WakeupSignal& signal) noexcept {
   Entry& e = TheTable().entries[index];
+  // Acquire: pairs with a publisher's release store of kIdle after a fire.
   uint64_t state = e.state.load(std::memory_order_acquire);
   const uint64_t tag = state & ~kPhaseMask;
   uint64_t armed = tag | kArmed;
@@ -107,15 +112,20 @@ void DisarmNotifier(int index, WakeupSignal& signal) noexcept {
 }
 
 uint64_t NotifierWakes(int index) noexcept {
+  // Relaxed: a statistic.
   return TheTable().entries[index].wakes.load(std::memory_order_relaxed);
 }
 
 bool AnyNotifiers() noexcept {
+  // Relaxed: a publisher that matters reads it after the seq_cst load of
+  // the waiter count that saw an arm's Register, which AddNotifier's
+  // increment happens before.
   return TheTable().count.load(std::memory_order_relaxed) != 0;
 }
 
 void FireNotifiers(WakeupSignal& signal) noexcept {
   Table& t = TheTable();
+  // Acquire: pairs with AddNotifier's release of `high`.
   const int high = t.high.load(std::memory_order_acquire);
   for (int i = 0; i < high; ++i) {
     Entry& e = t.entries[i];

@@ -83,6 +83,27 @@ struct OrderChecker {
   }
 };
 
+// kProducers threads, producer p registering with `register_producer()`
+// and publishing {p, 0}, {p, 1}, ... {p, per_producer - 1}; returns once
+// all of them finished.
+template <typename Register>
+void PublishFromEachProducer(Register register_producer, int64_t per_producer) {
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      auto producer = register_producer();
+      ASSERT_OK(producer.status());
+      for (int64_t n = 0; n < per_producer; ++n) {
+        ASSERT_TRUE((*producer)->PublishEvent([&](Tagged& t, int64_t) {
+          t.producer = p;
+          t.n = n;
+        }));
+      }
+    });
+  }
+  for (auto& t : producers) t.join();
+}
+
 int64_t SumBelow(int64_t n) { return n * (n - 1) / 2; }
 
 TEST(ShardedConcurrentTest, ProducersJoinAndLeaveWhileAProcessorRuns) {
@@ -229,20 +250,8 @@ TEST(ShardedConcurrentTest, APipelineAfterTheMergeSeesOnlyHandledEvents) {
                            *ring, second, {&a->poller()})));
   std::thread ta([&] { a->Run(); });
   std::thread tb([&] { b->Run(); });
-  std::vector<std::thread> producers;
-  for (int p = 0; p < kProducers; ++p) {
-    producers.emplace_back([&, p] {
-      auto producer = ring->RegisterProducer();
-      ASSERT_OK(producer.status());
-      for (int64_t n = 0; n < per_producer; ++n) {
-        ASSERT_TRUE((*producer)->PublishEvent([&](Tagged& t, int64_t) {
-          t.producer = p;
-          t.n = n;
-        }));
-      }
-    });
-  }
-  for (auto& t : producers) t.join();
+  PublishFromEachProducer([&] { return ring->RegisterProducer(); },
+                          per_producer);
   const int64_t total = kProducers * per_producer;
   ASSERT_TRUE(SpinUntil([&] {
     return second.order.count.load(std::memory_order_acquire) == total;
@@ -394,20 +403,7 @@ TEST(ShardedDisruptorTest, APipelineAfterTheMergeDrainsOnShutdown) {
   ASSERT_OK(d->Start());
   EXPECT_THAT(d->Start(), ::ringflow::testing::StatusIs(
                               absl::StatusCode::kFailedPrecondition));
-  std::vector<std::thread> producers;
-  for (int p = 0; p < kProducers; ++p) {
-    producers.emplace_back([&, p] {
-      auto producer = d->RegisterProducer();
-      ASSERT_OK(producer.status());
-      for (int64_t n = 0; n < per_producer; ++n) {
-        ASSERT_TRUE((*producer)->PublishEvent([&](Tagged& t, int64_t) {
-          t.producer = p;
-          t.n = n;
-        }));
-      }
-    });
-  }
-  for (auto& t : producers) t.join();
+  PublishFromEachProducer([&] { return d->RegisterProducer(); }, per_producer);
   ASSERT_OK(d->Shutdown(absl::Seconds(60)));
   EXPECT_EQ(second.order.count.load(), kProducers * per_producer);
   EXPECT_EQ(second.order.sum.load(), kProducers * SumBelow(per_producer));

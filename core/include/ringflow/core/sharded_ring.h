@@ -224,6 +224,7 @@ class ShardedRing {
       }
     }
     for (const auto& owner : owners_) {
+      // Relaxed: written under mu_, which we hold.
       if (owner != nullptr &&
           !owner->draining.load(std::memory_order_relaxed)) {
         Abandoned("ShardProducer of shard", owner->index);
@@ -313,10 +314,11 @@ class ShardedRing {
 
   // Registers a consumer on every shard, now and to come; it reads each
   // shard from that shard's cursor (everything, for shards created after).
-  // `after`: ids of upstream consumers whose sequence in each shard gates
-  // this one (a pipeline after the merge). InvalidArgument for a bad name or
-  // an unknown upstream id, ResourceExhausted when max_consumers consumers
-  // exist. Thread-safe (setup path).
+  // `after`: ids of upstream consumers, checked here; the consumer's
+  // barrier in each shard reads their sequences there (shard->sequences),
+  // which makes it a pipeline stage after the merge. InvalidArgument for a bad
+  // name or an unknown upstream id, ResourceExhausted when max_consumers
+  // consumers exist. Thread-safe (setup path).
   absl::StatusOr<ShardedConsumer<E>> RegisterConsumer(
       std::string_view name, const std::vector<int>& after = {}) {
     if (!name.empty()) {
@@ -345,7 +347,6 @@ class ShardedRing {
                        " consumers registered (max_consumers)"));
     }
     consumers_[id].name = std::string(name);
-    consumers_[id].after = after;
     for (int i = 0; i < options_.max_producers; ++i) {
       Shard* shard = owners_[i].get();
       // A draining shard gets no new consumer: one joining at its cursor
@@ -365,12 +366,6 @@ class ShardedRing {
     consumers_[id].used = true;
     BumpGeneration();
     return ShardedConsumer<E>(this, id);
-  }
-
-  // The upstream ids `consumer` was registered with.
-  std::vector<int> UpstreamOf(int consumer) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return consumers_[consumer].after;
   }
 
   // Shard `index` if `consumer` is registered on it and has not taken it
@@ -422,6 +417,7 @@ class ShardedRing {
   void Reopen() noexcept { SetGate(kReopen); }
   // Close, and claims waiting for space give up. Thread-safe.
   void Halt() noexcept { SetGate(kHalt); }
+  // Acquire: pairs with SetGate's release store.
   bool IsClosed() const noexcept {
     return gate_.load(std::memory_order_acquire) != kOpen;
   }
@@ -461,7 +457,6 @@ class ShardedRing {
   struct ConsumerEntry {
     bool used = false;
     std::string name;
-    std::vector<int> after;
   };
 
   ShardedRing(const ShardedRingOptions& options, std::function<E()> factory)
@@ -493,6 +488,7 @@ class ShardedRing {
   }
 
   absl::Status CheckOpenLocked() const {
+    // Relaxed: the gate is written under mu_, which we hold.
     if (gate_.load(std::memory_order_relaxed) != kOpen) {
       return absl::FailedPreconditionError(absl::StrCat(
           "ring '", options_.shard.name, "' is closed: no new producers"));
@@ -538,8 +534,11 @@ class ShardedRing {
   // Drops consumer `id` from every shard it has not taken. Under mu_.
   void UnregisterLocked(int id) noexcept {
     consumers_[id].used = false;
-    consumers_[id].after.clear();
     for (int i = 0; i < options_.max_producers; ++i) {
+      // Acq_rel: takes a shard the consumer never took (its thread is done
+      // with the ring: the consumer is being destroyed); pairs with the
+      // release that assigned it. Its reference is dropped as in
+      // ReleaseShard.
       Shard* shard =
           Assigned(i, id).exchange(nullptr, std::memory_order_acq_rel);
       if (shard == nullptr) continue;
@@ -552,6 +551,7 @@ class ShardedRing {
 
   void SetGate(GateChange change) noexcept {
     std::lock_guard<std::mutex> lock(mu_);
+    // Relaxed: only written under mu_, which we hold.
     int state = gate_.load(std::memory_order_relaxed);
     if (change == kClose && state == kOpen) state = kClosed;
     if (change == kReopen && state == kClosed) state = kOpen;

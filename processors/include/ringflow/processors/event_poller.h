@@ -26,9 +26,11 @@
 //
 // Streams: each read of the producer's cursor takes its cache line from
 // the producer, so a reader that keeps up with a dense stream and reads
-// after every event or two makes the whole ring ten times slower (the
-// bench's OneToOnePoller row without the option below: 18 M ev/s, against
-// 380 with it). Two things keep a spinning reader off the producer's lines:
+// after every event or two makes the whole ring about 45 times slower (in
+// the 19:45 `make bench` run, OneToOne with the processor's stream backoff
+// off: 16.1 M ev/s, against 752 with it; the OneToOnePoller row, with the
+// option below: 707). Two things keep a spinning reader off the producer's
+// lines:
 //   - TryLease and TryLeaseBatch take events the last read found available
 //     without reading the cursor again (a lease at a time costs one read
 //     per batch, not one per event);

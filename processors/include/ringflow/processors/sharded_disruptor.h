@@ -125,11 +125,13 @@ class ShardedDisruptor {
         const int64_t cursor = shard->ring->Cursor();
         for (const Stage& stage : stages_) {
           const Sequence* at = shard->sequences[stage.poller->consumer_id()];
+          if (at == nullptr) continue;
           // Acquire: pairs with the stage's release of its sequence.
-          if (at != nullptr && at->LoadAcquire() < cursor) {
+          const int64_t done = at->LoadAcquire();
+          if (done < cursor) {
             absl::StrAppend(&behind, behind.empty() ? "" : ", ", "'",
-                            stage.name, "' at ", at->LoadAcquire(), " of ",
-                            cursor, " in ", shard->ring->options().name);
+                            stage.name, "' at ", done, " of ", cursor, " in ",
+                            shard->ring->options().name);
           }
         }
       });

@@ -267,7 +267,7 @@ class ShardedPoller {
       }
       return published - 1;
     }
-    bool HasDependents() const noexcept { return self->has_upstream_; }
+    bool HasDependents() const noexcept { return !self->upstream_.empty(); }
     void Touch() const noexcept {}
   };
   static_assert(core_internal::WaitProbe<Probe>);
@@ -277,7 +277,6 @@ class ShardedPoller {
       : ring_(ring),
         consumer_(std::move(consumer)),
         upstream_(std::move(upstream)),
-        has_upstream_(!upstream_.empty()),
         options_(std::move(options)),
         readers_(static_cast<size_t>(ring.max_producers())) {
     active_.reserve(readers_.size());
@@ -373,7 +372,6 @@ class ShardedPoller {
   ShardedRing<E>& ring_;
   ShardedConsumer<E> consumer_;  // released after the readers' shards
   const std::vector<int> upstream_;
-  const bool has_upstream_;
   const PollerOptions options_;
   std::vector<Reader> readers_;  // by shard index; the reader thread's
   std::vector<int> active_;      // indices with a reader

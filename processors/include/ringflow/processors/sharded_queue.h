@@ -405,27 +405,45 @@ class ShardedQueue {
 
   bool WaitEnqueueUntil(ProducerToken& token, const T& item,
                         int64_t deadline) noexcept {
+    auto closed = [&token] { return token->IsClosed(); };
+    return WaitUntil(
+        space_, deadline, [&] { return TryEnqueue(token, item); }, closed,
+        closed);
+  }
+
+  // The wait both sides share. `try_once` until it succeeds (true);
+  // `finished()` ends the wait after one last try; false at the deadline.
+  // A spinning strategy spins, yields and naps; a sleeping one spins
+  // kSpinTries tries, then sleeps on `signal` with WakeupSignal's
+  // handshake: register, read the epoch, fence, try again, sleep unless
+  // `closed()` (nobody would wake it).
+  template <typename Try, typename Finished, typename Closed>
+  bool WaitUntil(core_internal::WakeupSignal& signal, int64_t deadline,
+                 Try try_once, Finished finished, Closed closed) {
     for (uint32_t tries = 0;; ++tries) {
-      if (TryEnqueue(token, item)) return true;
-      if (token->IsClosed()) return false;
+      if (try_once()) return true;
+      if (finished()) return try_once();
       const int64_t now = core_internal::MonotonicNanos();
       if (now >= deadline) return false;
       if (!sleeps_ || tries < kSpinTries) {
         Pause(tries);
         continue;
       }
-      // WakeupSignal's handshake: register, read the epoch, retry, sleep.
-      space_.Register();
-      const uint32_t epoch = space_.Epoch();
-      // Seq_cst fence: pairs with the one in SpaceFreed (and Close's
-      // WakeAll bumps the epoch).
+      signal.Register();
+      const uint32_t epoch = signal.Epoch();
+      // Seq_cst fence: orders the registration before the retry's loads
+      // (enqueue: the consumers' sequences, pairing with SpaceFreed's
+      // fence; dequeue: the shards' cursors and busy flags, pairing with
+      // the producers' seq_cst cursor store and GiveBackLane's seq_cst
+      // store, each followed by a seq_cst load of the waiter count). Close
+      // bumps the epoch (WakeAll).
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      const bool put = TryEnqueue(token, item);
-      if (!put && !token->IsClosed()) {
-        space_.Wait(epoch, deadline == INT64_MAX ? -1 : deadline - now);
+      const bool done = try_once();
+      if (!done && !closed()) {
+        signal.Wait(epoch, deadline == INT64_MAX ? -1 : deadline - now);
       }
-      space_.Unregister();
-      if (put) return true;
+      signal.Unregister();
+      if (done) return true;
     }
   }
 
@@ -459,41 +477,15 @@ class ShardedQueue {
     ring_->ReleaseShard(std::exchange(lane.shard, nullptr));
   }
 
-  // True when no shard has an item (closed-and-drained test). Reads each
-  // shard's cursor and the queue's sequence in it under the ring's mutex.
-  bool AllEmpty() const { return SizeApprox() == 0; }
-
   bool WaitDequeueUntil(ConsumerToken& token, T& out, int64_t deadline) {
-    core_internal::WakeupSignal& signal = ring_->signal();
     std::span<T> one(&out, 1);
-    for (uint32_t tries = 0;; ++tries) {
-      if (Dequeue(token, one, /*fresh=*/true) == 1) return true;
-      if (ring_->IsClosed() && AllEmpty()) {
-        // A racing enqueue that completed after Close is still drained.
-        return Dequeue(token, one, /*fresh=*/true) == 1;
-      }
-      const int64_t now = core_internal::MonotonicNanos();
-      if (now >= deadline) return false;
-      if (!sleeps_ || tries < kSpinTries) {
-        // Spinning strategies: producers do not wake anybody.
-        Pause(tries);
-        continue;
-      }
-      // WakeupSignal's handshake: register, read the epoch, re-check, sleep.
-      signal.Register();
-      const uint32_t epoch = signal.Epoch();
-      // Seq_cst fence: orders the registration before the re-check's loads
-      // of the shards' cursors and busy flags (pairs with the producers'
-      // seq_cst cursor store, GiveBackLane's seq_cst store, and their
-      // seq_cst loads of the waiter count).
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      const bool got = Dequeue(token, one, /*fresh=*/true) == 1;
-      if (!got && !ring_->IsClosed()) {
-        signal.Wait(epoch, deadline == INT64_MAX ? -1 : deadline - now);
-      }
-      signal.Unregister();
-      if (got) return true;
-    }
+    auto closed = [this] { return ring_->IsClosed(); };
+    // Closed and drained ends it; the last try still takes an item from an
+    // enqueue that raced with Close.
+    return WaitUntil(
+        ring_->signal(), deadline,
+        [&] { return Dequeue(token, one, /*fresh=*/true) == 1; },
+        [&] { return closed() && IsEmptyApprox(); }, closed);
   }
 
   std::unique_ptr<ShardedRing<T>> ring_;
