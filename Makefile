@@ -24,6 +24,7 @@ PACKAGES := g++ cmake ninja-build make pkgconf \
   libabsl-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev \
   prometheus-cpp-dev prometheus curl \
   libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev \
+  libasio-dev \
   iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev \
   gnuplot-nox clang libclang-rt-14-dev
 

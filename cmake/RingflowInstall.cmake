@@ -17,7 +17,12 @@ foreach(component IN LISTS RINGFLOW_COMPONENTS)
   string(SUBSTRING "${component}" 1 -1 rest)
   set(export_name "ringflow${first}${rest}Targets")
 
-  install(DIRECTORY "${PROJECT_SOURCE_DIR}/${component}/include/"
+  # Each component's folder is its name, except async (processors/async).
+  set(dir "${component}")
+  if(component STREQUAL "async")
+    set(dir "processors/async")
+  endif()
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/${dir}/include/"
     DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
     FILES_MATCHING PATTERN "*.h")
   install(TARGETS ringflow_${component}
@@ -31,6 +36,7 @@ endforeach()
 unset(first)
 unset(rest)
 unset(export_name)
+unset(dir)
 
 # The umbrella: ringflow/ringflow.h and ringflow::ringflow, only when every
 # component is built.

@@ -32,7 +32,7 @@
 // publishes, not by an upstream consumer's progress) and ShardedPoller.
 // The fd may be readable without events (a fire that raced a Disarm):
 // poll, then arm again. In-process rings only; a consumer process of a
-// shared ring waits with SharedConsumer::WaitForEvents.
+// shared ring waits in its loop with shm::SharedEventNotifier.
 //
 // Who calls what: Arm, Disarm and the destructor from the loop's thread;
 // fd() and wakes() from any thread. Destroy the notifier before its ring.
@@ -82,20 +82,29 @@ class EventNotifier {
           ": a notifier needs kBlocking or kTimeoutBlocking (only their "
           "producers wake readers)"));
     }
+    return CreateOnSignal(*wait.signal());
+  }
+
+  // For a component that runs its own waiter handshake on `signal` (the
+  // queues: ShardedQueue's item and space signals). The caller's wakers
+  // must call signal.WakeIfWaiters() / WakeAll() after making progress
+  // visible, as the blocking wait strategy's producers do. Errors as
+  // Create.
+  static absl::StatusOr<std::unique_ptr<EventNotifier>> CreateOnSignal(
+      core_internal::WakeupSignal& signal) {
     const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd < 0) {
       return absl::InternalError(
           absl::StrCat("eventfd: ", std::strerror(errno)));
     }
-    const int index = core_internal::AddNotifier(wait.signal(), fd);
+    const int index = core_internal::AddNotifier(&signal, fd);
     if (index < 0) {
       ::close(fd);
       return absl::ResourceExhaustedError(
           absl::StrCat("this process has ", core_internal::kMaxNotifiers,
                        " notifiers already"));
     }
-    return std::unique_ptr<EventNotifier>(
-        new EventNotifier(*wait.signal(), fd, index));
+    return std::unique_ptr<EventNotifier>(new EventNotifier(signal, fd, index));
   }
 
   EventNotifier(const EventNotifier&) = delete;
@@ -117,6 +126,24 @@ class EventNotifier {
     core_internal::ArmNotifier(index_, signal_);
     // Seq_cst: the re-read half of the handshake (see the file comment).
     if (reader.HasPublished(std::memory_order_seq_cst)) {
+      Disarm();
+      return false;
+    }
+    return true;
+  }
+
+  // Arms, then calls `try_once()` (the operation the loop waits to
+  // complete: a dequeue, an enqueue) after a seq_cst fence: true when it
+  // failed and the loop may sleep on fd(); false when it succeeded (the
+  // notifier is disarmed again). The fence pairs with the waker's seq_cst
+  // store (or release store and seq_cst fence) before its seq_cst load of
+  // the waiter count: either `try_once` sees the waker's progress or the
+  // waker sees this registration. Loop thread.
+  template <typename Try>
+  bool ArmUnless(Try&& try_once) {
+    core_internal::ArmNotifier(index_, signal_);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (try_once()) {
       Disarm();
       return false;
     }

@@ -67,6 +67,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "ringflow/core/config.h"
@@ -74,6 +75,7 @@
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/stream_backoff.h"
 #include "ringflow/core/sharded_ring.h"
+#include "ringflow/processors/event_notifier.h"
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/lease.h"
 
@@ -279,6 +281,33 @@ class ShardedQueue {
   }
   int64_t shard_capacity() const noexcept { return ring_->shard_capacity(); }
 
+  // ---- event loops -----------------------------------------------------
+
+  // An eventfd for a loop that waits for items: arm it with
+  // `n->ArmUnless([&] { return queue.TryDequeue(token, out); })` and sleep
+  // on n->fd() when that returns true. Producers write it (once per
+  // arming) when they publish, Close writes it. InvalidArgument for a
+  // spinning wait strategy (nobody wakes); errors as EventNotifier::Create.
+  absl::StatusOr<std::unique_ptr<EventNotifier>> CreateItemNotifier() {
+    RINGFLOW_RETURN_IF_ERROR(CheckSleeps("item"));
+    return EventNotifier::CreateOnSignal(ring_->signal());
+  }
+  // An eventfd for a loop whose producer waits for space: arm it with
+  // `ArmUnless([&] { return queue.TryEnqueue(token, item); })`. Consumers
+  // write it (once per arming) when they give slots back; Close writes it.
+  absl::StatusOr<std::unique_ptr<EventNotifier>> CreateSpaceNotifier() {
+    RINGFLOW_RETURN_IF_ERROR(CheckSleeps("space"));
+    return EventNotifier::CreateOnSignal(space_);
+  }
+
+  // The signals those notifiers watch, for adapters that arm their own
+  // (ringflow/async): items are announced on the first, space on the
+  // second.
+  core_internal::WakeupSignal& item_signal() noexcept {
+    return ring_->signal();
+  }
+  core_internal::WakeupSignal& space_signal() noexcept { return space_; }
+
   // The ring underneath (metrics, inspection).
   const ShardedRing<T>& ring() const noexcept { return *ring_; }
 
@@ -305,6 +334,16 @@ class ShardedQueue {
         release_every_(std::max<int64_t>(1, ring_->shard_capacity() / 8)),
         lanes_(static_cast<size_t>(ring_->max_producers())),
         sleeps_(ring_->wait_strategy().NeedsWakeup()) {}
+
+  absl::Status CheckSleeps(const char* what) const {
+    if (sleeps_) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "queue '", ring_->options().shard.name, "' has wait_strategy ",
+        std::string(WaitStrategyName(ring_->wait_strategy().kind())), ": an ",
+        what,
+        " notifier needs kBlocking (only then do the other side's calls "
+        "wake anybody)"));
+  }
 
   // Takes lane `index` if free, copies up to out.size() items from it,
   // gives it back. Never waits.

@@ -30,7 +30,10 @@ namespace ringflow::core_internal {
 
 class WakeupSignal;
 
-inline constexpr int kMaxNotifiers = 256;
+// One per waiting reader, poller or async task that has waited: an async
+// program with a thousand receiver tasks needs a thousand. A fire scans
+// the entries in use only while some notifier of its signal is armed.
+inline constexpr int kMaxNotifiers = 1024;
 
 // Registers `fd` as a notifier of `signal`: its index, or -1 when the
 // table is full. Setup path.

@@ -1,7 +1,8 @@
 // ringflow/core/internal/status_macros.h
 //
 // Provides RINGFLOW_RETURN_IF_ERROR and RINGFLOW_ASSIGN_OR_RETURN, which the
-// Abseil release we build against (20220623) does not ship.
+// Abseil release we build against (20220623) does not ship, and their
+// co_return forms for coroutines (RINGFLOW_CO_...).
 //
 // Use them only on setup paths: the hot path never produces a Status.
 
@@ -34,6 +35,22 @@
 #define RINGFLOW_INTERNAL_ASSIGN_OR_RETURN(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                                       \
   if (!tmp.ok()) return std::move(tmp).status();            \
+  lhs = std::move(tmp).value()
+
+// The same two in a coroutine (co_return instead of return).
+#define RINGFLOW_CO_RETURN_IF_ERROR(expr)                   \
+  do {                                                      \
+    ::absl::Status ringflow_status_ = (expr);               \
+    if (!ringflow_status_.ok()) co_return ringflow_status_; \
+  } while (false)
+
+#define RINGFLOW_CO_ASSIGN_OR_RETURN(lhs, rexpr) \
+  RINGFLOW_INTERNAL_CO_ASSIGN_OR_RETURN(         \
+      RINGFLOW_INTERNAL_CONCAT(ringflow_statusor_, __LINE__), lhs, rexpr)
+
+#define RINGFLOW_INTERNAL_CO_ASSIGN_OR_RETURN(tmp, lhs, rexpr) \
+  auto tmp = (rexpr);                                          \
+  if (!tmp.ok()) co_return std::move(tmp).status();            \
   lhs = std::move(tmp).value()
 
 #endif  // RINGFLOW_CORE_INTERNAL_STATUS_MACROS_H_

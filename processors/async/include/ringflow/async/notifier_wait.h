@@ -1,0 +1,186 @@
+// ringflow/async/notifier_wait.h
+//
+// Provides `NotifierWait`: how a coroutine on an Asio executor waits for a
+// ring or queue operation to succeed without blocking its thread. The
+// operation (a dequeue, an enqueue, a lease) is retried; between tries the
+// coroutine yields to the executor a couple of times (another task on the
+// same thread may be the one that makes progress), then arms an
+// EventNotifier (its eventfd, in the executor's reactor through an
+// asio::posix::stream_descriptor) and suspends until the fd is readable,
+// the deadline passes or the wait is cancelled.
+//
+// The arming is EventNotifier::ArmUnless: register as a waiter, seq_cst
+// fence, try once more; a waker publishes (seq_cst store, or release store
+// and seq_cst fence), then reads the waiter count (seq_cst) and writes the
+// eventfd. Either the last try sees the waker's progress, or the waker sees
+// the registration. Nobody pays for a wake while no coroutine is armed.
+//
+// Cancellation (an Asio cancellation slot: `co_await (op || timer)`,
+// `asio::bind_cancellation_slot`, a cancelled parent): the wait completes
+// with Cancelled, having taken nothing: the operation only runs in the
+// tries, and a try that succeeds is never undone or dropped (it wins over
+// a cancellation that arrives in the same step).
+//
+// One NotifierWait per waiting party (a queue's Sender or Receiver, a
+// reader): created on the first wait that has to sleep, it holds one
+// eventfd and one slot of the process's notifier table from then on. Used
+// by one coroutine at a time; it follows the coroutine's executor (a wait
+// on another executor rebuilds the descriptor).
+
+#ifndef RINGFLOW_ASYNC_NOTIFIER_WAIT_H_
+#define RINGFLOW_ASYNC_NOTIFIER_WAIT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "asio/any_io_executor.hpp"
+#include "asio/awaitable.hpp"
+#include "asio/cancellation_state.hpp"
+#include "asio/cancellation_type.hpp"
+#include "asio/error.hpp"
+#include "asio/experimental/as_tuple.hpp"
+#include "asio/experimental/awaitable_operators.hpp"
+#include "asio/posix/stream_descriptor.hpp"
+#include "asio/post.hpp"
+#include "asio/steady_timer.hpp"
+#include "asio/this_coro.hpp"
+#include "asio/use_awaitable.hpp"
+#include "ringflow/core/internal/status_macros.h"
+#include "ringflow/core/internal/wakeup_signal.h"
+#include "ringflow/processors/event_notifier.h"
+
+namespace ringflow::async {
+
+// How a wait ended when it did not end with the operation done.
+enum class WaitEnd : uint8_t { kDone, kFinished, kDeadline, kCancelled };
+
+class NotifierWait {
+ public:
+  // `signal`: the one the other side wakes after its progress.
+  explicit NotifierWait(core_internal::WakeupSignal& signal) noexcept
+      : signal_(&signal) {}
+  NotifierWait(NotifierWait&&) noexcept = default;
+  NotifierWait& operator=(NotifierWait&&) = delete;
+  // The descriptor gives the fd back first; the notifier then closes it.
+  ~NotifierWait() { DropDescriptor(); }
+
+  // Retries `try_once()` until it returns true (kDone); `finished()` ends
+  // the wait after one more try (kDone if that try succeeds, else
+  // kFinished: the queue closed, the ring closed and drained);
+  // kDeadline at `deadline`; kCancelled when the coroutine's wait is
+  // cancelled. Errors: the notifier could not be made (ResourceExhausted,
+  // Internal), never for the operation itself.
+  template <typename Try, typename Finished>
+  asio::awaitable<absl::StatusOr<WaitEnd>> Until(Try try_once,
+                                                 Finished finished,
+                                                 absl::Time deadline) {
+    for (int tries = 0;; ++tries) {
+      if (try_once()) co_return WaitEnd::kDone;
+      if (finished()) {
+        co_return try_once() ? WaitEnd::kDone : WaitEnd::kFinished;
+      }
+      asio::cancellation_state state =
+          co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none) {
+        co_return WaitEnd::kCancelled;
+      }
+      if (absl::Now() >= deadline) co_return WaitEnd::kDeadline;
+      auto executor = co_await asio::this_coro::executor;
+      if (tries < kYields) {
+        // Another task on this thread may be the one to make progress.
+        co_await asio::post(executor, asio::use_awaitable);
+        continue;
+      }
+      RINGFLOW_CO_RETURN_IF_ERROR(Prepare(executor));
+      if (!notifier_->ArmUnless(try_once)) co_return WaitEnd::kDone;
+      if (finished()) {
+        // Closed before we armed: Close's wake may have come and gone.
+        notifier_->Disarm();
+        continue;
+      }
+      const std::optional<WaitEnd> end = co_await SleepOnFd(executor, deadline);
+      notifier_->Disarm();
+      if (end) co_return *end;
+    }
+  }
+
+  // Eventfd writes the other side made for this party (statistic).
+  uint64_t wakes() const noexcept { return notifier_ ? notifier_->wakes() : 0; }
+
+ private:
+  // Tries that yield to the executor before a wait arms the notifier.
+  static constexpr int kYields = 2;
+
+  absl::Status Prepare(const asio::any_io_executor& executor) {
+    if (!notifier_) {
+      RINGFLOW_ASSIGN_OR_RETURN(notifier_,
+                                EventNotifier::CreateOnSignal(*signal_));
+    }
+    if (!descriptor_ || descriptor_->get_executor() != executor) {
+      DropDescriptor();
+      descriptor_ = std::make_unique<asio::posix::stream_descriptor>(
+          executor, notifier_->fd());
+    }
+    return absl::OkStatus();
+  }
+
+  // The descriptor hands the fd back (the notifier closes it).
+  void DropDescriptor() noexcept {
+    if (descriptor_) {
+      descriptor_->release();
+      descriptor_.reset();
+    }
+  }
+
+  // Suspends until the fd is readable (nullopt: try again), the deadline
+  // (kDeadline) or a cancellation (kCancelled).
+  asio::awaitable<std::optional<WaitEnd>> SleepOnFd(
+      const asio::any_io_executor& executor, absl::Time deadline) {
+    using asio::experimental::as_tuple;
+    using namespace asio::experimental::awaitable_operators;
+    auto readable =
+        descriptor_->async_wait(asio::posix::stream_descriptor::wait_read,
+                                as_tuple(asio::use_awaitable));
+    std::error_code ec;
+    if (deadline == absl::InfiniteFuture()) {
+      std::tie(ec) = co_await std::move(readable);
+    } else {
+      asio::steady_timer timer(executor);
+      timer.expires_after(std::chrono::nanoseconds(
+          absl::ToInt64Nanoseconds(deadline - absl::Now())));
+      auto first = co_await (std::move(readable) ||
+                             timer.async_wait(as_tuple(asio::use_awaitable)));
+      if (first.index() == 1) {
+        std::tie(ec) = std::get<1>(first);
+        if (!ec) co_return std::nullopt;  // the top of Until sees the time
+      } else {
+        std::tie(ec) = std::get<0>(first);
+      }
+    }
+    if (ec == asio::error::operation_aborted) co_return WaitEnd::kCancelled;
+    co_return std::nullopt;
+  }
+
+  core_internal::WakeupSignal* signal_;
+  std::unique_ptr<EventNotifier> notifier_;
+  // Declared after notifier_: destroyed (fd released) before it.
+  std::unique_ptr<asio::posix::stream_descriptor> descriptor_;
+};
+
+// The deadline of a wait of `timeout` from now (infinite stays infinite).
+inline absl::Time DeadlineAfter(absl::Duration timeout) noexcept {
+  return timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                             : absl::Now() + timeout;
+}
+
+}  // namespace ringflow::async
+
+#endif  // RINGFLOW_ASYNC_NOTIFIER_WAIT_H_
