@@ -3,6 +3,8 @@
 
 #include "ringflow/core/internal/notifier_table.h"
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -19,8 +21,12 @@ namespace {
 enum Phase : uint64_t { kIdle = 0, kArmed = 1, kFiring = 2, kPhaseMask = 3 };
 
 struct Entry {
-  // Which signal; written before the tag that publishes it.
-  std::atomic<const WakeupSignal*> signal{nullptr};
+  // Which signal (an EventNotifier) or ring storage (a SpaceNotifier);
+  // written before the tag that publishes it.
+  std::atomic<const void*> key{nullptr};
+  // A SpaceNotifier; written before the tag, read by firers (relaxed)
+  // before they compare-exchange that tag.
+  std::atomic<bool> space{false};
   std::atomic<uint64_t> state{0};  // (tag << 2) | phase
   std::atomic<uint64_t> wakes{0};  // eventfd writes (statistic)
   int fd = -1;                     // fixed while registered
@@ -40,9 +46,7 @@ Table& TheTable() {
   return table;
 }
 
-}  // namespace
-
-int AddNotifier(const WakeupSignal* signal, int fd) {
+int Add(const void* key, bool space, int fd) {
   Table& t = TheTable();
   std::lock_guard<std::mutex> lock(t.mu);
   for (int i = 0; i < kMaxNotifiers; ++i) {
@@ -50,10 +54,12 @@ int AddNotifier(const WakeupSignal* signal, int fd) {
     if (e.used) continue;
     e.used = true;
     e.fd = fd;
+    // Relaxed: published by the release store of the new tag below.
+    e.space.store(space, std::memory_order_relaxed);
     // Relaxed: a statistic; published with the entry by the tag below.
     e.wakes.store(0, std::memory_order_relaxed);
     // Relaxed: published by the release store of the new tag below.
-    e.signal.store(signal, std::memory_order_relaxed);
+    e.key.store(key, std::memory_order_relaxed);
     // Release: a publisher that reads this tag (acquire) sees the signal
     // and fd above.
     e.state.store(t.next_tag++ << 2 | kIdle, std::memory_order_release);
@@ -68,13 +74,48 @@ int AddNotifier(const WakeupSignal* signal, int fd) {
   return -1;
 }
 
+// Moves an armed entry to kFiring (ours to write), writes its eventfd
+// once, then back to kIdle. False when it was not armed any more.
+bool FireOne(Entry& e, uint64_t state) noexcept {
+  const uint64_t tag = state & ~kPhaseMask;
+  // Acq_rel: the same registration, still armed, becomes ours to fire.
+  if (!e.state.compare_exchange_strong(state, tag | kFiring,
+                                       std::memory_order_acq_rel)) {
+    return false;
+  }
+  const uint64_t one = 1;
+  // An eventfd write of 8 bytes cannot be short; EAGAIN (counter at its
+  // maximum) still leaves the fd readable.
+  [[maybe_unused]] const ssize_t written = ::write(e.fd, &one, sizeof one);
+  e.wakes.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+// Releases a fired entry back to its owner.
+void EndFire(Entry& e, uint64_t state) noexcept {
+  // Release: the owner's Disarm may reuse the fd after this.
+  e.state.store((state & ~kPhaseMask) | kIdle, std::memory_order_release);
+}
+
+}  // namespace
+
+std::atomic<int> armed_space_notifiers{0};
+
+int AddNotifier(const WakeupSignal* signal, int fd) {
+  return Add(signal, /*space=*/false, fd);
+}
+
+int AddSpaceNotifier(const void* ring_key, int fd) {
+  return Add(ring_key, /*space=*/true, fd);
+}
+
 void RemoveNotifier(int index) {
   Table& t = TheTable();
   std::lock_guard<std::mutex> lock(t.mu);
   Entry& e = t.entries[index];
   // A new tag: a publisher holding the old one cannot match it any more.
   e.state.store(t.next_tag++ << 2 | kIdle, std::memory_order_release);
-  e.signal.store(nullptr, std::memory_order_relaxed);
+  e.key.store(nullptr, std::memory_order_relaxed);
   e.used = false;
   t.count.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -125,28 +166,75 @@ bool AnyNotifiers() noexcept {
 
 void FireNotifiers(WakeupSignal& signal) noexcept {
   Table& t = TheTable();
-  // Acquire: pairs with AddNotifier's release of `high`.
+  // Acquire: pairs with Add's release of `high`.
   const int high = t.high.load(std::memory_order_acquire);
   for (int i = 0; i < high; ++i) {
     Entry& e = t.entries[i];
-    // Acquire: pairs with AddNotifier's release of the tag.
-    uint64_t state = e.state.load(std::memory_order_acquire);
-    if ((state & kPhaseMask) != kArmed) continue;
-    if (e.signal.load(std::memory_order_relaxed) != &signal) continue;
-    const uint64_t tag = state & ~kPhaseMask;
-    // Acq_rel: the same registration, still armed, becomes ours to fire.
-    if (!e.state.compare_exchange_strong(state, tag | kFiring,
-                                         std::memory_order_acq_rel)) {
+    // Acquire: pairs with Add's release of the tag.
+    const uint64_t state = e.state.load(std::memory_order_acquire);
+    if ((state & kPhaseMask) != kArmed ||
+        e.space.load(std::memory_order_relaxed)) {
       continue;
     }
-    const uint64_t one = 1;
-    // An eventfd write of 8 bytes cannot be short; EAGAIN (counter at its
-    // maximum) still leaves the fd readable.
-    [[maybe_unused]] const ssize_t written = ::write(e.fd, &one, sizeof one);
-    e.wakes.fetch_add(1, std::memory_order_relaxed);
+    if (e.key.load(std::memory_order_relaxed) != &signal) continue;
+    if (!FireOne(e, state)) continue;
     signal.Unregister();  // the arm's waiter registration
-    // Release: the owner's Disarm may reuse the fd after this.
-    e.state.store(tag | kIdle, std::memory_order_release);
+    EndFire(e, state);
+  }
+}
+
+bool RegisterMembarrier() noexcept {
+  static const bool registered =
+      ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+                0) == 0;
+  return registered;
+}
+
+void ArmSpaceNotifier(int index) noexcept {
+  Entry& e = TheTable().entries[index];
+  // Relaxed: see ArmNotifier (only the owner arms).
+  const uint64_t tag = e.state.load(std::memory_order_relaxed) & ~kPhaseMask;
+  // Relaxed, both: published to every consumer by the membarrier below.
+  e.state.store(tag | kArmed, std::memory_order_relaxed);
+  armed_space_notifiers.fetch_add(1, std::memory_order_relaxed);
+  // Every running thread of this process executes a full barrier before
+  // this returns (RegisterMembarrier succeeded in SpaceNotifier::Create).
+  ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
+void DisarmSpaceNotifier(int index) noexcept {
+  Entry& e = TheTable().entries[index];
+  // Acquire: pairs with a consumer's release store of kIdle after a fire.
+  const uint64_t tag = e.state.load(std::memory_order_acquire) & ~kPhaseMask;
+  uint64_t armed = tag | kArmed;
+  // Acq_rel: whoever moves it out of kArmed drops the armed count, once.
+  if (e.state.compare_exchange_strong(armed, tag | kIdle,
+                                      std::memory_order_acq_rel)) {
+    armed_space_notifiers.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  // Acquire: pairs with EndFire's release store.
+  while ((e.state.load(std::memory_order_acquire) & kPhaseMask) == kFiring) {
+    CpuRelax();
+  }
+}
+
+void FireSpaceNotifiers(const void* ring_key) noexcept {
+  Table& t = TheTable();
+  // Acquire: pairs with Add's release of `high`.
+  const int high = t.high.load(std::memory_order_acquire);
+  for (int i = 0; i < high; ++i) {
+    Entry& e = t.entries[i];
+    // Acquire: pairs with Add's release of the tag.
+    const uint64_t state = e.state.load(std::memory_order_acquire);
+    if ((state & kPhaseMask) != kArmed ||
+        !e.space.load(std::memory_order_relaxed)) {
+      continue;
+    }
+    if (e.key.load(std::memory_order_relaxed) != ring_key) continue;
+    if (!FireOne(e, state)) continue;
+    armed_space_notifiers.fetch_sub(1, std::memory_order_relaxed);
+    EndFire(e, state);
   }
 }
 

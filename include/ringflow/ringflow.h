@@ -10,6 +10,7 @@
 #include "ringflow/core.h"
 #include "ringflow/processors.h"
 #include "ringflow/shm/shared_consumer.h"
+#include "ringflow/shm/shared_event_notifier.h"
 #include "ringflow/shm/shared_ring.h"
 #include "ringflow/shm/shared_ring_options.h"
 

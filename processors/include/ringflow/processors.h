@@ -19,6 +19,7 @@
 #include "ringflow/processors/sharded_event_processor.h"
 #include "ringflow/processors/sharded_poller.h"
 #include "ringflow/processors/sharded_queue.h"
+#include "ringflow/processors/space_notifier.h"
 #include "ringflow/processors/worker_pool.h"
 
 #endif  // RINGFLOW_PROCESSORS_H_

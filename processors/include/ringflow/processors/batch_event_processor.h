@@ -42,6 +42,7 @@
 #include "absl/strings/str_cat.h"
 #include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/consumer_table.h"
+#include "ringflow/core/internal/notifier_table.h"
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/stream_backoff.h"
 #include "ringflow/core/ring_concepts.h"
@@ -212,6 +213,7 @@ class BatchEventProcessor {
         // Release: the handler is done with [next, end]; pairs with the
         // producer's gating read and downstream barriers (acquire).
         sequence.StoreRelease(end);
+        core_internal::AfterConsumerAdvance(slots_.data());  // SpaceNotifier
         // A dense stream: pause before the next cursor read (see
         // StreamBackoff); never after a wait.
         backoff.AfterBatch(end - next + 1, result.waited);
@@ -281,6 +283,7 @@ class BatchEventProcessor {
     }
     // Release: events before the failing one are done.
     slot_.sequence().StoreRelease(failed - 1);
+    core_internal::AfterConsumerAdvance(slots_.data());  // SpaceNotifier
     state_.Halt();
   }
 

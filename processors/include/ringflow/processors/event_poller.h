@@ -71,6 +71,7 @@
 #include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/internal/monotonic_clock.h"
+#include "ringflow/core/internal/notifier_table.h"
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/stream_backoff.h"
 #include "ringflow/core/ring_concepts.h"
@@ -156,13 +157,16 @@ class EventPoller {
       core_internal::ConsumerCounters counters;
       int64_t current;
       int64_t depth;
+      const void* ring;
       ~Commit() {
         counters.OnBatch(processed - current, depth);
         // Release: the handler is done with the slots up to `processed`.
         // Pairs with the producer's acquire gating read.
         sequence.StoreRelease(processed);
+        core_internal::AfterConsumerAdvance(ring);  // SpaceNotifier
       }
-    } commit{sequence, processed, counters_, current, available - current};
+    } commit{sequence, processed,           counters_,
+             current,  available - current, slots_.data()};
     // At most two contiguous runs of the storage (split where the sequence
     // wraps), as BatchEventProcessor's HandleRange: no mask per event.
     const E* const base = slots_.data();
@@ -229,7 +233,7 @@ class EventPoller {
         barrier_(std::move(barrier)),
         slot_(std::move(slot)),
         counters_(slot_.counters()),
-        owner_{&slot_.sequence(), &lease_outstanding_},
+        owner_{&slot_.sequence(), &lease_outstanding_, slots_.data()},
         backoff_(stream_backoff_pauses),
         // Measured once per process, here at setup (not on a read).
         pause_ns_(stream_backoff_pauses > 0

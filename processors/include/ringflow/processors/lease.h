@@ -25,6 +25,7 @@
 #include <iterator>
 #include <utility>
 
+#include "ringflow/core/internal/notifier_table.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
 
@@ -35,6 +36,7 @@ namespace ringflow {
 struct LeaseOwner {
   Sequence* sequence;              // the reader's gating sequence
   std::atomic<bool>* outstanding;  // true while a lease is alive
+  const void* ring;                // the ring's slots (SpaceNotifier key)
 
   // Marks everything up to `last` consumed and lets the reader lease again.
   // Any thread (the lease may have moved). Wait-free. Never allocates.
@@ -42,6 +44,7 @@ struct LeaseOwner {
     // Release: our reads of the leased slots happen before the producer may
     // overwrite them. Pairs with the acquire gating read.
     sequence->StoreRelease(last);
+    core_internal::AfterConsumerAdvance(ring);  // SpaceNotifier
     // Release: pairs with the acquire load in the reader's TryLease.
     outstanding->store(false, std::memory_order_release);
   }
@@ -164,6 +167,7 @@ class LeaseBatch {
     // Release: as ReleaseLease, our reads of those slots happen before the
     // producer may overwrite them; the lease stays outstanding.
     owner_->sequence->StoreRelease(first_ - 1);
+    core_internal::AfterConsumerAdvance(owner_->ring);  // SpaceNotifier
   }
 
  private:

@@ -24,6 +24,7 @@
 #ifndef RINGFLOW_CORE_INTERNAL_NOTIFIER_TABLE_H_
 #define RINGFLOW_CORE_INTERNAL_NOTIFIER_TABLE_H_
 
+#include <atomic>
 #include <cstdint>
 
 namespace ringflow::core_internal {
@@ -53,6 +54,53 @@ uint64_t NotifierWakes(int index) noexcept;
 bool AnyNotifiers() noexcept;
 // Fires every armed notifier of `signal`. Publisher side, from WakeAll.
 void FireNotifiers(WakeupSignal& signal) noexcept;
+
+// ---- space notifiers (SpaceNotifier: a producer waiting for room) -------
+//
+// Keyed by the ring's slot storage (every reader of the ring knows it).
+// The handshake is asymmetric, because its reader side runs on every
+// consumer batch: a consumer stores its sequence (release), then reads the
+// process's armed count with a relaxed load and only a compiler fence in
+// between (AfterConsumerAdvance). The producer arms (relaxed), then calls
+// membarrier(PRIVATE_EXPEDITED), which makes every running thread of the
+// process execute a full barrier before it returns, then re-reads the
+// gating sequences. Either a consumer's sequence store came before its
+// barrier (the producer's re-read sees it) or its count load came after
+// (it sees the arming and fires). Consumers pay one load per batch, no
+// fence; the producer pays the syscall once per arming.
+
+// Registers `fd` as a space notifier of the ring whose slots start at
+// `ring_key`: its index, or -1 when the table is full. Setup path.
+int AddSpaceNotifier(const void* ring_key, int fd);
+// Registers this process for membarrier(PRIVATE_EXPEDITED): false (errno
+// set) where the kernel refuses. Setup path; idempotent.
+bool RegisterMembarrier() noexcept;
+// Arms space notifier `index`, then runs the membarrier: after it returns,
+// the caller's re-read of the gating sequences completes the handshake.
+// Owner thread.
+void ArmSpaceNotifier(int index) noexcept;
+// Disarms it unless a consumer fired it meanwhile; waits out a fire in
+// progress. Owner thread.
+void DisarmSpaceNotifier(int index) noexcept;
+// Fires the armed space notifiers of `ring_key`. Consumer side, from
+// AfterConsumerAdvance.
+void FireSpaceNotifiers(const void* ring_key) noexcept;
+
+// Space notifiers armed in this process (relaxed; see above).
+extern std::atomic<int> armed_space_notifiers;
+
+// Consumer side, right after a gating sequence store: wakes a producer
+// waiting for room on an fd. A relaxed load and a predicted branch while
+// no producer is armed. Never allocates.
+inline void AfterConsumerAdvance(const void* ring_key) noexcept {
+  // Compiler-only fence: keeps the caller's sequence store before the load
+  // below in the instruction stream; the CPU-level barrier is the
+  // producer's membarrier (see above).
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (armed_space_notifiers.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+    FireSpaceNotifiers(ring_key);
+  }
+}
 
 }  // namespace ringflow::core_internal
 

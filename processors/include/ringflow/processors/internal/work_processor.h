@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "ringflow/core/internal/consumer_table.h"
+#include "ringflow/core/internal/notifier_table.h"
 #include "ringflow/core/ring_slots.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/sequence_barrier.h"
@@ -123,6 +124,7 @@ class WorkProcessor {
           // acquire gating read.
           sequence.StoreRelease(next - 1);
         } while (!work_sequence_->CompareExchange(current, next));
+        core_internal::AfterConsumerAdvance(slots_.data());  // SpaceNotifier
       }
       if (cached_available >= next) {
         counters_.OnBatch(1, cached_available - next + 1);

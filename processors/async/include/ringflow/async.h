@@ -1,0 +1,15 @@
+// ringflow/async.h
+//
+// The ringflow::async component: C++20 coroutines on standalone Asio.
+// AsyncQueue (a bounded MPMC queue whose tasks suspend while it is full or
+// empty) and AsyncReader (co_await a ring's next batch or lease). Link
+// ringflow::async (CMake component `async`; needs libasio-dev).
+
+#ifndef RINGFLOW_ASYNC_H_
+#define RINGFLOW_ASYNC_H_
+
+#include "ringflow/async/async_queue.h"
+#include "ringflow/async/async_reader.h"
+#include "ringflow/async/notifier_wait.h"
+
+#endif  // RINGFLOW_ASYNC_H_
