@@ -24,8 +24,10 @@
 // One NotifierWait per waiting party (a queue's Sender or Receiver, a
 // reader): created on the first wait that has to sleep, it holds one
 // eventfd and one slot of the process's notifier table from then on. Used
-// by one coroutine at a time; it follows the coroutine's executor (a wait
-// on another executor rebuilds the descriptor).
+// by one coroutine at a time. The fd is registered with the executor's
+// reactor only for the length of each sleep (an epoll_ctl add and delete
+// per sleep), so a NotifierWait may outlive the io_context it slept on,
+// and its coroutine may move to another executor between waits.
 
 #ifndef RINGFLOW_ASYNC_NOTIFIER_WAIT_H_
 #define RINGFLOW_ASYNC_NOTIFIER_WAIT_H_
@@ -69,8 +71,6 @@ class NotifierWait {
       : signal_(&signal) {}
   NotifierWait(NotifierWait&&) noexcept = default;
   NotifierWait& operator=(NotifierWait&&) = delete;
-  // The descriptor gives the fd back first; the notifier then closes it.
-  ~NotifierWait() { DropDescriptor(); }
 
   // Retries `try_once()` until it returns true (kDone); `finished()` ends
   // the wait after one more try (kDone if that try succeeds, else
@@ -99,7 +99,10 @@ class NotifierWait {
         co_await asio::post(executor, asio::use_awaitable);
         continue;
       }
-      RINGFLOW_CO_RETURN_IF_ERROR(Prepare(executor));
+      if (!notifier_) {
+        RINGFLOW_CO_ASSIGN_OR_RETURN(notifier_,
+                                     EventNotifier::CreateOnSignal(*signal_));
+      }
       if (!notifier_->ArmUnless(try_once)) co_return WaitEnd::kDone;
       if (finished()) {
         // Closed before we armed: Close's wake may have come and gone.
@@ -119,35 +122,20 @@ class NotifierWait {
   // Tries that yield to the executor before a wait arms the notifier.
   static constexpr int kYields = 2;
 
-  absl::Status Prepare(const asio::any_io_executor& executor) {
-    if (!notifier_) {
-      RINGFLOW_ASSIGN_OR_RETURN(notifier_,
-                                EventNotifier::CreateOnSignal(*signal_));
-    }
-    if (!descriptor_ || descriptor_->get_executor() != executor) {
-      DropDescriptor();
-      descriptor_ = std::make_unique<asio::posix::stream_descriptor>(
-          executor, notifier_->fd());
-    }
-    return absl::OkStatus();
-  }
-
-  // The descriptor hands the fd back (the notifier closes it).
-  void DropDescriptor() noexcept {
-    if (descriptor_) {
-      descriptor_->release();
-      descriptor_.reset();
-    }
-  }
-
   // Suspends until the fd is readable (nullopt: try again), the deadline
   // (kDeadline) or a cancellation (kCancelled).
   asio::awaitable<std::optional<WaitEnd>> SleepOnFd(
       const asio::any_io_executor& executor, absl::Time deadline) {
     using asio::experimental::as_tuple;
     using namespace asio::experimental::awaitable_operators;
+    // Registered for this sleep only; gives the fd back (the notifier owns
+    // it) however the sleep ends.
+    struct Descriptor {
+      asio::posix::stream_descriptor d;
+      ~Descriptor() { d.release(); }
+    } descriptor{asio::posix::stream_descriptor(executor, notifier_->fd())};
     auto readable =
-        descriptor_->async_wait(asio::posix::stream_descriptor::wait_read,
+        descriptor.d.async_wait(asio::posix::stream_descriptor::wait_read,
                                 as_tuple(asio::use_awaitable));
     std::error_code ec;
     if (deadline == absl::InfiniteFuture()) {
@@ -171,8 +159,6 @@ class NotifierWait {
 
   core_internal::WakeupSignal* signal_;
   std::unique_ptr<EventNotifier> notifier_;
-  // Declared after notifier_: destroyed (fd released) before it.
-  std::unique_ptr<asio::posix::stream_descriptor> descriptor_;
 };
 
 // The deadline of a wait of `timeout` from now (infinite stays infinite).
