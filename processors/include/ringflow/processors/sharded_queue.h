@@ -220,15 +220,19 @@ class ShardedQueue {
   size_t TryDequeueBulk(ConsumerToken& token, std::span<T> out) {
     return Dequeue(token, out, /*fresh=*/false);
   }
-  // TryDequeueBulk; `fresh`: read every shard's cursor (no deferral).
-  size_t Dequeue(ConsumerToken& token, std::span<T> out, bool fresh) {
+  // TryDequeueBulk; `fresh`: read every shard's cursor (no deferral);
+  // `exhaustive`: wait for a shard another consumer is reading instead of
+  // skipping it, so that 0 from a closed queue (no enqueue can land any
+  // more) means every shard was empty when this consumer held it: drained.
+  size_t Dequeue(ConsumerToken& token, std::span<T> out, bool fresh,
+                 bool exhaustive = false) {
     if (out.empty()) return 0;
     const int high = ring_->high_water();
     if (high == 0) return 0;
     const int first = token.next_ % high;
     for (int k = 0; k < high; ++k) {
       const int index = first + k < high ? first + k : first + k - high;
-      const size_t n = DequeueFrom(index, out, fresh);
+      const size_t n = DequeueFrom(index, out, fresh, exhaustive);
       if (n > 0) {
         token.next_ = index;
         return n;
@@ -347,13 +351,15 @@ class ShardedQueue {
 
   // Takes lane `index` if free, copies up to out.size() items from it,
   // gives it back. Never waits.
-  size_t DequeueFrom(int index, std::span<T> out, bool fresh) {
+  size_t DequeueFrom(int index, std::span<T> out, bool fresh, bool wait_busy) {
     Lane& lane = lanes_[index];
     // Relaxed pre-check: skip a lane another consumer holds without
     // taking its line exclusively.
-    if (lane.busy.load(std::memory_order_relaxed) ||
-        lane.busy.exchange(true, std::memory_order_acquire)) {
-      return 0;
+    while (lane.busy.load(std::memory_order_relaxed) ||
+           lane.busy.exchange(true, std::memory_order_acquire)) {
+      // A holder copies out and gives it back without waiting on anything.
+      if (!wait_busy) return 0;
+      CpuRelax();
     }
     size_t n = 0;
     // Gives the lane back, also when copying an item throws.
@@ -519,12 +525,19 @@ class ShardedQueue {
   bool WaitDequeueUntil(ConsumerToken& token, T& out, int64_t deadline) {
     std::span<T> one(&out, 1);
     auto closed = [this] { return ring_->IsClosed(); };
-    // Closed and drained ends it; the last try still takes an item from an
-    // enqueue that raced with Close.
+    // Closed ends it after one last, exhaustive try: that one waits for
+    // shards other consumers hold, so it takes an item from an enqueue that
+    // raced with Close, or returns only once every shard was seen empty.
+    // (An estimate such as IsEmptyApprox could read one consumer's
+    // sequence and hand-out count between its two stores, and end the
+    // wait with items left.)
     return WaitUntil(
         ring_->signal(), deadline,
-        [&] { return Dequeue(token, one, /*fresh=*/true) == 1; },
-        [&] { return closed() && IsEmptyApprox(); }, closed);
+        [&] {
+          return Dequeue(token, one, /*fresh=*/true,
+                         /*exhaustive=*/closed()) == 1;
+        },
+        closed, closed);
   }
 
   std::unique_ptr<ShardedRing<T>> ring_;

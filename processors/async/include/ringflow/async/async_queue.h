@@ -150,7 +150,7 @@ class AsyncQueue {
       // Sender::TrySend): either the sender sees this store, or we see
       // its busy flag below and wait for its send to finish.
       closed_.store(true, std::memory_order_seq_cst);
-      for (const SendGate* gate : std::vector<const SendGate*>{}) {
+      for (const SendGate* gate : gates_) {
         // Acquire: pairs with the sender's release store of `false`, so
         // its enqueue happens before the ring is closed below.
         while (gate->busy.load(std::memory_order_acquire)) CpuRelax();
@@ -253,7 +253,7 @@ class AsyncQueue {
     auto Sending(Enqueue enqueue) noexcept -> decltype(enqueue()) {
       gate_->busy.store(true, std::memory_order_seq_cst);
       decltype(enqueue()) result{};
-      result = enqueue();
+      if (!owner_->closed_.load(std::memory_order_seq_cst)) result = enqueue();
       // Release: pairs with Close's acquire read of the flag.
       gate_->busy.store(false, std::memory_order_release);
       return result;
@@ -318,19 +318,21 @@ class AsyncQueue {
           wait_(owner.queue_->item_signal()) {}
 
     // A dequeue that reads every shard's cursor (no deferral): a waiting
-    // task's tries must see what was published before the arming.
+    // task's tries must see what was published before the arming. Once the
+    // queue is closed (nothing can land any more), exhaustive: it waits for
+    // shards other receivers hold, so 0 then means drained.
     size_t Take(std::span<T> out) {
-      return owner_->queue_->Dequeue(token_, out, /*fresh=*/true);
+      return owner_->queue_->Dequeue(token_, out, /*fresh=*/true,
+                                     /*exhaustive=*/owner_->queue_->IsClosed());
     }
 
     template <typename Try>
     asio::awaitable<absl::Status> Wait(Try try_once, absl::Duration timeout) {
       AsyncQueue& q = *owner_;
-      // Closed and drained ends it; the last try still takes an item that
-      // raced with Close.
-      // The ring's own closed state: set by Close only after every send
-      // in progress finished.
-      auto drained = [&q] { return q.IsClosed() && q.empty(); };
+      // The ring underneath closes only after every send in progress
+      // finished (Close), and every try after that is exhaustive (Take):
+      // the last one returns nothing only when every shard was seen empty.
+      auto drained = [&q] { return q.queue_->IsClosed(); };
       RINGFLOW_CO_ASSIGN_OR_RETURN(
           WaitEnd end,
           co_await wait_.Until(try_once, drained, DeadlineAfter(timeout)));
