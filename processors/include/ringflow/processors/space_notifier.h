@@ -65,6 +65,11 @@ class SpaceNotifier {
   // kMaxNotifiers notifiers; Internal when eventfd fails.
   template <typename Ring>
   static absl::StatusOr<std::unique_ptr<SpaceNotifier>> Create(Ring& ring) {
+    return CreateForKey(KeyOf(ring));
+  }
+  // As Create, for the ring whose slot storage starts at `ring_key`.
+  static absl::StatusOr<std::unique_ptr<SpaceNotifier>> CreateForKey(
+      const void* ring_key) {
     if (!core_internal::RegisterMembarrier()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) failed: ",
@@ -76,7 +81,7 @@ class SpaceNotifier {
       return absl::InternalError(
           absl::StrCat("eventfd: ", std::strerror(errno)));
     }
-    const int index = core_internal::AddSpaceNotifier(KeyOf(ring), fd);
+    const int index = core_internal::AddSpaceNotifier(ring_key, fd);
     if (index < 0) {
       ::close(fd);
       return absl::ResourceExhaustedError(
@@ -105,6 +110,21 @@ class SpaceNotifier {
     core_internal::ArmSpaceNotifier(index_);
     // After the membarrier: the re-read half of the handshake.
     if (ring.RemainingCapacity() >= n) {
+      Disarm();
+      return false;
+    }
+    return true;
+  }
+
+  // Arms, then calls `try_once()` (the operation the loop waits to
+  // complete: a TryPublishEvent, a room check): true when it failed and
+  // the loop may sleep on fd(); false when it succeeded (disarmed again).
+  // Loop thread. One membarrier syscall.
+  template <typename Try>
+  bool ArmUnless(Try&& try_once) {
+    core_internal::ArmSpaceNotifier(index_);
+    // After the membarrier: the re-read half of the handshake.
+    if (try_once()) {
       Disarm();
       return false;
     }

@@ -58,6 +58,7 @@
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/wakeup_signal.h"
 #include "ringflow/processors/event_notifier.h"
+#include "ringflow/processors/space_notifier.h"
 
 namespace ringflow::async {
 
@@ -66,9 +67,13 @@ enum class WaitEnd : uint8_t { kDone, kFinished, kDeadline, kCancelled };
 
 class NotifierWait {
  public:
-  // `signal`: the one the other side wakes after its progress.
+  // `signal`: the one the other side wakes after its progress (readers,
+  // queue senders and receivers: an EventNotifier).
   explicit NotifierWait(core_internal::WakeupSignal& signal) noexcept
       : signal_(&signal) {}
+  // A producer waiting for room in the ring whose slots start at
+  // `ring_key`: a SpaceNotifier, which the ring's consumers fire.
+  explicit NotifierWait(const void* ring_key) noexcept : ring_key_(ring_key) {}
   NotifierWait(NotifierWait&&) noexcept = default;
   NotifierWait& operator=(NotifierWait&&) = delete;
 
@@ -99,26 +104,43 @@ class NotifierWait {
         co_await asio::post(executor, asio::use_awaitable);
         continue;
       }
-      if (!notifier_) {
-        RINGFLOW_CO_ASSIGN_OR_RETURN(notifier_,
-                                     EventNotifier::CreateOnSignal(*signal_));
-      }
-      if (!notifier_->ArmUnless(try_once)) co_return WaitEnd::kDone;
+      RINGFLOW_CO_RETURN_IF_ERROR(MakeNotifier());
+      if (!ArmUnless(try_once)) co_return WaitEnd::kDone;
       if (finished()) {
         // Closed before we armed: Close's wake may have come and gone.
-        notifier_->Disarm();
+        Disarm();
         continue;
       }
       const std::optional<WaitEnd> end = co_await SleepOnFd(executor, deadline);
-      notifier_->Disarm();
+      Disarm();
       if (end) co_return *end;
     }
   }
 
   // Eventfd writes the other side made for this party (statistic).
-  uint64_t wakes() const noexcept { return notifier_ ? notifier_->wakes() : 0; }
+  uint64_t wakes() const noexcept {
+    if (notifier_) return notifier_->wakes();
+    return space_ ? space_->wakes() : 0;
+  }
 
  private:
+  absl::Status MakeNotifier() {
+    if (signal_ != nullptr && !notifier_) {
+      RINGFLOW_ASSIGN_OR_RETURN(notifier_,
+                                EventNotifier::CreateOnSignal(*signal_));
+    } else if (signal_ == nullptr && !space_) {
+      RINGFLOW_ASSIGN_OR_RETURN(space_, SpaceNotifier::CreateForKey(ring_key_));
+    }
+    return absl::OkStatus();
+  }
+  template <typename Try>
+  bool ArmUnless(Try& try_once) {
+    return notifier_ ? notifier_->ArmUnless(try_once)
+                     : space_->ArmUnless(try_once);
+  }
+  void Disarm() noexcept { notifier_ ? notifier_->Disarm() : space_->Disarm(); }
+  int fd() const noexcept { return notifier_ ? notifier_->fd() : space_->fd(); }
+
   // Tries that yield to the executor before a wait arms the notifier.
   static constexpr int kYields = 2;
 
@@ -133,7 +155,7 @@ class NotifierWait {
     struct Descriptor {
       asio::posix::stream_descriptor d;
       ~Descriptor() { d.release(); }
-    } descriptor{asio::posix::stream_descriptor(executor, notifier_->fd())};
+    } descriptor{asio::posix::stream_descriptor(executor, fd())};
     auto readable =
         descriptor.d.async_wait(asio::posix::stream_descriptor::wait_read,
                                 as_tuple(asio::use_awaitable));
@@ -157,8 +179,10 @@ class NotifierWait {
     co_return std::nullopt;
   }
 
-  core_internal::WakeupSignal* signal_;
+  core_internal::WakeupSignal* signal_ = nullptr;  // an event-side wait
+  const void* ring_key_ = nullptr;                 // a space-side wait
   std::unique_ptr<EventNotifier> notifier_;
+  std::unique_ptr<SpaceNotifier> space_;
 };
 
 // The deadline of a wait of `timeout` from now (infinite stays infinite).
