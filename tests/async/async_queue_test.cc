@@ -283,6 +283,93 @@ TEST(AsyncQueueTest, CancelledWaitsTakeNothingAndLoseNothing) {
   io.run();
 }
 
+// Receives raced against a short timer through `||`, over and over, while
+// a sender task sends: every item is either received by a receive that won
+// or still in the queue; a receive that lost the race took nothing.
+TEST(AsyncQueueTest, ReceivesThatLoseARaceWithATimerLoseNoItem) {
+  using namespace asio::experimental::awaitable_operators;
+  const int64_t n = Events(20'000);
+  auto queue = MakeQueue(64, 1);
+  asio::io_context io;
+  int64_t got_sum = 0, got = 0, timeouts = 0;
+  Spawn(io, [&]() -> awaitable<void> {
+    Queue::Sender tx = queue->MakeSender().value();
+    for (int64_t i = 1; i <= n; ++i) {
+      EXPECT_OK(co_await tx.Send(i));
+      if (i % 7 == 0) {
+        asio::steady_timer pause(io, std::chrono::microseconds(30));
+        co_await pause.async_wait(use_awaitable);
+      }
+    }
+    queue->Close();
+  });
+  Spawn(io, [&]() -> awaitable<void> {
+    Queue::Receiver rx = queue->MakeReceiver();
+    for (;;) {
+      asio::steady_timer timer(io, std::chrono::microseconds(20));
+      auto first = co_await (rx.ReceiveFor(absl::InfiniteDuration()) ||
+                             timer.async_wait(use_awaitable));
+      if (first.index() == 1) {
+        ++timeouts;
+        continue;
+      }
+      const absl::StatusOr<int64_t>& item = std::get<0>(first);
+      if (!item.ok()) {
+        EXPECT_THAT(item, StatusIs(absl::StatusCode::kOutOfRange));
+        break;
+      }
+      got_sum += *item;
+      ++got;
+    }
+  });
+  io.run();
+  EXPECT_EQ(got, n) << timeouts << " receives lost the race";
+  EXPECT_EQ(got_sum, n * (n + 1) / 2);
+}
+
+// Timed waits on an io_context run by two threads: the deadline is a
+// timer that writes the eventfd, never a second operation cancelling the
+// fd wait from another thread.
+TEST(AsyncQueueTest, TimedWaitsOnTwoThreadsDeliverEveryItem) {
+  const int64_t n = Events(20'000);
+  auto queue = MakeQueue(16, 1);
+  asio::io_context io(2);
+  std::atomic<int64_t> got_sum{0}, got{0}, timeouts{0};
+  Spawn(io, [&]() -> awaitable<void> {
+    Queue::Sender tx = queue->MakeSender().value();
+    for (int64_t i = 1; i <= n; ++i) {
+      absl::Status status;
+      while (!(status = co_await tx.SendFor(i, absl::Microseconds(20))).ok()) {
+        EXPECT_THAT(status, StatusIs(absl::StatusCode::kDeadlineExceeded));
+      }
+    }
+    queue->Close();
+  });
+  for (int r = 0; r < 2; ++r) {
+    Spawn(io, [&]() -> awaitable<void> {
+      Queue::Receiver rx = queue->MakeReceiver();
+      for (;;) {
+        absl::StatusOr<int64_t> item =
+            co_await rx.ReceiveFor(absl::Microseconds(20));
+        if (item.ok()) {
+          got_sum.fetch_add(*item, std::memory_order_relaxed);
+          got.fetch_add(1, std::memory_order_relaxed);
+        } else if (absl::IsDeadlineExceeded(item.status())) {
+          timeouts.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          EXPECT_THAT(item, StatusIs(absl::StatusCode::kOutOfRange));
+          break;
+        }
+      }
+    });
+  }
+  std::thread other([&io] { io.run(); });
+  io.run();
+  other.join();
+  EXPECT_EQ(got.load(), n);
+  EXPECT_EQ(got_sum.load(), n * (n + 1) / 2);
+}
+
 // A cancellation reported as a status (ReceiveFor inside a cancelled
 // parent).
 TEST(AsyncQueueTest, ACancelledReceiveSaysCancelled) {

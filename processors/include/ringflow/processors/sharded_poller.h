@@ -206,6 +206,16 @@ class ShardedPoller {
     return Probe{this}.Published(1, order) >= 1;
   }
 
+  // Ends every shard's read deferral: the next Poll or lease reads each
+  // shard's cursor (EventPoller::ClearDeferral). For a reader about to
+  // sleep, whose last look must be a real one. Reader thread.
+  void ClearDeferral() noexcept {
+    deferred_ = false;
+    for (Reader& reader : readers_) {
+      if (reader.poller) reader.poller->ClearDeferral();
+    }
+  }
+
   // Makes Wait return kAlerted until ClearAlert. Thread-safe.
   void Alert() noexcept {
     alert_.Set();

@@ -288,8 +288,10 @@ class ShardedQueue {
   // ---- event loops -----------------------------------------------------
 
   // An eventfd for a loop that waits for items: arm it with
-  // `n->ArmUnless([&] { return queue.TryDequeue(token, out); })` and sleep
-  // on n->fd() when that returns true. Producers write it (once per
+  // `n->ArmUnless([&] { return queue.Dequeue(token, out, true) > 0; })`
+  // (fresh: a TryDequeue may serve a deferred read and miss an item
+  // published before the arming) and sleep on n->fd() when that returns
+  // true. Producers write it (once per
   // arming) when they publish, Close writes it. InvalidArgument for a
   // spinning wait strategy (nobody wakes); errors as EventNotifier::Create.
   absl::StatusOr<std::unique_ptr<EventNotifier>> CreateItemNotifier() {

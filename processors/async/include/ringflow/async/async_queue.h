@@ -225,7 +225,7 @@ class AsyncQueue {
       };
       auto closed = [&q] { return q.IsClosed(); };
       // Errors (no notifier) end it like a cancellation: `sent` says.
-      (void)co_await wait_.Until(try_more, closed, absl::InfiniteFuture());
+      (void)co_await wait_.Until(try_more, closed, INT64_MAX);
       co_return sent;
     }
 
@@ -247,8 +247,9 @@ class AsyncQueue {
     // Seq_cst store of the flag, then the seq_cst load of `closed_`: the
     // handshake with Close (its seq_cst store of `closed_`, then its read
     // of our flag): either we see the queue closed and send nothing, or
-    // Close sees us busy and waits until our enqueue is done. One
-    // uncontended exchange per call on this sender's own line.
+    // Close sees us busy and waits until our enqueue is done. Per call: a
+    // seq_cst store (an exchange on x86) and a release store on this
+    // sender's own line, and a load of the shared, read-mostly `closed_`.
     template <typename Enqueue>
     auto Sending(Enqueue enqueue) noexcept -> decltype(enqueue()) {
       gate_->busy.store(true, std::memory_order_seq_cst);
@@ -282,8 +283,9 @@ class AsyncQueue {
     }
 
     // Suspends while the queue is empty: an item; empty once the queue is
-    // closed and drained, or when the wait was cancelled (nothing taken;
-    // IsClosed() tells them apart).
+    // closed and drained, when the wait was cancelled (nothing taken), or
+    // when no notifier could be made for it (the process's table or fds
+    // are exhausted): ReceiveFor says which.
     asio::awaitable<std::optional<T>> Receive() {
       absl::StatusOr<T> item = co_await ReceiveFor(absl::InfiniteDuration());
       if (!item.ok()) co_return std::nullopt;

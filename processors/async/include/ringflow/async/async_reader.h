@@ -21,9 +21,15 @@
 // Ends: OK with events; OutOfRange once the ring is closed and this reader
 // has read everything; DeadlineExceeded (the timeout forms); Cancelled
 // through Asio's cancellation slot. A wait that ends without events has
-// leased nothing and moved no sequence. Closing a ring does not wake its
-// sleeping readers (producers wake them by publishing): stop a reader by
-// cancelling its wait, or by a timeout.
+// leased nothing and moved no sequence. Closing a RingBuffer does not wake
+// its sleeping readers (its producers wake them by publishing; a
+// ShardedRing's Close does): stop such a reader by cancelling its wait,
+// or by a timeout.
+//
+// Every try ends the poller's read deferral first (ClearDeferral), so a
+// poller with stream_backoff_pauses never sleeps on a deferred read. The
+// poller must read the producers' cursor only (no upstream stages): a
+// notifier is woken by publishes, not by an upstream consumer's progress.
 //
 // Who calls what: one task at a time (the poller's reader thread rules:
 // a lease must be released before the next one is asked for). The reader
@@ -79,7 +85,10 @@ class AsyncReader {
       int64_t max, absl::Duration timeout = absl::InfiniteDuration()) {
     std::optional<LeaseBatch<E>> batch;
     RINGFLOW_CO_RETURN_IF_ERROR(co_await Wait(
-        [&] { return (batch = poller_->TryLeaseBatch(max)).has_value(); },
+        [&] {
+          poller_->ClearDeferral();
+          return (batch = poller_->TryLeaseBatch(max)).has_value();
+        },
         timeout));
     co_return std::move(*batch);
   }
@@ -89,7 +98,11 @@ class AsyncReader {
       absl::Duration timeout = absl::InfiniteDuration()) {
     std::optional<Lease<E>> lease;
     RINGFLOW_CO_RETURN_IF_ERROR(co_await Wait(
-        [&] { return (lease = poller_->TryLease()).has_value(); }, timeout));
+        [&] {
+          poller_->ClearDeferral();
+          return (lease = poller_->TryLease()).has_value();
+        },
+        timeout));
     co_return std::move(*lease);
   }
 

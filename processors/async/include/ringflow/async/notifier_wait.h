@@ -17,9 +17,17 @@
 //
 // Cancellation (an Asio cancellation slot: `co_await (op || timer)`,
 // `asio::bind_cancellation_slot`, a cancelled parent): the wait completes
-// with Cancelled, having taken nothing: the operation only runs in the
-// tries, and a try that succeeds is never undone or dropped (it wins over
-// a cancellation that arrives in the same step).
+// with Cancelled, having taken nothing. The operation only runs in the
+// tries, and each try is preceded, in the same synchronous step, by a read
+// of the cancellation state: once a cancellation was requested no try
+// runs, so a parent that drops a cancelled branch's result drops nothing
+// taken. Asio delivers cancellation on the thread that emits it: with
+// `||` on an io_context run by several threads, put the coroutine on a
+// strand (asio::make_strand), as for any Asio I/O object.
+//
+// Timeouts need no second operation: a timer writes the eventfd at the
+// deadline (one dup() of the fd per timed sleep), and the wait sees the
+// time on its next round. Deadlines are CLOCK_MONOTONIC.
 //
 // One NotifierWait per waiting party (a queue's Sender or Receiver, a
 // reader): created on the first wait that has to sleep, it holds one
@@ -32,6 +40,9 @@
 #ifndef RINGFLOW_ASYNC_NOTIFIER_WAIT_H_
 #define RINGFLOW_ASYNC_NOTIFIER_WAIT_H_
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -41,7 +52,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "asio/any_io_executor.hpp"
 #include "asio/awaitable.hpp"
@@ -49,12 +59,12 @@
 #include "asio/cancellation_type.hpp"
 #include "asio/error.hpp"
 #include "asio/experimental/as_tuple.hpp"
-#include "asio/experimental/awaitable_operators.hpp"
 #include "asio/posix/stream_descriptor.hpp"
 #include "asio/post.hpp"
 #include "asio/steady_timer.hpp"
 #include "asio/this_coro.hpp"
 #include "asio/use_awaitable.hpp"
+#include "ringflow/core/internal/monotonic_clock.h"
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/internal/wakeup_signal.h"
 #include "ringflow/processors/event_notifier.h"
@@ -79,25 +89,32 @@ class NotifierWait {
 
   // Retries `try_once()` until it returns true (kDone); `finished()` ends
   // the wait after one more try (kDone if that try succeeds, else
-  // kFinished: the queue closed, the ring closed and drained);
-  // kDeadline at `deadline`; kCancelled when the coroutine's wait is
-  // cancelled. Errors: the notifier could not be made (ResourceExhausted,
-  // Internal), never for the operation itself.
+  // kFinished: the queue closed, the ring closed and drained); kDeadline
+  // at `deadline` (MonotonicNanos; INT64_MAX: none); kCancelled when the
+  // coroutine's wait is cancelled. Errors: the notifier could not be made
+  // (ResourceExhausted, Internal), never for the operation itself.
+  //
+  // The cancellation state is read right before every try, in the same
+  // synchronous step: a wait whose cancellation was requested never
+  // completes the operation (its parent, an `||` say, would drop the
+  // item it took or the send it made).
   template <typename Try, typename Finished>
   asio::awaitable<absl::StatusOr<WaitEnd>> Until(Try try_once,
                                                  Finished finished,
-                                                 absl::Time deadline) {
+                                                 int64_t deadline) {
     for (int tries = 0;; ++tries) {
-      if (try_once()) co_return WaitEnd::kDone;
-      if (finished()) {
-        co_return try_once() ? WaitEnd::kDone : WaitEnd::kFinished;
-      }
       asio::cancellation_state state =
           co_await asio::this_coro::cancellation_state;
       if (state.cancelled() != asio::cancellation_type::none) {
         co_return WaitEnd::kCancelled;
       }
-      if (absl::Now() >= deadline) co_return WaitEnd::kDeadline;
+      if (try_once()) co_return WaitEnd::kDone;
+      if (finished()) {
+        co_return try_once() ? WaitEnd::kDone : WaitEnd::kFinished;
+      }
+      if (core_internal::MonotonicNanos() >= deadline) {
+        co_return WaitEnd::kDeadline;
+      }
       auto executor = co_await asio::this_coro::executor;
       if (tries < kYields) {
         // Another task on this thread may be the one to make progress.
@@ -144,40 +161,51 @@ class NotifierWait {
   // Tries that yield to the executor before a wait arms the notifier.
   static constexpr int kYields = 2;
 
-  // Suspends until the fd is readable (nullopt: try again), the deadline
-  // (kDeadline) or a cancellation (kCancelled).
+  // Suspends until the fd is readable (nullopt: try again; the top of
+  // Until sees a passed deadline) or the wait is cancelled (kCancelled).
+  // A deadline is a timer that writes the eventfd (through a dup of it,
+  // which the timer's handler owns, so a late handler never writes a
+  // closed or reused fd number); no second operation races the fd wait,
+  // so nothing here emits a cancellation from another thread.
   asio::awaitable<std::optional<WaitEnd>> SleepOnFd(
-      const asio::any_io_executor& executor, absl::Time deadline) {
-    using asio::experimental::as_tuple;
-    using namespace asio::experimental::awaitable_operators;
+      const asio::any_io_executor& executor, int64_t deadline) {
     // Registered for this sleep only; gives the fd back (the notifier owns
     // it) however the sleep ends.
     struct Descriptor {
       asio::posix::stream_descriptor d;
       ~Descriptor() { d.release(); }
     } descriptor{asio::posix::stream_descriptor(executor, fd())};
-    auto readable =
-        descriptor.d.async_wait(asio::posix::stream_descriptor::wait_read,
-                                as_tuple(asio::use_awaitable));
-    std::error_code ec;
-    if (deadline == absl::InfiniteFuture()) {
-      std::tie(ec) = co_await std::move(readable);
-    } else {
-      asio::steady_timer timer(executor);
-      timer.expires_after(std::chrono::nanoseconds(
-          absl::ToInt64Nanoseconds(deadline - absl::Now())));
-      auto first = co_await (std::move(readable) ||
-                             timer.async_wait(as_tuple(asio::use_awaitable)));
-      if (first.index() == 1) {
-        std::tie(ec) = std::get<1>(first);
-        if (!ec) co_return std::nullopt;  // the top of Until sees the time
-      } else {
-        std::tie(ec) = std::get<0>(first);
-      }
+    std::optional<asio::steady_timer> timer;
+    if (deadline != INT64_MAX) {
+      auto wake = std::make_shared<OwnedFd>(::dup(fd()));
+      if (wake->fd < 0) co_return std::nullopt;  // retry: sees the time
+      timer.emplace(executor,
+                    std::chrono::nanoseconds(std::max<int64_t>(
+                        0, deadline - core_internal::MonotonicNanos())));
+      timer->async_wait([wake](std::error_code ec) {
+        if (ec) return;  // cancelled: the fd woke first
+        const uint64_t one = 1;
+        [[maybe_unused]] const ssize_t n = ::write(wake->fd, &one, sizeof one);
+      });
     }
+    auto [ec] = co_await descriptor.d.async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        asio::experimental::as_tuple(asio::use_awaitable));
+    if (timer) timer->cancel();
     if (ec == asio::error::operation_aborted) co_return WaitEnd::kCancelled;
     co_return std::nullopt;
   }
+
+  // A file descriptor closed with its last owner.
+  struct OwnedFd {
+    explicit OwnedFd(int f) : fd(f) {}
+    OwnedFd(const OwnedFd&) = delete;
+    OwnedFd& operator=(const OwnedFd&) = delete;
+    ~OwnedFd() {
+      if (fd >= 0) ::close(fd);
+    }
+    int fd;
+  };
 
   core_internal::WakeupSignal* signal_ = nullptr;  // an event-side wait
   const void* ring_key_ = nullptr;                 // a space-side wait
@@ -185,10 +213,12 @@ class NotifierWait {
   std::unique_ptr<SpaceNotifier> space_;
 };
 
-// The deadline of a wait of `timeout` from now (infinite stays infinite).
-inline absl::Time DeadlineAfter(absl::Duration timeout) noexcept {
-  return timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
-                                             : absl::Now() + timeout;
+// The deadline (MonotonicNanos) of a wait of `timeout` from now; INT64_MAX
+// for none.
+inline int64_t DeadlineAfter(absl::Duration timeout) noexcept {
+  if (timeout >= absl::Hours(24 * 365)) return INT64_MAX;
+  if (timeout <= absl::ZeroDuration()) return core_internal::MonotonicNanos();
+  return core_internal::MonotonicNanos() + absl::ToInt64Nanoseconds(timeout);
 }
 
 }  // namespace ringflow::async
