@@ -6,6 +6,9 @@
 #ifndef RINGFLOW_CORE_H_
 #define RINGFLOW_CORE_H_
 
+#include "ringflow/core/byte_reader.h"
+#include "ringflow/core/byte_ring.h"
+#include "ringflow/core/byte_ring_options.h"
 #include "ringflow/core/config.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
@@ -15,5 +18,6 @@
 #include "ringflow/core/sharded_ring.h"
 #include "ringflow/core/wait_result.h"
 #include "ringflow/core/wait_strategy.h"
+#include "ringflow/core/write_claim.h"
 
 #endif  // RINGFLOW_CORE_H_

@@ -1,0 +1,67 @@
+#include "ringflow/core/byte_ring.h"
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "ringflow/core/internal/monotonic_clock.h"
+#include "ringflow/core/internal/status_macros.h"
+
+namespace ringflow {
+
+absl::StatusOr<std::unique_ptr<ByteRing>> ByteRing::Create(
+    const ByteRingOptions& options) {
+  RINGFLOW_RETURN_IF_ERROR(ValidateByteRingOptions(options));
+  return std::unique_ptr<ByteRing>(new ByteRing(options));
+}
+
+absl::StatusOr<WriteClaim> ByteRing::Claim(int64_t length,
+                                           absl::Duration timeout) {
+  RINGFLOW_RETURN_IF_ERROR(ValidateRecordLength(length));
+  const int64_t now = core_internal::MonotonicNanos();
+  const int64_t limit = absl::ToInt64Nanoseconds(timeout);
+  // Saturating: a huge timeout is "no deadline", never an overflow.
+  const int64_t deadline = limit > INT64_MAX - now
+                               ? core_internal::ByteRingState::kNoDeadline
+                               : now + limit;
+  core_internal::ClaimLayout layout;
+  switch (state_.ClaimUntil(length, deadline, layout)) {
+    case core_internal::ClaimStatus::kClaimed:
+      return WriteClaim(&state_, layout);
+    case core_internal::ClaimStatus::kBadLength:
+      break;  // validated above
+    case core_internal::ClaimStatus::kClosed:
+      return absl::FailedPreconditionError(
+          absl::StrCat("byte ring '", state_.options().name, "' is closed"));
+    case core_internal::ClaimStatus::kHalted:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "byte ring '", state_.options().name, "' was halted while waiting"));
+    case core_internal::ClaimStatus::kTimedOut:
+      return absl::DeadlineExceededError(
+          absl::StrCat("no room for a ", length, "-byte record in byte ring '",
+                       state_.options().name, "' within ",
+                       absl::FormatDuration(timeout), "; nothing was claimed"));
+  }
+  return ValidateRecordLength(length);
+}
+
+absl::StatusOr<ByteReader> ByteRing::RegisterReader(std::string_view name,
+                                                    ReaderStart start) {
+  RINGFLOW_ASSIGN_OR_RETURN(core_internal::ConsumerHandle handle,
+                            state_.JoinReader(name));
+  // Relaxed: stored by Join on this thread; we are its writer from now on.
+  const int64_t position = handle.sequence().LoadRelaxed();
+  int64_t discard_below = INT64_MIN;
+  if (start == ReaderStart::kLatest) {
+    // Claims are contiguous and the tail only grows: every claim that this
+    // load (acquire, ClaimedPosition) does not include starts at or above
+    // the value read, so it is delivered; the ones it includes are not.
+    discard_below = state_.ClaimedPosition();
+  }
+  return ByteReader(&state_, std::move(handle), position, discard_below);
+}
+
+}  // namespace ringflow
