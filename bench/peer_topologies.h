@@ -484,6 +484,9 @@ RunFn MakePeerRun(const Scenario& s) {
       if (s.wait != WaitStrategyKind::kBlocking) return &PeerPingPong<P>;
       if constexpr (!std::is_void_v<Blocking>) return &PeerPingPong<Blocking>;
       return nullptr;
+    case Topology::kWake:
+    case Topology::kIdleCpu:
+      return nullptr;  // the Async family's own kinds (async_bench.cc)
   }
   return nullptr;
 }

@@ -222,8 +222,9 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
   }
   std::fprintf(out,
                "Cells: median [min-max]. M ev/s: millions of events per "
-               "second, higher is better. ns: round-trip time, lower is "
-               "better.\n\n");
+               "second, higher is better. ns: round-trip time (NotifierWake: "
+               "publish to handler), lower is better. us CPU: process CPU "
+               "time, lower is better.\n\n");
 
   std::vector<std::string> header = {"scenario", "unit", kRingflowColumn};
   for (const std::string& p : PeerColumns()) header.push_back(p);
@@ -405,14 +406,16 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
                        "--scenarios=SharedOneToOne --reps=15)",
                  others.c_str());
   }
-  // The other ringflow columns of the sharded and Scaling rows (the
-  // kMulti ring beside ShardedThreeToOne, OneToOne beside ShardedOneToOne,
-  // Scaling's `sharded` column): each with the paired ratio of the ringflow
-  // column to it, or of it to the best peer for Scaling.
+  // The other columns of the sharded, Scaling and Async rows (the kMulti
+  // ring beside ShardedThreeToOne, OneToOne beside ShardedOneToOne,
+  // Scaling's `sharded` column, the Async rows' futex, asio-chan and
+  // mutex-deque): each metric with the paired ratio of the ringflow column
+  // to it, and of it to the best peer for Scaling.
   bool titled = false;
   const std::vector<std::string> peers = PeerColumns();
   for (const ScenarioResult& s : results) {
-    if (!s.status.empty() || (s.family != "Sharded" && s.family != "Scaling")) {
+    if (!s.status.empty() || (s.family != "Sharded" && s.family != "Scaling" &&
+                              s.family != "Async")) {
       continue;
     }
     const ImplResult* ringflow = s.Find(kRingflowColumn);
@@ -423,24 +426,28 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
         continue;
       }
       if (!titled) {
-        std::fprintf(out, "\nOther ringflow columns:\n");
+        std::fprintf(out, "\nOther columns:\n");
         titled = true;
       }
-      std::string ratios;
-      const std::optional<Stat> r = PairedRatio(*ringflow, impl, 0);
-      if (r) ratios = "ringflow / " + impl.column + " = " + RatioRange(*r);
-      for (const std::string& peer :
-           {std::string("mc-cq"), std::string("aq-mpmc")}) {
-        const ImplResult* p = s.Find(peer);
-        if (p == nullptr) continue;
-        const std::optional<Stat> q = PairedRatio(impl, *p, 0);
-        if (q)
-          ratios += "; " + impl.column + " / " + peer + " = " + RatioRange(*q);
+      for (size_t m = 0; m < s.metrics.size(); ++m) {
+        std::string ratios;
+        const std::optional<Stat> r = PairedRatio(*ringflow, impl, m);
+        if (r) ratios = "ringflow / " + impl.column + " = " + RatioRange(*r);
+        for (const std::string& peer :
+             {std::string("mc-cq"), std::string("aq-mpmc")}) {
+          const ImplResult* p = s.Find(peer);
+          if (p == nullptr) continue;
+          const std::optional<Stat> q = PairedRatio(impl, *p, m);
+          if (q) {
+            ratios +=
+                "; " + impl.column + " / " + peer + " = " + RatioRange(*q);
+          }
+        }
+        std::fprintf(out, "  %s: %s %s %s (%s); %s\n", RowName(s, m).c_str(),
+                     impl.column.c_str(),
+                     Cell(Summarize(impl.samples[m])).c_str(), s.unit.c_str(),
+                     impl.detail.c_str(), ratios.c_str());
       }
-      std::fprintf(out, "  %s: %s %s M ev/s (%s); %s\n", s.name.c_str(),
-                   impl.column.c_str(),
-                   Cell(Summarize(impl.samples[0])).c_str(),
-                   impl.detail.c_str(), ratios.c_str());
     }
   }
   std::fprintf(out, "\nWall time: %.1f s\n", info.wall_s);
@@ -568,6 +575,7 @@ bool WritePlot(const std::string& path,
     std::string data;
     for (const ScenarioResult& s : results) {
       if (!s.status.empty() || s.higher_is_better != throughput) continue;
+      if (!throughput && s.unit != "ns") continue;  // AsyncIdle: CPU time
       for (size_t m = 0; m < s.metrics.size(); ++m) {
         std::string label = RowName(s, m);
         std::replace(label.begin(), label.end(), ' ', '_');
@@ -610,7 +618,7 @@ bool WritePlot(const std::string& path,
   auto has_data = [&](bool rate, const std::string& column) {
     for (const ScenarioResult& s : results) {
       if (s.status.empty() && s.higher_is_better == rate &&
-          s.Find(column) != nullptr) {
+          (rate || s.unit == "ns") && s.Find(column) != nullptr) {
         return true;
       }
     }
@@ -638,8 +646,9 @@ bool WritePlot(const std::string& path,
                    "Throughput (higher is better)");
   }
   if (!latency.empty()) {
-    script += plot("$latency", "ns per round trip (log)",
-                   "PingPong round-trip time (lower is better)");
+    script += plot("$latency", "ns (log)",
+                   "PingPong round trip, NotifierWake one way (lower is "
+                   "better)");
   }
   script += "unset multiplot\n";
 

@@ -107,6 +107,9 @@ inline RunFn RingflowRun(const Scenario& s, const RingflowSetup& setup) {
     case Topology::kPingPong:
       if (!plain || multi) return nullptr;
       return [wait](const RunContext& c) { return RingflowPingPong(c, wait); };
+    case Topology::kWake:
+    case Topology::kIdleCpu:
+      return nullptr;  // the Async family's own kinds (async_bench.cc)
   }
   return nullptr;
 }

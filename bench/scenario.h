@@ -14,6 +14,8 @@
 //                          kOneToOne with a batch of 1
 //   peer_topologies.h      any peer adapter (PeerRun<P>), the kinds that
 //                          adapter's API supports; peers.cc lists the peers
+//   async_bench.cc         the Async family (AsyncScenarios, AsyncRun):
+//                          its own kinds and every column of its rows
 //   topology_bench.cc      the bounds, and the run loop over the columns
 //
 // Thread-safety: plain values, built and read by the scenario thread.
@@ -68,6 +70,13 @@ enum class Topology : uint8_t {
   // ns. Checks that every pong carries its ping's value and that every
   // round trip was timed.
   kPingPong,
+  // Async family only (async_bench.cc). One event at a time to a consumer
+  // asleep before each; publish -> handler {p50, p99} ns, every event
+  // handled once and in order.
+  kWake,
+  // Async family only: process CPU time (us) of a consumer waiting on an
+  // empty queue for budget_ms; the one item sent afterwards is received.
+  kIdleCpu,
 };
 
 // Which API reads a ringflow ring (kOneToOne with a batch of 1 only; every
@@ -99,6 +108,7 @@ enum class Runner : uint8_t {
   kBound,               // ceiling (k = batch), or floor for kPingPong
   kShardedRing,   // ShardedRing + ShardedEventProcessor (sharded_topologies)
   kShardedQueue,  // ShardedQueue through the peers' run code
+  kAsync,         // AsyncRun (async_bench.cc): any column, the bound too
 };
 
 // One column of a scenario's row.
@@ -134,6 +144,8 @@ struct Scenario {
   // Not in the default selection; runs when named (by name or family) and
   // in every --smoke run, so that ctest keeps it verified.
   bool opt_in = false;
+  int threads = 0;    // Async family: threads running the io_context
+  bool bound = true;  // false: the row has no bound column
 
   // The row, in this order: `ringflow`, the `peers` (each with
   // `peer_detail`), `columns`, then the bound unless `columns` places it.
@@ -165,6 +177,12 @@ std::vector<Scenario> AllScenarios();
 // One timed, verified run of a column (a Fail() ends the process when its
 // check does not hold).
 using RunFn = std::function<Metrics(const RunContext&)>;
+
+// The Async family (async_bench.cc): NotifierWake, and the AsyncQueue rows
+// when the bench is built with ringflow::async (RINGFLOW_BENCH_ASYNC).
+std::vector<Scenario> AsyncScenarios();
+// The run of `column` in an Async-family row (Runner::kAsync).
+RunFn AsyncRun(const Scenario& s, const Column& column);
 
 }  // namespace ringflow::bench
 

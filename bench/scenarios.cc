@@ -518,6 +518,7 @@ std::vector<Scenario> AllScenarios() {
       QueueScenario(1000, 1, 1),
       QueueScenario(1, kProducers, kConsumers),
   };
+  for (Scenario& s : AsyncScenarios()) all.push_back(std::move(s));
   for (int consumers : kScalingConsumers) {
     for (int producers : kScalingProducers) {
       all.push_back(Scaling(producers, consumers));

@@ -38,6 +38,13 @@
 // On a machine without the Debian packages, carry the one file that
 // `make bench-static` links (build/release/bench/ringflow_bench_static).
 //
+// Async (issue 15; async_bench.cc says what each row runs): NotifierWake
+// (publish -> woken handler, p50/p99 ns: EventNotifier, the kBlocking
+// futex, a bare eventfd as the floor), AsyncOneToOne{1,2}T and
+// AsyncTwoToTwo{1,2}T (AsyncQueue vs Asio's concurrent_channel vs a
+// mutex-guarded deque, M items/s), AsyncIdle (CPU of a waiting receiver).
+// In the default run; alone: ringflow_bench --scenarios=Async --pin
+//
 // Internal (not in --help): --shared_consumer=RING --events=N [--pin] runs
 // this binary as SharedOneToOne's consumer process (shared_topologies.h).
 //
@@ -45,8 +52,9 @@
 // them; this file holds the flags, the bounds' runs and the run loop over a
 // scenario's columns; ringflow_topologies.cc, shared_topologies.cc and
 // peer_topologies.h implement each topology once (peers.h adapts each peer
-// queue, peers.cc lists them), bounds.h the ceiling and floor, harness.h
-// and topology.h what they share, report.{h,cc} the table, JSON and plot.
+// queue, peers.cc lists them), async_bench.cc the Async family, bounds.h
+// the ceiling and floor, harness.h and topology.h what they share,
+// report.{h,cc} the table, JSON and plot.
 
 #include <algorithm>
 #include <array>
@@ -118,6 +126,8 @@ RunFn RunOf(const Scenario& s, const Column& column, std::string& detail) {
     case Runner::kShardedRing:
     case Runner::kShardedQueue:
       return ShardedRun(s, column.runner);
+    case Runner::kAsync:
+      return AsyncRun(s, column);
     case Runner::kBound:
       if (s.topology == Topology::kPingPong) {
         if (detail.empty()) detail = "two padded atomics, spinning";
@@ -141,8 +151,9 @@ std::vector<Impl> ImplsOf(const Scenario& s) {
     columns.push_back({peer, s.peer_detail, Runner::kPeer});
   }
   columns.insert(columns.end(), s.columns.begin(), s.columns.end());
-  if (std::ranges::none_of(
-          columns, [](const Column& c) { return c.name == kBoundColumn; })) {
+  if (s.bound && std::ranges::none_of(columns, [](const Column& c) {
+        return c.name == kBoundColumn;
+      })) {
     columns.push_back(Bound());
   }
   std::vector<Impl> impls;
@@ -319,16 +330,21 @@ std::string Today() {
 
 // Runs one scenario: warm-up, then reps interleaved.
 ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
-  const bool latency = s.topology == Topology::kPingPong;
+  const bool wake = s.topology == Topology::kWake;
+  const bool cpu = s.topology == Topology::kIdleCpu;
+  const bool latency = s.topology == Topology::kPingPong || wake;
   ScenarioResult result;
   result.name = s.name;
   result.family = s.family;
-  result.unit = latency ? "ns" : "M ev/s";
-  result.higher_is_better = !latency;
-  result.metrics = latency ? std::vector<std::string>{"p50", "p99", "p99.9"}
-                           : std::vector<std::string>{"throughput"};
+  result.unit = cpu ? "us CPU" : latency ? "ns" : "M ev/s";
+  result.higher_is_better = !latency && !cpu;
+  result.metrics = wake      ? std::vector<std::string>{"p50", "p99"}
+                   : latency ? std::vector<std::string>{"p50", "p99", "p99.9"}
+                   : cpu     ? std::vector<std::string>{"cpu"}
+                             : std::vector<std::string>{"throughput"};
   result.note = s.note;
-  result.bound_label = latency ? "floor" : "ceil k=" + std::to_string(s.batch);
+  result.bound_label =
+      latency || cpu ? "floor" : "ceil k=" + std::to_string(s.batch);
   result.compare_to = s.compare_to;
   result.not_applicable = NotApplicable(s);
   const std::vector<Impl> impls = ImplsOf(s);
@@ -377,7 +393,7 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
               .count();
-      if (latency || seconds <= 0) continue;  // latency: budget
+      if (latency || cpu || seconds <= 0) continue;  // budget, not events
       const double rate = static_cast<double>(warm) / seconds;
       int64_t n = std::clamp(static_cast<int64_t>(rate * kTargetRunSeconds),
                              warm, events);

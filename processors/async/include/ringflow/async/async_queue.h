@@ -201,7 +201,10 @@ class AsyncQueue {
     // Suspends while the shard is full. OK; FailedPrecondition when the
     // queue is closed (nothing sent); Cancelled (nothing sent).
     asio::awaitable<absl::Status> Send(T item) {
-      return SendFor(std::move(item), absl::InfiniteDuration());
+      // Fast path in this frame: the nested waits (three more coroutine
+      // frames) only when the shard is full.
+      if (TrySend(item)) co_return absl::OkStatus();
+      co_return co_await SendFor(std::move(item), absl::InfiniteDuration());
     }
     // As Send; DeadlineExceeded (nothing sent) after `timeout`.
     asio::awaitable<absl::Status> SendFor(T item, absl::Duration timeout) {
@@ -287,6 +290,9 @@ class AsyncQueue {
     // when no notifier could be made for it (the process's table or fds
     // are exhausted): ReceiveFor says which.
     asio::awaitable<std::optional<T>> Receive() {
+      // Fast path in this frame (a read the stream backoff may defer: the
+      // wait's tries read every cursor).
+      if (std::optional<T> item = TryReceive()) co_return item;
       absl::StatusOr<T> item = co_await ReceiveFor(absl::InfiniteDuration());
       if (!item.ok()) co_return std::nullopt;
       co_return std::move(*item);
@@ -303,7 +309,8 @@ class AsyncQueue {
     // out.size() (one sender's, in order); 0 once closed and drained or
     // when the wait was cancelled.
     asio::awaitable<size_t> ReceiveBulk(std::span<T> out) {
-      size_t n = 0;
+      size_t n = TryReceiveBulk(out);
+      if (n > 0) co_return n;
       const absl::Status status = co_await Wait(
           [&] { return (n = Take(out)) > 0; }, absl::InfiniteDuration());
       co_return status.ok() ? n : 0;
