@@ -1,8 +1,9 @@
 // ringflow/processors.h — the processors component's public headers: the
 // EventHandler concept, BatchEventProcessor, EventPoller with Lease and
 // LeaseBatch, WorkerPool, ExceptionPolicy, and the Disruptor DSL with
-// EventHandlerGroup. Machinery (WorkProcessor, run state, drain) lives in
-// ringflow/processors/internal/ and is not part of the API.
+// EventHandlerGroup, and RecordProcessor over a ByteRing. Machinery
+// (WorkProcessor, run state, drain) lives in ringflow/processors/internal/
+// and is not part of the API.
 #ifndef RINGFLOW_PROCESSORS_H_
 #define RINGFLOW_PROCESSORS_H_
 
@@ -15,6 +16,7 @@
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/exception_policy.h"
 #include "ringflow/processors/lease.h"
+#include "ringflow/processors/record_processor.h"
 #include "ringflow/processors/sharded_disruptor.h"
 #include "ringflow/processors/sharded_event_processor.h"
 #include "ringflow/processors/sharded_poller.h"
