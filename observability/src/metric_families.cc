@@ -158,6 +158,10 @@ std::vector<MetricFamily> BuildMetricFamilies(
     std::span<const RingSnapshot> rings) {
   FamilySet families;
   for (const RingSnapshot& ring : rings) {
+    if (ring.capacity == kNoEventSlots) {  // a byte ring: its block only
+      if (ring.counters != nullptr) AddBlockCounters(*ring.counters, families);
+      continue;
+    }
     const Labels ring_label{{"ring", ring.ring}};
     families.AddGauge("ringflow_ring_capacity_events", "Slots in the ring.",
                       ring_label, static_cast<double>(ring.capacity));

@@ -218,9 +218,11 @@ class ByteReader {
   // wait_timeout. Reader thread. Never allocates; sleeps in the kernel only
   // with the blocking strategies.
   WaitResult Wait() noexcept {
-    const core_internal::RecordProbe<core_internal::ByteRingState> probe(ring_);
+    const core_internal::RecordProbe<core_internal::ByteRingState> probe(
+        ring_, alert_.get());
     for (;;) {
       if (Ready()) return WaitResult::Available(position_);
+      if (alert_->IsSet()) return WaitResult::Alerted();
       const WaitResult result =
           ring_->wait_strategy().WaitFor(position_, probe, ring_->alert());
       if (!result.ok()) return result;
@@ -236,12 +238,24 @@ class ByteReader {
         limit > INT64_MAX / 4 ? INT64_MAX / 2 : now + limit;
     for (;;) {
       if (Ready()) return WaitResult::Available(position_);
+      if (alert_->IsSet()) return WaitResult::Alerted();
       const int64_t remaining = deadline - core_internal::MonotonicNanos();
       if (remaining <= 0) return WaitResult::Timeout();
       const WaitResult result = WaitOnce(remaining);
       if (result.status == WaitStatus::kAlerted) return result;
     }
   }
+
+  // Makes Wait / WaitFor return kAlerted (no record is skipped) until
+  // ClearAlert, waking a sleeping Wait: how a processor that runs this
+  // reader stops it. Any thread. One syscall with a blocking strategy.
+  void Alert() noexcept {
+    // Seq_cst Set, then the wake: a sleeper re-reads the flag (through the
+    // probe, seq_cst) after registering, or the wake bumps its epoch.
+    alert_->Set();
+    ring_->wait_strategy().WakeAll();
+  }
+  void ClearAlert() noexcept { alert_->Clear(); }
 
   // The position of the next record to read (bytes released so far).
   // Reader thread.
@@ -272,7 +286,8 @@ class ByteReader {
         handle_(std::move(handle)),
         position_(start),
         discard_below_(discard_below),
-        counters_(std::make_unique<core_internal::ByteReaderCounters>()) {}
+        counters_(std::make_unique<core_internal::ByteReaderCounters>()),
+        alert_(std::make_unique<core_internal::AlertFlag>()) {}
 
   // Walks from `position` past skip records (adding their sizes to
   // `skipped`) and discarded records to the next data record: true and the
@@ -333,7 +348,8 @@ class ByteReader {
 
   // One bounded wait with the ring's strategy (at most `remaining_ns`).
   WaitResult WaitOnce(int64_t remaining_ns) const noexcept {
-    const core_internal::RecordProbe<core_internal::ByteRingState> probe(ring_);
+    const core_internal::RecordProbe<core_internal::ByteRingState> probe(
+        ring_, alert_.get());
     const WaitStrategy& strategy = ring_->wait_strategy();
     const core_internal::AlertFlag& alert = ring_->alert();
     switch (strategy.kind()) {
@@ -378,6 +394,9 @@ class ByteReader {
   bool reading_ = false;   // a ReadClaim is held
   // Heap-allocated so statistics readers keep a stable address across moves.
   std::unique_ptr<core_internal::ByteReaderCounters> counters_;
+  // This reader's own alert (Alert), heap-allocated for the same reason:
+  // another thread may set it while the reader moves.
+  std::unique_ptr<core_internal::AlertFlag> alert_;
 };
 
 inline void ReadClaim::Release() noexcept {

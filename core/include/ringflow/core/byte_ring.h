@@ -163,6 +163,10 @@ class ByteRing {
   void Halt() noexcept { state_.Halt(); }
   bool IsClosed() const noexcept { return state_.IsClosed(); }
   bool IsHalted() const noexcept { return state_.IsHalted(); }
+  // How readers wait (and producers wake them): notifiers, inspection.
+  const WaitStrategy& wait_strategy() const noexcept {
+    return state_.wait_strategy();
+  }
 
   // ---- observation ---------------------------------------------------------
 

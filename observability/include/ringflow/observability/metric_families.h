@@ -6,10 +6,17 @@
 //
 // Every metric has the `ringflow_` prefix and a `ring` label; per-consumer
 // metrics add `consumer`. See docs/metrics.md for the table.
+//
+// A snapshot whose capacity is kNoEventSlots (a ByteRing's, from
+// ByteRingMetricsSource) has no event cursor: it contributes only the
+// families in its counters block (ringflow_byte_ring_* and the producer
+// families), never the event-slot ones (ringflow_ring_capacity_events,
+// ringflow_events_published_total, ringflow_consumer_lag_events...).
 
 #ifndef RINGFLOW_OBSERVABILITY_METRIC_FAMILIES_H_
 #define RINGFLOW_OBSERVABILITY_METRIC_FAMILIES_H_
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,6 +27,9 @@
 #include "ringflow/observability/metrics_source.h"
 
 namespace ringflow::observability {
+
+// RingSnapshot::capacity of a ring without event slots (a ByteRing).
+inline constexpr int64_t kNoEventSlots = -1;
 
 // The families for these snapshots, sorted by name; families with the same
 // name from different rings are merged.

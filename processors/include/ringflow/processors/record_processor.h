@@ -46,10 +46,10 @@
 // There is no max_batch_size: ReadBatch takes every record available (at
 // most one lap of the ring) and cannot be capped.
 //
-// Halt: a ByteReader has no per-reader alert (only ByteRing::Halt wakes its
-// waiters), so Run waits in slices of `halt_check_interval` and checks for
-// Halt between them and after every batch. Run also returns once the ring is
-// halted (ByteRing::Halt) and every committed record has been handled.
+// Halt: sets the run state, then alerts the reader (ByteReader::Alert),
+// which wakes a Run asleep in its wait; a Run in a batch stops after it.
+// Run also returns once the ring is halted (ByteRing::Halt) and every
+// committed record has been handled.
 //
 // Who calls what: Run on one thread (the processor thread; every handler
 // callback happens there); Halt, IsRunning, sequence, status,
@@ -123,9 +123,6 @@ struct RecordProcessorOptions {
   // The ring makes it unique (#2, #3...). CreateOnReader takes the
   // reader's name.
   std::string name;
-  // Longest wait between two checks for Halt while no record comes (the
-  // latency of Halt on an idle ring); > 0.
-  absl::Duration halt_check_interval = absl::Milliseconds(10);
 };
 
 template <typename H>
@@ -179,6 +176,8 @@ class RecordProcessor {
   // Never allocates per record (only when a handler throws).
   void Run() {
     if (!state_.TryStart()) return;
+    reader_.ClearAlert();
+    if (state_.IsHalted()) return;  // Halt raced with the start: honour it
     if constexpr (HasOnStart<H>) {
       processors_internal::CallLifecycle(Lifecycle(), "OnStart",
                                          [&] { handler_.OnStart(); });
@@ -190,9 +189,12 @@ class RecordProcessor {
     }
   }
 
-  // Stops Run after the current batch, or within halt_check_interval when
-  // it waits. Thread-safe.
-  void Halt() noexcept { state_.Halt(); }
+  // Stops Run after the current batch, or at once when it waits (the
+  // reader's alert wakes it). Thread-safe.
+  void Halt() noexcept {
+    state_.Halt();
+    reader_.Alert();
+  }
 
   bool IsRunning() const noexcept { return state_.IsRunning(); }
 
@@ -227,12 +229,6 @@ class RecordProcessor {
         options_(std::move(options)) {}
 
   static absl::Status Validate(const RecordProcessorOptions& options) {
-    if (options.halt_check_interval <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("halt_check_interval ",
-                       absl::FormatDuration(options.halt_check_interval),
-                       " must be positive"));
-    }
     if (options.exception_policy.action == ExceptionAction::kRewind &&
         options.exception_policy.max_rewinds < 1) {
       return absl::InvalidArgumentError(
@@ -245,7 +241,7 @@ class RecordProcessor {
   void Loop() {
     int rewinds = 0;  // kRewind: deliveries of the same failing record
     while (!state_.IsHalted()) {
-      const WaitResult result = reader_.WaitFor(options_.halt_check_interval);
+      const WaitResult result = reader_.Wait();
       if (RINGFLOW_LIKELY(result.ok())) {
         // A data record is next (Wait passed the skip records before it).
         if constexpr (HasOnRecordBatchStart<H>) {
@@ -255,10 +251,12 @@ class RecordProcessor {
         }
         if (!ProcessBatch(rewinds)) return;  // the policy halted us
       } else if (result.status == WaitStatus::kAlerted) {
-        state_.Halt();  // the ring was halted and everything is read
+        // Halt alerted the reader, or the ring was halted and everything
+        // is read.
+        state_.Halt();
         return;
       }
-      // kTimeout: one slice of the wait ended; check for Halt.
+      // kTimeout (kTimeoutBlocking's wait_timeout): check for Halt.
     }
   }
 

@@ -30,11 +30,18 @@ namespace ringflow::core_internal {
 template <typename Ring>
 class RecordProbe {
  public:
-  explicit RecordProbe(const Ring* ring) noexcept : ring_(ring) {}
+  // `reader_alert`: the reader's own alert (ByteReader::Alert), or null.
+  explicit RecordProbe(const Ring* ring,
+                       const AlertFlag* reader_alert = nullptr) noexcept
+      : ring_(ring), reader_alert_(reader_alert) {}
 
-  // `position` when a record (data or skip) is committed there, else
+  // `position` when a record (data or skip) is committed there, or the
+  // reader was alerted (the wait ends; the reader sees the flag), else
   // position - 1. Reader thread. Wait-free.
   int64_t Published(int64_t position, std::memory_order order) const noexcept {
+    // Seq_cst (IsSet): the re-read of the alert after a sleeper registered;
+    // pairs with ByteReader::Alert's Set followed by WakeAll.
+    if (reader_alert_ != nullptr && reader_alert_->IsSet()) return position;
     // Acquire / seq_cst as the strategy asks: see the header comment.
     const uint64_t word = ring_->HeaderAt(position).load(order);
     return RecordHeader::IsCommittedFor(word, ring_->LapOf(position))
@@ -48,6 +55,7 @@ class RecordProbe {
 
  private:
   const Ring* ring_;
+  const AlertFlag* reader_alert_;
 };
 
 }  // namespace ringflow::core_internal
