@@ -213,9 +213,12 @@ TEST(EventNotifierTest, NotifiersComeAndGoWhileAProducerFires) {
   std::atomic<bool> stop{false};
   std::atomic<int64_t> published{0};
   std::thread producer([&] {
-    for (int64_t i = 0; !stop.load(std::memory_order_acquire); ++i) {
+    // Values 0, 1, 2, ...: `i` moves only when a publish succeeds (a full
+    // ring's failed try must not skip a value the sum below counts on).
+    for (int64_t i = 0; !stop.load(std::memory_order_acquire);) {
       if (ring->TryPublishEvent([i](int64_t& e, int64_t) { e = i; })) {
         published.fetch_add(1, std::memory_order_relaxed);
+        ++i;
       } else {
         std::this_thread::yield();
       }
