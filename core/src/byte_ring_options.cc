@@ -23,24 +23,8 @@ absl::Status ValidateByteRingOptions(const ByteRingOptions& options) {
         absl::StrCat("byte ring capacity ", capacity, " exceeds the maximum ",
                      kMaxByteRingCapacity, " bytes"));
   }
-  if (options.producer_type != ProducerType::kSingle &&
-      options.producer_type != ProducerType::kMulti) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("producer_type ", static_cast<int>(options.producer_type),
-                     " is not a ProducerType"));
-  }
-  if (static_cast<uint8_t>(options.wait_strategy) >
-      static_cast<uint8_t>(WaitStrategyKind::kTimeoutBlocking)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("wait_strategy ", static_cast<int>(options.wait_strategy),
-                     " is not a WaitStrategyKind"));
-  }
-  if (options.wait_strategy == WaitStrategyKind::kTimeoutBlocking &&
-      options.wait_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "wait_timeout ", absl::FormatDuration(options.wait_timeout),
-        " must be positive for the timeout-blocking strategy"));
-  }
+  RINGFLOW_RETURN_IF_ERROR(ValidateProducerAndWait(
+      options.producer_type, options.wait_strategy, options.wait_timeout));
   if (options.max_readers < 1 || options.max_readers > kMaxConsumers) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_readers ", options.max_readers, " is outside [1, ",

@@ -97,6 +97,30 @@ void EndFire(Entry& e, uint64_t state) noexcept {
   e.state.store((state & ~kPhaseMask) | kIdle, std::memory_order_release);
 }
 
+// Fires every armed entry of kind `space` keyed `key`: one eventfd write
+// each, then `disarmed()` (drops the arming's registration), then the entry
+// goes back to its owner.
+template <typename Disarmed>
+void FireArmed(const void* key, bool space, Disarmed disarmed) noexcept {
+  Table& t = TheTable();
+  // Acquire: pairs with Add's release of `high`.
+  const int high = t.high.load(std::memory_order_acquire);
+  for (int i = 0; i < high; ++i) {
+    Entry& e = t.entries[i];
+    // Acquire: pairs with Add's release of the tag.
+    const uint64_t state = e.state.load(std::memory_order_acquire);
+    // Relaxed, both: published with the tag just read.
+    if ((state & kPhaseMask) != kArmed ||
+        e.space.load(std::memory_order_relaxed) != space ||
+        e.key.load(std::memory_order_relaxed) != key) {
+      continue;
+    }
+    if (!FireOne(e, state)) continue;
+    disarmed();
+    EndFire(e, state);
+  }
+}
+
 }  // namespace
 
 std::atomic<int> armed_space_notifiers{0};
@@ -165,22 +189,8 @@ bool AnyNotifiers() noexcept {
 }
 
 void FireNotifiers(WakeupSignal& signal) noexcept {
-  Table& t = TheTable();
-  // Acquire: pairs with Add's release of `high`.
-  const int high = t.high.load(std::memory_order_acquire);
-  for (int i = 0; i < high; ++i) {
-    Entry& e = t.entries[i];
-    // Acquire: pairs with Add's release of the tag.
-    const uint64_t state = e.state.load(std::memory_order_acquire);
-    if ((state & kPhaseMask) != kArmed ||
-        e.space.load(std::memory_order_relaxed)) {
-      continue;
-    }
-    if (e.key.load(std::memory_order_relaxed) != &signal) continue;
-    if (!FireOne(e, state)) continue;
-    signal.Unregister();  // the arm's waiter registration
-    EndFire(e, state);
-  }
+  FireArmed(&signal, /*space=*/false,
+            [&signal] { signal.Unregister(); });  // the arm's registration
 }
 
 bool RegisterMembarrier() noexcept {
@@ -220,22 +230,9 @@ void DisarmSpaceNotifier(int index) noexcept {
 }
 
 void FireSpaceNotifiers(const void* ring_key) noexcept {
-  Table& t = TheTable();
-  // Acquire: pairs with Add's release of `high`.
-  const int high = t.high.load(std::memory_order_acquire);
-  for (int i = 0; i < high; ++i) {
-    Entry& e = t.entries[i];
-    // Acquire: pairs with Add's release of the tag.
-    const uint64_t state = e.state.load(std::memory_order_acquire);
-    if ((state & kPhaseMask) != kArmed ||
-        !e.space.load(std::memory_order_relaxed)) {
-      continue;
-    }
-    if (e.key.load(std::memory_order_relaxed) != ring_key) continue;
-    if (!FireOne(e, state)) continue;
+  FireArmed(ring_key, /*space=*/true, [] {
     armed_space_notifiers.fetch_sub(1, std::memory_order_relaxed);
-    EndFire(e, state);
-  }
+  });
 }
 
 }  // namespace ringflow::core_internal

@@ -73,6 +73,30 @@ std::string SanitizeName(std::string_view name) {
   return out.empty() ? std::string("consumer") : out;
 }
 
+absl::Status ValidateProducerAndWait(ProducerType producer_type,
+                                     WaitStrategyKind wait_strategy,
+                                     absl::Duration wait_timeout) {
+  if (producer_type != ProducerType::kSingle &&
+      producer_type != ProducerType::kMulti) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("producer_type ", static_cast<int>(producer_type),
+                     " is not a ProducerType"));
+  }
+  if (static_cast<uint8_t>(wait_strategy) >
+      static_cast<uint8_t>(WaitStrategyKind::kTimeoutBlocking)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("wait_strategy ", static_cast<int>(wait_strategy),
+                     " is not a WaitStrategyKind"));
+  }
+  if (wait_strategy == WaitStrategyKind::kTimeoutBlocking &&
+      wait_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("wait_timeout ", absl::FormatDuration(wait_timeout),
+                     " must be positive for the timeout-blocking strategy"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateRingOptions(const RingOptions& options,
                                  std::size_t event_size) {
   const int64_t capacity = options.capacity;
@@ -97,24 +121,8 @@ absl::Status ValidateRingOptions(const RingOptions& options,
         absl::StrCat("capacity ", capacity, " x event size ", event_size,
                      " bytes exceeds the 1 TiB limit"));
   }
-  if (options.producer_type != ProducerType::kSingle &&
-      options.producer_type != ProducerType::kMulti) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("producer_type ", static_cast<int>(options.producer_type),
-                     " is not a ProducerType"));
-  }
-  if (static_cast<uint8_t>(options.wait_strategy) >
-      static_cast<uint8_t>(WaitStrategyKind::kTimeoutBlocking)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("wait_strategy ", static_cast<int>(options.wait_strategy),
-                     " is not a WaitStrategyKind"));
-  }
-  if (options.wait_strategy == WaitStrategyKind::kTimeoutBlocking &&
-      options.wait_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "wait_timeout ", absl::FormatDuration(options.wait_timeout),
-        " must be positive for the timeout-blocking strategy"));
-  }
+  RINGFLOW_RETURN_IF_ERROR(ValidateProducerAndWait(
+      options.producer_type, options.wait_strategy, options.wait_timeout));
   RINGFLOW_RETURN_IF_ERROR(ValidateName("ring name", options.name));
   if (options.max_consumers < 1 || options.max_consumers > kMaxConsumers) {
     return absl::InvalidArgumentError(

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/processors/event_poller.h"
+#include "support/asio_spawn.h"
 #include "support/status_matchers.h"
 #include "support/test_scale.h"
 
@@ -31,6 +32,7 @@ namespace {
 
 using asio::awaitable;
 using ::ringflow::testing::Events;
+using ::ringflow::testing::Spawn;
 using ::ringflow::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -43,13 +45,6 @@ std::unique_ptr<Ring> MakeRing(int64_t capacity) {
                             .wait_strategy = WaitStrategyKind::kYielding});
   EXPECT_OK(ring.status());
   return std::move(ring).value();
-}
-
-template <typename F>
-void Spawn(asio::io_context& io, F task) {
-  asio::co_spawn(io, std::move(task), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
 }
 
 TEST(AsyncPublisherTest, AFullRingSuspendsTheTaskUntilAConsumerMakesRoom) {

@@ -30,6 +30,7 @@
 #include "asio/use_awaitable.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/asio_spawn.h"
 #include "support/status_matchers.h"
 #include "support/test_scale.h"
 
@@ -37,6 +38,7 @@ namespace ringflow::async {
 namespace {
 
 using ::ringflow::testing::Events;
+using ::ringflow::testing::Spawn;
 using ::ringflow::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -51,14 +53,6 @@ std::unique_ptr<Queue> MakeQueue(int64_t sender_capacity = 8,
                               .name = "orders"});
   EXPECT_OK(queue.status());
   return std::move(queue).value();
-}
-
-// Runs `task` on `io` and rethrows what it threw.
-template <typename F>
-void Spawn(asio::io_context& io, F task) {
-  asio::co_spawn(io, std::move(task), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
 }
 
 // Item encoding for many senders: sender in the high bits, index below.

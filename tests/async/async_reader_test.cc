@@ -25,6 +25,7 @@
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/sharded_ring.h"
 #include "ringflow/processors/sharded_poller.h"
+#include "support/asio_spawn.h"
 #include "support/status_matchers.h"
 #include "support/test_scale.h"
 
@@ -33,6 +34,7 @@ namespace {
 
 using asio::awaitable;
 using ::ringflow::testing::Events;
+using ::ringflow::testing::Spawn;
 using ::ringflow::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -44,13 +46,6 @@ std::unique_ptr<Ring> MakeRing(WaitStrategyKind wait, int64_t capacity) {
                             .wait_strategy = wait});
   EXPECT_OK(ring.status());
   return std::move(ring).value();
-}
-
-template <typename F>
-void Spawn(asio::io_context& io, F task) {
-  asio::co_spawn(io, std::move(task), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
 }
 
 TEST(AsyncReaderTest, ASpinningRingIsRefused) {

@@ -66,6 +66,12 @@ inline constexpr size_t kMaxNameLength = 32;
 // kMaxNameLength characters from [A-Za-z0-9_.#-].
 absl::Status ValidateName(std::string_view what, std::string_view name);
 
+// The producer type and wait strategy are known values, and a
+// kTimeoutBlocking wait has a positive timeout (every ring kind's options).
+absl::Status ValidateProducerAndWait(ProducerType producer_type,
+                                     WaitStrategyKind wait_strategy,
+                                     absl::Duration wait_timeout);
+
 // The name for consumer slot `slot`: `requested` (or "consumer-<slot>" when
 // empty), made unique with "#2", "#3"... while taken(name) says it is in
 // use; never longer than kMaxNameLength.

@@ -121,18 +121,9 @@ class BatchEventProcessor {
   // Processes events until Halt(), or until the exception policy halts.
   // Returns at once if already running or halted. Never allocates per event.
   void Run() {
-    if (!state_.TryStart()) return;
-    barrier_->ClearAlert();
-    if (state_.IsHalted()) return;  // Halt raced with the start: honour it
-    if constexpr (HasOnStart<H>) {
-      processors_internal::CallLifecycle(Lifecycle(), "OnStart",
-                                         [&] { handler_.OnStart(); });
-    }
-    Loop();
-    if constexpr (HasOnShutdown<H>) {
-      processors_internal::CallLifecycle(Lifecycle(), "OnShutdown",
-                                         [&] { handler_.OnShutdown(); });
-    }
+    processors_internal::RunProcessor(
+        state_, handler_, Lifecycle(), [&] { barrier_->ClearAlert(); },
+        [&] { Loop(); });
   }
 
   // Stops Run after the current batch. Thread-safe.

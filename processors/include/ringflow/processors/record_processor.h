@@ -175,18 +175,9 @@ class RecordProcessor {
   // is halted and drained. Returns at once if already running or halted.
   // Never allocates per record (only when a handler throws).
   void Run() {
-    if (!state_.TryStart()) return;
-    reader_.ClearAlert();
-    if (state_.IsHalted()) return;  // Halt raced with the start: honour it
-    if constexpr (HasOnStart<H>) {
-      processors_internal::CallLifecycle(Lifecycle(), "OnStart",
-                                         [&] { handler_.OnStart(); });
-    }
-    Loop();
-    if constexpr (HasOnShutdown<H>) {
-      processors_internal::CallLifecycle(Lifecycle(), "OnShutdown",
-                                         [&] { handler_.OnShutdown(); });
-    }
+    processors_internal::RunProcessor(
+        state_, handler_, Lifecycle(), [&] { reader_.ClearAlert(); },
+        [&] { Loop(); });
   }
 
   // Stops Run after the current batch, or at once when it waits (the

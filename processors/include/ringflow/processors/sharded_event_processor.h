@@ -98,18 +98,9 @@ class ShardedEventProcessor {
   // Returns at once if already running or halted. Never allocates per
   // event (once per new shard).
   void Run() {
-    if (!state_.TryStart()) return;
-    poller_->ClearAlert();
-    if (state_.IsHalted()) return;  // Halt raced with the start: honour it
-    if constexpr (HasOnStart<H>) {
-      processors_internal::CallLifecycle(Lifecycle(), "OnStart",
-                                         [&] { handler_.OnStart(); });
-    }
-    Loop();
-    if constexpr (HasOnShutdown<H>) {
-      processors_internal::CallLifecycle(Lifecycle(), "OnShutdown",
-                                         [&] { handler_.OnShutdown(); });
-    }
+    processors_internal::RunProcessor(
+        state_, handler_, Lifecycle(), [&] { poller_->ClearAlert(); },
+        [&] { Loop(); });
   }
 
   // Stops Run after the current pass. Thread-safe.

@@ -29,7 +29,9 @@
 
 #include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/sequence.h"
+#include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/exception_policy.h"
+#include "ringflow/processors/internal/run_state.h"
 
 namespace ringflow::processors_internal {
 
@@ -60,6 +62,25 @@ void CallLifecycle(const LifecycleSink& sink, std::string_view callback_name,
     // Relaxed: our own sequence; this thread is its only writer.
     LogHandlerException(sink.processor, sink.sequence.LoadRelaxed(),
                         CurrentExceptionMessage(), action);
+  }
+}
+
+// The frame of every processor's Run: claims `state` (returns at once when
+// the processor is running or halted), `clear_alert()`, returns if a Halt
+// raced the start, then OnStart, `loop()`, OnShutdown (the callbacks the
+// handler has, through CallLifecycle). Processor thread.
+template <typename H, typename ClearAlert, typename Loop>
+void RunProcessor(RunState& state, H& handler, const LifecycleSink& sink,
+                  ClearAlert&& clear_alert, Loop&& loop) {
+  if (!state.TryStart()) return;
+  clear_alert();
+  if (state.IsHalted()) return;  // Halt raced with the start: honour it
+  if constexpr (HasOnStart<H>) {
+    CallLifecycle(sink, "OnStart", [&] { handler.OnStart(); });
+  }
+  loop();
+  if constexpr (HasOnShutdown<H>) {
+    CallLifecycle(sink, "OnShutdown", [&] { handler.OnShutdown(); });
   }
 }
 

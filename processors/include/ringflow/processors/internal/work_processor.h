@@ -73,18 +73,9 @@ class WorkProcessor {
 
   // Handles claimed events until Halt(). Never allocates per event.
   void Run() {
-    if (!state_.TryStart()) return;
-    barrier_->ClearAlert();
-    if (state_.IsHalted()) return;
-    if constexpr (HasOnStart<H>) {
-      processors_internal::CallLifecycle(Lifecycle(), "OnStart",
-                                         [&] { handler_.OnStart(); });
-    }
-    Loop();
-    if constexpr (HasOnShutdown<H>) {
-      processors_internal::CallLifecycle(Lifecycle(), "OnShutdown",
-                                         [&] { handler_.OnShutdown(); });
-    }
+    processors_internal::RunProcessor(
+        state_, handler_, Lifecycle(), [&] { barrier_->ClearAlert(); },
+        [&] { Loop(); });
   }
 
   void Halt() noexcept {
