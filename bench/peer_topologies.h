@@ -486,7 +486,8 @@ RunFn MakePeerRun(const Scenario& s) {
       return nullptr;
     case Topology::kWake:
     case Topology::kIdleCpu:
-      return nullptr;  // the Async family's own kinds (async_bench.cc)
+    case Topology::kBytes:
+      return nullptr;  // the Async and Bytes families' own kinds
   }
   return nullptr;
 }

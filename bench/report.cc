@@ -90,6 +90,10 @@ std::string Ratio(double v) {
 std::string Cell(const Stat& s) {
   return Number(s.median) + " [" + Number(s.min) + "-" + Number(s.max) + "]";
 }
+// "-" for a metric the column does not measure (Bytes: claim ns).
+std::string Cell(const std::vector<double>& samples) {
+  return samples.empty() ? "-" : Cell(Summarize(samples));
+}
 
 // median [min-max] of paired ratios.
 std::string RatioRange(const Stat& s) {
@@ -122,15 +126,12 @@ std::vector<std::vector<std::string>> Rows(
     const ImplResult* bound = s.Find(kBoundColumn);
     for (size_t m = 0; m < s.metrics.size(); ++m) {
       std::vector<std::string> row = {RowName(s, m), s.unit};
-      row.push_back(ringflow != nullptr ? Cell(Summarize(ringflow->samples[m]))
-                                        : "-");
+      row.push_back(ringflow != nullptr ? Cell(ringflow->samples[m]) : "-");
       for (const std::string& column : peers) {
         const ImplResult* impl = s.Find(column);
-        row.push_back(impl != nullptr ? Cell(Summarize(impl->samples[m]))
-                                      : "n/a");
+        row.push_back(impl != nullptr ? Cell(impl->samples[m]) : "n/a");
       }
-      row.push_back(bound != nullptr ? Cell(Summarize(bound->samples[m]))
-                                     : "-");
+      row.push_back(bound != nullptr ? Cell(bound->samples[m]) : "-");
       const ImplResult* against = nullptr;
       std::string against_name;
       if (!s.compare_to.empty()) {

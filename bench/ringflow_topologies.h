@@ -109,7 +109,8 @@ inline RunFn RingflowRun(const Scenario& s, const RingflowSetup& setup) {
       return [wait](const RunContext& c) { return RingflowPingPong(c, wait); };
     case Topology::kWake:
     case Topology::kIdleCpu:
-      return nullptr;  // the Async family's own kinds (async_bench.cc)
+    case Topology::kBytes:
+      return nullptr;  // the Async and Bytes families' own kinds
   }
   return nullptr;
 }

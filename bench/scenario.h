@@ -16,6 +16,7 @@
 //                          adapter's API supports; peers.cc lists the peers
 //   async_bench.cc         the Async family (AsyncScenarios, AsyncRun):
 //                          its own kinds and every column of its rows
+//   byte_bench.cc          the Bytes family (ByteRing), the same way
 //   topology_bench.cc      the bounds, and the run loop over the columns
 //
 // Thread-safety: plain values, built and read by the scenario thread.
@@ -77,6 +78,10 @@ enum class Topology : uint8_t {
   // Async family only: process CPU time (us) of a consumer waiting on an
   // empty queue for budget_ms; the one item sent afterwards is received.
   kIdleCpu,
+  // Bytes family only (byte_bench.cc): `producers` producers -> 1 reader,
+  // records of record_bytes; {M records/s, GB/s} (+ claim p50/p99 ns with
+  // 2 producers). Checks each record's length, stamps, order and sum.
+  kBytes,
 };
 
 // Which API reads a ringflow ring (kOneToOne with a batch of 1 only; every
@@ -109,6 +114,7 @@ enum class Runner : uint8_t {
   kShardedRing,   // ShardedRing + ShardedEventProcessor (sharded_topologies)
   kShardedQueue,  // ShardedQueue through the peers' run code
   kAsync,         // AsyncRun (async_bench.cc): any column, the bound too
+  kBytes,         // ByteRun (byte_bench.cc): any column, the bound too
 };
 
 // One column of a scenario's row.
@@ -138,6 +144,7 @@ struct Scenario {
   int64_t smoke_events = 0;  // --smoke
   int64_t multiple_of = 1;   // events rounded down to a multiple of this
   int64_t capacity = kDefaultCapacity;  // --capacity replaces the default
+  int64_t record_bytes = 0;             // kBytes: payload bytes per record
   int rep_factor = 1;                   // repetitions = --reps x this
   int64_t budget_ms = 0;                // kPingPong: time limit per run
   int64_t smoke_budget_ms = 0;          // the same with --smoke
@@ -183,6 +190,12 @@ using RunFn = std::function<Metrics(const RunContext&)>;
 std::vector<Scenario> AsyncScenarios();
 // The run of `column` in an Async-family row (Runner::kAsync).
 RunFn AsyncRun(const Scenario& s, const Column& column);
+
+// The Bytes family (byte_bench.cc): ByteRing rows, their metrics, and the
+// run of a column (Runner::kBytes).
+std::vector<Scenario> ByteScenarios();
+std::vector<std::string> ByteMetrics(const Scenario& s);
+RunFn ByteRun(const Scenario& s, const Column& column);
 
 }  // namespace ringflow::bench
 

@@ -519,6 +519,7 @@ std::vector<Scenario> AllScenarios() {
       QueueScenario(1, kProducers, kConsumers),
   };
   for (Scenario& s : AsyncScenarios()) all.push_back(std::move(s));
+  for (Scenario& s : ByteScenarios()) all.push_back(std::move(s));
   for (int consumers : kScalingConsumers) {
     for (int producers : kScalingProducers) {
       all.push_back(Scaling(producers, consumers));

@@ -45,6 +45,12 @@
 // mutex-guarded deque, M items/s), AsyncIdle (CPU of a waiting receiver).
 // In the default run; alone: ringflow_bench --scenarios=Async --pin
 //
+// Bytes (issue 14; byte_bench.cc says what each row runs and checks):
+// ByteOneToOne{16,64,256,1024,4096} and ByteTwoToOne{64,256}, ByteRing
+// vs boost::lockfree::spsc_queue<char> with length-prefix framing vs a
+// single-thread memcpy ceiling; M records/s, GB/s, claim p50/p99 ns.
+// In the default run; alone: ringflow_bench --scenarios=Bytes --pin
+//
 // Internal (not in --help): --shared_consumer=RING --events=N [--pin] runs
 // this binary as SharedOneToOne's consumer process (shared_topologies.h).
 //
@@ -128,6 +134,8 @@ RunFn RunOf(const Scenario& s, const Column& column, std::string& detail) {
       return ShardedRun(s, column.runner);
     case Runner::kAsync:
       return AsyncRun(s, column);
+    case Runner::kBytes:
+      return ByteRun(s, column);
     case Runner::kBound:
       if (s.topology == Topology::kPingPong) {
         if (detail.empty()) detail = "two padded atomics, spinning";
@@ -176,7 +184,10 @@ std::vector<Impl> ImplsOf(const Scenario& s) {
 std::map<std::string, std::string> NotApplicable(const Scenario& s) {
   std::map<std::string, std::string> reasons = s.not_applicable;
   for (const std::string& column : PeerColumns()) {
-    if (std::ranges::find(s.peers, column) == s.peers.end()) {
+    if (std::ranges::find(s.peers, column) == s.peers.end() &&
+        std::ranges::none_of(s.columns, [&](const Column& c) {
+          return c.name == column;  // a family's own run of that peer
+        })) {
       reasons.emplace(column, s.others);  // keeps a reason given by name
     }
   }
@@ -333,18 +344,21 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
   const bool wake = s.topology == Topology::kWake;
   const bool cpu = s.topology == Topology::kIdleCpu;
   const bool latency = s.topology == Topology::kPingPong || wake;
+  const bool bytes = s.topology == Topology::kBytes;
   ScenarioResult result;
   result.name = s.name;
   result.family = s.family;
-  result.unit = cpu ? "us CPU" : latency ? "ns" : "M ev/s";
+  result.unit = cpu ? "us CPU" : latency ? "ns" : bytes ? "" : "M ev/s";
   result.higher_is_better = !latency && !cpu;
   result.metrics = wake      ? std::vector<std::string>{"p50", "p99"}
                    : latency ? std::vector<std::string>{"p50", "p99", "p99.9"}
                    : cpu     ? std::vector<std::string>{"cpu"}
+                   : bytes   ? ByteMetrics(s)
                              : std::vector<std::string>{"throughput"};
   result.note = s.note;
-  result.bound_label =
-      latency || cpu ? "floor" : "ceil k=" + std::to_string(s.batch);
+  result.bound_label = latency || cpu ? "floor"
+                       : bytes        ? "memcpy"
+                                      : "ceil k=" + std::to_string(s.batch);
   result.compare_to = s.compare_to;
   result.not_applicable = NotApplicable(s);
   const std::vector<Impl> impls = ImplsOf(s);
