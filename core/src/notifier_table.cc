@@ -63,6 +63,9 @@ int Add(const void* key, bool space, int fd) {
     // Release: a publisher that reads this tag (acquire) sees the signal
     // and fd above.
     e.state.store(t.next_tag++ << 2 | kIdle, std::memory_order_release);
+    // Relaxed load: `high` is written only under the mutex we hold.
+    // Release store: pairs with the acquire load in FireArmed, which then
+    // sees this entry's tag and key.
     if (i >= t.high.load(std::memory_order_relaxed)) {
       t.high.store(i + 1, std::memory_order_release);
     }
@@ -87,6 +90,7 @@ bool FireOne(Entry& e, uint64_t state) noexcept {
   // An eventfd write of 8 bytes cannot be short; EAGAIN (counter at its
   // maximum) still leaves the fd readable.
   [[maybe_unused]] const ssize_t written = ::write(e.fd, &one, sizeof one);
+  // Relaxed: a statistic (wakes()); publishes no data.
   e.wakes.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -139,8 +143,10 @@ void RemoveNotifier(int index) {
   Entry& e = t.entries[index];
   // A new tag: a publisher holding the old one cannot match it any more.
   e.state.store(t.next_tag++ << 2 | kIdle, std::memory_order_release);
+  // Relaxed: the new tag above already keeps publishers off this entry.
   e.key.store(nullptr, std::memory_order_relaxed);
   e.used = false;
+  // Relaxed: AnyNotifiers is a hint; a stale non-zero costs one scan.
   t.count.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -220,6 +226,8 @@ void DisarmSpaceNotifier(int index) noexcept {
   // Acq_rel: whoever moves it out of kArmed drops the armed count, once.
   if (e.state.compare_exchange_strong(armed, tag | kIdle,
                                       std::memory_order_acq_rel)) {
+    // Relaxed: the count is the consumers' hint (AfterConsumerAdvance); a
+    // stale non-zero costs them one table scan, never a missed wake.
     armed_space_notifiers.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
@@ -231,6 +239,7 @@ void DisarmSpaceNotifier(int index) noexcept {
 
 void FireSpaceNotifiers(const void* ring_key) noexcept {
   FireArmed(ring_key, /*space=*/true, [] {
+    // Relaxed: as in DisarmSpaceNotifier.
     armed_space_notifiers.fetch_sub(1, std::memory_order_relaxed);
   });
 }

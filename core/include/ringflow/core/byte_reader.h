@@ -369,6 +369,8 @@ class ByteReader {
     const bool sleeps = strategy.kind() == WaitStrategyKind::kSleeping;
     const int64_t deadline = core_internal::MonotonicNanos() + remaining_ns;
     for (int turn = 0;; ++turn) {
+      // Acquire: pairs with the commit's release store of the header word
+      // (RecordProbe, ByteRingState::StoreCommit).
       if (probe.Published(position_, std::memory_order_acquire) >= position_) {
         return WaitResult::Available(position_);
       }

@@ -302,6 +302,7 @@ class ShardedRing {
       // its ring and its slot built.
       Assigned(index, c).store(shard.get(), std::memory_order_release);
     }
+    // Relaxed load: high_water_ is written only under mu_, which we hold.
     if (index >= high_water_.load(std::memory_order_relaxed)) {
       // Release: pairs with the acquire in high_water().
       high_water_.store(index + 1, std::memory_order_release);
@@ -421,6 +422,7 @@ class ShardedRing {
   bool IsClosed() const noexcept {
     return gate_.load(std::memory_order_acquire) != kOpen;
   }
+  // Acquire: pairs with SetGate's release store, as IsClosed.
   bool IsHalted() const noexcept {
     return gate_.load(std::memory_order_acquire) == kHalted;
   }
@@ -543,6 +545,8 @@ class ShardedRing {
           Assigned(i, id).exchange(nullptr, std::memory_order_acq_rel);
       if (shard == nullptr) continue;
       shard->handles[id].Reset();
+      // Acq_rel: the last reference's owner sees every other holder's
+      // accesses before it frees the shard (ReleaseShard's partner).
       if (shard->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         owners_[i].reset();
       }

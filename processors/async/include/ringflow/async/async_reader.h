@@ -110,6 +110,8 @@ class AsyncReader {
   asio::awaitable<absl::Status> WaitForEvents(
       absl::Duration timeout = absl::InfiniteDuration()) {
     return Wait(
+        // Acquire: pairs with the producers' release (or seq_cst) cursor
+        // store; the arming's seq_cst fence precedes the last such try.
         [this] { return poller_->HasPublished(std::memory_order_acquire); },
         timeout);
   }
@@ -127,6 +129,8 @@ class AsyncReader {
   template <typename Try>
   asio::awaitable<absl::Status> Wait(Try try_once, absl::Duration timeout) {
     auto finished = [this] {
+      // Acquire: as above; after the ring closed no publish can follow,
+      // so this read of the cursor is final.
       return closed_(ring_) &&
              !poller_->HasPublished(std::memory_order_acquire);
     };
