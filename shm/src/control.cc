@@ -211,6 +211,8 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
   live->pid.store(pid, std::memory_order_relaxed);
   live->start_ticks.store(start, std::memory_order_relaxed);
   live->heartbeat_ns.store(MonotonicNanos(), std::memory_order_relaxed);
+  // Zero (the segment is zero-filled); a resumed ring keeps its mark.
+  new (base + kSourceMarkOffset) SourceMark{};
   auto* available =
       reinterpret_cast<std::atomic<int64_t>*>(base + kAvailableOffset);
   for (int64_t i = 0; i < options.ring.capacity; ++i) {

@@ -195,6 +195,29 @@ TEST_F(ShmHeaderValidationTest, RejectedAttachTakesNoSlot) {
   }
 }
 
+// The bridge source's mark (layout.h) is zero in a new ring, and a
+// producer that resumes the ring keeps what the bridge wrote.
+TEST_F(ShmHeaderValidationTest, SourceMarkIsZeroAtCreationAndKeptOnResume) {
+  CreateRing();
+  shm_internal::SourceMark& mark = ring_->control().source_mark();
+  EXPECT_EQ(mark.ring_sequence.load(std::memory_order_relaxed), 0);
+  EXPECT_EQ(mark.stream_sequence.load(std::memory_order_relaxed), 0u);
+  EXPECT_EQ(mark.committed_stream_sequence.load(std::memory_order_relaxed), 0u);
+  EXPECT_EQ(mark.stream_id.load(std::memory_order_relaxed), 0u);
+  mark.ring_sequence.store(41, std::memory_order_relaxed);
+  mark.stream_sequence.store(7, std::memory_order_relaxed);
+  mark.committed_stream_sequence.store(6, std::memory_order_relaxed);
+  mark.stream_id.store(0xabcdef, std::memory_order_relaxed);
+  ring_.reset();
+  CreateRing();
+  ASSERT_TRUE(ring_->resumed());
+  const shm_internal::SourceMark& kept = ring_->control().source_mark();
+  EXPECT_EQ(kept.ring_sequence.load(std::memory_order_relaxed), 41);
+  EXPECT_EQ(kept.stream_sequence.load(std::memory_order_relaxed), 7u);
+  EXPECT_EQ(kept.committed_stream_sequence.load(std::memory_order_relaxed), 6u);
+  EXPECT_EQ(kept.stream_id.load(std::memory_order_relaxed), 0xabcdefu);
+}
+
 // ---- names and missing rings ----------------------------------------------
 
 TEST_F(ShmHeaderValidationTest, AttachToAMissingRingIsNotFoundNamingIt) {

@@ -137,6 +137,14 @@ class Control {
   const ProducerLiveness& liveness() const noexcept {
     return *At<const ProducerLiveness>(kLivenessOffset);
   }
+  // The bridge source's mark (layout.h): written only by a bridge source
+  // (bridge/), zero at creation, kept on resume.
+  SourceMark& source_mark() noexcept {
+    return *At<SourceMark>(kSourceMarkOffset);
+  }
+  const SourceMark& source_mark() const noexcept {
+    return *At<const SourceMark>(kSourceMarkOffset);
+  }
   std::atomic<int64_t>* available() const noexcept {
     return At<std::atomic<int64_t>>(kAvailableOffset);
   }

@@ -30,7 +30,9 @@
 //   384               128               wakeup           WakeupSignal
 //   512               128               gate             ProducerGate
 //   640               128               ProducerLiveness (pid, start, beat)
-//   768               8 * capacity      available[]      int64 (multi-producer)
+//   768               128               SourceMark       written only by a
+//                                       bridge source (bridge/)
+//   896               8 * capacity      available[]      int64 (multi-producer)
 //   slots_offset      256 * max_cons.   ConsumerSlot[]
 //   counters_offset   counters_bytes    CountersBlock
 //
@@ -57,6 +59,14 @@
 //
 // ProducerLiveness (128 bytes): 0 pid i32, 8 start_ticks u64,
 // 16 heartbeat_ns i64 (CLOCK_MONOTONIC).
+//
+// SourceMark (128 bytes), written only by a bridge source (bridge/), which
+// forwards this ring to a stream: 0 ring_sequence i64 (the ring position a
+// forwarded batch ends at), 8 stream_sequence u64 (the batch's last stream
+// sequence; the pair is written before the batch is sent), 16
+// committed_stream_sequence u64 (written once the stream acknowledged it),
+// 24 stream_id u64. Zero at creation, kept when a producer resumes the
+// ring; the ring itself never reads it.
 //
 // ConsumerSlot (256 bytes):
 //
@@ -108,7 +118,8 @@
 namespace ringflow::shm_internal {
 
 inline constexpr uint64_t kMagic = 0x31574c46474e4952ULL;  // "RINGFLW1"
-inline constexpr uint32_t kLayoutVersion = 3;  // 3: data header, locks, id
+// 3: data header, locks, id. 4: SourceMark at 768.
+inline constexpr uint32_t kLayoutVersion = 4;
 inline constexpr size_t kTypeTagBytes = 64;
 
 struct ControlHeader {
@@ -142,6 +153,16 @@ struct alignas(kFalseSharingRange) ProducerLiveness {
   std::atomic<int32_t> pid;
   std::atomic<uint64_t> start_ticks;
   std::atomic<int64_t> heartbeat_ns;  // CLOCK_MONOTONIC, producer-written
+};
+
+// Where a bridge source (bridge/) records how far it forwarded this ring.
+// Written by that bridge only (one writer); read by the bridge when it
+// restarts and by tools. The ring never reads it.
+struct alignas(kFalseSharingRange) SourceMark {
+  std::atomic<int64_t> ring_sequence;
+  std::atomic<uint64_t> stream_sequence;
+  std::atomic<uint64_t> committed_stream_sequence;
+  std::atomic<uint64_t> stream_id;
 };
 
 struct alignas(kFalseSharingRange) ConsumerSlot {
@@ -185,7 +206,8 @@ inline constexpr size_t kCursorOffset = 256;
 inline constexpr size_t kWakeupOffset = 384;
 inline constexpr size_t kGateOffset = 512;
 inline constexpr size_t kLivenessOffset = 640;
-inline constexpr size_t kAvailableOffset = 768;
+inline constexpr size_t kSourceMarkOffset = 768;
+inline constexpr size_t kAvailableOffset = 896;
 
 static_assert(sizeof(ControlHeader) == 256, "the header is 256 bytes");
 #define RINGFLOW_AT(T, field, offset) (offsetof(T, field) == (offset))
@@ -229,10 +251,15 @@ static_assert(RINGFLOW_AT(ProducerLiveness, pid, 0) &&
                   RINGFLOW_AT(ProducerLiveness, start_ticks, 8) &&
                   RINGFLOW_AT(ProducerLiveness, heartbeat_ns, 16),
               "ProducerLiveness offsets match the diagram above");
+static_assert(RINGFLOW_AT(SourceMark, ring_sequence, 0) &&
+                  RINGFLOW_AT(SourceMark, stream_sequence, 8) &&
+                  RINGFLOW_AT(SourceMark, committed_stream_sequence, 16) &&
+                  RINGFLOW_AT(SourceMark, stream_id, 24),
+              "SourceMark offsets match the diagram above");
 static_assert(sizeof(Sequence) == 128 &&
                   sizeof(core_internal::WakeupSignal) == 128 &&
                   sizeof(core_internal::ProducerGate) == 128 &&
-                  sizeof(ProducerLiveness) == 128,
+                  sizeof(ProducerLiveness) == 128 && sizeof(SourceMark) == 128,
               "each fixed control structure owns its 128 bytes");
 static_assert(std::atomic<uint32_t>::is_always_lock_free &&
                   std::atomic<int64_t>::is_always_lock_free &&
@@ -240,7 +267,8 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free &&
               "atomics in shared memory must not hide a process-local lock");
 static_assert(std::is_standard_layout_v<ControlHeader> &&
                   std::is_standard_layout_v<ConsumerSlot> &&
-                  std::is_standard_layout_v<ProducerLiveness>,
+                  std::is_standard_layout_v<ProducerLiveness> &&
+                  std::is_standard_layout_v<SourceMark>,
               "placed in shared memory by offset");
 
 // The data segment's header: which ring the events belong to.
