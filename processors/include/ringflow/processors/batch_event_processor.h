@@ -32,7 +32,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +54,7 @@
 #include "ringflow/processors/exception_policy.h"
 #include "ringflow/processors/internal/handle_range.h"
 #include "ringflow/processors/internal/lifecycle_call.h"
+#include "ringflow/processors/internal/processor_status.h"
 #include "ringflow/processors/internal/run_state.h"
 #include "ringflow/processors/internal/type_name.h"
 
@@ -140,14 +140,10 @@ class BatchEventProcessor {
   const std::string& name() const noexcept { return options_.name; }
 
   // OK, or the error that made the exception policy halt the processor.
-  absl::Status status() const {
-    std::lock_guard<std::mutex> lock(status_mu_);
-    return status_;
-  }
-
-  // Number of exceptions the handler threw (any policy). Relaxed read.
+  absl::Status status() const { return status_.status(); }
+  // Exceptions the handler threw (any policy, any callback). Relaxed read.
   uint64_t exception_count() const noexcept {
-    return exceptions_.load(std::memory_order_relaxed);
+    return status_.exception_count();
   }
 
  private:
@@ -234,8 +230,7 @@ class BatchEventProcessor {
           for (; s <= hi; ++s) handler_.OnEvent(slots_[s], s, s == hi);
           return true;
         } catch (...) {
-          // Relaxed: statistic; publishes no data.
-          exceptions_.fetch_add(1, std::memory_order_relaxed);
+          status_.CountException();
           counters_.OnException();
           const std::string what =
               processors_internal::CurrentExceptionMessage();
@@ -266,12 +261,9 @@ class BatchEventProcessor {
   }
 
   void HaltOnError(int64_t failed, const std::string& what) {
-    {
-      std::lock_guard<std::mutex> lock(status_mu_);
-      status_ = absl::AbortedError(absl::StrCat(
-          "handler '", options_.name, "' threw at sequence ", failed, ": ",
-          what, "; processor halted with sequence ", failed - 1));
-    }
+    status_.Fail(absl::AbortedError(absl::StrCat(
+        "handler '", options_.name, "' threw at sequence ", failed, ": ", what,
+        "; processor halted with sequence ", failed - 1)));
     // Release: events before the failing one are done.
     slot_.sequence().StoreRelease(failed - 1);
     core_internal::AfterConsumerAdvance(slots_.data());  // SpaceNotifier
@@ -280,7 +272,7 @@ class BatchEventProcessor {
 
   // What CallLifecycle needs to report a throwing lifecycle callback.
   processors_internal::LifecycleSink Lifecycle() noexcept {
-    return {options_.name, slot_.sequence(), exceptions_, counters_};
+    return {options_.name, slot_.sequence(), status_, counters_};
   }
 
   RingSlots<E> slots_;
@@ -292,9 +284,7 @@ class BatchEventProcessor {
       counters_;  // values written by the processor thread
   ProcessorOptions options_;
   processors_internal::RunState state_;
-  std::atomic<uint64_t> exceptions_{0};  // written by the processor thread
-  mutable std::mutex status_mu_;
-  absl::Status status_;  // guarded by status_mu_
+  processors_internal::ProcessorStatus status_;  // error + exception count
 };
 
 }  // namespace ringflow

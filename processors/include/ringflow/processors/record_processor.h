@@ -71,7 +71,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -93,6 +92,7 @@
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/exception_policy.h"
 #include "ringflow/processors/internal/lifecycle_call.h"
+#include "ringflow/processors/internal/processor_status.h"
 #include "ringflow/processors/internal/run_state.h"
 #include "ringflow/processors/internal/type_name.h"
 
@@ -199,14 +199,10 @@ class RecordProcessor {
   const std::string& name() const noexcept { return options_.name; }
 
   // OK, or the error that made the exception policy halt the processor.
-  absl::Status status() const {
-    std::lock_guard<std::mutex> lock(status_mu_);
-    return status_;
-  }
-
-  // Number of exceptions the handler threw (any policy). Relaxed read.
+  absl::Status status() const { return status_.status(); }
+  // Exceptions the handler threw (any policy, any callback). Relaxed read.
   uint64_t exception_count() const noexcept {
-    return exceptions_.load(std::memory_order_relaxed);
+    return status_.exception_count();
   }
 
  private:
@@ -317,25 +313,20 @@ class RecordProcessor {
   }
 
   void CountException() noexcept {
-    // Relaxed: statistic; publishes no data.
-    exceptions_.fetch_add(1, std::memory_order_relaxed);
+    status_.CountException();
     counters_.OnException();
   }
 
   void HaltOnError(int64_t failed, const std::string& what) {
-    {
-      std::lock_guard<std::mutex> lock(status_mu_);
-      status_ = absl::AbortedError(absl::StrCat(
-          "handler '", options_.name, "' threw at record position ", failed,
-          ": ", what, "; processor halted with its reader at position ",
-          failed));
-    }
+    status_.Fail(absl::AbortedError(absl::StrCat(
+        "handler '", options_.name, "' threw at record position ", failed, ": ",
+        what, "; processor halted with its reader at position ", failed)));
     state_.Halt();
   }
 
   // What CallLifecycle needs to report a throwing lifecycle callback.
   processors_internal::LifecycleSink Lifecycle() noexcept {
-    return {options_.name, sequence_, exceptions_, counters_};
+    return {options_.name, sequence_, status_, counters_};
   }
 
   ByteReader reader_;         // used by the processor thread only
@@ -345,9 +336,7 @@ class RecordProcessor {
   H& handler_;
   RecordProcessorOptions options_;
   processors_internal::RunState state_;
-  std::atomic<uint64_t> exceptions_{0};  // written by the processor thread
-  mutable std::mutex status_mu_;
-  absl::Status status_;  // guarded by status_mu_
+  processors_internal::ProcessorStatus status_;  // error + exception count
 };
 
 }  // namespace ringflow

@@ -36,7 +36,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +51,7 @@
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/exception_policy.h"
 #include "ringflow/processors/internal/lifecycle_call.h"
+#include "ringflow/processors/internal/processor_status.h"
 #include "ringflow/processors/internal/run_state.h"
 #include "ringflow/processors/internal/type_name.h"
 #include "ringflow/processors/sharded_poller.h"
@@ -114,14 +114,10 @@ class ShardedEventProcessor {
   const ShardedPoller<E>& poller() const noexcept { return *poller_; }
 
   // OK, or the error that made the exception policy halt the processor.
-  absl::Status status() const {
-    std::lock_guard<std::mutex> lock(status_mu_);
-    return status_;
-  }
-
-  // Exceptions the handler threw (any policy). Relaxed read.
+  absl::Status status() const { return status_.status(); }
+  // Exceptions the handler threw (any policy, any callback). Relaxed read.
   uint64_t exception_count() const noexcept {
-    return exceptions_.load(std::memory_order_relaxed);
+    return status_.exception_count();
   }
 
  private:
@@ -192,8 +188,7 @@ class ShardedEventProcessor {
   // Applies the policy to the exception being handled: returns to skip the
   // event (kLogAndContinue), throws HaltSignal to halt.
   void OnHandlerException(int64_t sequence) {
-    // Relaxed: statistic; publishes no data.
-    exceptions_.fetch_add(1, std::memory_order_relaxed);
+    status_.CountException();
     const std::string what = processors_internal::CurrentExceptionMessage();
     if (options_.exception_policy.action == ExceptionAction::kLogAndContinue) {
       processors_internal::LogHandlerException(options_.name, sequence, what,
@@ -202,28 +197,23 @@ class ShardedEventProcessor {
     }
     processors_internal::LogHandlerException(options_.name, sequence, what,
                                              "halting");
-    {
-      std::lock_guard<std::mutex> lock(status_mu_);
-      status_ = absl::AbortedError(absl::StrCat(
-          "handler '", options_.name, "' threw at sequence ", sequence,
-          " of a shard: ", what, "; processor halted before that event"));
-    }
+    status_.Fail(absl::AbortedError(absl::StrCat(
+        "handler '", options_.name, "' threw at sequence ", sequence,
+        " of a shard: ", what, "; processor halted before that event")));
     throw HaltSignal{};
   }
 
   processors_internal::LifecycleSink Lifecycle() noexcept {
-    return {options_.name, no_sequence_, exceptions_, no_counters_};
+    return {options_.name, no_sequence_, status_, no_counters_};
   }
 
   std::unique_ptr<ShardedPoller<E>> poller_;
   H& handler_;
   ProcessorOptions options_;
   processors_internal::RunState state_;
-  std::atomic<uint64_t> exceptions_{0};  // written by the processor thread
-  const Sequence no_sequence_;           // logged for lifecycle callbacks (-1)
+  const Sequence no_sequence_;  // logged for lifecycle callbacks (-1)
   core_internal::ConsumerCounters no_counters_;  // per-shard ones count
-  mutable std::mutex status_mu_;
-  absl::Status status_;  // guarded by status_mu_
+  processors_internal::ProcessorStatus status_;  // error + exception count
 };
 
 }  // namespace ringflow

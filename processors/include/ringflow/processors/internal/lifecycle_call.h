@@ -31,6 +31,7 @@
 #include "ringflow/core/sequence.h"
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/exception_policy.h"
+#include "ringflow/processors/internal/processor_status.h"
 #include "ringflow/processors/internal/run_state.h"
 
 namespace ringflow::processors_internal {
@@ -40,7 +41,7 @@ namespace ringflow::processors_internal {
 struct LifecycleSink {
   std::string_view processor;                 // the processor's name
   const Sequence& sequence;                   // its own sequence (logged)
-  std::atomic<uint64_t>& exceptions;          // its exception_count()
+  ProcessorStatus& status;                    // its exception_count()
   core_internal::ConsumerCounters& counters;  // its consumer counters
 };
 
@@ -54,8 +55,7 @@ void CallLifecycle(const LifecycleSink& sink, std::string_view callback_name,
   try {
     std::forward<Fn>(callback)();
   } catch (...) {
-    // Relaxed: statistic; publishes no data.
-    sink.exceptions.fetch_add(1, std::memory_order_relaxed);
+    sink.status.CountException();
     sink.counters.OnException();
     std::string action = "in ";
     action.append(callback_name).append("; continuing");

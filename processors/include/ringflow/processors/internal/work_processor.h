@@ -31,7 +31,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 
@@ -46,6 +45,7 @@
 #include "ringflow/processors/event_handler.h"
 #include "ringflow/processors/exception_policy.h"
 #include "ringflow/processors/internal/lifecycle_call.h"
+#include "ringflow/processors/internal/processor_status.h"
 #include "ringflow/processors/internal/run_state.h"
 
 namespace ringflow::processors_internal {
@@ -86,14 +86,11 @@ class WorkProcessor {
   const Sequence& sequence() const noexcept { return slot_.sequence(); }
   const SequenceBarrier& barrier() const noexcept { return *barrier_; }
   const std::string& name() const noexcept { return name_; }
-  absl::Status status() const {
-    std::lock_guard<std::mutex> lock(status_mu_);
-    return status_;
-  }
-  // Number of exceptions the handler threw (any policy, any callback).
+  // OK, or the error that made the exception policy halt the processor.
+  absl::Status status() const { return status_.status(); }
+  // Exceptions the handler threw (any policy, any callback). Relaxed read.
   uint64_t exception_count() const noexcept {
-    // Relaxed: statistic; publishes no data.
-    return exceptions_.load(std::memory_order_relaxed);
+    return status_.exception_count();
   }
 
  private:
@@ -151,8 +148,7 @@ class WorkProcessor {
         handler_.OnEvent(slots_[sequence], sequence, true);
         return true;
       } catch (...) {
-        // Relaxed: statistic; publishes no data.
-        exceptions_.fetch_add(1, std::memory_order_relaxed);
+        status_.CountException();
         counters_.OnException();
         const std::string what = processors_internal::CurrentExceptionMessage();
         if (policy_.action == ExceptionAction::kLogAndContinue) {
@@ -169,12 +165,9 @@ class WorkProcessor {
         }
         processors_internal::LogHandlerException(name_, sequence, what,
                                                  "halting");
-        {
-          std::lock_guard<std::mutex> lock(status_mu_);
-          status_ = absl::AbortedError(
-              absl::StrCat("worker '", name_, "' threw at sequence ", sequence,
-                           ": ", what, "; worker halted"));
-        }
+        status_.Fail(absl::AbortedError(
+            absl::StrCat("worker '", name_, "' threw at sequence ", sequence,
+                         ": ", what, "; worker halted")));
         state_.Halt();
         return false;
       }
@@ -183,7 +176,7 @@ class WorkProcessor {
 
   // What CallLifecycle needs to report a throwing lifecycle callback.
   processors_internal::LifecycleSink Lifecycle() noexcept {
-    return {name_, slot_.sequence(), exceptions_, counters_};
+    return {name_, slot_.sequence(), status_, counters_};
   }
 
   RingSlots<E> slots_;
@@ -196,9 +189,7 @@ class WorkProcessor {
   ExceptionPolicy policy_;
   std::string name_;
   processors_internal::RunState state_;
-  std::atomic<uint64_t> exceptions_{0};  // written by this worker's thread
-  mutable std::mutex status_mu_;
-  absl::Status status_;  // guarded by status_mu_
+  processors_internal::ProcessorStatus status_;  // error + exception count
 };
 
 }  // namespace ringflow::processors_internal
