@@ -79,12 +79,10 @@
 #include "ringflow/processors/internal/processor.h"
 #include "ringflow/processors/internal/thread_affinity.h"
 #include "ringflow/processors/internal/type_name.h"
+#include "ringflow/processors/thread_factory.h"
 #include "ringflow/processors/worker_pool.h"
 
 namespace ringflow {
-
-// Creates the thread a processor runs on. The default is std::thread.
-using ThreadFactory = std::function<std::thread(std::function<void()>)>;
 
 struct DisruptorOptions {
   RingOptions ring;
