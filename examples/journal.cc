@@ -5,7 +5,8 @@
 //     message, format it in place and commit only the bytes they wrote (a
 //     short commit; the unused tail is a skip record), and abort the claim
 //     for an input they drop (an aborted claim is a skip record too),
-//   * two RecordProcessors, each with its own reader (broadcast): a journal
+//   * a RecordDisruptor running two handlers, each on its own thread with
+//     its own reader (broadcast), stopped by a graceful Shutdown: a journal
 //     writer appending every record to an in-memory journal, and a verifier
 //     checking each record's framing, length, checksum and per-parser order,
 //   * the ring's statistics: records, bytes, padding and skipped bytes.
@@ -28,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "ringflow/ringflow.h"
 
 namespace {
@@ -111,42 +113,37 @@ void Parse(ringflow::ByteRing& ring, int parser, int64_t& committed) {
 
 absl::Status Run(std::string& summary) {
   RINGFLOW_ASSIGN_OR_RETURN(
-      auto ring, ringflow::ByteRing::Create(
-                     {.capacity = 64 * 1024,
-                      .producer_type = ringflow::ProducerType::kMulti,
-                      .name = "journal"}));
+      auto disruptor,
+      ringflow::RecordDisruptor::Create(
+          {.ring = {.capacity = 64 * 1024,
+                    .producer_type = ringflow::ProducerType::kMulti,
+                    .name = "journal"}}));
   JournalWriter writer;
   Verifier verifier;
   // Both readers exist before the first record: each sees every record.
-  RINGFLOW_ASSIGN_OR_RETURN(auto journal,
-                            ringflow::RecordProcessor<JournalWriter>::Create(
-                                *ring, writer, {.name = "writer"}));
-  RINGFLOW_ASSIGN_OR_RETURN(auto verify,
-                            ringflow::RecordProcessor<Verifier>::Create(
-                                *ring, verifier, {.name = "verifier"}));
-  std::thread journal_thread([&] { journal->Run(); });
-  std::thread verify_thread([&] { verify->Run(); });
+  RINGFLOW_RETURN_IF_ERROR(disruptor->HandleRecordsWith(writer, verifier));
+  RINGFLOW_RETURN_IF_ERROR(disruptor->Start());
+  ringflow::ByteRing& ring = disruptor->ring();
   int64_t committed[kParsers] = {};
   std::vector<std::thread> parsers;
   for (int p = 0; p < kParsers; ++p) {
-    parsers.emplace_back([&, p] { Parse(*ring, p, committed[p]); });
+    parsers.emplace_back([&, p] { Parse(ring, p, committed[p]); });
   }
   for (std::thread& t : parsers) t.join();
-  ring->Halt();  // the processors return once every record is handled
-  journal_thread.join();
-  verify_thread.join();
+  // Every committed record handled by both, then the threads are joined.
+  RINGFLOW_RETURN_IF_ERROR(disruptor->Shutdown(absl::Seconds(30)));
 
   int64_t expected = 0;
   for (int p = 0; p < kParsers; ++p) {
     expected += committed[p];
     if (verifier.next_seq[p] != committed[p]) ++verifier.errors;
   }
-  const uint64_t records = ring->records_published();
-  const uint64_t bytes = ring->payload_bytes_published();
+  const uint64_t records = ring.records_published();
+  const uint64_t bytes = ring.payload_bytes_published();
   summary = absl::StrCat(
-      records, " records, ", bytes, " bytes journaled, ", ring->padding_bytes(),
-      " padding bytes, ", ring->skipped_bytes(), " skipped bytes (",
-      ring->aborted_records(), " aborted claims); per parser ", committed[0],
+      records, " records, ", bytes, " bytes journaled, ", ring.padding_bytes(),
+      " padding bytes, ", ring.skipped_bytes(), " skipped bytes (",
+      ring.aborted_records(), " aborted claims); per parser ", committed[0],
       "/", committed[1], "/", committed[2], "; verifier: ", verifier.records,
       " records, ", verifier.errors, " errors");
   if (verifier.errors != 0 || verifier.records != expected ||

@@ -16,12 +16,14 @@
 #include "ringflow/processors/event_poller.h"
 #include "ringflow/processors/exception_policy.h"
 #include "ringflow/processors/lease.h"
+#include "ringflow/processors/record_disruptor.h"
 #include "ringflow/processors/record_processor.h"
 #include "ringflow/processors/sharded_disruptor.h"
 #include "ringflow/processors/sharded_event_processor.h"
 #include "ringflow/processors/sharded_poller.h"
 #include "ringflow/processors/sharded_queue.h"
 #include "ringflow/processors/space_notifier.h"
+#include "ringflow/processors/thread_factory.h"
 #include "ringflow/processors/worker_pool.h"
 
 #endif  // RINGFLOW_PROCESSORS_H_
