@@ -25,6 +25,7 @@ PACKAGES := g++ cmake ninja-build make pkgconf \
   prometheus-cpp-dev prometheus curl \
   libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev \
   libasio-dev \
+  nats-server libnats-dev \
   iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev \
   gnuplot-nox clang libclang-rt-14-dev
 
