@@ -71,6 +71,9 @@ namespace ringflow {
 
 class ByteRing;
 class ByteReader;
+namespace core_internal {
+struct ByteReaderAccess;
+}  // namespace core_internal
 
 // Where a new reader starts (ByteRing::RegisterReader).
 enum class ReaderStart : uint8_t {
@@ -270,6 +273,7 @@ class ByteReader {
  private:
   friend class ByteRing;
   friend class ReadClaim;
+  friend struct core_internal::ByteReaderAccess;
 
   struct Record {
     int64_t position = 0;
@@ -304,6 +308,12 @@ class ByteReader {
           ring_->HeaderAt(position).load(std::memory_order_acquire);
       if (!core_internal::RecordHeader::IsCommittedFor(
               word, ring_->LapOf(position))) {
+        return false;
+      }
+      // A shared ring's buffer is not trusted: a header whose length does
+      // not fit stops the reader there (SharedByteReader reports it).
+      if (RINGFLOW_UNLIKELY(ring_->checks_records()) &&
+          !ring_->CheckedRecord(position, word)) {
         return false;
       }
       const int64_t length = core_internal::RecordHeader::Length(word);
@@ -407,6 +417,18 @@ inline void ReadClaim::Release() noexcept {
       ->Release(next_, 1, static_cast<int64_t>(data_.size()), skipped_);
 }
 
+namespace core_internal {
+
+// How a ring other than ByteRing (shm::SharedByteRing, shm::SharedByteReader)
+// makes a ByteReader over its ByteRingState and a reader slot of its own.
+struct ByteReaderAccess {
+  static ByteReader Make(ByteRingState* ring, ConsumerHandle handle,
+                         int64_t start, int64_t discard_below) {
+    return ByteReader(ring, std::move(handle), start, discard_below);
+  }
+};
+
+}  // namespace core_internal
 }  // namespace ringflow
 
 #endif  // RINGFLOW_CORE_BYTE_READER_H_

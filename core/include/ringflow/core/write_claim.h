@@ -37,6 +37,9 @@
 namespace ringflow {
 
 class ByteRing;
+namespace core_internal {
+struct WriteClaimAccess;
+}  // namespace core_internal
 
 class WriteClaim {
  public:
@@ -94,6 +97,7 @@ class WriteClaim {
 
  private:
   friend class ByteRing;
+  friend struct core_internal::WriteClaimAccess;
 
   WriteClaim(core_internal::ByteRingState* ring,
              const core_internal::ClaimLayout& layout) noexcept
@@ -103,6 +107,18 @@ class WriteClaim {
   core_internal::ClaimLayout layout_;
 };
 
+namespace core_internal {
+
+// How a ring other than ByteRing (shm::SharedByteRing) hands out claims on
+// its ByteRingState.
+struct WriteClaimAccess {
+  static WriteClaim Make(ByteRingState* ring,
+                         const ClaimLayout& layout) noexcept {
+    return WriteClaim(ring, layout);
+  }
+};
+
+}  // namespace core_internal
 }  // namespace ringflow
 
 #endif  // RINGFLOW_CORE_WRITE_CLAIM_H_

@@ -32,6 +32,10 @@ class alignas(kFalseSharingRange) ByteRingCounters {
     kAbortedRecords,    // claims aborted (explicitly or by destruction)
     kFullWaits,         // Claim calls that found the ring full
     kTryClaimFailures,  // TryClaim calls that found the ring full
+    // Shared rings: claims a dead producer left unfinished, turned into
+    // skip records by the producer that resumed the ring, and their bytes.
+    kRecoveredRecords,
+    kRecoveredBytes,
     kCount,
   };
 
@@ -63,6 +67,12 @@ class alignas(kFalseSharingRange) ByteRingCounters {
   }
   void OnTryClaimFailure() noexcept {
     if (enabled_) Bump(kTryClaimFailures, 1);
+  }
+  // A restarted producer's recovery (ByteRingState::RecoverClaims).
+  void OnRecovered(int64_t records, int64_t bytes) noexcept {
+    if (!enabled_ || records == 0) return;
+    Bump(kRecoveredRecords, static_cast<uint64_t>(records));
+    Bump(kRecoveredBytes, static_cast<uint64_t>(bytes));
   }
 
   // Any thread. Relaxed: a statistic.

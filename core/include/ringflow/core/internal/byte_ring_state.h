@@ -59,6 +59,19 @@
 // so a drain never runs while a reader joins, and a reader that leaves last
 // raises floor_ to its position.
 //
+// Storage (ByteRingParts): the buffer and the shared words (tail, floor,
+// drain lock, kMulti cached gating, gate, wake-up signal, counters) are
+// the state's own for an in-process ByteRing, or live in a shared-memory
+// ring's control and data segments (shm::SharedByteRing, and the read-only
+// view a SharedByteReader builds in a consumer process). The reader set is
+// the state's ConsumerTable in process; a shared ring's slot table
+// (ExternalReaders) otherwise, whose joins and exits the shm side runs with
+// the same drain-lock protocol, and whose OnStall lets a producer that
+// waits for room have dead readers evicted. A shared ring also stamps each
+// claim (RecordHeader::Pending) so a restarted producer can tell a dead
+// producer's unfinished claims apart and turn them into skip records
+// (RecoverClaims).
+//
 // Who calls what:
 //   TryClaim/ClaimUntil       producer threads (one thread for kSingle)
 //   Commit/Abort              the thread holding the WriteClaim
@@ -77,6 +90,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -107,6 +121,47 @@ struct ClaimLayout {
   int64_t length = 0;  // payload bytes claimed
 };
 
+// A reader set kept outside the state (a shared ring's slot table): the
+// producers' gating scan and, while a claim waits for room, a stall report
+// (may be null). Both called on the producers' slow path only.
+struct ExternalReaders {
+  const void* owner = nullptr;
+  // Lowest position over the gating readers, or `default_value`.
+  int64_t (*minimum)(const void* owner,
+                     int64_t default_value) noexcept = nullptr;
+  void (*on_stall)(const void* owner, int64_t wrap_point,
+                   uint32_t tries) noexcept = nullptr;
+};
+
+// Where a ByteRingState keeps what other processes may share (see
+// "Storage" above). Every pointer must outlive the state.
+struct ByteRingParts {
+  std::byte* buffer = nullptr;  // capacity bytes, 8-aligned, zeroed at first
+  Sequence* tail = nullptr;
+  Sequence* floor = nullptr;
+  std::atomic<uint32_t>* drain_lock = nullptr;  // 0: free
+  Sequence* cached_gating = nullptr;            // kMulti
+  ProducerGate* gate = nullptr;
+  WakeupSignal* signal = nullptr;
+  ByteRingCounters* counters = nullptr;
+  const ExternalReaders* readers = nullptr;
+  // What this process stores in the drain lock while it holds it (its pid,
+  // so a lock left by a dead process can be told apart).
+  uint32_t lock_tag = 1;
+  // Write a pending stamp into each claim's first header word.
+  bool stamp_claims = false;
+  // Readers check every committed header before they trust its length
+  // (CheckedRecord): a shared ring's buffer may be rewritten by any process
+  // that can open it.
+  bool check_records = false;
+};
+
+// What RecoverClaims found.
+struct RecoveredClaims {
+  int64_t records = 0;  // unfinished claims turned into skip records
+  int64_t bytes = 0;    // their bytes
+};
+
 // Why a waiting claim returned.
 enum class ClaimStatus : uint8_t {
   kClaimed,
@@ -121,8 +176,14 @@ class ByteRingState {
   // ClaimUntil without a deadline.
   static constexpr int64_t kNoDeadline = INT64_MAX;
 
+  // An in-process ring: the state owns its buffer and shared words.
   // `options` must be valid (ValidateByteRingOptions).
   explicit ByteRingState(const ByteRingOptions& options)
+      : ByteRingState(options, ByteRingParts{}) {}
+
+  // A ring over `parts` (a shared-memory ring): a null member of `parts`
+  // is the state's own. `options` must be valid and match the storage.
+  ByteRingState(const ByteRingOptions& options, const ByteRingParts& parts)
       : options_(options),
         capacity_(options.capacity),
         mask_(options.capacity - 1),
@@ -130,11 +191,34 @@ class ByteRingState {
         max_record_size_(MaxByteRecordSize(options.capacity)),
         lap_shift_(std::countr_zero(static_cast<uint64_t>(options.capacity))),
         single_(options.producer_type == ProducerType::kSingle),
-        wait_(options.wait_strategy, &signal_,
+        stamp_(parts.stamp_claims),
+        check_(parts.check_records),
+        lock_tag_(parts.lock_tag),
+        wait_(options.wait_strategy,
+              parts.signal != nullptr ? parts.signal : &own_.signal,
               absl::ToInt64Nanoseconds(options.wait_timeout)),
         wake_(wait_.NeedsWakeup()),
-        readers_(options.max_readers, options.name, nullptr),
-        counters_(options.counters, !single_) {
+        external_(parts.readers),
+        readers_(parts.readers != nullptr ? 1 : options.max_readers,
+                 options.name, nullptr),
+        own_counters_(options.counters, !single_),
+        counters_(parts.counters != nullptr ? parts.counters : &own_counters_),
+        tail_(parts.tail != nullptr ? parts.tail : &own_.tail),
+        floor_(parts.floor != nullptr ? parts.floor : &own_.floor),
+        drain_lock_(parts.drain_lock != nullptr ? parts.drain_lock
+                                                : &own_.drain.lock),
+        cached_gating_(parts.cached_gating != nullptr ? parts.cached_gating
+                                                      : &own_.cached_gating),
+        gate_(parts.gate != nullptr ? parts.gate : &own_.gate),
+        signal_(parts.signal != nullptr ? parts.signal : &own_.signal) {
+    if (parts.buffer != nullptr) {
+      buffer_ = parts.buffer;
+      // A resumed ring: the single producer goes on from the shared tail
+      // (RecoverClaims clears a pending mark first). Relaxed: no producer
+      // runs yet; the creator's or recoverer's stores came before ours.
+      local_.tail = tail_->LoadRelaxed() & ~kPending;
+      return;
+    }
     // One false-sharing range on each side, so no neighbouring allocation
     // shares the buffer's first or last lines. Zeroed: 0 is "not committed".
     raw_ = static_cast<std::byte*>(::operator new (
@@ -146,7 +230,9 @@ class ByteRingState {
   ~ByteRingState() {
     // Unsized aligned delete, as RingBufferStorage (clang without
     // -fsized-deallocation).
-    ::operator delete (raw_, std::align_val_t{kFalseSharingRange});
+    if (raw_ != nullptr) {
+      ::operator delete (raw_, std::align_val_t{kFalseSharingRange});
+    }
   }
 
   ByteRingState(const ByteRingState&) = delete;
@@ -171,6 +257,28 @@ class ByteRingState {
     return buffer_ + (record & mask_) + kByteRecordHeaderSize;
   }
 
+  // Whether readers must check headers (CheckedRecord) before use.
+  bool checks_records() const noexcept { return check_; }
+  // Shared rings: whether the committed `word` at `position` describes a
+  // record that fits the buffer (a data record of at most
+  // max_record_size() payload bytes that does not cross the buffer's end;
+  // a skip record of a positive multiple of 8 bytes, at most the
+  // capacity). If not, records the position (damaged_at) and returns
+  // false: the reader stops there. Reader thread.
+  bool CheckedRecord(int64_t position, uint64_t word) const noexcept {
+    const int64_t length = RecordHeader::Length(word);
+    const bool fits =
+        RecordHeader::IsSkip(word)
+            ? length >= kByteRecordAlignment &&
+                  length % kByteRecordAlignment == 0 && length <= capacity_
+            : length <= max_record_size_ &&
+                  (position & mask_) + RecordSize(length) <= capacity_;
+    if (!fits) damaged_at_ = position;
+    return fits;
+  }
+  // The position of the first header CheckedRecord refused, or -1.
+  int64_t damaged_at() const noexcept { return damaged_at_; }
+
   // ---- producers -----------------------------------------------------------
 
   // Claims a record of `length` payload bytes if there is room now; never
@@ -180,11 +288,11 @@ class ByteRingState {
   // allocates.
   template <bool kCountFailure = true>
   bool TryClaim(int64_t length, ClaimLayout& out) noexcept {
-    if (RINGFLOW_UNLIKELY(!gate_.IsOpen())) return false;
+    if (RINGFLOW_UNLIKELY(!gate_->IsOpen())) return false;
     const bool claimed =
         single_ ? TryClaimSingle(length, out) : TryClaimMulti(length, out);
     if constexpr (kCountFailure) {
-      if (RINGFLOW_UNLIKELY(!claimed)) counters_.OnTryClaimFailure();
+      if (RINGFLOW_UNLIKELY(!claimed)) counters_->OnTryClaimFailure();
     }
     return claimed;
   }
@@ -199,18 +307,24 @@ class ByteRingState {
     if (length < 0 || length > max_record_size_) {
       return ClaimStatus::kBadLength;
     }
-    if (!gate_.IsOpen()) return ClaimStatus::kClosed;
+    if (!gate_->IsOpen()) return ClaimStatus::kClosed;
     if (single_ ? TryClaimSingle(length, out) : TryClaimMulti(length, out)) {
       return ClaimStatus::kClaimed;
     }
-    counters_.OnFullWait();
+    counters_->OnFullWait();
     ProducerBackoff backoff;
     for (;;) {
-      if (gate_.IsHalted()) return ClaimStatus::kHalted;
+      if (gate_->IsHalted()) return ClaimStatus::kHalted;
       if (deadline_ns != kNoDeadline && MonotonicNanos() >= deadline_ns) {
         return ClaimStatus::kTimedOut;
       }
       backoff.Pause();
+      if (external_ != nullptr && external_->on_stall != nullptr) {
+        // A shared ring: readers below the wrap point hold us back; have
+        // the dead ones evicted (out.end is the failed claim's end).
+        external_->on_stall(external_->owner, out.end - usable_,
+                            backoff.tries());
+      }
       if (single_ ? TryClaimSingle(length, out) : TryClaimMulti(length, out)) {
         return ClaimStatus::kClaimed;
       }
@@ -231,14 +345,14 @@ class ByteRingState {
       HeaderAt(claim.record + used)
           .store(RecordHeader::Skip(lap, unused), std::memory_order_relaxed);
     }
-    counters_.OnCommit(length, unused);
+    counters_->OnCommit(length, unused);
     Publish(claim, RecordHeader::Data(lap, length));
   }
 
   // Turns `claim` into a skip record. As Commit.
   void Abort(const ClaimLayout& claim) noexcept {
     const int64_t size = claim.end - claim.record;
-    counters_.OnAbort(size);
+    counters_->OnAbort(size);
     Publish(claim, RecordHeader::Skip(LapOf(claim.record), size));
   }
 
@@ -246,7 +360,7 @@ class ByteRingState {
   // in its pending step counts as claimed). Any thread. Acquire: pairs with
   // the producers' tail stores.
   int64_t ClaimedPosition() const noexcept {
-    return tail_.LoadAcquire() & ~kPending;
+    return tail_->LoadAcquire() & ~kPending;
   }
 
   // Lowest position a producer must not lap (readers' minimum, or floor_
@@ -277,14 +391,18 @@ class ByteRingState {
   //     floor_ value read before the scan, at or below our reload of
   //     floor_. So S is at or above every gating value a producer used
   //     without us: nothing at or after S was overwritten.
+  //
+  // In-process rings only (a shared ring's readers join through its slot
+  // table, shm_internal::JoinByteReader, with the same protocol).
   absl::StatusOr<ConsumerHandle> JoinReader(std::string_view name) {
+    assert(external_ == nullptr && "a shared ring's readers join in shm");
     LockDrain();
     // Seq_cst floor_ loads: see step 2 above.
-    const int64_t placeholder = OthersMinimum(-1, floor_.LoadSeqCst());
+    const int64_t placeholder = OthersMinimum(-1, floor_->LoadSeqCst());
     absl::StatusOr<int> index = readers_.Register(placeholder, name);
     if (index.ok()) {
       const int64_t start =
-          std::max(placeholder, OthersMinimum(*index, floor_.LoadSeqCst()));
+          std::max(placeholder, OthersMinimum(*index, floor_->LoadSeqCst()));
       // Seq_cst: the slot's final start (step 2); only ever raises P0.
       readers_.sequence(*index).StoreSeqCst(start);
     }
@@ -302,20 +420,92 @@ class ByteRingState {
   const ConsumerTable& readers() const noexcept { return readers_; }
   const WaitStrategy& wait_strategy() const noexcept { return wait_; }
   const AlertFlag& alert() const noexcept { return alert_; }
-  const ByteRingCounters& counters() const noexcept { return counters_; }
+  const ByteRingCounters& counters() const noexcept { return *counters_; }
 
   // ---- life cycle ----------------------------------------------------------
 
-  void Close() noexcept { gate_.Close(); }
+  void Close() noexcept { gate_->Close(); }
   // Close, claims waiting for room give up, and readers waiting for a
   // record return kAlerted once nothing is left to read.
   void Halt() noexcept {
-    gate_.Halt();
+    gate_->Halt();
     alert_.Set();
     wait_.WakeAll();
   }
-  bool IsClosed() const noexcept { return !gate_.IsOpen(); }
-  bool IsHalted() const noexcept { return gate_.IsHalted(); }
+  bool IsClosed() const noexcept { return !gate_->IsOpen(); }
+  bool IsHalted() const noexcept { return gate_->IsHalted(); }
+
+  // ---- shared rings
+  // ----------------------------------------------------------
+
+  // A restarted producer's recovery of a shared ring whose producer died:
+  // walks from the gating position (the lowest reader, or the floor) to the
+  // tail. Committed records are passed; a stamped, uncommitted claim
+  // (RecordHeader::Pending) becomes a skip record of its size; an unstamped
+  // 0 word below the tail can only be the last claim of a kMulti producer
+  // that died in its claim step (the tail still has its pending mark), and
+  // becomes a skip record up to the tail (so does a word that is neither,
+  // which only a foreign write can leave). Then the word at the tail is
+  // cleared, the pending mark dropped, the recovered claims counted and
+  // sleeping readers woken. Call before any producer of this process runs,
+  // while no producer of any process runs (the caller holds the ring's
+  // producer lock). Bounded by one lap.
+  RecoveredClaims RecoverClaims() noexcept {
+    RecoveredClaims recovered;
+    // Acquire: pairs with the dead producer's tail stores (a process that
+    // died wrote them before; the lock hand-over is a syscall anyway).
+    const int64_t tail = tail_->LoadAcquire() & ~kPending;
+    int64_t position = Gating(/*drain=*/false);
+    if (position > tail || tail - position > capacity_) position = tail;
+    while (position < tail) {
+      const uint32_t lap = LapOf(position);
+      // Acquire: pairs with commits (StoreCommit) of the records passed.
+      const uint64_t word = HeaderAt(position).load(std::memory_order_acquire);
+      if (RecordHeader::IsCommittedFor(word, lap)) {
+        const int64_t length = RecordHeader::Length(word);
+        const int64_t next =
+            position +
+            (RecordHeader::IsSkip(word) ? length : RecordSize(length));
+        if (next > position && next <= tail) {
+          position = next;
+          continue;
+        }
+      }
+      int64_t size = tail - position;
+      if (!RecordHeader::IsCommittedFor(word, lap) &&
+          RecordHeader::IsPendingFor(word, lap)) {
+        const int64_t stamped = RecordHeader::Length(word);
+        if (stamped > 0 && stamped % kByteRecordAlignment == 0 &&
+            stamped <= tail - position) {
+          size = stamped;
+        }
+      }
+      // Seq_cst: a commit like StoreCommit's, which readers acquire (and
+      // re-read seq_cst after registering as sleepers); woken below.
+      HeaderAt(position).store(RecordHeader::Skip(lap, size),
+                               std::memory_order_seq_cst);
+      ++recovered.records;
+      recovered.bytes += size;
+      position += size;
+    }
+    // Relaxed: the claim that ends at the tail may have died before it
+    // cleared this word; the release store of the tail below publishes it
+    // to the next claimer.
+    HeaderAt(tail).store(0, std::memory_order_relaxed);
+    // Seq_cst: drops a dead claimer's pending mark; pairs with the
+    // producers' acquire CAS and ClaimedPosition.
+    tail_->StoreSeqCst(tail);
+    local_.tail = tail;
+    counters_->OnRecovered(recovered.records, recovered.bytes);
+    signal_->WakeAll();
+    return recovered;
+  }
+
+  // The drain lock's holder tag (0: free), for a shared ring's checks for a
+  // holder that died. Relaxed: a hint; the caller CASes on it.
+  uint32_t DrainLockHolder() const noexcept {
+    return drain_lock_->load(std::memory_order_relaxed);
+  }
 
  private:
   // When the scan of the reader slots finds none.
@@ -349,34 +539,46 @@ class ByteRingState {
     // reach it only after acquiring this claim's commit, which follows in
     // program order, as does the next claim's commit of that word.
     HeaderAt(out.end).store(0, std::memory_order_relaxed);
+    if (stamp_) Stamp(out);
     local_.tail = out.end;
     // Release: pairs with ClaimedPosition (also a kLatest reader's start);
     // publishes no record bytes.
-    tail_.StoreRelease(out.end);
+    tail_->StoreRelease(out.end);
     return true;
+  }
+
+  // Shared rings: marks the claim's first header word as claimed and not
+  // committed (readers see "not committed", as for 0), so a restarted
+  // producer knows the claim's size (RecoverClaims). Relaxed: the commit
+  // store to the same word follows in program order; a recoverer runs
+  // after this process died.
+  void Stamp(const ClaimLayout& out) noexcept {
+    HeaderAt(out.start).store(
+        RecordHeader::Pending(LapOf(out.start), out.end - out.start),
+        std::memory_order_relaxed);
   }
 
   bool TryClaimMulti(int64_t length, ClaimLayout& out) noexcept {
     // Relaxed: the CAS below validates it (and acquires on success).
-    int64_t tail = tail_.LoadRelaxed();
+    int64_t tail = tail_->LoadRelaxed();
     ProducerBackoff pending;
     for (;;) {
       if (RINGFLOW_UNLIKELY(tail & kPending)) {
         // Another claim is clearing the word at its end: two stores away.
         pending.Pause();
         // Relaxed: as above.
-        tail = tail_.LoadRelaxed();
+        tail = tail_->LoadRelaxed();
         continue;
       }
       Layout(tail, length, out);
       // Acquire: pairs with the release store below by whichever producer
       // refreshed the cache; it read the reader positions with acquire, so
       // trusting its value inherits their "done reading" release.
-      int64_t gating = shared_.cached_gating.LoadAcquire();
+      int64_t gating = cached_gating_->LoadAcquire();
       if (RINGFLOW_UNLIKELY(out.end - gating > usable_)) {
         gating = Gating(/*drain=*/true);
         // Release: see the acquire load above.
-        shared_.cached_gating.StoreRelease(gating);
+        cached_gating_->StoreRelease(gating);
         if (out.end - gating > usable_) return false;
       }
       // Acq_rel CAS (Sequence::CompareExchange): claims [tail, end) against
@@ -384,14 +586,18 @@ class ByteRingState {
       // previous claimer's release store of the tail, so its clear of the
       // word at `tail` (our header) happens before our commit. On failure
       // `tail` holds the current value.
-      if (tail_.CompareExchange(tail, out.end | kPending)) {
+      if (tail_->CompareExchange(tail, out.end | kPending)) {
+        // Shared rings: the stamp, while the pending mark is set (a claimer
+        // that dies before it leaves a 0 word below a pending tail, which
+        // RecoverClaims recognises).
+        if (stamp_) Stamp(out);
         // Relaxed: the clear (see Clearing). Readers see it through this
         // claim's commit (release, later in program order); the next
         // claimer through the release store just below.
         HeaderAt(out.end).store(0, std::memory_order_relaxed);
         // Release: ends the pending step. Pairs with the next claimer's
         // CAS (acquire), ClaimedPosition, and a kLatest reader's start.
-        tail_.StoreRelease(out.end);
+        tail_->StoreRelease(out.end);
         return true;
       }
     }
@@ -404,7 +610,7 @@ class ByteRingState {
       // Relaxed: inside this claim; published by the padding header's
       // release (or seq_cst) store below, the only way readers reach it.
       HeaderAt(claim.record).store(word, std::memory_order_relaxed);
-      counters_.OnPadding(claim.record - claim.start);
+      counters_->OnPadding(claim.record - claim.start);
       StoreCommit(claim.start, RecordHeader::Skip(LapOf(claim.start),
                                                   claim.record - claim.start));
     } else {
@@ -421,7 +627,7 @@ class ByteRingState {
       // WakeupSignal::Register and the seq_cst re-read of this word in
       // BlockingWaitFor (RecordProbe::Published).
       header.store(word, std::memory_order_seq_cst);
-      signal_.WakeIfWaiters();
+      signal_->WakeIfWaiters();
     } else {
       // Release: makes the record's bytes and the headers inside the claim
       // visible. Pairs with the acquire loads of this word in ByteReader,
@@ -438,10 +644,18 @@ class ByteRingState {
     // slot active (JoinReader, step 2), so it starts at or above the value
     // read here. The scan's seq_cst loads acquire the readers' position
     // releases.
-    const int64_t floor = floor_.LoadSeqCst();
-    const int64_t readers = readers_.MinimumSequence(kNoReader);
+    const int64_t floor = floor_->LoadSeqCst();
+    const int64_t readers = ReadersMinimum();
     if (readers != kNoReader) return readers;
     return drain ? Drain(floor) : floor;
+  }
+
+  // The gating readers' lowest position, or kNoReader.
+  int64_t ReadersMinimum() const noexcept {
+    if (external_ != nullptr) {
+      return external_->minimum(external_->owner, kNoReader);
+    }
+    return readers_.MinimumSequence(kNoReader);
   }
 
   // Gating's slow path with no reader: walks the committed records from
@@ -451,16 +665,18 @@ class ByteRingState {
   RINGFLOW_NOINLINE int64_t Drain(int64_t floor) noexcept {
     // Acquire: pairs with the release in UnlockDrain: the previous
     // holder's floor_ store and reader-slot changes are visible.
-    if (drain_.lock.exchange(true, std::memory_order_acquire)) return floor;
+    if (drain_lock_->exchange(lock_tag_, std::memory_order_acquire) != 0) {
+      return floor;
+    }
     // Joins take the lock, so a reader that registered before we took it
     // is seen here, and none registers until we release it.
-    const int64_t readers = readers_.MinimumSequence(kNoReader);
+    const int64_t readers = ReadersMinimum();
     if (readers != kNoReader) {
       UnlockDrain();
       return readers;
     }
     // Relaxed: floor_ is only written under the lock, which we hold.
-    int64_t position = floor_.LoadRelaxed();
+    int64_t position = floor_->LoadRelaxed();
     const int64_t from = position;
     for (;;) {
       // Acquire: pairs with the commit's release store (StoreCommit); the
@@ -473,7 +689,7 @@ class ByteRingState {
     if (position != from) {
       // Seq_cst: read by producers before their scan (Gating) and by a
       // joining reader (under the lock, after we release it).
-      floor_.StoreSeqCst(position);
+      floor_->StoreSeqCst(position);
     }
     UnlockDrain();
     return position;
@@ -488,11 +704,11 @@ class ByteRingState {
     // reader may have been moved to this thread).
     const int64_t position = readers_.sequence(index).LoadAcquire();
     // Relaxed: floor_ is only written under the lock, which we hold.
-    if (position > floor_.LoadRelaxed()) {
+    if (position > floor_->LoadRelaxed()) {
       // Seq_cst: as in Drain; stored before the slot turns free below, so
       // a producer whose scan misses the slot reads this floor or a newer
       // one.
-      floor_.StoreSeqCst(position);
+      floor_->StoreSeqCst(position);
     }
     readers_.Unregister(index);
     UnlockDrain();
@@ -514,14 +730,14 @@ class ByteRingState {
   void LockDrain() noexcept {
     ProducerBackoff backoff;
     // Acquire: pairs with the release in UnlockDrain.
-    while (drain_.lock.exchange(true, std::memory_order_acquire)) {
+    while (drain_lock_->exchange(lock_tag_, std::memory_order_acquire) != 0) {
       backoff.Pause();
     }
   }
   void UnlockDrain() noexcept {
     // Release: publishes floor_ and the slot changes made under the lock.
     // Pairs with the acquire exchanges in Drain and LockDrain.
-    drain_.lock.store(false, std::memory_order_release);
+    drain_lock_->store(0, std::memory_order_release);
   }
 
   // Read-only after construction.
@@ -532,35 +748,55 @@ class ByteRingState {
   const int64_t max_record_size_;
   const int lap_shift_;
   const bool single_;
-  std::byte* raw_ = nullptr;     // the allocation
+  const bool stamp_;  // shared rings: stamp claims (Stamp)
+  const bool check_;  // shared rings: readers check headers
+  // Written by CheckedRecord (the one reader of a consumer process's view).
+  mutable int64_t damaged_at_ = -1;
+  const uint32_t lock_tag_;      // stored in the drain lock while held
+  std::byte* raw_ = nullptr;     // the allocation (in-process rings)
   std::byte* buffer_ = nullptr;  // records: written by producers
+
+  // An in-process ring's shared words (ByteRingParts' defaults). The
+  // pointers below address these or a shared ring's.
+  struct Own {
+    Sequence tail{0};
+    Sequence cached_gating{0};
+    Sequence floor{0};
+    struct alignas(kFalseSharingRange) DrainLock {
+      std::atomic<uint32_t> lock{0};
+    } drain;
+    ProducerGate gate;
+    WakeupSignal signal;
+  } own_;
+
   const WaitStrategy wait_;
   const bool wake_;  // commits store seq_cst and wake sleepers
+  const ExternalReaders* const external_;  // null: readers_ gate
 
   ConsumerTable readers_;  // slots written by their readers
-  ByteRingCounters counters_;
+  ByteRingCounters own_counters_;
+  ByteRingCounters* const counters_;  // written by the producers
 
-  Sequence tail_{0};  // claimed frontier (| kPending): written by producers
+  // Read-only after construction: where the shared words are.
+  Sequence* const tail_;   // claimed frontier (| kPending): producers
+  Sequence* const floor_;  // written under the drain lock only
+  // 0: free, else the holder's tag; taken by a drainer, join or exit.
+  std::atomic<uint32_t>* const drain_lock_;
+  Sequence* const cached_gating_;  // kMulti: written by every producer
+  ProducerGate* const gate_;       // written by Close/Halt
+  WakeupSignal* const signal_;     // bumped by producers, slept on by readers
+
   // kSingle: written by the producer thread only.
   struct alignas(kFalseSharingRange) Local {
     int64_t tail = 0;           // the claimed frontier (tail_'s value)
     int64_t cached_gating = 0;  // last gating position seen
   } local_;
-  // kMulti: written by every producer.
-  struct Shared {
-    Sequence cached_gating{0};
-  } shared_;
-  Sequence floor_{0};  // written under drain_.lock only
-  struct alignas(kFalseSharingRange) DrainLock {
-    std::atomic<bool> lock{false};  // taken by a drainer, join or exit
-  } drain_;
-  ProducerGate gate_;    // written by Close/Halt
-  WakeupSignal signal_;  // bumped by producers, slept on by readers
-  AlertFlag alert_;      // set by Halt
+  AlertFlag alert_;  // set by Halt
 };
 
-static_assert(std::atomic<bool>::is_always_lock_free,
-              "the drain lock is a try-lock on the producers' slow path");
+static_assert(std::atomic<uint32_t>::is_always_lock_free,
+              "the drain lock is a try-lock on the producers' slow path, "
+              "also in shared memory");
 
 }  // namespace ringflow::core_internal
 

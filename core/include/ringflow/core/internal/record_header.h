@@ -20,6 +20,12 @@
 //           aborted claim, or the unused tail of a short commit); `length`
 //           is its whole size in bytes, header included.
 //
+// A pending stamp (shared rings only, ByteRingState::Stamp): `done` 0,
+// `skip` 0, `lap` the claim's lap and `length` the claim's whole size in
+// bytes, stored by the claimer right after it owns the claim; readers see
+// it as "not committed" (as 0), and a restarted producer turns a stamp its
+// dead predecessor left into a skip record of that size.
+//
 // A reader at position p accepts a word only when `done` is set and `lap`
 // equals the lap of p, so a header left at the same offset by an earlier
 // lap reads as "not committed yet". Readers never write the buffer (several
@@ -64,6 +70,17 @@ class RecordHeader {
   static constexpr uint64_t Skip(uint32_t lap, int64_t total_size) noexcept {
     return (uint64_t{lap} << kLapShift) | kDoneBit | kSkipBit |
            static_cast<uint64_t>(total_size);
+  }
+
+  // A shared ring's claim of `claim_size` bytes (header included), claimed
+  // in `lap` and not committed yet. Never 0 (a claim is at least 8 bytes).
+  static constexpr uint64_t Pending(uint32_t lap, int64_t claim_size) noexcept {
+    return (uint64_t{lap} << kLapShift) | static_cast<uint64_t>(claim_size);
+  }
+  // Whether `word`, read at a position of lap `lap`, is a pending stamp.
+  static constexpr bool IsPendingFor(uint64_t word, uint32_t lap) noexcept {
+    return (word & (kDoneBit | kSkipBit)) == 0 && (word & kLengthMask) != 0 &&
+           static_cast<uint32_t>(word >> kLapShift) == lap;
   }
 
   // Whether `word`, read at a position of lap `lap`, is a committed header
