@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ringflow/core/internal/status_macros.h"
+#include "ringflow/shm/internal/byte_control.h"
 #include "ringflow/shm/internal/control.h"
 
 namespace ringflow::shm_internal {
@@ -159,11 +160,11 @@ void Control::JoinAtLatest(ConsumerSlot& s, uint32_t generation) noexcept {
 //  3. The final S is stored before kActive, so a consumer joining after us
 //     and reading us as kActive reads S or later.
 void Control::JoinAtOldest(ConsumerSlot& s, uint32_t generation) noexcept {
-  const int64_t placeholder = OthersMinimum(s, cursor().LoadSeqCst());
+  const int64_t placeholder = OthersMinimum(s, JoinBase().LoadSeqCst());
   s.sequence.StoreSeqCst(placeholder);
   s.state.store(ConsumerSlot::Word(generation, ConsumerSlot::kJoining),
                 std::memory_order_seq_cst);
-  const int64_t minimum = OthersMinimum(s, cursor().LoadSeqCst());
+  const int64_t minimum = OthersMinimum(s, JoinBase().LoadSeqCst());
   s.sequence.StoreSeqCst(std::max(placeholder, minimum));
   // A CAS, not a store: the producer may have evicted us meanwhile (a
   // joiner that stalls it past max_stall), and that must stick; the
@@ -191,7 +192,8 @@ int64_t Control::OthersMinimum(const ConsumerSlot& self,
   return minimum;
 }
 
-core_internal::ConsumerHandle Control::ConsumerHandleFor(int index) {
+core_internal::ConsumerHandle Control::ConsumerHandleFor(
+    int index, core_internal::ConsumerHandle::ReleaseFn release) {
   ConsumerSlot& s = slot(index);
   // Relaxed: written by this process's RegisterConsumer before it returned
   // the index (same thread, or handed over with the index).
@@ -200,12 +202,13 @@ core_internal::ConsumerHandle Control::ConsumerHandleFor(int index) {
   const bool valid =
       block != nullptr && first >= 0 &&
       first <= block->capacity() - core_internal::ConsumerCounters::kCount;
+  if (release == nullptr) {
+    release = [](void* owner, int i, uint32_t generation) noexcept {
+      static_cast<Control*>(owner)->UnregisterConsumer(i, generation);
+    };
+  }
   return core_internal::ConsumerHandle(
-      this,
-      [](void* owner, int i, uint32_t generation) noexcept {
-        static_cast<Control*>(owner)->UnregisterConsumer(i, generation);
-      },
-      index, &s.sequence,
+      this, release, index, &s.sequence,
       valid ? core_internal::ConsumerCounters(&block->value(first))
             : core_internal::ConsumerCounters(),
       std::string(s.name, strnlen(s.name, sizeof(s.name))),
@@ -264,6 +267,9 @@ int Control::EvictDeadConsumers(int64_t wrap_point,
                                 int64_t stall_started_ns) noexcept {
   const int64_t now = MonotonicNanos();
   const int32_t self = CurrentPid();
+  const bool bytes = geometry_.kind == RingKind::kBytes;
+  // A byte ring's drain lock left by a process that died holding it.
+  if (bytes) ReleaseStaleByteDrainLock(*this);
   int evicted = 0;
   for (int i = 0; i < max_consumers(); ++i) {
     ConsumerSlot& s = slot(i);
@@ -298,12 +304,21 @@ int Control::EvictDeadConsumers(int64_t wrap_point,
                           now - stall_started_ns > geometry_.max_stall_ns &&
                           s.sequence.LoadAcquire() < wrap_point;
     if (!gone && !silent && !stalling) continue;
+    // Byte ring: the position the reader had released while it still
+    // gated (read before the eviction, so every record below it is intact
+    // and committed); the floor rises to it below, or producers with no
+    // reader left would drain from an older floor across reused bytes.
+    // Acquire: pairs with the reader's release of its position.
+    const int64_t position = bytes ? s.sequence.LoadAcquire() : 0;
     // Acq_rel: only the owner generation we saw is evicted.
     if (s.state.compare_exchange_strong(
             word,
             ConsumerSlot::Word(ConsumerSlot::GenerationOf(word),
                                ConsumerSlot::kEvicted),
             std::memory_order_acq_rel)) {
+      if (bytes && ConsumerSlot::StateOf(word) == ConsumerSlot::kActive) {
+        RaiseByteFloor(*this, position);
+      }
       // The time of the eviction itself, not of the scan's start: a dead
       // pid found by a scan that began before the death must not look
       // evicted before it died. Relaxed: a statistic for tools.

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "ringflow/core/internal/byte_ring_counters.h"
 #include "ringflow/core/internal/status_macros.h"
 
 namespace ringflow::shm_internal {
@@ -152,8 +153,8 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateOrResume(
 // creators), then data. AlreadyExists when the control name exists.
 absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
     const shm::SharedRingOptions& options, const RingIdentity& identity) {
-  const ControlLayout layout =
-      ControlLayout::For(options.ring.capacity, options.ring.max_consumers);
+  const ControlLayout layout = ControlLayout::For(
+      options.ring.capacity, options.ring.max_consumers, identity.kind);
   const size_t data_bytes =
       static_cast<size_t>(options.ring.capacity) * identity.event_size;
   const int32_t pid = CurrentPid();
@@ -201,6 +202,7 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
           ? absl::ToInt64Nanoseconds(options.max_stall)
           : 0;
   h->creator_pid = pid;
+  h->ring_kind = static_cast<uint32_t>(identity.kind);
   h->creator_start_ticks = start;
   h->creation_id = creation_id;
   std::memcpy(h->type_tag, identity.type_tag.data(), identity.type_tag.size());
@@ -213,11 +215,23 @@ absl::StatusOr<std::unique_ptr<Control>> Control::CreateFresh(
   live->heartbeat_ns.store(MonotonicNanos(), std::memory_order_relaxed);
   // Zero (the segment is zero-filled); a resumed ring keeps its mark.
   new (base + kSourceMarkOffset) SourceMark{};
-  auto* available =
-      reinterpret_cast<std::atomic<int64_t>*>(base + kAvailableOffset);
-  for (int64_t i = 0; i < options.ring.capacity; ++i) {
-    // Relaxed: published by the release store of `ready` below.
-    new (&available[i]) std::atomic<int64_t>(kInitialSequence);
+  if (identity.kind == RingKind::kBytes) {
+    // Tail, floor and cached gating at byte 0, the drain lock free, the
+    // counters zero (all published by the release store of `ready`).
+    new (base + kByteTailOffset) Sequence(0);
+    new (base + kByteFloorOffset) Sequence(0);
+    new (base + kByteDrainLockOffset) std::atomic<uint32_t>(0);
+    new (base + kByteCachedGatingOffset) Sequence(0);
+    new (base + kByteCountersOffset) core_internal::ByteRingCounters(
+        options.ring.counters,
+        options.ring.producer_type == ProducerType::kMulti);
+  } else {
+    auto* available =
+        reinterpret_cast<std::atomic<int64_t>*>(base + kAvailableOffset);
+    for (int64_t i = 0; i < options.ring.capacity; ++i) {
+      // Relaxed: published by the release store of `ready` below.
+      new (&available[i]) std::atomic<int64_t>(kInitialSequence);
+    }
   }
   auto* slots = reinterpret_cast<ConsumerSlot*>(base + layout.slots_offset);
   for (int i = 0; i < options.ring.max_consumers; ++i) {
@@ -373,6 +387,12 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Resume(
         absl::StrCat("ring '", name, "' cannot be resumed: ", valid.message()));
   }
 
+  // A byte ring's records are recovered by SharedByteRing (byte_control.h),
+  // which knows the record format; here only the liveness is taken over.
+  if (g.kind == RingKind::kBytes) {
+    control->TakeOverLiveness();
+    return control;
+  }
   // Resume at the last published sequence. For a multi-producer ring,
   // claims the dead producer never finished are discarded: entries
   // published above the first gap are cleared so they are not read as new
@@ -388,15 +408,19 @@ absl::StatusOr<std::unique_ptr<Control>> Control::Resume(
     }
   }
   control->cursor().StoreSeqCst(published);
-  ProducerLiveness& live = control->liveness();
+  control->TakeOverLiveness();
+  return control;
+}
+
+void Control::TakeOverLiveness() noexcept {
+  ProducerLiveness& live = liveness();
   live.start_ticks.store(ProcessStartTicks(CurrentPid()),
                          std::memory_order_relaxed);
   live.heartbeat_ns.store(MonotonicNanos(), std::memory_order_relaxed);
   // Release: the liveness fields above are visible with the pid. Partner:
   // RecordedProducer / tools' acquire loads of the pid.
   live.pid.store(CurrentPid(), std::memory_order_release);
-  control->gate().Reopen();
-  return control;
+  gate().Reopen();
 }
 
 namespace {
@@ -561,6 +585,11 @@ absl::Status Control::Remove(std::string_view ring, bool force) {
 }
 
 int64_t Control::PublishedSequence() const noexcept {
+  if (geometry_.kind == RingKind::kBytes) {
+    // No availability buffer: the claimed frontier (acquire, pairs with the
+    // producers' tail stores), without a pending mark.
+    return byte_tail().LoadAcquire() & ~int64_t{1};
+  }
   const int64_t cursor = this->cursor().LoadAcquire();
   if (producer_type() == ProducerType::kSingle) return cursor;
   const int64_t from = std::max<int64_t>(

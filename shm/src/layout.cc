@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ringflow/core/byte_ring_options.h"
 #include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/counters_block.h"
 
@@ -23,10 +24,23 @@ bool NameChar(char c) {
 
 }  // namespace
 
-ControlLayout ControlLayout::For(int64_t capacity, int max_consumers) {
+std::string_view RingKindName(RingKind kind) {
+  switch (kind) {
+    case RingKind::kEvents:
+      return "event ring";
+    case RingKind::kBytes:
+      return "byte ring";
+  }
+  return "unknown ring kind";
+}
+
+ControlLayout ControlLayout::For(int64_t capacity, int max_consumers,
+                                 RingKind kind) {
   ControlLayout l;
   l.slots_offset =
-      kAvailableOffset + RoundUp128(static_cast<size_t>(capacity) * 8);
+      kind == RingKind::kBytes
+          ? kAvailableOffset + kByteRegionBytes
+          : kAvailableOffset + RoundUp128(static_cast<size_t>(capacity) * 8);
   const int group = core_internal::CountersBlock::kGroup;
   const int per_consumer =
       (core_internal::ConsumerCounters::kCount + group - 1) / group * group;
@@ -110,7 +124,27 @@ absl::StatusOr<RingGeometry> ReadGeometry(const void* data, size_t size,
     return absl::FailedPreconditionError(absl::StrCat(
         "header size ", h->header_bytes, " != ", sizeof(ControlHeader)));
   }
+  if (h->ring_kind > static_cast<uint32_t>(RingKind::kBytes)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("ring kind ", h->ring_kind, " is unknown"));
+  }
+  const auto kind = static_cast<RingKind>(h->ring_kind);
+  if (expected != nullptr && expected->kind != kind) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "it is a ", std::string(RingKindName(kind)), ", not ",
+        expected->kind == RingKind::kEvents ? "an event ring" : "a byte ring"));
+  }
   const int64_t capacity = h->capacity;
+  if (kind == RingKind::kBytes &&
+      (h->event_size != 1 ||
+       h->event_alignment != static_cast<uint32_t>(kByteRecordAlignment) ||
+       capacity < kMinByteRingCapacity || capacity > kMaxByteRingCapacity)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "byte ring with event size ", h->event_size, ", alignment ",
+        h->event_alignment, ", capacity ", capacity, " (expected 1, ",
+        kByteRecordAlignment, ", [", kMinByteRingCapacity, ", ",
+        kMaxByteRingCapacity, "] bytes)"));
+  }
   if (capacity < 1 || capacity > kMaxCapacity ||
       (capacity & (capacity - 1)) != 0) {
     return absl::FailedPreconditionError(
@@ -141,7 +175,7 @@ absl::StatusOr<RingGeometry> ReadGeometry(const void* data, size_t size,
                      h->event_alignment, " are not a valid type layout"));
   }
   const ControlLayout layout =
-      ControlLayout::For(capacity, static_cast<int>(h->max_consumers));
+      ControlLayout::For(capacity, static_cast<int>(h->max_consumers), kind);
   if (h->slots_offset != layout.slots_offset ||
       h->counters_offset != layout.counters_offset ||
       h->counters_bytes != layout.counters_bytes ||
@@ -187,6 +221,7 @@ absl::StatusOr<RingGeometry> ReadGeometry(const void* data, size_t size,
     }
   }
   RingGeometry g;
+  g.kind = kind;
   g.event_size = h->event_size;
   g.event_alignment = h->event_alignment;
   g.producer_type = static_cast<ProducerType>(h->producer_type);

@@ -6,7 +6,7 @@
 #
 # Configures tests/shm/fuzz with clang++ in <scratch dir>/build (once; later
 # runs rebuild incrementally), writes a valid control segment image as the
-# seed corpus (shm_child image), and fuzzes for a bounded time with a fixed
+# seed corpus (shm_child image: an event ring and a byte ring), and fuzzes for a bounded time with a fixed
 # seed. Exit 77 (ctest: skipped) when clang++ or its libFuzzer runtime
 # (Debian: libclang-rt-14-dev) is missing. Environment:
 #   RINGFLOW_FUZZ_SECONDS  how long to fuzz (default 20)
@@ -48,10 +48,11 @@ corpus="$scratch/corpus"
 rm -rf "$seeds" "$corpus"
 mkdir -p "$seeds" "$corpus"
 "$child" image out="$seeds/valid-ring.bin"
+"$child" image kind=bytes out="$seeds/valid-byte-ring.bin"
 
 # -max_len: room for the image and random growth around it.
-size=$(wc -c <"$seeds/valid-ring.bin")
-echo "fuzzing shm_internal::ValidateControl for ${seconds}s from a ${size}-byte image"
+size=$(cat "$seeds/valid-ring.bin" "$seeds/valid-byte-ring.bin" | wc -c)
+echo "fuzzing shm_internal::ValidateControl for ${seconds}s from two images (${size} bytes)"
 cd "$scratch"
 exec "$build/validate_control_fuzzer" -seed=1 -max_total_time="$seconds" \
   -max_len=$((size * 2)) -print_final_stats=1 \

@@ -60,9 +60,26 @@
 //       the namespace cannot be made, else "status code=..." and then
 //       "leftover files=N" (what is left in /dev/shm afterwards). With
 //       exec=PROGRAM it prints "exec" and runs `PROGRAM demo` there instead.
-//   image out=PATH
-//       Writes the control segment image of a fresh small ring to PATH (the
-//       fuzzer's seed corpus).
+//   image out=PATH [kind=events|bytes]
+//       Writes the control segment image of a fresh small ring (an event
+//       ring, or a byte ring) to PATH (the fuzzer's seed corpus).
+//   byte-read ring=R [count=N] [start=latest|oldest] [name=NAME]
+//             [method=batch|claim] [first_seq=0]
+//       Attaches with SharedByteReader, prints "ready name=..", reads
+//       `count` records of the shm_bytes.h framing (checking every length,
+//       byte and each producer's order), printing "gone position=P" each
+//       time a wait reports kProducerGone (and waiting on), then "result
+//       <ByteStreamCheck> skipped=<skipped bytes> gone=<times>
+//       status=<state>". Exit 0 when it read `count` records cleanly.
+//   byte-produce ring=R [capacity=4096] [producer=single|multi] [count=N]
+//                [die_in_claim=0|1] [max_readers=8]
+//       SharedByteRing::Create, prints "created resumed=0|1", waits for
+//       "go", publishes `count` records of producer 0 (seq 0..count-1),
+//       then with die_in_claim=1 claims one more record of seq `count`,
+//       fills half of it, prints "claimed position=P bytes=B" (B: the
+//       claim's size in the ring, header and padding to the record
+//       included) and raises SIGKILL on itself; else prints "done" and
+//       exits when its stdin closes.
 
 #include <dirent.h>
 #include <sched.h>
@@ -87,10 +104,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "ringflow/shm/internal/byte_control.h"
 #include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/segment.h"
+#include "ringflow/shm/shared_byte_reader.h"
+#include "ringflow/shm/shared_byte_ring.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
+#include "support/shm_bytes.h"
 #include "support/shm_event.h"
 
 namespace {
@@ -477,7 +498,14 @@ int TinyTmpfs(const Fields& args) {
 int Image(const Fields& args) {
   const std::string ring_name = absl::StrCat("t", ::getpid(), "-image");
   (void)shm_internal::Control::Remove(ring_name);
-  {
+  if (args.Get("kind", "events") == "bytes") {
+    shm::SharedByteRingOptions options;
+    options.ring.name = ring_name;
+    options.ring.capacity = 64;
+    options.ring.max_readers = 1;
+    auto ring = shm::SharedByteRing::Create(options);
+    if (!ring.ok()) return Fail(StatusLine(ring.status()));
+  } else {
     shm::SharedRingOptions options;
     options.ring.name = ring_name;
     options.ring.capacity = 4;
@@ -503,6 +531,92 @@ int Image(const Fields& args) {
 
 }  // namespace
 
+int ByteRead(const Fields& args) {
+  shm::SharedByteReaderOptions options;
+  options.name = args.Get("name", "");
+  options.start = args.Get("start", "latest") == "oldest"
+                      ? ringflow::ReaderStart::kOldest
+                      : ringflow::ReaderStart::kLatest;
+  options.attach_timeout = absl::Seconds(30);
+  auto reader = shm::SharedByteReader::Attach(args.Get("ring"), options);
+  if (!reader.ok()) return Fail(StatusLine(reader.status()));
+  shm::SharedByteReader& r = **reader;
+  Say(absl::StrCat("ready name=", r.name()));
+  const int64_t count = args.Int("count", -1);
+  const int64_t first_seq = args.Int("first_seq", 0);
+  const bool batch = args.Get("method", "batch") == "batch";
+  ringflow::testing::ByteStreamCheck check;
+  int64_t gone = 0;
+  shm::ConsumerState state = shm::ConsumerState::kOk;
+  while (count < 0 || check.count < count) {
+    state = r.Wait();
+    if (state == shm::ConsumerState::kProducerGone) {
+      ++gone;
+      Say(absl::StrCat("gone position=", r.position()));
+      // Wait for a producer again: each wait reports kProducerGone at most
+      // once per heartbeat interval while none runs.
+      continue;
+    }
+    if (state != shm::ConsumerState::kOk) break;
+    if (batch) {
+      r.ReadBatch([&](std::span<const std::byte> record, int64_t, bool) {
+        check.Check(record, first_seq);
+      });
+    } else if (auto claim = r.TryRead()) {
+      check.Check(claim->data(), first_seq);
+    }
+  }
+  Say(absl::StrCat("result ", check.ToString(), " skipped=", r.skipped_bytes(),
+                   " gone=", gone,
+                   " status=", std::string(shm::ConsumerStateName(state))));
+  const bool clean = check.order_violations == 0 &&
+                     check.content_violations == 0 &&
+                     (count < 0 || check.count == count);
+  return clean ? 0 : 2;
+}
+
+int ByteProduce(const Fields& args) {
+  shm::SharedByteRingOptions options;
+  options.ring.name = args.Get("ring");
+  options.ring.capacity = args.Int("capacity", 4096);
+  options.ring.max_readers = static_cast<int>(args.Int("max_readers", 8));
+  options.ring.producer_type = args.Get("producer", "single") == "multi"
+                                   ? ringflow::ProducerType::kMulti
+                                   : ringflow::ProducerType::kSingle;
+  auto ring = shm::SharedByteRing::Create(options);
+  if (!ring.ok()) return Fail(StatusLine(ring.status()));
+  Say(absl::StrCat("created resumed=", (*ring)->resumed() ? 1 : 0));
+  std::string line;
+  bool go = false;
+  while (!go && std::getline(std::cin, line)) go = line == "go";
+  if (!go) return Fail("stdin closed before go");
+  const int64_t count = args.Int("count", 0);
+  for (int64_t seq = 0; seq < count; ++seq) {
+    const std::vector<std::byte> record =
+        ringflow::testing::ByteRecord(0, static_cast<uint64_t>(seq));
+    if (!(*ring)->Publish(record)) return Fail("publish failed");
+  }
+  if (args.Int("die_in_claim", 0) != 0) {
+    const auto seq = static_cast<uint64_t>(count);
+    const size_t length = ringflow::testing::ByteRecordLength(0, seq);
+    const int64_t before = (*ring)->ClaimedPosition();
+    auto claim = (*ring)->Claim(static_cast<int64_t>(length));
+    if (!claim) return Fail("claim failed");
+    std::memset(claim->data().data(), 0x5a, length / 2);
+    Say(absl::StrCat("claimed position=", claim->position(),
+                     " bytes=", (*ring)->ClaimedPosition() - before));
+    // Die by the signal itself, inside the claim: no destructor aborts it.
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    ::raise(SIGKILL);
+    return 3;
+  }
+  Say("done");
+  while (std::getline(std::cin, line)) {
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return Fail("usage: shm_child VERB key=value...");
   std::string words;
@@ -517,6 +631,8 @@ int main(int argc, char** argv) {
   if (verb == "idle") return Idle(args);
   if (verb == "churn") return Churn(args);
   if (verb == "image") return Image(args);
+  if (verb == "byte-read") return ByteRead(args);
+  if (verb == "byte-produce") return ByteProduce(args);
   if (verb == "create-race") return CreateRace(args);
   if (verb == "park-attach") return ParkAttach(args);
   if (verb == "tiny-tmpfs") return TinyTmpfs(args);

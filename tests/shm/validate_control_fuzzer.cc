@@ -59,7 +59,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto* h =
         reinterpret_cast<const ringflow::shm_internal::ControlHeader*>(
             copy.get());
-    Check(h->event_size == 16 && h->event_alignment == 8);
+    Check(h->event_size == 16 && h->event_alignment == 8 && h->ring_kind == 0);
+  }
+  // As a byte reader sees it: only a byte ring of byte-ring geometry.
+  ringflow::shm_internal::RingIdentity bytes{1, 8, ""};
+  bytes.kind = ringflow::shm_internal::RingKind::kBytes;
+  const absl::Status byte_ring =
+      ringflow::shm_internal::ValidateControl(copy.get(), size, &bytes);
+  CheckResult(byte_ring, copy.get(), size);
+  if (byte_ring.ok()) {
+    const auto* h =
+        reinterpret_cast<const ringflow::shm_internal::ControlHeader*>(
+            copy.get());
+    Check(h->ring_kind == 1 && h->event_size == 1 && h->event_alignment == 8 &&
+          h->data_bytes == static_cast<uint64_t>(h->capacity) &&
+          h->capacity >= 64);
   }
   return 0;
 }

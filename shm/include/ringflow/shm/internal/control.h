@@ -30,11 +30,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ringflow/core/internal/byte_ring_counters.h"
 #include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/internal/counters_block.h"
@@ -69,6 +71,11 @@ struct RingUsers {
   std::vector<int32_t> consumer_pids;
   bool empty() const { return producer_pid == 0 && consumer_pids.empty(); }
 };
+
+static_assert(sizeof(core_internal::ByteRingCounters) == 128 &&
+                  std::is_standard_layout_v<core_internal::ByteRingCounters>,
+              "a byte ring's counters fill their 128 bytes at "
+              "kByteCountersOffset, read by offset from other processes");
 
 class Control {
  public:
@@ -145,6 +152,34 @@ class Control {
   const SourceMark& source_mark() const noexcept {
     return *At<const SourceMark>(kSourceMarkOffset);
   }
+  // ---- byte ring (kind() == RingKind::kBytes; layout.h's region at 896) --
+  // The producers' claimed frontier (| 1 while a kMulti claim is in its
+  // pending step), the drain floor, the drain lock (0 free, else the
+  // holder's pid), the kMulti cached gating position, and the producers'
+  // byte counters (ByteRingCounters: records, payload, padding, skipped,
+  // aborted, full waits, try-claim failures, recovered records and bytes).
+  // Tools read them through the const overloads.
+  RingKind kind() const noexcept { return geometry_.kind; }
+  Sequence& byte_tail() noexcept { return *At<Sequence>(kByteTailOffset); }
+  const Sequence& byte_tail() const noexcept {
+    return *At<const Sequence>(kByteTailOffset);
+  }
+  Sequence& byte_floor() noexcept { return *At<Sequence>(kByteFloorOffset); }
+  const Sequence& byte_floor() const noexcept {
+    return *At<const Sequence>(kByteFloorOffset);
+  }
+  std::atomic<uint32_t>& byte_drain_lock() noexcept {
+    return *At<std::atomic<uint32_t>>(kByteDrainLockOffset);
+  }
+  Sequence& byte_cached_gating() noexcept {
+    return *At<Sequence>(kByteCachedGatingOffset);
+  }
+  core_internal::ByteRingCounters& byte_counters() noexcept {
+    return *At<core_internal::ByteRingCounters>(kByteCountersOffset);
+  }
+  const core_internal::ByteRingCounters& byte_counters() const noexcept {
+    return *At<const core_internal::ByteRingCounters>(kByteCountersOffset);
+  }
   std::atomic<int64_t>* available() const noexcept {
     return At<std::atomic<int64_t>>(kAvailableOffset);
   }
@@ -178,7 +213,8 @@ class Control {
                                           const_cast<Sequence*>(&cursor()),
                                           available(), capacity());
   }
-  // Highest sequence up to which every event is published.
+  // Highest sequence up to which every event is published (byte ring: the
+  // claimed frontier in bytes, byte_tail() without its pending mark).
   int64_t PublishedSequence() const noexcept;
 
   // Whether the ring this Control mapped is still the one under its name,
@@ -205,8 +241,11 @@ class Control {
   // The ConsumerHandle of slot `index` (just registered by this process):
   // its sequence, counters (when the slot's counters index, read back from
   // the writable segment, addresses a whole run of them), name and
-  // generation; destroying it unregisters the slot.
-  core_internal::ConsumerHandle ConsumerHandleFor(int index);
+  // generation; destroying it unregisters the slot (or calls `release`
+  // with this Control, the index and the generation, when given: a byte
+  // reader's exit, byte_control.h).
+  core_internal::ConsumerHandle ConsumerHandleFor(
+      int index, core_internal::ConsumerHandle::ReleaseFn release = nullptr);
   // Lowest sequence over gating (kActive, kJoining) slots, or
   // `default_value`, from a scan during which no slot changed state.
   // Lock-free; retries only while consumers join or leave. Never
@@ -242,6 +281,8 @@ class Control {
       const shm::SharedRingOptions& options, const RingIdentity& identity);
   static absl::StatusOr<std::unique_ptr<Control>> Resume(
       const shm::SharedRingOptions& options, const RingIdentity& identity);
+  // Resume: this process becomes the ring's producer (liveness, gate).
+  void TakeOverLiveness() noexcept;
   // Sets up geometry_, counters_ and the slot lock table from control_.
   absl::Status Adopt(const RingIdentity* expected);
   // Whether a slot other than `except` that is being attached or is attached
@@ -249,6 +290,12 @@ class Control {
   bool NameTaken(std::string_view name, int except) const;
   void JoinAtLatest(ConsumerSlot& slot, uint32_t generation) noexcept;
   void JoinAtOldest(ConsumerSlot& slot, uint32_t generation) noexcept;
+  // Where a start=oldest joiner starts when no other consumer is active:
+  // the cursor (event ring) or the drain floor (byte ring, whose joins
+  // hold the drain lock, byte_control.h).
+  const Sequence& JoinBase() const noexcept {
+    return geometry_.kind == RingKind::kBytes ? byte_floor() : cursor();
+  }
   // Lowest sequence over kActive slots other than `self`, or
   // `default_value`.
   int64_t OthersMinimum(const ConsumerSlot& self,

@@ -22,18 +22,34 @@
 // Control copies the validated geometry (RingGeometry) into private memory
 // and masks every index with it.
 //
+// Two ring kinds share this format (ControlHeader::ring_kind): an event
+// ring (SharedRing: `capacity` events of `event_size` bytes) and a byte
+// ring (SharedByteRing: `capacity` bytes of variable-length records,
+// core/internal/byte_ring_state.h). They differ only in the kind-specific
+// region at 896.
+//
 // Control segment (every offset a multiple of 128, the false-sharing range):
 //
 //   offset            size              field
 //   0                 256               ControlHeader (below)
-//   256               128               cursor           Sequence (producer)
+//   256               128               cursor           Sequence (producer;
+//                                                        byte ring: unused)
 //   384               128               wakeup           WakeupSignal
 //   512               128               gate             ProducerGate
 //   640               128               ProducerLiveness (pid, start, beat)
 //   768               128               SourceMark       written only by a
 //                                       bridge source (bridge/)
-//   896               8 * capacity      available[]      int64 (multi-producer)
-//   slots_offset      256 * max_cons.   ConsumerSlot[]
+//   896               kind-specific:
+//     event ring:     8 * capacity      available[]      int64 (multi-producer)
+//     byte ring:      128               tail             Sequence (producers;
+//                                                        | 1 while pending)
+//                     128               floor            Sequence (drainers)
+//                     128               drain lock       atomic u32 (0 free,
+//                                                        else holder's pid)
+//                     128               cached gating    Sequence (kMulti)
+//                     128               byte counters    ByteRingCounters
+//   slots_offset      256 * max_cons.   ConsumerSlot[]   (byte ring: a
+//                                       slot's sequence is its byte position)
 //   counters_offset   counters_bytes    CountersBlock
 //
 // ControlHeader (256 bytes):
@@ -46,7 +62,7 @@
 //   56  data_bytes         u64        64  slots_offset          u64
 //   72  counters_offset    u64        80  counters_bytes        u64
 //   88  consumer_timeout_ns i64       96  max_stall_ns          i64
-//   104 creator_pid        i32        108 reserved              u32
+//   104 creator_pid        i32        108 ring_kind             u32
 //   112 creator_start_ticks u64       120 creation_id           u64
 //   128 type_tag           char[64]   192 ready                 atomic u32
 //   196 reserved ... 256
@@ -86,7 +102,9 @@
 //
 // Data segment: DataHeader (magic "RNGFFDAT", creation_id, events_offset,
 // data_bytes), zero-padded to 4096 bytes (the largest event alignment),
-// then capacity x event_size bytes of events.
+// then capacity x event_size bytes of events (byte ring: event_size 1,
+// event_alignment 8, the record bytes; claim stamps and recovery in
+// shm/internal/byte_control.h).
 //
 // Liveness locks: byte locks (fcntl F_OFD_SETLK, released by the kernel
 // when the holder dies) far beyond the end of the control segment. The
@@ -118,8 +136,17 @@
 namespace ringflow::shm_internal {
 
 inline constexpr uint64_t kMagic = 0x31574c46474e4952ULL;  // "RINGFLW1"
-// 3: data header, locks, id. 4: SourceMark at 768.
+// 3: data header, locks, id. 4: SourceMark at 768, ring_kind (0 in every
+// ring before it), the byte ring's region.
 inline constexpr uint32_t kLayoutVersion = 4;
+
+// ControlHeader::ring_kind.
+enum class RingKind : uint32_t {
+  kEvents = 0,  // SharedRing<E>
+  kBytes = 1,   // SharedByteRing
+};
+// "event ring" / "byte ring" (messages, tools).
+std::string_view RingKindName(RingKind kind);
 inline constexpr size_t kTypeTagBytes = 64;
 
 struct ControlHeader {
@@ -140,7 +167,7 @@ struct ControlHeader {
   int64_t consumer_timeout_ns;
   int64_t max_stall_ns;
   int32_t creator_pid;
-  uint32_t reserved1;
+  uint32_t ring_kind;  // RingKind
   uint64_t creator_start_ticks;
   uint64_t creation_id;
   char type_tag[kTypeTagBytes];
@@ -208,6 +235,15 @@ inline constexpr size_t kGateOffset = 512;
 inline constexpr size_t kLivenessOffset = 640;
 inline constexpr size_t kSourceMarkOffset = 768;
 inline constexpr size_t kAvailableOffset = 896;
+// Byte ring: the kind-specific region (see the diagram).
+inline constexpr size_t kByteTailOffset = 896;
+inline constexpr size_t kByteFloorOffset = 1024;
+inline constexpr size_t kByteDrainLockOffset = 1152;
+inline constexpr size_t kByteCachedGatingOffset = 1280;
+inline constexpr size_t kByteCountersOffset = 1408;
+inline constexpr size_t kByteRegionBytes = 640;
+static_assert(kByteCountersOffset + 128 == kAvailableOffset + kByteRegionBytes,
+              "the byte ring's five 128-byte words fill its region");
 
 static_assert(sizeof(ControlHeader) == 256, "the header is 256 bytes");
 #define RINGFLOW_AT(T, field, offset) (offsetof(T, field) == (offset))
@@ -228,7 +264,7 @@ static_assert(RINGFLOW_AT(ControlHeader, magic, 0) &&
                   RINGFLOW_AT(ControlHeader, consumer_timeout_ns, 88) &&
                   RINGFLOW_AT(ControlHeader, max_stall_ns, 96) &&
                   RINGFLOW_AT(ControlHeader, creator_pid, 104) &&
-                  RINGFLOW_AT(ControlHeader, reserved1, 108) &&
+                  RINGFLOW_AT(ControlHeader, ring_kind, 108) &&
                   RINGFLOW_AT(ControlHeader, creator_start_ticks, 112) &&
                   RINGFLOW_AT(ControlHeader, creation_id, 120) &&
                   RINGFLOW_AT(ControlHeader, type_tag, 128) &&
@@ -305,20 +341,23 @@ struct ControlLayout {
   size_t control_bytes;
   int counters_capacity;
 
-  static ControlLayout For(int64_t capacity, int max_consumers);
+  static ControlLayout For(int64_t capacity, int max_consumers,
+                           RingKind kind = RingKind::kEvents);
 };
 
-// What the event type must match on attach.
+// What the event type (and the ring's kind) must match on attach.
 struct RingIdentity {
   size_t event_size = 0;
   uint32_t event_alignment = 0;
   std::string type_tag;  // < 64 characters; "" matches only ""
+  RingKind kind = RingKind::kEvents;
 };
 
 // What a validated control header says, copied out of shared memory. Every
 // index, offset and size a process uses comes from here, never again from
 // the header.
 struct RingGeometry {
+  RingKind kind = RingKind::kEvents;
   size_t event_size = 0;
   uint32_t event_alignment = 0;
   ProducerType producer_type = ProducerType::kSingle;
