@@ -136,7 +136,12 @@ void SharedByteReader::MaybeBeat() noexcept {
 
 void SharedByteReader::MaybeCheckProducer() noexcept {
   const int64_t now = core_internal::CoarseMonotonicNanos();
-  if (last_check_ns_ != 0 && now - last_check_ns_ < heartbeat_ns_) return;
+  // While the producer is gone every call looks again (one fcntl), so a
+  // restarted producer shows at once.
+  if (producer_alive_ && last_check_ns_ != 0 &&
+      now - last_check_ns_ < heartbeat_ns_) {
+    return;
+  }
   last_check_ns_ = now;
   producer_alive_ = control_->ProducerAlive();
 }

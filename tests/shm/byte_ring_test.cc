@@ -17,6 +17,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <random>
 #include <string>
@@ -29,6 +30,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ringflow/core/internal/record_header.h"
+#include "ringflow/core/sequence.h"
 #include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/layout.h"
 #include "ringflow/shm/internal/segment.h"
@@ -243,6 +245,105 @@ INSTANTIATE_TEST_SUITE_P(ProducerTypes, ShmByteRingCrashTest,
                                       ? std::string("Multi")
                                       : std::string("Single");
                          });
+
+// Recovery in one process, step by step. A kMulti ring with a claim that
+// is never finished (its WriteClaim is parked where no destructor runs,
+// as if its thread died) and two records committed after it; the
+// producer goes away. A reader sees the first record, then waits at the
+// claim: kProducerGone. The restarted producer turns exactly that claim
+// into a skip record; the two later records and new ones follow.
+TEST(ShmByteRingTest, RecoverySkipsOnlyTheUnfinishedClaim) {
+  const std::string name = UniqueRingName("brr");
+  RingRemover remover(name);
+  const SharedByteRingOptions options =
+      OptionsFor(name, 4096, ProducerType::kMulti);
+  SharedByteReaderOptions reader_options;
+  reader_options.start = ReaderStart::kOldest;
+  reader_options.name = "after";
+  std::unique_ptr<SharedByteReader> reader;
+  int64_t claim_bytes = 0;
+  alignas(WriteClaim) unsigned char parked[sizeof(WriteClaim)];
+  {
+    ASSERT_OK_AND_ASSIGN(auto ring, SharedByteRing::Create(options));
+    ASSERT_OK_AND_ASSIGN(reader,
+                         SharedByteReader::Attach(name, reader_options));
+    Publish(*ring, 0, 0, 1);
+    const int64_t before = ring->ClaimedPosition();
+    std::optional<WriteClaim> claim = ring->TryClaim(40);
+    ASSERT_TRUE(claim.has_value());
+    claim_bytes = ring->ClaimedPosition() - before;
+    new (parked) WriteClaim(std::move(*claim));  // never committed
+    Publish(*ring, 0, 1, 3);
+  }  // the producer is gone; its claim stays unfinished
+  ByteStreamCheck check;
+  ASSERT_EQ(reader->Wait(), ConsumerState::kOk);
+  reader->ReadBatch([&](std::span<const std::byte> record, int64_t, bool) {
+    check.Check(record);
+  });
+  EXPECT_EQ(check.count, 1);
+  EXPECT_EQ(reader->Wait(), ConsumerState::kProducerGone);
+  ASSERT_OK_AND_ASSIGN(auto ring, SharedByteRing::Create(options));
+  EXPECT_TRUE(ring->resumed());
+  EXPECT_EQ(ring->recovered_records(), 1u);
+  EXPECT_EQ(ring->recovered_bytes(), static_cast<uint64_t>(claim_bytes));
+  Publish(*ring, 0, 3, 5);
+  while (check.count < 5 && reader->Wait() == ConsumerState::kOk) {
+    reader->ReadBatch([&](std::span<const std::byte> record, int64_t, bool) {
+      check.Check(record);
+    });
+  }
+  EXPECT_EQ(check.count, 5);
+  EXPECT_EQ(check.order_violations, 0);
+  EXPECT_EQ(check.content_violations, 0);
+  EXPECT_EQ(reader->skipped_bytes(), ring->padding_bytes() + claim_bytes);
+  EXPECT_EQ(reader->state(), ConsumerState::kOk);
+}
+
+// A kMulti producer that died inside its claim step (the tail carries the
+// pending mark, the claim's first word was never stamped) left a 0 word
+// below the tail: it becomes a skip record up to the tail.
+TEST(ShmByteRingTest, RecoveryClosesAClaimStepThatNeverFinished) {
+  const std::string name = UniqueRingName("brp");
+  RingRemover remover(name);
+  const SharedByteRingOptions options =
+      OptionsFor(name, 4096, ProducerType::kMulti);
+  int64_t tail = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(auto ring, SharedByteRing::Create(options));
+    Publish(*ring, 0, 0, 2);
+    tail = ring->ClaimedPosition();
+  }
+  {
+    // What a claimer that won the CAS and died at once leaves behind.
+    ASSERT_OK_AND_ASSIGN(
+        shm_internal::Segment control,
+        shm_internal::Segment::Open(shm_internal::ControlSegmentName(name),
+                                    shm_internal::Segment::Access::kReadWrite));
+    auto* base = static_cast<char*>(control.data());
+    reinterpret_cast<Sequence*>(base + shm_internal::kByteTailOffset)
+        ->StoreSeqCst((tail + 96) | 1);
+  }
+  SharedByteReaderOptions reader_options;
+  reader_options.start = ReaderStart::kOldest;
+  ASSERT_OK_AND_ASSIGN(auto ring, SharedByteRing::Create(options));
+  EXPECT_TRUE(ring->resumed());
+  EXPECT_EQ(ring->recovered_records(), 1u);
+  EXPECT_EQ(ring->recovered_bytes(), 96u);
+  EXPECT_EQ(ring->ClaimedPosition(), tail + 96);
+  ASSERT_OK_AND_ASSIGN(auto reader,
+                       SharedByteReader::Attach(name, reader_options));
+  Publish(*ring, 0, 2, 4);
+  ByteStreamCheck check;
+  while (check.count < 4 && reader->Wait() == ConsumerState::kOk) {
+    reader->ReadBatch([&](std::span<const std::byte> record, int64_t, bool) {
+      check.Check(record);
+    });
+  }
+  EXPECT_EQ(check.count, 4);
+  EXPECT_EQ(check.order_violations, 0);
+  EXPECT_EQ(check.content_violations, 0);
+  EXPECT_EQ(reader->skipped_bytes(), ring->padding_bytes() + 96);
+}
 
 // A reader process killed while it gates the producer is evicted; the
 // producer goes on, and a reader of this process still gets every record.

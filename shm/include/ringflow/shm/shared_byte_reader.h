@@ -78,7 +78,8 @@ class SharedByteReader {
 
   // kOk, kEvicted, kProducerGone, or kHalted (a record header that does
   // not fit the buffer: status()). One load, plus a check of the producer's
-  // liveness lock at most every heartbeat interval.
+  // liveness lock at most every heartbeat interval (every call while the
+  // producer is gone).
   ConsumerState state() noexcept;
 
   // The next record, in place; empty when none is committed yet, or when
