@@ -2,6 +2,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -103,6 +104,14 @@ void SinkCore::Start(int64_t next, bool chained) noexcept {
 SinkCore::SendResult SinkCore::Publish(int64_t sequence, const char* data,
                                        size_t size) noexcept {
   if (!HasRoom()) return SendResult::kBlocked;
+  if (retry_at_ns_ != 0) {
+    // After a rewind: the first re-send waits out the backoff, so a
+    // cluster electing a leader is not flooded with doomed publishes.
+    if (core_internal::CoarseMonotonicNanos() < retry_at_ns_) {
+      return SendResult::kBlocked;
+    }
+    retry_at_ns_ = 0;
+  }
   const char* id = ids_->Format(sequence);
   const int64_t id_length = static_cast<int64_t>(std::strlen(id));
   if (static_cast<int64_t>(size) + HeaderBytes(id_length) > max_payload_) {
@@ -143,12 +152,14 @@ SinkCore::SendResult SinkCore::Publish(int64_t sequence, const char* data,
 }
 
 int64_t SinkCore::Progress() noexcept {
+  const int64_t before = next_ack_;
   // Acquire: pairs with the CAS-max release in OnAck.
   while (next_ack_ < next_send_ &&
          acked_[next_ack_ & mask_].load(std::memory_order_acquire) >=
              next_ack_) {
     ++next_ack_;
   }
+  if (next_ack_ != before) backoff_ns_ = kMinBackoffNs;
   counters_.SetInFlight(next_send_ - next_ack_);
   if (next_ack_ < next_send_) {
     // Relaxed: the flag only triggers a re-send; acks that came with it
@@ -176,6 +187,8 @@ void SinkCore::Rewind() noexcept {
   // this store cause one more rewind, never a loss.
   failed_min_.store(INT64_MAX, std::memory_order_relaxed);
   next_send_ = next_ack_;
+  retry_at_ns_ = core_internal::CoarseMonotonicNanos() + backoff_ns_;
+  backoff_ns_ = std::min(2 * backoff_ns_, kMaxBackoffNs);
   // The stream holds next_ack_ - 1 when it was acked, or when the window
   // began chained and nothing was acked since.
   chained_ = next_ack_ > start_ || start_chained_;

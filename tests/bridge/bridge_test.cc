@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <random>
@@ -160,7 +161,8 @@ NatsCluster* ClusterTest::cluster_ = nullptr;
 absl::Status* ClusterTest::setup_status_ = new absl::Status();
 
 // ring A -> JetStreamSink -> stream -> JetStreamSource -> ring B, all in
-// this process; `midway` runs once B has seen a third of the events.
+// this process; `midway` runs once the stream acknowledged a third of the
+// events.
 void RoundTrip(
     const bridge::BridgeOptions& base, int64_t n,
     const std::function<void()>& midway,
@@ -216,8 +218,12 @@ void RoundTrip(
   } joiner{stop, sink_thread, source_thread, producer, *a};
 
   Verifier v;
-  ASSERT_TRUE(PollUntil([&] { return reader.Drain(v, n / 3); }))
-      << "saw " << v.seen();
+  // Midway for the sink: the rest is published after `midway`.
+  ASSERT_TRUE(PollUntil([&] {
+    reader.Drain(v, n);
+    return sink->acked_sequence() >= n / 3;
+  })) << "acked "
+      << sink->acked_sequence();
   if (midway) midway();
   ASSERT_TRUE(PollUntil([&] { return reader.Drain(v, n); }))
       << "saw " << v.seen() << " of " << n << "; sink " << sink_status
@@ -238,6 +244,15 @@ void RoundTrip(
   EXPECT_EQ(b->PublishedSequence(), n - 1);
   EXPECT_GE(sink->counters().acked(), static_cast<uint64_t>(n));
   EXPECT_EQ(sink->acked_sequence(), n - 1);
+  const bridge::BridgeCountersSnapshot out = sink->counters().Snapshot();
+  const bridge::BridgeCountersSnapshot in = source->counters().Snapshot();
+  std::cout << "sink: published " << out.published << " acked " << out.acked
+            << " duplicates " << out.duplicates << " reconnects "
+            << out.reconnects << " errors " << out.errors
+            << "; source: published " << in.published << " acked " << in.acked
+            << " redelivered_skipped " << in.redelivered_skipped
+            << " reconnects " << in.reconnects << " errors " << in.errors
+            << "\n";
   stop = true;
   sink_thread.join();
   source_thread.join();

@@ -14,7 +14,9 @@
 // nats.c forgets what it still waits for (DropPendingPublishes) and
 // next_send goes back to next_ack, so everything unacknowledged is sent
 // again, in order, with the same ids (the stream drops what it already
-// has and says so: jsPubAck.Duplicate).
+// has and says so: jsPubAck.Duplicate), after a backoff that doubles from
+// 5 ms to 500 ms while nothing is acknowledged (a leader election is not
+// flooded with doomed publishes).
 //
 // strict_order: message k carries ExpectLastMsgId = id(k-1), so the stream
 // stores k only right after k-1. A message lost in a leader change makes
@@ -128,6 +130,12 @@ class SinkCore {
   int64_t start_ = 0;     // Start's `next`
   bool start_chained_ = false;
   uint64_t reconnect_epoch_ = 0;
+  // Re-sends after a rewind wait until retry_at_ns_ (0: no wait); the wait
+  // doubles per rewind without progress, from 5 ms to 500 ms.
+  static constexpr int64_t kMinBackoffNs = 5'000'000;
+  static constexpr int64_t kMaxBackoffNs = 500'000'000;
+  int64_t retry_at_ns_ = 0;
+  int64_t backoff_ns_ = kMinBackoffNs;
 
   mutable std::mutex fatal_mu_;
   absl::Status fatal_;  // guarded by fatal_mu_
