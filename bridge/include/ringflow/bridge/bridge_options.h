@@ -34,8 +34,8 @@ struct BridgeOptions {
   // Sink: the ring's name in message ids (default: the ring's own name).
   std::string id;
   // Sink on an in-process ring: the ring's epoch in message ids (a new
-  // value per ring lifetime, e.g. its creation time); a shared ring's
-  // creation id is used instead.
+  // value per ring lifetime, e.g. its creation time; 0: a random one); a
+  // shared ring's creation id is used instead.
   uint64_t epoch = 0;
   // Sink: most messages published and not yet acknowledged (a power of
   // two). Source: most messages per fetch.

@@ -59,6 +59,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -95,7 +96,9 @@ class JetStreamSink {
   // the producer's process), which must outlive it. Registers a consumer
   // (at the oldest protected event when the ring offers that) named
   // options.id (default "bridge"). The epoch in ids: a SharedRing's
-  // creation id, otherwise options.epoch.
+  // creation id, otherwise options.epoch (0: a random one; give the same
+  // non-zero value to a sink re-created on the same ring in this process
+  // to resume after what the stream holds).
   template <typename Ring>
   requires ConsumerRingOf<Ring, E>
   static absl::StatusOr<std::unique_ptr<JetStreamSink>> Create(
@@ -115,6 +118,11 @@ class JetStreamSink {
       if (ring_name.empty()) ring_name = ring.control().ring_name();
     }
     if (ring_name.empty()) ring_name = "ring";
+    // An in-process ring lives as long as this process: without an epoch,
+    // a random one, so a later run's sequences never match this run's ids.
+    while (epoch == 0) {
+      epoch = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+    }
     std::unique_ptr<JetStreamSink> sink(new JetStreamSink(std::move(encoder)));
     sink->slots_ = ring.slots();
     sink->barrier_ = ring.NewBarrier({});
