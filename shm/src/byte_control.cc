@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -177,6 +178,54 @@ void RaiseByteFloor(Control& control, int64_t position) noexcept {
     control.byte_floor().StoreSeqCst(position);
   }
   UnlockByteDrain(control);
+}
+
+absl::StatusOr<ByteRingStat> ReadByteRingStat(const Control& control) {
+  if (control.kind() != RingKind::kBytes) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "ring '", control.ring_name(), "' is an ",
+        std::string(RingKindName(control.kind())), ", not a byte ring"));
+  }
+  using Counters = core_internal::ByteRingCounters;
+  const Counters& counters = control.byte_counters();
+  ByteRingStat stat;
+  stat.capacity = control.capacity();
+  stat.producer_type = control.producer_type();
+  // Acquire: pairs with the producers' tail stores and the drainers'
+  // floor stores; display only.
+  stat.tail = control.byte_tail().LoadAcquire() & ~int64_t{1};
+  stat.floor = control.byte_floor().LoadAcquire();
+  stat.records = counters.Get(Counters::kRecords);
+  stat.payload_bytes = counters.Get(Counters::kPayloadBytes);
+  stat.padding_bytes = counters.Get(Counters::kPaddingBytes);
+  stat.skipped_bytes = counters.Get(Counters::kSkippedBytes);
+  stat.aborted_records = counters.Get(Counters::kAbortedRecords);
+  stat.full_waits = counters.Get(Counters::kFullWaits);
+  stat.try_claim_failures = counters.Get(Counters::kTryClaimFailures);
+  stat.recovered_records = counters.Get(Counters::kRecoveredRecords);
+  stat.recovered_bytes = counters.Get(Counters::kRecoveredBytes);
+  const int64_t readers = control.MinimumSequence(INT64_MAX);
+  stat.gating = readers == INT64_MAX ? stat.floor : readers;
+  for (int i = 0; i < control.max_consumers(); ++i) {
+    const ConsumerSlot& slot = control.slot(i);
+    // Acquire: pairs with the state changes of the slot's owner and of
+    // eviction; the fields below are display only (relaxed).
+    const auto state =
+        ConsumerSlot::StateOf(slot.state.load(std::memory_order_acquire));
+    if (state != ConsumerSlot::kActive && state != ConsumerSlot::kEvicted) {
+      continue;
+    }
+    ByteReaderStat reader;
+    reader.slot = i;
+    reader.name.assign(slot.name, strnlen(slot.name, sizeof(slot.name)));
+    reader.pid = slot.pid.load(std::memory_order_relaxed);
+    reader.state = state;
+    reader.position = slot.sequence.LoadAcquire();
+    reader.lag_bytes = std::max<int64_t>(0, stat.tail - reader.position);
+    reader.evictions = slot.evictions.load(std::memory_order_relaxed);
+    stat.readers.push_back(std::move(reader));
+  }
+  return stat;
 }
 
 }  // namespace ringflow::shm_internal

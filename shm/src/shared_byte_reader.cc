@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<SharedByteReader>> SharedByteReader::Attach(
       shm_internal::JoinByteReader(*reader->control_, options.name,
                                    options.start));
   reader->slot_ = join.handle.index();
+  reader->consumer_counters_ = join.handle.counters();
   // Relaxed: written by this thread's join.
   reader->generation_ = reader->control_->slot(reader->slot_)
                             .generation.load(std::memory_order_relaxed);

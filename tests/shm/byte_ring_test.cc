@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "ringflow/core/internal/record_header.h"
 #include "ringflow/core/sequence.h"
+#include "ringflow/shm/internal/byte_control.h"
 #include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/layout.h"
 #include "ringflow/shm/internal/segment.h"
@@ -448,6 +449,59 @@ TEST(ShmByteRingTest, ForeignAndTruncatedDataSegmentsAreRefused) {
   EXPECT_THAT(SharedByteReader::Attach(a, {}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr(a), HasSubstr("truncated"))));
+}
+
+// What a tool reads of a byte ring from outside (Control::Inspect):
+// geometry, tail, counters and each reader's position and lag, exactly.
+TEST(ShmByteRingTest, AToolReadsTheRingAndItsReadersFromOutside) {
+  const std::string name = UniqueRingName("bst");
+  RingRemover remover(name);
+  ASSERT_OK_AND_ASSIGN(auto ring,
+                       SharedByteRing::Create(OptionsFor(name, 4096)));
+  ASSERT_OK_AND_ASSIGN(ByteReader reader,
+                       ring->RegisterReader("half", ReaderStart::kOldest));
+  Publish(*ring, 0, 0, 10);
+  int64_t read = 0;
+  while (read < 5) {
+    if (auto claim = reader.TryRead()) ++read;
+  }
+  {
+    std::optional<WriteClaim> aborted = ring->TryClaim(100);
+    ASSERT_TRUE(aborted.has_value());
+  }
+  ASSERT_OK_AND_ASSIGN(auto tool, shm_internal::Control::Inspect(name));
+  ASSERT_OK(tool->CheckIntact());
+  EXPECT_EQ(tool->kind(), shm_internal::RingKind::kBytes);
+  ASSERT_OK_AND_ASSIGN(const shm_internal::ByteRingStat stat,
+                       shm_internal::ReadByteRingStat(*tool));
+  EXPECT_EQ(stat.capacity, 4096);
+  EXPECT_EQ(stat.producer_type, ProducerType::kSingle);
+  EXPECT_EQ(stat.tail, ring->ClaimedPosition());
+  EXPECT_EQ(stat.records, 10u);
+  EXPECT_EQ(stat.payload_bytes, ring->payload_bytes_published());
+  EXPECT_EQ(stat.aborted_records, 1u);
+  EXPECT_EQ(stat.skipped_bytes, 112u);  // header + 100 bytes padded to 104
+  EXPECT_EQ(stat.recovered_records, 0u);
+  EXPECT_EQ(stat.gating, reader.position());
+  ASSERT_EQ(stat.readers.size(), 1u);
+  EXPECT_EQ(stat.readers[0].name, "half");
+  EXPECT_EQ(stat.readers[0].pid, ::getpid());
+  EXPECT_EQ(stat.readers[0].state, shm_internal::ConsumerSlot::kActive);
+  EXPECT_EQ(stat.readers[0].position, reader.position());
+  EXPECT_EQ(stat.readers[0].lag_bytes, stat.tail - reader.position());
+  EXPECT_EQ(tool->PublishedSequence(), stat.tail);
+
+  const std::string events = UniqueRingName("bse");
+  RingRemover remove_events(events);
+  SharedRingOptions event_options;
+  event_options.ring.name = events;
+  event_options.ring.capacity = 64;
+  ASSERT_OK_AND_ASSIGN(auto event_ring, SharedRing<ShmEvent>::Create(
+                                            event_options, kShmEventTag));
+  ASSERT_OK_AND_ASSIGN(auto event_tool, shm_internal::Control::Inspect(events));
+  EXPECT_THAT(shm_internal::ReadByteRingStat(*event_tool),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("event ring, not a byte ring")));
 }
 
 // A byte ring's control image: valid for its own kind, and each

@@ -126,9 +126,16 @@ class SharedByteReader {
   uint64_t bytes_read() const noexcept { return reader_->bytes_read(); }
   uint64_t skipped_bytes() const noexcept { return reader_->skipped_bytes(); }
 
-  // The ByteReader itself (what a RecordProcessor runs on). Reading through
-  // it skips this class's heartbeat and eviction checks.
+  // The ByteReader itself, with its slot's gating position and consumer
+  // counters: what a RecordProcessor built on a reader's slot needs.
+  // Reading through it skips this class's heartbeat and eviction checks.
   ByteReader& reader() noexcept { return *reader_; }
+  const Sequence& sequence() const noexcept {
+    return control_->slot(slot_).sequence;
+  }
+  core_internal::ConsumerCounters consumer_counters() const noexcept {
+    return consumer_counters_;
+  }
   // Read-only: the reader writes nothing through it.
   const shm_internal::Control& control() const noexcept { return *control_; }
 
@@ -150,6 +157,7 @@ class SharedByteReader {
   std::optional<ByteReader> reader_;  // set by Attach; owns the slot
   int slot_ = -1;
   uint32_t generation_ = 0;
+  core_internal::ConsumerCounters consumer_counters_;  // the slot's
   const int64_t heartbeat_ns_;
   int64_t last_beat_ns_ = 0;
   int64_t last_check_ns_ = 0;

@@ -26,7 +26,9 @@
 #define RINGFLOW_SHM_INTERNAL_BYTE_CONTROL_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "ringflow/core/byte_reader.h"
@@ -87,6 +89,47 @@ bool ReleaseStaleByteDrainLock(Control& control) noexcept;
 // there. `position` must be a record boundary below which every record
 // is committed (a reader's released position).
 void RaiseByteFloor(Control& control, int64_t position) noexcept;
+
+// ---- for tools and metrics -------------------------------------------------
+
+// One reader slot of a byte ring, as a tool sees it.
+struct ByteReaderStat {
+  int slot = -1;
+  std::string name;
+  int32_t pid = 0;
+  ConsumerSlot::State state = ConsumerSlot::kFree;  // kActive or kEvicted
+  int64_t position = 0;                             // bytes released
+  int64_t lag_bytes = 0;  // tail - position (claimed, not yet released)
+  uint64_t evictions = 0;
+};
+
+// A byte ring read from outside (`ringflow list/stat`, the Prometheus
+// source): the geometry, the tail and floor, the producers' counters and
+// every attached or evicted reader. Relaxed reads of values other
+// processes keep writing: each is a recent value, not a snapshot of one
+// instant.
+struct ByteRingStat {
+  int64_t capacity = 0;  // bytes
+  ProducerType producer_type = ProducerType::kSingle;
+  int64_t tail = 0;            // claimed frontier (bytes claimed so far)
+  int64_t floor = 0;           // where producers drain from with no reader
+  int64_t gating = 0;          // lowest active reader's position, or the floor
+  uint64_t records = 0;        // data records committed
+  uint64_t payload_bytes = 0;  // their payload bytes
+  uint64_t padding_bytes = 0;  // padding before the buffer's end
+  uint64_t skipped_bytes = 0;  // aborted claims and short-commit tails
+  uint64_t aborted_records = 0;
+  uint64_t full_waits = 0;
+  uint64_t try_claim_failures = 0;
+  uint64_t recovered_records = 0;  // dead producers' claims skipped
+  uint64_t recovered_bytes = 0;
+  std::vector<ByteReaderStat> readers;
+};
+
+// Reads `control`'s byte ring (from Control::Inspect, Attach or the
+// producer's own). FailedPrecondition when it is an event ring. Call
+// Control::CheckIntact first on an inspected ring. Allocates.
+absl::StatusOr<ByteRingStat> ReadByteRingStat(const Control& control);
 
 }  // namespace ringflow::shm_internal
 
