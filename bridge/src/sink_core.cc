@@ -140,6 +140,10 @@ SinkCore::SendResult SinkCore::Publish(int64_t sequence, const char* data,
           max_payload_, " bytes (subject '", options_.subject, "')")));
       return SendResult::kRejected;
     }
+    // Disconnected with a full reconnect buffer, or nats.c's pending list
+    // full: try again after the backoff, not in a tight loop.
+    retry_at_ns_ = core_internal::CoarseMonotonicNanos() + backoff_ns_;
+    backoff_ns_ = std::min(2 * backoff_ns_, kMaxBackoffNs);
     return SendResult::kBlocked;
   }
   sent_ns_[static_cast<size_t>(sequence & mask_)] =
