@@ -425,7 +425,7 @@ TEST(ShmByteRingTest, AttachesOfTheWrongKindAreRefusedNamingBothKinds) {
                        HasSubstr("event ring, not a byte ring")));
 }
 
-TEST(ShmByteRingTest, ForeignAndTruncatedDataSegmentsAreRefused) {
+TEST(ShmByteRingTest, ForeignTruncatedAndRewrittenDataSegmentsAreRefused) {
   const std::string a = UniqueRingName("bda");
   const std::string b = UniqueRingName("bdb");
   RingRemover remove_a(a);
@@ -449,6 +449,21 @@ TEST(ShmByteRingTest, ForeignAndTruncatedDataSegmentsAreRefused) {
   EXPECT_THAT(SharedByteReader::Attach(a, {}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr(a), HasSubstr("truncated"))));
+  // A ring's own data segment rewritten: not a ringflow data segment.
+  const std::string c = UniqueRingName("bdc");
+  RingRemover remove_c(c);
+  ASSERT_OK_AND_ASSIGN(auto ring_c,
+                       SharedByteRing::Create(OptionsFor(c, 4096)));
+  {
+    ASSERT_OK_AND_ASSIGN(
+        shm_internal::Segment data,
+        shm_internal::Segment::Open(shm_internal::DataSegmentName(c),
+                                    shm_internal::Segment::Access::kReadWrite));
+    std::memset(data.data(), 0x41, 8);
+  }
+  EXPECT_THAT(SharedByteReader::Attach(c, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(c), HasSubstr("not a ringflow data"))));
 }
 
 // What a tool reads of a byte ring from outside (Control::Inspect):
