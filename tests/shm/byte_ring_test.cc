@@ -370,7 +370,16 @@ TEST(ShmByteRingTest, AKilledReaderIsEvictedAndTheProducerGoesOn) {
   constexpr int64_t kRecords = 1000;  // far more than the ring holds
   ByteStreamCheck check;
   for (int64_t seq = 0; seq < kRecords; ++seq) {
-    ASSERT_TRUE(ring->Publish(ByteRecord(0, static_cast<uint64_t>(seq))));
+    const std::vector<std::byte> record =
+        ByteRecord(0, static_cast<uint64_t>(seq));
+    if (seq % 2 == 0) {
+      ASSERT_TRUE(ring->Publish(record));
+    } else {  // gathered from two pieces
+      const std::span<const std::byte> whole(record);
+      const std::span<const std::byte> pieces[] = {whole.first(16),
+                                                   whole.subspan(16)};
+      ASSERT_TRUE(ring->Publish(std::span(pieces)));
+    }
     while (auto claim = local.TryRead()) check.Check(claim->data());
   }
   EXPECT_FALSE(watchdog.Disarm());

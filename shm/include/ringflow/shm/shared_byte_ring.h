@@ -125,6 +125,16 @@ class SharedByteRing {
   bool TryPublish(std::span<const std::byte> bytes) noexcept {
     return CopyIn(TryClaim(static_cast<int64_t>(bytes.size())), bytes);
   }
+  // The concatenation of `pieces` as one record (gather), as Publish /
+  // TryPublish.
+  bool Publish(std::span<const std::span<const std::byte>> pieces) noexcept {
+    const int64_t length = TotalLength(pieces);
+    return CopyIn(length < 0 ? std::nullopt : Claim(length), pieces);
+  }
+  bool TryPublish(std::span<const std::span<const std::byte>> pieces) noexcept {
+    const int64_t length = TotalLength(pieces);
+    return CopyIn(length < 0 ? std::nullopt : TryClaim(length), pieces);
+  }
 
   absl::Status ValidateRecordLength(int64_t length) const {
     return ValidateByteRecordLength(length, state_.capacity());
@@ -147,6 +157,9 @@ class SharedByteRing {
   void Halt() noexcept { state_.Halt(); }
   bool IsClosed() const noexcept { return state_.IsClosed(); }
   bool IsHalted() const noexcept { return state_.IsHalted(); }
+  const WaitStrategy& wait_strategy() const noexcept {
+    return state_.wait_strategy();
+  }
 
   // True when Create resumed a ring whose previous producer died.
   bool resumed() const noexcept { return resumed_; }
@@ -198,6 +211,29 @@ class SharedByteRing {
 
   uint64_t Count(Counters::Index index) const noexcept {
     return state_.counters().Get(index);
+  }
+  // Sum of the pieces' sizes, or -1 when it exceeds the largest record.
+  int64_t TotalLength(
+      std::span<const std::span<const std::byte>> pieces) const noexcept {
+    uint64_t total = 0;
+    for (const std::span<const std::byte> piece : pieces) {
+      total += piece.size();
+      if (total > static_cast<uint64_t>(state_.max_record_size())) return -1;
+    }
+    return static_cast<int64_t>(total);
+  }
+  static bool CopyIn(
+      std::optional<WriteClaim> claim,
+      std::span<const std::span<const std::byte>> pieces) noexcept {
+    if (!claim) return false;
+    std::byte* out = claim->data().data();
+    for (const std::span<const std::byte> piece : pieces) {
+      if (piece.empty()) continue;
+      std::memcpy(out, piece.data(), piece.size());
+      out += piece.size();
+    }
+    claim->Commit();
+    return true;
   }
   static bool CopyIn(std::optional<WriteClaim> claim,
                      std::span<const std::byte> bytes) noexcept {
