@@ -535,12 +535,17 @@ TEST(ShmByteRingTest, CorruptedByteRingHeadersAreNamed) {
   RingRemover remover(name);
   std::vector<uint8_t> image;
   {
+    // Copied once the producer is gone: its housekeeping thread writes the
+    // heartbeat into the segment.
     ASSERT_OK_AND_ASSIGN(auto ring,
                          SharedByteRing::Create(OptionsFor(name, 4096)));
-    const auto* bytes = static_cast<const uint8_t*>(
-        static_cast<const void*>(&ring->control().header()));
-    image.assign(bytes,
-                 bytes + ring->control().geometry().layout.control_bytes);
+    ring.reset();
+    ASSERT_OK_AND_ASSIGN(
+        shm_internal::Segment control,
+        shm_internal::Segment::Open(shm_internal::ControlSegmentName(name),
+                                    shm_internal::Segment::Access::kReadOnly));
+    const auto* bytes = static_cast<const uint8_t*>(control.data());
+    image.assign(bytes, bytes + control.size());
   }
   const auto validate = [&](const std::vector<uint8_t>& copy,
                             const shm_internal::RingIdentity* expected) {
