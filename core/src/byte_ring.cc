@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -28,25 +29,41 @@ absl::StatusOr<WriteClaim> ByteRing::Claim(int64_t length,
                                ? core_internal::ByteRingState::kNoDeadline
                                : now + limit;
   core_internal::ClaimLayout layout;
-  switch (state_.ClaimUntil(length, deadline, layout)) {
-    case core_internal::ClaimStatus::kClaimed:
-      return WriteClaim(&state_, layout);
-    case core_internal::ClaimStatus::kBadLength:
-      break;  // validated above
-    case core_internal::ClaimStatus::kClosed:
-      return absl::FailedPreconditionError(
-          absl::StrCat("byte ring '", state_.options().name, "' is closed"));
-    case core_internal::ClaimStatus::kHalted:
-      return absl::FailedPreconditionError(absl::StrCat(
-          "byte ring '", state_.options().name, "' was halted while waiting"));
-    case core_internal::ClaimStatus::kTimedOut:
-      return absl::DeadlineExceededError(
-          absl::StrCat("no room for a ", length, "-byte record in byte ring '",
-                       state_.options().name, "' within ",
-                       absl::FormatDuration(timeout), "; nothing was claimed"));
+  const core_internal::ClaimStatus status =
+      state_.ClaimUntil(length, deadline, layout);
+  if (status == core_internal::ClaimStatus::kClaimed) {
+    return WriteClaim(&state_, layout);
   }
-  return ValidateRecordLength(length);
+  return core_internal::ClaimFailure(status, state_.options().name, length,
+                                     timeout, state_.capacity());
 }
+
+namespace core_internal {
+
+absl::Status ClaimFailure(ClaimStatus status, std::string_view ring_name,
+                          int64_t length, absl::Duration timeout,
+                          int64_t capacity) {
+  const std::string name(ring_name);
+  switch (status) {
+    case ClaimStatus::kClaimed:
+      return absl::OkStatus();
+    case ClaimStatus::kBadLength:
+      break;
+    case ClaimStatus::kClosed:
+      return absl::FailedPreconditionError(
+          absl::StrCat("byte ring '", name, "' is closed"));
+    case ClaimStatus::kHalted:
+      return absl::FailedPreconditionError(
+          absl::StrCat("byte ring '", name, "' was halted while waiting"));
+    case ClaimStatus::kTimedOut:
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no room for a ", length, "-byte record in byte ring '", name,
+          "' within ", absl::FormatDuration(timeout), "; nothing was claimed"));
+  }
+  return ValidateByteRecordLength(length, capacity);
+}
+
+}  // namespace core_internal
 
 absl::StatusOr<ByteReader> ByteRing::RegisterReader(std::string_view name,
                                                     ReaderStart start) {

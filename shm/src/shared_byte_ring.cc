@@ -79,24 +79,13 @@ absl::StatusOr<WriteClaim> SharedByteRing::Claim(int64_t length,
                                ? core_internal::ByteRingState::kNoDeadline
                                : now + limit;
   core_internal::ClaimLayout layout;
-  const std::string& name = control_->ring_name();
-  switch (state_.ClaimUntil(length, deadline, layout)) {
-    case core_internal::ClaimStatus::kClaimed:
-      return core_internal::WriteClaimAccess::Make(&state_, layout);
-    case core_internal::ClaimStatus::kBadLength:
-      break;  // validated above
-    case core_internal::ClaimStatus::kClosed:
-      return absl::FailedPreconditionError(
-          absl::StrCat("byte ring '", name, "' is closed"));
-    case core_internal::ClaimStatus::kHalted:
-      return absl::FailedPreconditionError(
-          absl::StrCat("byte ring '", name, "' was halted while waiting"));
-    case core_internal::ClaimStatus::kTimedOut:
-      return absl::DeadlineExceededError(absl::StrCat(
-          "no room for a ", length, "-byte record in byte ring '", name,
-          "' within ", absl::FormatDuration(timeout), "; nothing was claimed"));
+  const core_internal::ClaimStatus status =
+      state_.ClaimUntil(length, deadline, layout);
+  if (status == core_internal::ClaimStatus::kClaimed) {
+    return core_internal::WriteClaimAccess::Make(&state_, layout);
   }
-  return ValidateRecordLength(length);
+  return core_internal::ClaimFailure(status, control_->ring_name(), length,
+                                     timeout, state_.capacity());
 }
 
 absl::StatusOr<ByteReader> SharedByteRing::RegisterReader(std::string_view name,

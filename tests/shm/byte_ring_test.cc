@@ -396,6 +396,34 @@ TEST(ShmByteRingTest, AKilledReaderIsEvictedAndTheProducerGoesOn) {
       ring->control().slot(slot).evictions.load(std::memory_order_relaxed), 1u);
 }
 
+// The timed claim's errors, named: too long, no room in time (nothing
+// claimed), closed.
+TEST(ShmByteRingTest, TimedClaimsNameWhyTheyFailed) {
+  const std::string name = UniqueRingName("btc");
+  RingRemover remover(name);
+  ASSERT_OK_AND_ASSIGN(auto ring,
+                       SharedByteRing::Create(OptionsFor(name, 256)));
+  EXPECT_THAT(ring->Claim(ring->MaxRecordSize() + 1, absl::Milliseconds(1)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(absl::StrCat(ring->MaxRecordSize() + 1))));
+  ASSERT_OK_AND_ASSIGN(ByteReader stuck,
+                       ring->RegisterReader("stuck", ReaderStart::kOldest));
+  while (ring->TryPublish(ByteRecord(0, 0))) {
+  }
+  const int64_t tail = ring->ClaimedPosition();
+  EXPECT_THAT(
+      ring->Claim(16, absl::Milliseconds(5)),
+      StatusIs(absl::StatusCode::kDeadlineExceeded,
+               AllOf(HasSubstr(name), HasSubstr("nothing was claimed"))));
+  EXPECT_EQ(ring->ClaimedPosition(), tail);
+  EXPECT_GE(ring->try_claim_failures(), 1u);
+  EXPECT_EQ(ring->full_waits(), 1u);
+  ring->Close();
+  EXPECT_THAT(
+      ring->Claim(16, absl::Milliseconds(5)),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("is closed")));
+}
+
 // ---- kinds and segments
 // -------------------------------------------------------
 

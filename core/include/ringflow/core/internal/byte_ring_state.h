@@ -97,7 +97,9 @@
 #include <new>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "ringflow/core/byte_ring_options.h"
 #include "ringflow/core/config.h"
 #include "ringflow/core/internal/byte_ring_counters.h"
@@ -170,6 +172,15 @@ enum class ClaimStatus : uint8_t {
   kHalted,     // the ring was halted while the claim waited
   kTimedOut,   // no room by the deadline; nothing was claimed
 };
+
+// The Status of a timed claim that returned `status` (not kClaimed): ring
+// `ring_name` closed or halted (FailedPrecondition), no room within
+// `timeout` (DeadlineExceeded), or a bad `length` (InvalidArgument naming
+// it and the ring's maximum). ByteRing's and shm::SharedByteRing's timed
+// Claim. Allocates (an error path).
+absl::Status ClaimFailure(ClaimStatus status, std::string_view ring_name,
+                          int64_t length, absl::Duration timeout,
+                          int64_t capacity);
 
 class ByteRingState {
  public:
