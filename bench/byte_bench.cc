@@ -39,8 +39,11 @@
 #include <thread>
 #include <vector>
 
+#include "byte_framing.h"
 #include "harness.h"
 #include "peers/boost_lockfree.h"
+#include "peers/boost_message_queue.h"
+#include "peers/iceoryx.h"
 #include "ringflow/core/byte_ring.h"
 #include "scenario.h"
 #include "topology.h"
@@ -72,80 +75,6 @@ double TicksPerNs() {
   return ratio;
 }
 
-// A record of n >= 16 payload bytes: [value][pattern][~value].
-class Framing {
- public:
-  explicit Framing(int64_t n) : n_(n), pattern_(static_cast<size_t>(n)) {
-    for (size_t i = 0; i < pattern_.size(); ++i) {
-      pattern_[i] = static_cast<std::byte>(i * 131 + 7);
-    }
-    line_sum_ = LineSum(pattern_.data());
-  }
-  int64_t n() const noexcept { return n_; }
-  uint64_t line_sum() const noexcept { return line_sum_; }
-  void Write(std::byte* dst, int64_t value) const noexcept {
-    std::memcpy(dst, pattern_.data(), pattern_.size());
-    Stamp(dst, value);
-  }
-  void Stamp(std::byte* dst, int64_t value) const noexcept {
-    const int64_t tail = ~value;
-    std::memcpy(dst, &value, 8);
-    std::memcpy(dst + n_ - 8, &tail, 8);
-  }
-  // The first word of each 64-byte line strictly between the two stamps.
-  uint64_t LineSum(const std::byte* p) const noexcept {
-    uint64_t sum = 0;
-    for (int64_t off = 64; off + 16 <= n_; off += 64) {
-      uint64_t word;
-      std::memcpy(&word, p + off, 8);
-      sum += word;
-    }
-    return sum;
-  }
-
- private:
-  int64_t n_;
-  std::vector<std::byte> pattern_;
-  uint64_t line_sum_;
-};
-
-// The reader's checks (one reader thread).
-struct ByteSink {
-  ByteSink(const Framing& f, int producers)
-      : framing(f), order(nullptr, 0, producers) {}
-  void Take(const std::byte* p, int64_t length) noexcept {
-    ++count;
-    int64_t head = -1, tail = 0;
-    if (length == framing.n()) {
-      std::memcpy(&head, p, 8);
-      std::memcpy(&tail, p + length - 8, 8);
-    }
-    if (head < 0 || tail != ~head) {
-      ++bad;
-      return;
-    }
-    order.Take(head);
-    lines += framing.LineSum(p);
-  }
-  void Verify(const RunContext& ctx) const {
-    CheckEqual(ctx, count, ctx.events, "records read");
-    CheckEqual(ctx, bad, 0, "records of a wrong length or torn");
-    CheckEqual(ctx, order.out_of_order(), 0, "records out of producer order");
-    CheckEqual(ctx, order.sum(), SumBelow(ctx.events), "sum of the values");
-    Check(ctx, lines == framing.line_sum() * static_cast<uint64_t>(count),
-          "payload line checksum");
-  }
-  const Framing& framing;
-  ManyToOneSink order;
-  int64_t count = 0, bad = 0;
-  uint64_t lines = 0;
-};
-
-Metrics Rates(const RunContext& ctx, int64_t n, int64_t ns) {
-  return {MegaEventsPerSecond(ctx.events, ns),
-          static_cast<double>(ctx.events * n) / static_cast<double>(ns)};
-}
-
 // `producers` threads run produce(p, per, backoff), one reader thread
 // read(sink, backoff) until every record is taken; timed by a RunClock.
 template <typename Produce, typename Read>
@@ -173,7 +102,7 @@ Metrics TwoSided(const RunContext& ctx, const Framing& framing, int producers,
   clock.WaitFinishedOrDie(ctx);
   for (std::thread& t : pool) t.join();
   sink.Verify(ctx);
-  return Rates(ctx, framing.n(), clock.elapsed_ns());
+  return ByteRates(ctx.events, framing.n(), clock.elapsed_ns());
 }
 
 Metrics RingflowBytes(const RunContext& ctx, int64_t n, int producers) {
@@ -309,7 +238,7 @@ Metrics MemcpyBytes(const RunContext& ctx, int64_t n) {
         head == ctx.events - 1 && tail == ~head &&
             framing.LineSum(ring + last + 8) == framing.line_sum(),
         "the last record is not as written");
-  return Rates(ctx, n, elapsed);
+  return ByteRates(ctx.events, n, elapsed);
 }
 
 }  // namespace
@@ -357,12 +286,49 @@ std::vector<Scenario> ByteScenarios() {
   };
   for (int64_t n : {16, 64, 256, 1024, 4096}) row(1, n);
   for (int64_t n : {64, 256}) row(2, n);
+  // Across processes: the reader in a child process.
+  const std::string iceoryx_skip = IceoryxSkipReason();
+  for (int64_t n : {64, 1024}) {
+    Scenario s{
+        .name = std::string(kSharedBytePrefix) + std::to_string(n),
+        .family = "Bytes",
+        .topology = Topology::kBytes,
+        .events = n <= 64 ? 4'000'000 : 1'000'000,
+        .smoke_events = 2000,
+        .capacity = kByteCapacity,
+        .record_bytes = n,
+        .bound = false,
+        .ringflow = {kRingflowColumn,
+                     "shm::SharedByteRing kSingle: Claim, memcpy, Commit; "
+                     "shm::SharedByteReader ReadBatch in a child process",
+                     Runner::kBytes},
+        .peers = {kMessageQueueColumn},
+        .peer_detail = "",
+        .others = "in process only",
+        .note = std::to_string(n) +
+                "-byte records, 1 MiB ring, reader in a child process; "
+                "message_queue: boost::interprocess::message_queue of "
+                "capacity / (n + 8) messages, send/receive (blocking); "
+                "iceoryx: UntypedPublisher loan(n)/publish in one child, "
+                "UntypedSubscriber take/release in another (RouDi started "
+                "per scenario); every reader checks length, stamps, order, "
+                "sum and a word of every 64-byte line; targets ringflow >= "
+                "2x the best peer and >= 0.9x ByteOneToOne" +
+                std::to_string(n)};
+    if (iceoryx_skip.empty()) {
+      s.peers.push_back(kIceoryxColumn);
+    } else {
+      s.not_applicable[kIceoryxColumn] = iceoryx_skip;
+    }
+    rows.push_back(std::move(s));
+  }
   return rows;
 }
 
 RunFn ByteRun(const Scenario& s, const Column& column) {
   const int64_t n = s.record_bytes;
   const int producers = s.producers;
+  if (s.name.starts_with(kSharedBytePrefix)) return SharedByteRun(n);
   if (column.name == kBoundColumn) {
     return [n](const RunContext& ctx) { return MemcpyBytes(ctx, n); };
   }

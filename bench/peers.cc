@@ -17,6 +17,7 @@
 #include "peers/atomic_queue.h"
 #include "peers/boost_interprocess.h"
 #include "peers/boost_lockfree.h"
+#include "peers/boost_message_queue.h"
 #include "peers/concurrentqueue.h"
 #include "peers/iceoryx.h"
 #include "peers/mutex_deque.h"
@@ -42,6 +43,7 @@ constexpr std::array kPeers = {
     Peer{MutexDequePeer::kName, MakePeerRun<MutexDequePeer, MutexDequePeer>},
     Peer{kBoostShmColumn, BoostShmRun},
     Peer{kIceoryxColumn, IceoryxRun},
+    Peer{kMessageQueueColumn, BoostMessageQueueRun},
 };
 
 }  // namespace

@@ -27,7 +27,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -196,6 +198,14 @@ RunFn AsyncRun(const Scenario& s, const Column& column);
 std::vector<Scenario> ByteScenarios();
 std::vector<std::string> ByteMetrics(const Scenario& s);
 RunFn ByteRun(const Scenario& s, const Column& column);
+// The cross-process rows of the Bytes family: SharedByteOneToOne<n>.
+inline constexpr char kSharedBytePrefix[] = "SharedByteOneToOne";
+// ringflow's run of SharedByteOneToOne<n> (shared_byte_bench.cc), and its
+// child process (role rf-bytes): the exit status, empty for other roles.
+RunFn SharedByteRun(int64_t n);
+std::optional<int> RunSharedByteChild(std::string_view role,
+                                      std::string_view arg, int64_t events,
+                                      bool pin);
 
 }  // namespace ringflow::bench
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "peers/boost_interprocess.h"
+#include "peers/boost_message_queue.h"
 #include "peers/iceoryx.h"
 #include "report.h"
 #include "scenario.h"
@@ -20,10 +21,13 @@ namespace {
 // The cross-process peers: columns of SharedOneToOne and SharedPingPong
 // only (their runs start child processes).
 bool CrossProcessPeer(const std::string& column) {
-  return column == kBoostShmColumn || column == kIceoryxColumn;
+  return column == kBoostShmColumn || column == kIceoryxColumn ||
+         column == kMessageQueueColumn;
 }
 constexpr const char* kCrossProcessOnly =
     "a cross-process peer: SharedOneToOne and SharedPingPong only";
+constexpr const char* kCrossProcessBytesOnly =
+    "a cross-process byte-record peer: SharedByteOneToOne only";
 
 // Every in-process peer column (PeerColumns without the cross-process
 // ones).
@@ -532,7 +536,9 @@ std::vector<Scenario> AllScenarios() {
     for (const std::string& column : PeerColumns()) {
       if (CrossProcessPeer(column) &&
           std::ranges::find(s.peers, column) == s.peers.end()) {
-        s.not_applicable.emplace(column, kCrossProcessOnly);
+        s.not_applicable.emplace(column, column == kMessageQueueColumn
+                                             ? kCrossProcessBytesOnly
+                                             : kCrossProcessOnly);
       }
     }
   }

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "harness.h"
 #include "peers/boost_interprocess.h"
+#include "peers/boost_message_queue.h"
 #include "peers/iceoryx.h"
 #include "ringflow/core/config.h"
 #include "ringflow/core/ring_options.h"
@@ -310,6 +311,13 @@ int RunChildRole(std::string_view role, std::string_view arg, int64_t events,
     return *status;
   }
   if (std::optional<int> status = RunIceoryxChild(role, arg, events, pin)) {
+    return *status;
+  }
+  if (std::optional<int> status =
+          RunBoostMessageQueueChild(role, arg, events, pin)) {
+    return *status;
+  }
+  if (std::optional<int> status = RunSharedByteChild(role, arg, events, pin)) {
     return *status;
   }
   std::fprintf(stderr, "ringflow_bench: unknown child role '%.*s'\n",

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "../byte_framing.h"
 #include "../harness.h"
 #include "../shared_topologies.h"
 #include "../topology.h"
@@ -42,8 +43,11 @@
 
 RINGFLOW_BENCH_PEER_WARNINGS_OFF
 #include "iceoryx_hoofs/log/logmanager.hpp"
+#include "iceoryx_posh/mepoo/chunk_header.hpp"
 #include "iceoryx_posh/popo/publisher.hpp"
 #include "iceoryx_posh/popo/subscriber.hpp"
+#include "iceoryx_posh/popo/untyped_publisher.hpp"
+#include "iceoryx_posh/popo/untyped_subscriber.hpp"
 #include "iceoryx_posh/popo/wait_set.hpp"
 #include "iceoryx_posh/runtime/posh_runtime.hpp"
 RINGFLOW_BENCH_PEER_WARNINGS_ON
@@ -63,12 +67,16 @@ constexpr char kRouDiLock[] = "/tmp/roudi.lock";
 constexpr char kRouDiReady[] = "RouDi is ready for clients";
 // iceoryx's apps' Unix sockets: /tmp/<runtime name>.
 constexpr char kSocketDir[] = "/tmp/";
-// One mempool of 64-byte payloads: 256 queued per subscriber, 8 loaned per
-// publisher, two publishers in a ping-pong.
+// Mempools: 64-byte payloads for the int64 rows (256 queued per
+// subscriber, 8 loaned per publisher, two publishers in a ping-pong); 128
+// and 1152 bytes for SharedByteOneToOne's 64- and 1024-byte records (an
+// untyped chunk also holds its 40-byte chunk header).
 constexpr char kRouDiConfig[] =
     "# ringflow_bench's private RouDi config\n"
     "[general]\nversion = 1\n\n[[segment]]\n\n"
-    "[[segment.mempool]]\nsize = 64\ncount = 4096\n";
+    "[[segment.mempool]]\nsize = 64\ncount = 4096\n"
+    "[[segment.mempool]]\nsize = 128\ncount = 1024\n"
+    "[[segment.mempool]]\nsize = 1152\ncount = 1024\n";
 constexpr absl::Duration kRouDiStartTimeout = absl::Seconds(20);
 constexpr absl::Duration kRouDiStopTimeout = absl::Seconds(10);
 // How long a child waits for RouDi to connect its publisher and
@@ -357,6 +365,39 @@ Metrics IceoryxPingPong(const RunContext& ctx, RouDiSession& session,
   return {p50, p99, p999};
 }
 
+// SharedByteOneToOne: records of `n` bytes (byte_framing.h) from an
+// UntypedPublisher (loan(n), write, publish) in one child to an
+// UntypedSubscriber (take, check, release) in another.
+Metrics IceoryxBytes(const RunContext& ctx, RouDiSession& session, int64_t n) {
+  const int64_t events = ctx.events;
+  RunCleanup cleanup{&session, {}};
+  CrossProcessRun run(ctx, [&] { cleanup(); });
+  session.Ensure(run);
+  const std::string id =
+      shared_internal::UniqueName("rfbench") + ":" + std::to_string(n);
+  ChildProcess& sub = SpawnChild(run, cleanup, "iox-bytes-sub:" + id, events);
+  if (const std::string line = run.Line(sub, "ready"); line != "ready") {
+    run.Fail("subscriber process: " + line);
+  }
+  ChildProcess& pub = SpawnChild(run, cleanup, "iox-bytes-pub:" + id, events);
+  const std::string done =
+      run.LineWatching(sub, "done", pub, "publisher process");
+  const std::string published = run.Line(pub, "done");
+  int64_t start_ns = 0;
+  if (std::sscanf(published.c_str(), "done start_ns=%" SCNd64, &start_ns) !=
+      1) {
+    run.Fail("publisher process: " + published);
+  }
+  pub.CloseStdin();
+  run.ExpectExitZero(sub, "subscriber process");
+  run.ExpectExitZero(pub, "publisher process");
+  std::string problem;
+  const int64_t end_ns = ParseByteReport(done, Framing(n), events, problem);
+  if (!problem.empty()) run.Fail(problem);
+  if (end_ns <= start_ns) run.Fail("the subscriber finished before the start");
+  return ByteRates(events, n, end_ns - start_ns);
+}
+
 // ---- the child processes -----------------------------------------------
 
 // iceoryx's cxx::expected, inlined here, draws g++ 12's -Wnull-dereference
@@ -513,6 +554,72 @@ int RunPublisher(std::string_view id, int64_t n, bool pin) {
   return 0;
 }
 
+// "ID:N" of the byte roles: the service id and the record size.
+std::pair<std::string, int64_t> ByteRoleArg(std::string_view arg) {
+  const size_t colon = arg.rfind(':');
+  int64_t n = 0;
+  if (colon == std::string_view::npos ||
+      std::sscanf(std::string(arg.substr(colon + 1)).c_str(), "%" SCNd64, &n) !=
+          1 ||
+      n < 16 || n > 1024) {
+    Die("bad byte role argument '" + std::string(arg) +
+        "', expected ID:N with N in [16, 1024]");
+  }
+  return {std::string(arg.substr(0, colon)), n};
+}
+
+int RunByteSubscriber(std::string_view arg, int64_t events, bool pin) {
+  shared_internal::ChildSetup(pin, 1);
+  const auto [id, n] = ByteRoleArg(arg);
+  InitRuntime();
+  iox::popo::UntypedSubscriber subscriber(Service(id, "-bytes"),
+                                          SubscriberOptions());
+  const Framing framing(n);
+  ByteSink sink(framing, 1);
+  Say("ready");
+  while (sink.count < events) {
+    auto taken = subscriber.take();
+    if (taken.has_error()) {
+      if (taken.get_error() !=
+          iox::popo::ChunkReceiveResult::NO_CHUNK_AVAILABLE) {
+        Die("take failed (too many chunks held)");
+      }
+      CpuRelax();
+      continue;
+    }
+    const void* payload = taken.value();
+    const uint32_t size =
+        iox::mepoo::ChunkHeader::fromUserPayload(payload)->userPayloadSize();
+    sink.Take(static_cast<const std::byte*>(payload), size);
+    subscriber.release(payload);
+  }
+  Say(sink.Report(MonotonicNs()));
+  return 0;
+}
+
+int RunBytePublisher(std::string_view arg, int64_t events, bool pin) {
+  shared_internal::ChildSetup(pin, 0);
+  const auto [id, n] = ByteRoleArg(arg);
+  InitRuntime();
+  iox::popo::UntypedPublisher publisher(Service(id, "-bytes"),
+                                        PublisherOptions());
+  AwaitConnection([&] { return publisher.hasSubscribers(); }, "publisher");
+  const Framing framing(n);
+  const int64_t start_ns = MonotonicNs();
+  for (int64_t i = 0; i < events; ++i) {
+    auto loaned = publisher.loan(static_cast<uint32_t>(n), 8);
+    if (loaned.has_error()) {
+      Die("loan(" + std::to_string(n) + ") failed (iox AllocationError " +
+          std::to_string(static_cast<int>(loaned.get_error())) + ")");
+    }
+    framing.Write(static_cast<std::byte*>(loaned.value()), i);
+    publisher.publish(loaned.value());
+  }
+  Say("done start_ns=" + std::to_string(start_ns));
+  AwaitStdinClosed();
+  return 0;
+}
+
 int RunPinger(std::string_view arg, int64_t events, bool blocking, bool pin) {
   shared_internal::ChildSetup(pin, 0);
   const size_t colon = arg.rfind(':');
@@ -639,6 +746,11 @@ RunFn IceoryxRun(const Scenario& s) {
       return IceoryxOneToOne(ctx, *session);
     };
   }
+  if (s.topology == Topology::kBytes && s.producers == 1) {
+    return [session, n = s.record_bytes](const RunContext& ctx) {
+      return IceoryxBytes(ctx, *session, n);
+    };
+  }
   if (s.topology == Topology::kPingPong) {
     const bool blocking = s.wait == WaitStrategyKind::kBlocking;
     return [session, blocking](const RunContext& ctx) {
@@ -653,6 +765,8 @@ std::optional<int> RunIceoryxChild(std::string_view role, std::string_view arg,
   if (role == "iox-roudi") return ExecRouDi(arg);
   if (role == "iox-sub") return RunSubscriber(arg, events, pin);
   if (role == "iox-pub") return RunPublisher(arg, events, pin);
+  if (role == "iox-bytes-sub") return RunByteSubscriber(arg, events, pin);
+  if (role == "iox-bytes-pub") return RunBytePublisher(arg, events, pin);
   if (role == "iox-ping-spin" || role == "iox-ping-wait") {
     return RunPinger(arg, events, role == "iox-ping-wait", pin);
   }
