@@ -35,6 +35,7 @@
 #include "ringflow/observability/control_metrics_source.h"
 #include "ringflow/observability/metrics_exporter.h"
 #include "ringflow/ringflow.h"
+#include "tools/byte_demo.h"
 #include "tools/command_line.h"
 #include "tools/http_get.h"
 #include "tools/internal/child_process.h"
@@ -54,6 +55,12 @@ ABSL_FLAG(std::string, ring, "ringflow-demo", "name of the shared ring");
 ABSL_FLAG(int, consumer_processes, 2,
           "consumer processes attaching to the ring (0 to 8)");
 ABSL_FLAG(bool, keep, false, "keep the ring's segments after the run");
+ABSL_FLAG(bool, bytes, false,
+          "the second mode: variable-length records through a byte ring "
+          "(--events counts records, --capacity is in bytes, "
+          "--producer=multi runs two producer threads; the readers are "
+          "`ringflow tail --verify` processes; no in-process graph or "
+          "metrics endpoint)");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
           "where to serve /metrics (host:port; port 0 picks a free one)");
 
@@ -72,15 +79,15 @@ constexpr int64_t kMaxDemoCapacity = int64_t{1} << 24;
 constexpr int kMaxConsumerProcesses = 8;
 
 constexpr absl::string_view kDemoFlags[] = {
-    "events",         "seconds", "capacity",           "wait_strategy",
-    "producer",       "ring",    "consumer_processes", "keep",
-    "metrics_address"};
+    "events",          "seconds", "capacity",           "wait_strategy",
+    "producer",        "ring",    "consumer_processes", "keep",
+    "metrics_address", "bytes"};
 constexpr CommandSpec kDemoSpec{
     "demo",
     "ringflow demo [--seconds=S | --events=N] [--capacity=N] "
     "[--wait_strategy=S] [--producer=single|multi] "
     "[--metrics_address=HOST:PORT] [--ring=NAME] [--consumer_processes=N] "
-    "[--keep]",
+    "[--keep] [--bytes]",
     kDemoFlags};
 
 // Every numeric flag in range, before anything is created.
@@ -480,7 +487,8 @@ int DemoCommand(int argc, char** argv) {
   if (status.ok()) {
     options.ring.wait_strategy = *wait;
     options.ring.producer_type = *producer;
-    status = RunDemo(options);
+    status =
+        absl::GetFlag(FLAGS_bytes) ? RunByteDemo(options) : RunDemo(options);
   }
   if (!status.ok()) {
     std::fprintf(stderr, "ringflow demo: %s\n", status.ToString().c_str());

@@ -3,6 +3,7 @@
 //   ringflow demo [flags]          the main job, verified end to end
 //   ringflow list | stat | rm      look at rings in shared memory
 //   ringflow consume NAME          attach as a consumer
+//   ringflow tail NAME             read a byte ring's records
 //   ringflow serve-metrics NAME..  a metrics sidecar
 //   ringflow help                  this list
 //
@@ -14,6 +15,7 @@
 
 #include "tools/demo.h"
 #include "tools/shm_commands.h"
+#include "tools/tail_command.h"
 
 namespace {
 
@@ -34,6 +36,8 @@ constexpr Command kCommands[] = {
     {"rm", "remove a ring's segments", ringflow::tools::RmCommand},
     {"consume", "attach to a ring of ticks as a consumer (and verify)",
      ringflow::tools::ConsumeCommand},
+    {"tail", "attach to a byte ring as a reader: print or verify records",
+     ringflow::tools::TailCommand},
     {"serve-metrics", "serve /metrics for rings owned by other processes",
      ringflow::tools::ServeMetricsCommand},
 };

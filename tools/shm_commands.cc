@@ -41,6 +41,7 @@
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/observability/control_metrics_source.h"
 #include "ringflow/observability/metrics_exporter.h"
+#include "ringflow/shm/internal/byte_control.h"
 #include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/segment.h"
 #include "ringflow/shm/shared_consumer.h"
@@ -112,22 +113,6 @@ int Fail(const char* command, const absl::Status& status) {
   std::fprintf(stderr, "ringflow %s: %s\n", command,
                std::string(status.ToString()).c_str());
   return 1;
-}
-
-// Checks that each of the ring's segment paths under /dev/shm is a regular
-// file, or absent (the library then says the ring does not exist), without
-// opening it or following a symlink, so the command names a planted file
-// plainly. (The library's own opens never block and refuse such files too.)
-absl::Status CheckRingFiles(const std::string& ring) {
-  // A valid name has no '/', so the paths stay in /dev/shm.
-  if (absl::Status valid = shm_internal::ValidateRingName(ring); !valid.ok()) {
-    return valid;
-  }
-  for (const std::string& name : {shm_internal::ControlSegmentName(ring),
-                                  shm_internal::DataSegmentName(ring)}) {
-    RINGFLOW_RETURN_IF_ERROR(shm_internal::CheckRegularOrAbsent(name));
-  }
-  return absl::OkStatus();
 }
 
 std::string StateName(uint32_t word) {
@@ -251,7 +236,101 @@ void PrintStat(const shm_internal::Control& control, bool json) {
     std::printf("counters\n%s", counter_table.c_str());
 }
 
+// `stat` of a byte ring: geometry, tail, producer liveness, the producer
+// counters, and each reader's position and lag in bytes.
+void PrintByteStat(const shm_internal::Control& control,
+                   const shm_internal::ByteRingStat& stat, bool json) {
+  const int64_t now = shm_internal::MonotonicNanos();
+  const shm_internal::ProducerLiveness& live = control.liveness();
+  const int32_t pid = live.pid.load(std::memory_order_acquire);
+  const bool alive = control.ProducerAlive();
+  const double beat_age =
+      static_cast<double>(now -
+                          live.heartbeat_ns.load(std::memory_order_relaxed)) /
+      1e9;
+  std::string readers;
+  std::string table;
+  for (const shm_internal::ByteReaderStat& r : stat.readers) {
+    const shm_internal::ConsumerSlot& slot = control.slot(r.slot);
+    const double age =
+        static_cast<double>(now -
+                            slot.heartbeat_ns.load(std::memory_order_relaxed)) /
+        1e9;
+    const std::string state =
+        r.state == shm_internal::ConsumerSlot::kEvicted ? "evicted" : "active";
+    absl::StrAppendFormat(
+        &readers,
+        "%s{\"slot\":%d,\"name\":\"%s\",\"state\":\"%s\",\"pid\":%d,"
+        "\"position\":%d,\"lag_bytes\":%d,\"heartbeat_age_s\":%.3f,"
+        "\"evictions\":%u}",
+        readers.empty() ? "" : ",", r.slot, JsonEscape(r.name), state, r.pid,
+        r.position, r.lag_bytes, age, r.evictions);
+    absl::StrAppendFormat(
+        &table, "  %-4d %-24s %-9s %8d %16s %14s %9.3fs %9u\n", r.slot, r.name,
+        state, r.pid, WithSeparators(r.position), WithSeparators(r.lag_bytes),
+        age, r.evictions);
+  }
+  if (json) {
+    std::printf(
+        "{\"ring\":\"%s\",\"kind\":\"bytes\",\"capacity\":%lld,"
+        "\"producer_type\":\"%s\",\"tail\":%lld,\"gating\":%lld,"
+        "\"producer\":{\"pid\":%d,\"alive\":%s,\"heartbeat_age_s\":%.3f},"
+        "\"records\":%llu,\"payload_bytes\":%llu,\"padding_bytes\":%llu,"
+        "\"skipped_bytes\":%llu,\"aborted_records\":%llu,"
+        "\"recovered_records\":%llu,\"recovered_bytes\":%llu,"
+        "\"full_waits\":%llu,\"readers\":[%s]}\n",
+        JsonEscape(control.ring_name()).c_str(),
+        static_cast<long long>(stat.capacity),
+        std::string(ProducerTypeName(stat.producer_type)).c_str(),
+        static_cast<long long>(stat.tail), static_cast<long long>(stat.gating),
+        pid, alive ? "true" : "false", beat_age,
+        static_cast<unsigned long long>(stat.records),
+        static_cast<unsigned long long>(stat.payload_bytes),
+        static_cast<unsigned long long>(stat.padding_bytes),
+        static_cast<unsigned long long>(stat.skipped_bytes),
+        static_cast<unsigned long long>(stat.aborted_records),
+        static_cast<unsigned long long>(stat.recovered_records),
+        static_cast<unsigned long long>(stat.recovered_bytes),
+        static_cast<unsigned long long>(stat.full_waits), readers.c_str());
+    return;
+  }
+  std::printf("byte ring %s: capacity %s bytes, %s producer\n",
+              control.ring_name().c_str(),
+              WithSeparators(stat.capacity).c_str(),
+              std::string(ProducerTypeName(stat.producer_type)).c_str());
+  std::printf("producer pid %d (%s), heartbeat %.3fs ago; tail %s bytes\n", pid,
+              alive ? "alive" : "gone", beat_age,
+              WithSeparators(stat.tail).c_str());
+  std::printf(
+      "records %s (%s payload bytes), padding %s bytes, skipped %s bytes "
+      "(%s aborted claims), recovered %s records (%s bytes), full waits %s\n",
+      WithSeparators(static_cast<int64_t>(stat.records)).c_str(),
+      WithSeparators(static_cast<int64_t>(stat.payload_bytes)).c_str(),
+      WithSeparators(static_cast<int64_t>(stat.padding_bytes)).c_str(),
+      WithSeparators(static_cast<int64_t>(stat.skipped_bytes)).c_str(),
+      WithSeparators(static_cast<int64_t>(stat.aborted_records)).c_str(),
+      WithSeparators(static_cast<int64_t>(stat.recovered_records)).c_str(),
+      WithSeparators(static_cast<int64_t>(stat.recovered_bytes)).c_str(),
+      WithSeparators(static_cast<int64_t>(stat.full_waits)).c_str());
+  std::printf("  %-4s %-24s %-9s %8s %16s %14s %10s %9s\n%s", "slot", "reader",
+              "state", "pid", "position", "lag bytes", "heartbeat", "evictions",
+              table.c_str());
+}
+
 }  // namespace
+
+// (The library's own opens never block and refuse such files too.)
+absl::Status CheckRingFiles(const std::string& ring) {
+  // A valid name has no '/', so the paths stay in /dev/shm.
+  if (absl::Status valid = shm_internal::ValidateRingName(ring); !valid.ok()) {
+    return valid;
+  }
+  for (const std::string& name : {shm_internal::ControlSegmentName(ring),
+                                  shm_internal::DataSegmentName(ring)}) {
+    RINGFLOW_RETURN_IF_ERROR(shm_internal::CheckRegularOrAbsent(name));
+  }
+  return absl::OkStatus();
+}
 
 int ListCommand(int argc, char** argv) {
   const auto args = ParseCommand(argc, argv, kListSpec);
@@ -281,8 +360,8 @@ int ListCommand(int argc, char** argv) {
   }
   closedir(dir);
   std::sort(names.begin(), names.end());
-  std::printf("%-32s %12s %8s %10s %-9s %9s\n", "ring", "capacity", "event",
-              "cursor", "producer", "consumers");
+  std::printf("%-32s %12s %8s %10s %-9s %9s %-6s\n", "ring", "capacity",
+              "event", "cursor", "producer", "consumers", "kind");
   for (const std::string& name : names) {
     if (!shm_internal::ValidateRingName(name).ok()) continue;
     // Checked again by name: the file may have been swapped since the scan,
@@ -314,12 +393,21 @@ int ListCommand(int argc, char** argv) {
               (*control)->slot(i).state.load(std::memory_order_acquire)) ==
           shm_internal::ConsumerSlot::kActive;
     }
+    const bool bytes = (*control)->kind() == shm_internal::RingKind::kBytes;
+    // A byte ring: records of any length ("-"), its tail as the cursor.
+    int64_t cursor = (*control)->cursor().LoadAcquire();
+    if (bytes) {
+      auto stat = shm_internal::ReadByteRingStat(**control);
+      if (!stat.ok()) continue;
+      cursor = stat->tail;
+    }
     std::printf(
-        "%-32s %12lld %8llu %10lld %-9s %9d\n", name.c_str(),
+        "%-32s %12lld %8s %10lld %-9s %9d %-6s\n", name.c_str(),
         static_cast<long long>((*control)->capacity()),
-        static_cast<unsigned long long>((*control)->header().event_size),
-        static_cast<long long>((*control)->cursor().LoadAcquire()),
-        (*control)->ProducerAlive() ? "alive" : "gone", active);
+        bytes ? "-" : std::to_string((*control)->header().event_size).c_str(),
+        static_cast<long long>(cursor),
+        (*control)->ProducerAlive() ? "alive" : "gone", active,
+        bytes ? "bytes" : "events");
   }
   return 0;
 }
@@ -348,7 +436,13 @@ int StatCommand(int argc, char** argv) {
     if (absl::Status intact = (*control)->CheckIntact(); !intact.ok()) {
       return Fail("stat", intact);
     }
-    PrintStat(**control, json);
+    if ((*control)->kind() == shm_internal::RingKind::kBytes) {
+      auto stat = shm_internal::ReadByteRingStat(**control);
+      if (!stat.ok()) return Fail("stat", stat.status());
+      PrintByteStat(**control, *stat, json);
+    } else {
+      PrintStat(**control, json);
+    }
     std::fflush(stdout);
     if (!watch || (count > 0 && n + 1 >= count)) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,10 +37,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ringflow/shm/internal/control.h"
+#include "ringflow/shm/shared_byte_ring.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
 #include "support/shm_process.h"
 #include "support/status_matchers.h"
+#include "tools/demo_record.h"
 #include "tools/http_get.h"
 #include "tools/tick.h"
 
@@ -516,13 +519,19 @@ const std::vector<CommandFlags>& AllCommands() {
        {"--listen (string, default \"127.0.0.1:9464\")",
         "--serve_seconds (number, default 0)"},
        {"--seconds", "--json", "--count", "--events"}},
+      {"tail",
+       {"--name (string, default \"\")", "--verify (bool, default false)",
+        "--hex (bool, default false)", "--max_records (integer, default 0)",
+        "--start (string, default \"latest\")"},
+       {"--events", "--json", "--listen", "--max_events"}},
       {"demo",
        {"--events (integer, default 0)", "--seconds (number, default 3)",
         "--capacity (integer, default 65536)",
         "--wait_strategy (string, default \"blocking\")",
         "--producer (string, default \"single\")", "--ring (string",
         "--consumer_processes (integer, default 2)",
-        "--keep (bool, default false)", "--metrics_address (string"},
+        "--keep (bool, default false)", "--metrics_address (string",
+        "--bytes (bool, default false)"},
        {"--json", "--listen", "--max_events", "--serve_seconds"}},
   };
   return *commands;
@@ -842,6 +851,186 @@ TEST(RingflowToolTest, ConsumeFailsWhenEvicted) {
   EXPECT_THAT(run.out, HasSubstr("stopped: evicted"));
   EXPECT_THAT(run.err, HasSubstr("consumer slow was evicted from ring '" +
                                  remover.name() + "'"));
+}
+
+// ---------------------------------------------------------------------------
+// `tail`: the records of a byte ring, printed or verified.
+
+// A shm::SharedByteRing owned by this process, removed on destruction.
+class ByteRingFixture {
+ public:
+  explicit ByteRingFixture(std::string_view tag)
+      : remover_(UniqueRingName(tag)) {
+    shm::SharedByteRingOptions options;
+    options.ring.name = remover_.name();
+    options.ring.capacity = 4096;
+    auto ring = shm::SharedByteRing::Create(options);
+    status_ = ring.status();
+    if (ring.ok()) ring_ = std::move(*ring);
+  }
+  const std::string& name() const { return remover_.name(); }
+  const absl::Status& status() const { return status_; }
+  bool Publish(std::string_view text) {
+    return ring_->Publish(std::as_bytes(std::span<const char>(text)));
+  }
+
+ private:
+  RingRemover remover_;  // outlives ring_
+  absl::Status status_;
+  std::unique_ptr<shm::SharedByteRing> ring_;
+};
+
+// Starts `ringflow tail NAME flags...` and reads its ready line.
+std::unique_ptr<Tool> StartTail(const std::string& ring,
+                                std::vector<std::string> flags,
+                                int64_t position = 0) {
+  std::vector<std::string> args = {"tail", ring};
+  args.insert(args.end(), flags.begin(), flags.end());
+  auto tool = std::make_unique<Tool>(args);
+  const std::optional<std::string> ready = tool->ReadLine();
+  EXPECT_TRUE(ready.has_value() &&
+              ready->find(absl::StrCat("attached to ", ring, " at byte ",
+                                       position)) != std::string::npos)
+      << ready.value_or("(no line)");
+  return tool;
+}
+
+std::string DemoRecord(int producer, int64_t seq) {
+  char line[tools::kMaxDemoRecordBytes];
+  return std::string(line, tools::FormatDemoRecord(producer, seq, line));
+}
+std::string DemoEnd(int producer, int64_t count, int producers) {
+  char line[tools::kMaxDemoRecordBytes];
+  return std::string(line,
+                     tools::FormatDemoEnd(producer, count, producers, line));
+}
+
+TEST(RingflowToolTest, TailPrintsRecordsAsTextWithEscapesAndAsHex) {
+  ByteRingFixture ring("tail");
+  ASSERT_TRUE(ring.status().ok()) << ring.status();
+  std::unique_ptr<Tool> text =
+      StartTail(ring.name(), {"--name=text", "--max_records=2"});
+  std::unique_ptr<Tool> hex =
+      StartTail(ring.name(), {"--name=hex", "--hex", "--max_records=1"});
+  ASSERT_TRUE(ring.Publish("hello ring"));
+  ASSERT_TRUE(ring.Publish(std::string_view("a\x01\\b\n", 5)));
+  const ToolResult printed = text->Finish();
+  ASSERT_TRUE(printed.ExitedWith(0)) << printed.Describe();
+  // Position, length, then the bytes; record 2 starts after record 1's
+  // 8-byte header and 10 bytes padded to 16.
+  EXPECT_THAT(printed.out, HasSubstr("\n0 10 hello ring\n"));
+  EXPECT_THAT(printed.out, HasSubstr("\n24 5 a\\x01\\x5cb\\x0a\n"));
+  const ToolResult dumped = hex->Finish();
+  ASSERT_TRUE(dumped.ExitedWith(0)) << dumped.Describe();
+  EXPECT_THAT(dumped.out, HasSubstr("0 10\n  00000000  68 65 6c 6c 6f 20 72 "
+                                    "69 6e 67\n"));
+}
+
+TEST(RingflowToolTest, ListAndStatShowAByteRingItsCountersAndReaders) {
+  ByteRingFixture ring("bytestat");
+  ASSERT_TRUE(ring.status().ok()) << ring.status();
+  // A reader that reads one record, then holds its position.
+  std::unique_ptr<Tool> tail =
+      StartTail(ring.name(), {"--name=slow", "--max_records=1"});
+  ASSERT_TRUE(ring.Publish("first record"));  // 8 + 16 bytes
+  const ToolResult read = tail->Finish();
+  ASSERT_TRUE(read.ExitedWith(0)) << read.Describe();
+  std::unique_ptr<Tool> held = StartTail(ring.name(), {"--name=held"}, 24);
+  ASSERT_TRUE(held->Signal(SIGSTOP));   // it reads nothing from now on
+  ASSERT_TRUE(ring.Publish("second"));  // 8 + 8 bytes
+  const ToolResult list = RunTool({"list"});
+  ASSERT_TRUE(list.ExitedWith(0)) << list.Describe();
+  EXPECT_THAT(list.out, ::testing::ContainsRegex(
+                            ring.name() + " +4096 +- +40 +alive +1 bytes"));
+  const ToolResult stat = RunTool({"stat", ring.name(), "--json"});
+  ASSERT_TRUE(stat.ExitedWith(0)) << stat.Describe();
+  EXPECT_THAT(stat.out,
+              AllOf(HasSubstr("\"kind\":\"bytes\",\"capacity\":4096"),
+                    HasSubstr("\"tail\":40"), HasSubstr("\"records\":2,"),
+                    HasSubstr("\"payload_bytes\":18,")));
+  // The held reader joined at 24 and was stopped: 16 bytes behind.
+  EXPECT_THAT(stat.out, HasSubstr("\"name\":\"held\",\"state\":\"active\""));
+  EXPECT_THAT(stat.out, HasSubstr("\"position\":24,\"lag_bytes\":16"));
+  const ToolResult table = RunTool({"stat", ring.name()});
+  ASSERT_TRUE(table.ExitedWith(0)) << table.Describe();
+  EXPECT_THAT(table.out, HasSubstr("byte ring " + ring.name() +
+                                   ": capacity 4,096 bytes, multi producer"));
+  EXPECT_THAT(table.out, HasSubstr("records 2 (18 payload bytes)"));
+  ASSERT_TRUE(held->Signal(SIGKILL));
+}
+
+TEST(RingflowToolTest, TailVerifyPassesTwoProducersStreamsAndStopsAtTheEnds) {
+  ByteRingFixture ring("tailok");
+  ASSERT_TRUE(ring.status().ok()) << ring.status();
+  std::unique_ptr<Tool> tail =
+      StartTail(ring.name(), {"--name=audit", "--verify"});
+  // Interleaved producers, each in order; 3 + 2 records.
+  for (const auto& [p, seq] : std::vector<std::pair<int, int64_t>>{
+           {0, 0}, {1, 0}, {0, 1}, {0, 2}, {1, 1}}) {
+    ASSERT_TRUE(ring.Publish(DemoRecord(p, seq)));
+  }
+  ASSERT_TRUE(ring.Publish(DemoEnd(1, 2, 2)));
+  ASSERT_TRUE(ring.Publish(DemoEnd(0, 3, 2)));
+  const ToolResult run = tail->Finish();
+  EXPECT_TRUE(run.ExitedWith(0)) << run.Describe();
+  EXPECT_THAT(run.out, HasSubstr("reader audit: 5 records, "));
+  EXPECT_THAT(run.out, HasSubstr(" 0 lost, 0 duplicated, 0 corrupt, 0 "
+                                 "skipped bytes, stopped: done"));
+}
+
+TEST(RingflowToolTest, TailVerifyCountsLostDuplicatedAndCorruptRecords) {
+  ByteRingFixture ring("tailbad");
+  ASSERT_TRUE(ring.status().ok()) << ring.status();
+  std::unique_ptr<Tool> tail =
+      StartTail(ring.name(), {"--name=audit", "--verify"});
+  ASSERT_TRUE(ring.Publish(DemoRecord(0, 0)));
+  ASSERT_TRUE(ring.Publish(DemoRecord(0, 2)));  // 1 lost
+  ASSERT_TRUE(ring.Publish(DemoRecord(0, 2)));  // duplicated
+  std::string torn = DemoRecord(0, 3);
+  torn.back() = torn.back() == 'a' ? 'b' : 'a';  // payload != its hash
+  ASSERT_TRUE(ring.Publish(torn));
+  ASSERT_TRUE(ring.Publish("rec 0 x"));  // malformed
+  // 6 published: 1 never arrived, 3 arrived torn, 4 malformed, 5 never.
+  ASSERT_TRUE(ring.Publish(DemoEnd(0, 6, 1)));
+  const ToolResult run = tail->Finish();
+  EXPECT_TRUE(run.ExitedWith(1)) << run.Describe();
+  EXPECT_THAT(run.out, HasSubstr("4 lost, 1 duplicated, 2 corrupt"));
+  EXPECT_THAT(run.err, HasSubstr("DATA_LOSS: verification failed: 4 lost, 1 "
+                                 "duplicated, 2 corrupt"));
+}
+
+TEST(RingflowToolTest, TailRefusesAnEventRingAndBadFlagsNamingThem) {
+  TickRing events("tailkind");
+  ASSERT_TRUE(events.status().ok()) << events.status();
+  const ToolResult kind = RunTool({"tail", events.name()});
+  EXPECT_TRUE(kind.ExitedWith(1)) << kind.Describe();
+  EXPECT_THAT(kind.err, AllOf(HasSubstr("FAILED_PRECONDITION"),
+                              HasSubstr("not a byte ring")));
+  const ToolResult start = RunTool({"tail", events.name(), "--start=middle"});
+  EXPECT_TRUE(start.ExitedWith(1)) << start.Describe();
+  EXPECT_THAT(start.err, HasSubstr("--start=middle is not latest or oldest"));
+  const ToolResult max = RunTool({"tail", events.name(), "--max_records=-2"});
+  EXPECT_TRUE(max.ExitedWith(1)) << max.Describe();
+  EXPECT_THAT(max.err, HasSubstr("--max_records=-2 is outside"));
+  const ToolResult missing = RunTool({"tail", UniqueRingName("nothere")});
+  EXPECT_TRUE(missing.ExitedWith(1)) << missing.Describe();
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
+}
+
+TEST(RingflowToolTest, DemoBytesVerifiesEveryRecordOfTwoProducers) {
+  const RingRemover remover(UniqueRingName("demobytes"));
+  const ToolResult run =
+      RunTool({"demo", "--bytes", "--events=20000", "--producer=multi",
+               "--capacity=16384", "--consumer_processes=1",
+               "--ring=" + remover.name()});
+  EXPECT_TRUE(run.ExitedWith(0)) << run.Describe();
+  EXPECT_THAT(run.out,
+              HasSubstr("audit-1            20,000        0           0        "
+                        "0  (process)"));
+  EXPECT_THAT(run.out, HasSubstr("verified: 20,000 records, 0 lost"));
+  // The demo removed its ring.
+  struct stat st;
+  EXPECT_NE(::stat(("/dev/shm/" + remover.name()).c_str(), &st), 0);
 }
 
 // ---------------------------------------------------------------------------
