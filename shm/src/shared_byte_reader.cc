@@ -95,6 +95,21 @@ absl::Status SharedByteReader::status() const {
       reader_->name(), "' stopped there"));
 }
 
+WaitResult SharedByteReader::ProcessorView::Wait() noexcept {
+  switch (owner_->AwaitRecord(owner_->heartbeat_ns_)) {
+    case ConsumerState::kOk:
+      return WaitResult::Available(owner_->position());
+    case ConsumerState::kTimeout:
+    case ConsumerState::kProducerGone:
+      return WaitResult::Timeout();
+    case ConsumerState::kEvicted:
+    case ConsumerState::kStopped:
+    case ConsumerState::kHalted:
+      break;
+  }
+  return WaitResult::Alerted();
+}
+
 ConsumerState SharedByteReader::AwaitRecord(int64_t timeout_ns) noexcept {
   const int64_t deadline = core_internal::MonotonicNanos() +
                            std::min<int64_t>(timeout_ns, INT64_MAX / 4);

@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "ringflow/core/internal/record_header.h"
 #include "ringflow/core/sequence.h"
+#include "ringflow/core/wait_result.h"
 #include "ringflow/shm/internal/byte_control.h"
 #include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/layout.h"
@@ -305,6 +306,59 @@ TEST(ShmByteRingTest, RecoverySkipsOnlyTheUnfinishedClaim) {
   EXPECT_EQ(check.content_violations, 0);
   EXPECT_EQ(reader->skipped_bytes(), ring->padding_bytes() + claim_bytes);
   EXPECT_EQ(reader->state(), ConsumerState::kOk);
+}
+
+// The view a record processor runs (RecordReader): records, then kTimeout
+// while no producer runs (never kAlerted: a restarted producer goes on),
+// records again after the restart, kAlerted on Alert and on eviction.
+TEST(ShmByteRingTest, TheProcessorViewWaitsThroughAProducerRestart) {
+  const std::string name = UniqueRingName("bpv");
+  RingRemover remover(name);
+  const SharedByteRingOptions options = OptionsFor(name, 4096);
+  auto ring = SharedByteRing::Create(options);
+  ASSERT_OK(ring.status());
+  SharedByteReaderOptions reader_options;
+  reader_options.start = ReaderStart::kOldest;
+  reader_options.name = "processor";
+  ASSERT_OK_AND_ASSIGN(auto reader,
+                       SharedByteReader::Attach(name, reader_options));
+  SharedByteReader::ProcessorView& view = reader->processor_view();
+  ByteStreamCheck check;
+  const auto read = [&] {
+    return view.ReadBatch([&](std::span<const std::byte> record, int64_t,
+                              bool) { check.Check(record); });
+  };
+  Publish(**ring, 0, 0, 3);
+  WaitResult result = view.Wait();
+  ASSERT_EQ(result.status, WaitStatus::kAvailable);
+  EXPECT_EQ(result.available, view.position());
+  EXPECT_EQ(read(), 3);
+  ring->reset();  // the producer goes
+  EXPECT_EQ(view.Wait().status, WaitStatus::kTimeout);
+  EXPECT_EQ(reader->state(), ConsumerState::kProducerGone);
+  ASSERT_OK_AND_ASSIGN(auto restarted, SharedByteRing::Create(options));
+  EXPECT_TRUE(restarted->resumed());
+  EXPECT_EQ(restarted->recovered_records(), 0u);
+  Publish(*restarted, 0, 3, 5);
+  ASSERT_EQ(view.Wait().status, WaitStatus::kAvailable);
+  EXPECT_EQ(read(), 2);
+  EXPECT_EQ(check.count, 5);
+  EXPECT_EQ(check.order_violations, 0);
+  EXPECT_EQ(check.content_violations, 0);
+  view.Alert();
+  EXPECT_EQ(view.Wait().status, WaitStatus::kAlerted);
+  view.ClearAlert();
+  EXPECT_EQ(view.Wait().status, WaitStatus::kTimeout);
+  // Evicted (as the housekeeper would): kAlerted, and state() says why.
+  shm_internal::ConsumerSlot& slot =
+      restarted->control().slot(FindSlot(restarted->control(), "processor"));
+  uint32_t word = slot.state.load(std::memory_order_acquire);
+  ASSERT_TRUE(slot.state.compare_exchange_strong(
+      word, shm_internal::ConsumerSlot::Word(
+                shm_internal::ConsumerSlot::GenerationOf(word),
+                shm_internal::ConsumerSlot::kEvicted)));
+  EXPECT_EQ(view.Wait().status, WaitStatus::kAlerted);
+  EXPECT_EQ(reader->state(), ConsumerState::kEvicted);
 }
 
 // A kMulti producer that died inside its claim step (the tail carries the

@@ -53,6 +53,8 @@
 #include "ringflow/core/byte_reader.h"
 #include "ringflow/core/internal/byte_ring_state.h"
 #include "ringflow/core/internal/monotonic_clock.h"
+#include "ringflow/core/record_reader.h"
+#include "ringflow/core/wait_result.h"
 #include "ringflow/shm/internal/byte_control.h"
 #include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_byte_ring_options.h"
@@ -62,6 +64,31 @@ namespace ringflow::shm {
 
 class SharedByteReader {
  public:
+  // This reader as a RecordReader (core/record_reader.h), for a processor
+  // that runs it (RecordProcessor): Wait heartbeats and waits at most one
+  // heartbeat interval, and maps the states: kOk -> kAvailable; nothing
+  // yet, or no producer (a restarted one goes on) -> kTimeout; evicted,
+  // a bad header, the ring halted, or Alert -> kAlerted (state() and
+  // status() say which). ReadBatch, Alert, ClearAlert, position and name
+  // are the reader's.
+  class ProcessorView {
+   public:
+    WaitResult Wait() noexcept;
+    template <typename Handler>
+    int64_t ReadBatch(Handler&& handler) {
+      return owner_->ReadBatch(std::forward<Handler>(handler));
+    }
+    void Alert() noexcept { owner_->Alert(); }
+    void ClearAlert() noexcept { owner_->ClearAlert(); }
+    int64_t position() const noexcept { return owner_->position(); }
+    const std::string& name() const noexcept { return owner_->name(); }
+
+   private:
+    friend class SharedByteReader;
+    explicit ProcessorView(SharedByteReader* owner) noexcept : owner_(owner) {}
+    SharedByteReader* owner_;
+  };
+
   // Attaches to byte ring `ring` and takes a reader slot at
   // `options.start`. NotFound (no such ring), FailedPrecondition (not a
   // byte ring, a bad header or data segment), PermissionDenied (untrusted
@@ -126,9 +153,12 @@ class SharedByteReader {
   uint64_t bytes_read() const noexcept { return reader_->bytes_read(); }
   uint64_t skipped_bytes() const noexcept { return reader_->skipped_bytes(); }
 
-  // The ByteReader itself, with its slot's gating position and consumer
-  // counters: what a RecordProcessor built on a reader's slot needs.
-  // Reading through it skips this class's heartbeat and eviction checks.
+  // The processor view (see ProcessorView), with the slot's gating
+  // position and consumer counters below: what a RecordProcessor built on
+  // this reader needs. Lives as long as this reader.
+  ProcessorView& processor_view() noexcept { return processor_view_; }
+  // The ByteReader itself. Reading through it skips this class's heartbeat
+  // and eviction checks.
   ByteReader& reader() noexcept { return *reader_; }
   const Sequence& sequence() const noexcept {
     return control_->slot(slot_).sequence;
@@ -162,7 +192,11 @@ class SharedByteReader {
   int64_t last_beat_ns_ = 0;
   int64_t last_check_ns_ = 0;
   bool producer_alive_ = true;
+  ProcessorView processor_view_{this};
 };
+
+static_assert(RecordReader<SharedByteReader::ProcessorView>,
+              "a RecordProcessor can run a SharedByteReader");
 
 }  // namespace ringflow::shm
 
