@@ -20,8 +20,12 @@
 #include "ringflow/core/byte_reader.h"
 #include "ringflow/core/byte_ring.h"
 #include "ringflow/observability/byte_ring_metrics_source.h"
+#include "ringflow/observability/control_metrics_source.h"
 #include "ringflow/observability/metric_families.h"
+#include "ringflow/shm/internal/control.h"
+#include "ringflow/shm/shared_byte_ring.h"
 #include "support/obs_exposition.h"
+#include "support/shm_process.h"
 #include "support/status_matchers.h"
 
 namespace ringflow {
@@ -196,6 +200,62 @@ TEST(ByteRingMetricsSourceTest, DropsAReaderThatLeft) {
   EXPECT_THAT(Value(families, "ringflow_byte_ring_capacity_bytes",
                     {{"ring", "journal"}}),
               Optional(256.0));
+}
+
+// The same families for a byte ring in shared memory, read from its control
+// segment by the producer's process and by a sidecar (Control::Inspect):
+// ControlMetricsSource, plus the recovered-claim counters of a shared
+// ring.
+TEST(ByteRingMetricsSourceTest, ControlMetricsSourceExportsASharedByteRing) {
+  const testing::RingRemover remover(testing::UniqueRingName("bytemetrics"));
+  shm::SharedByteRingOptions options;
+  options.ring.name = remover.name();
+  options.ring.capacity = 256;
+  options.ring.producer_type = ProducerType::kSingle;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<shm::SharedByteRing> ring,
+                       shm::SharedByteRing::Create(options));
+  ASSERT_OK_AND_ASSIGN(ByteReader reader,
+                       ring->RegisterReader("writer", ReaderStart::kOldest));
+  const std::vector<std::byte> bytes(100, std::byte{0x5a});
+  ASSERT_TRUE(ring->TryPublish(std::span<const std::byte>(bytes)));  // [0,112)
+  ASSERT_TRUE(ring->TryPublish(
+      std::span<const std::byte>(bytes).first(60)));  // [112, 184)
+  ASSERT_EQ(reader.ReadBatch([](std::span<const std::byte>, int64_t, bool) {}),
+            2);
+  ASSERT_TRUE(ring->TryPublish(
+      std::span<const std::byte>(bytes).first(8)));  // [184, 200)
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<shm_internal::Control> inspected,
+                       shm_internal::Control::Inspect(remover.name()));
+  const observability::ControlMetricsSource own(ring->control());
+  const observability::ControlMetricsSource sidecar(std::move(inspected));
+  for (const observability::ControlMetricsSource* source : {&own, &sidecar}) {
+    std::vector<RingSnapshot> snapshots;
+    source->Collect(snapshots);
+    const std::vector<MetricFamily> families =
+        BuildMetricFamilies(std::span<const RingSnapshot>(snapshots));
+    const MetricLabels r{{"ring", remover.name()}};
+    EXPECT_THAT(Value(families, "ringflow_byte_ring_capacity_bytes", r),
+                Optional(256.0));
+    EXPECT_THAT(Value(families, "ringflow_byte_ring_claimed_bytes_total", r),
+                Optional(200.0));
+    EXPECT_THAT(
+        Value(families, "ringflow_byte_ring_records_published_total", r),
+        Optional(3.0));
+    EXPECT_THAT(
+        Value(families, "ringflow_byte_ring_payload_bytes_published_total", r),
+        Optional(168.0));
+    EXPECT_THAT(
+        Value(families, "ringflow_byte_ring_recovered_records_total", r),
+        Optional(0.0));
+    const MetricLabels w{{"ring", remover.name()}, {"consumer", "writer"}};
+    EXPECT_THAT(Value(families, "ringflow_byte_ring_reader_position_bytes", w),
+                Optional(184.0));
+    EXPECT_THAT(Value(families, "ringflow_byte_ring_reader_lag_bytes", w),
+                Optional(16.0));
+    // No event-ring families for a byte ring.
+    EXPECT_EQ(FindFamily(families, "ringflow_ring_capacity_events"), nullptr);
+  }
 }
 
 }  // namespace

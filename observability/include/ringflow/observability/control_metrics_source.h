@@ -14,10 +14,13 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "ringflow/observability/internal/byte_ring_snapshot.h"
 #include "ringflow/observability/metrics_source.h"
+#include "ringflow/shm/internal/byte_control.h"
 #include "ringflow/shm/internal/control.h"
 
 namespace ringflow::observability {
@@ -39,6 +42,9 @@ class ControlMetricsSource final : public observability::MetricsSource {
     snapshot.ring = name_;
     if (sidecar_ && !Refresh()) return snapshot;
     const shm_internal::Control& control = *control_;
+    if (control.kind() == shm_internal::RingKind::kBytes) {
+      return ByteSnapshot(control);
+    }
     snapshot.capacity = control.capacity();
     for (int i = 0; i < control.max_consumers(); ++i) {
       const shm_internal::ConsumerSlot& slot = control.slot(i);
@@ -63,6 +69,38 @@ class ControlMetricsSource final : public observability::MetricsSource {
   }
 
  private:
+  // A byte ring: the ringflow_byte_ring_* families, as an in-process
+  // ByteRing exports them, plus the recovered claims of a resumed ring.
+  // Reader statistics (records read) stay in each reader's process.
+  observability::RingSnapshot ByteSnapshot(
+      const shm_internal::Control& control) const {
+    absl::StatusOr<shm_internal::ByteRingStat> stat =
+        shm_internal::ReadByteRingStat(control);
+    if (!stat.ok()) {
+      observability::RingSnapshot empty;
+      empty.ring = name_;
+      return empty;
+    }
+    observability_internal::ByteRingFigures f;
+    f.name = name_;
+    f.capacity = stat->capacity;
+    f.claimed = stat->tail;
+    f.records = stat->records;
+    f.payload_bytes = stat->payload_bytes;
+    f.padding_bytes = stat->padding_bytes;
+    f.skipped_bytes = stat->skipped_bytes;
+    f.aborted_records = stat->aborted_records;
+    f.full_waits = stat->full_waits;
+    f.try_claim_failures = stat->try_claim_failures;
+    f.recovered_records = stat->recovered_records;
+    f.recovered_bytes = stat->recovered_bytes;
+    for (const shm_internal::ByteReaderStat& r : stat->readers) {
+      if (r.state != shm_internal::ConsumerSlot::kActive) continue;
+      f.readers.push_back({r.name, r.position, std::nullopt});
+    }
+    return observability_internal::ByteRingSnapshot(f);
+  }
+
   // Keeps control_ on the ring under name_; false when there is none that
   // can be read. Retired mappings stay mapped a while: a snapshot handed out
   // earlier may still point at their counters.
