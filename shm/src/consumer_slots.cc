@@ -177,9 +177,14 @@ void Control::JoinAtOldest(ConsumerSlot& s, uint32_t generation) noexcept {
       std::memory_order_seq_cst);
 }
 
+// Event ring: min(default, the others' sequences), default being the
+// published cursor, at or above every consumer. Byte ring: the others'
+// minimum, or default (the floor) only when there is no other reader: the
+// floor rises only while no reader is active, so with readers it is a
+// stale lower bound whose bytes were reused (ByteRingState::OthersMinimum).
 int64_t Control::OthersMinimum(const ConsumerSlot& self,
                                int64_t default_value) const noexcept {
-  int64_t minimum = default_value;
+  int64_t minimum = INT64_MAX;
   for (int i = 0; i < max_consumers(); ++i) {
     const ConsumerSlot& s = slot(i);
     if (&s == &self) continue;
@@ -189,7 +194,10 @@ int64_t Control::OthersMinimum(const ConsumerSlot& self,
       minimum = std::min(minimum, s.sequence.LoadSeqCst());
     }
   }
-  return minimum;
+  if (geometry_.kind == RingKind::kBytes) {
+    return minimum == INT64_MAX ? default_value : minimum;
+  }
+  return std::min(minimum, default_value);
 }
 
 core_internal::ConsumerHandle Control::ConsumerHandleFor(

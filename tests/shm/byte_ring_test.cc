@@ -308,6 +308,57 @@ TEST(ShmByteRingTest, RecoverySkipsOnlyTheUnfinishedClaim) {
   EXPECT_EQ(reader->state(), ConsumerState::kOk);
 }
 
+// A reader that attaches laps after the start joins where the readers
+// already there are (kOldest: their minimum; kLatest: the tail), never at
+// the floor the ring was created with, whose bytes were reused: a join at
+// the floor gated the producer behind a position no reader could pass.
+TEST(ShmByteRingTest, ALateReaderJoinsAtTheOtherReadersNotTheFloor) {
+  const std::string name = UniqueRingName("blate");
+  RingRemover remover(name);
+  ASSERT_OK_AND_ASSIGN(auto ring, SharedByteRing::Create(OptionsFor(
+                                      name, 4096, ProducerType::kSingle)));
+  ASSERT_OK_AND_ASSIGN(ByteReader first,
+                       ring->RegisterReader("first", ReaderStart::kOldest));
+  ByteStreamCheck check;
+  uint64_t published = 0;
+  // Ten laps, read as they come.
+  while (ring->ClaimedPosition() < 10 * 4096) {
+    Publish(*ring, 0, published, published + 8);
+    published += 8;
+    first.ReadBatch([&](std::span<const std::byte> record, int64_t, bool) {
+      check.Check(record);
+    });
+  }
+  for (const ReaderStart start : {ReaderStart::kOldest, ReaderStart::kLatest}) {
+    const int64_t at = first.position();  // first has read everything
+    ASSERT_EQ(at, ring->ClaimedPosition());
+    SharedByteReaderOptions options;
+    options.start = start;
+    options.name = start == ReaderStart::kOldest ? "late-oldest" : "late";
+    ASSERT_OK_AND_ASSIGN(auto late, SharedByteReader::Attach(name, options));
+    ASSERT_EQ(late->position(), at);  // (at the floor it would stall)
+    // The producer laps the ring twice more while both read.
+    ByteStreamCheck late_check;
+    const auto first_seq = static_cast<int64_t>(published);
+    for (int lap = 0; lap < 2 * 4096 / 64; ++lap) {
+      Publish(*ring, 0, published, published + 1);
+      ++published;
+      first.ReadBatch([&](std::span<const std::byte> record, int64_t, bool) {
+        check.Check(record);
+      });
+      late->ReadBatch([&](std::span<const std::byte> record, int64_t, bool) {
+        late_check.Check(record, first_seq);
+      });
+    }
+    EXPECT_EQ(late_check.count, 2 * 4096 / 64);
+    EXPECT_EQ(late_check.order_violations, 0);
+    EXPECT_EQ(late_check.content_violations, 0);
+  }
+  EXPECT_EQ(check.order_violations, 0);
+  EXPECT_EQ(check.content_violations, 0);
+  EXPECT_EQ(static_cast<uint64_t>(check.count), published);
+}
+
 // The view a record processor runs (RecordReader): records, then kTimeout
 // while no producer runs (never kAlerted: a restarted producer goes on),
 // records again after the restart, kAlerted on Alert and on eviction.
