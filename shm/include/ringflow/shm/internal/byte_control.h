@@ -67,8 +67,9 @@ struct ByteReaderJoin {
 
 // Takes a slot of `control`'s byte ring for a reader named `name`, under
 // the drain lock, starting at the oldest record still protected (the
-// kOldest late-joiner handshake, Control::JoinAtOldest with the floor as
-// its base); `start` decides what is delivered. The handle's release
+// kOldest late-joiner handshake, Control::JoinAtOldest: the other readers'
+// minimum, or the floor when no other reader is active); `start` decides
+// what is delivered. The handle's release
 // raises the floor to the reader's position (when the reader was not
 // evicted) and frees the slot. Unavailable when the drain lock stays
 // taken for 2 s; as Control::RegisterConsumer otherwise.
