@@ -42,6 +42,7 @@
 #include "ringflow/observability/control_metrics_source.h"
 #include "ringflow/observability/metrics_exporter.h"
 #include "ringflow/shm/internal/byte_control.h"
+#include "ringflow/shm/internal/byte_record_walk.h"
 #include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/internal/segment.h"
 #include "ringflow/shm/shared_consumer.h"
@@ -238,8 +239,36 @@ void PrintStat(const shm_internal::Control& control, bool json) {
 
 // `stat` of a byte ring: geometry, tail, producer liveness, the producer
 // counters, and each reader's position and lag in bytes.
+// Each reader's lag in records: the committed data records between its
+// position and the tail, counted on a read-only mapping of the records
+// (the readers' own counts stay in their processes). -1 for every reader
+// when the data segment cannot be mapped or is not this ring's; a walk
+// that stops early (a claim in flight) counts what it passed.
+std::vector<int64_t> ReaderLagRecords(const shm_internal::Control& control,
+                                      const shm_internal::ByteRingStat& stat) {
+  std::vector<int64_t> lag(stat.readers.size(), -1);
+  auto data = shm_internal::Segment::Open(
+      shm_internal::DataSegmentName(control.ring_name()),
+      shm_internal::Segment::Access::kReadOnly);
+  if (!data.ok() || !shm_internal::ValidateData(data->data(), data->size(),
+                                                control.geometry())
+                         .ok()) {
+    return lag;
+  }
+  const auto* records = static_cast<const std::byte*>(data->data()) +
+                        shm_internal::kDataHeaderBytes;
+  for (size_t i = 0; i < stat.readers.size(); ++i) {
+    const shm_internal::ByteReaderStat& r = stat.readers[i];
+    lag[i] = shm_internal::CountCommittedRecords(records, stat.capacity,
+                                                 r.position, stat.tail)
+                 .records;
+  }
+  return lag;
+}
+
 void PrintByteStat(const shm_internal::Control& control,
                    const shm_internal::ByteRingStat& stat, bool json) {
+  const std::vector<int64_t> lag_records = ReaderLagRecords(control, stat);
   const int64_t now = shm_internal::MonotonicNanos();
   const shm_internal::ProducerLiveness& live = control.liveness();
   const int32_t pid = live.pid.load(std::memory_order_acquire);
@@ -250,7 +279,8 @@ void PrintByteStat(const shm_internal::Control& control,
       1e9;
   std::string readers;
   std::string table;
-  for (const shm_internal::ByteReaderStat& r : stat.readers) {
+  for (size_t i = 0; i < stat.readers.size(); ++i) {
+    const shm_internal::ByteReaderStat& r = stat.readers[i];
     const shm_internal::ConsumerSlot& slot = control.slot(r.slot);
     const double age =
         static_cast<double>(now -
@@ -261,14 +291,16 @@ void PrintByteStat(const shm_internal::Control& control,
     absl::StrAppendFormat(
         &readers,
         "%s{\"slot\":%d,\"name\":\"%s\",\"state\":\"%s\",\"pid\":%d,"
-        "\"position\":%d,\"lag_bytes\":%d,\"heartbeat_age_s\":%.3f,"
-        "\"evictions\":%u}",
+        "\"position\":%d,\"lag_bytes\":%d,\"lag_records\":%d,"
+        "\"heartbeat_age_s\":%.3f,\"evictions\":%u}",
         readers.empty() ? "" : ",", r.slot, JsonEscape(r.name), state, r.pid,
-        r.position, r.lag_bytes, age, r.evictions);
+        r.position, r.lag_bytes, lag_records[i], age, r.evictions);
     absl::StrAppendFormat(
-        &table, "  %-4d %-24s %-9s %8d %16s %14s %9.3fs %9u\n", r.slot, r.name,
-        state, r.pid, WithSeparators(r.position), WithSeparators(r.lag_bytes),
-        age, r.evictions);
+        &table, "  %-4d %-24s %-9s %8d %16s %14s %11s %9.3fs %9u\n", r.slot,
+        r.name, state, r.pid, WithSeparators(r.position),
+        WithSeparators(r.lag_bytes),
+        lag_records[i] < 0 ? "?" : WithSeparators(lag_records[i]), age,
+        r.evictions);
   }
   if (json) {
     std::printf(
@@ -312,9 +344,9 @@ void PrintByteStat(const shm_internal::Control& control,
       WithSeparators(static_cast<int64_t>(stat.recovered_records)).c_str(),
       WithSeparators(static_cast<int64_t>(stat.recovered_bytes)).c_str(),
       WithSeparators(static_cast<int64_t>(stat.full_waits)).c_str());
-  std::printf("  %-4s %-24s %-9s %8s %16s %14s %10s %9s\n%s", "slot", "reader",
-              "state", "pid", "position", "lag bytes", "heartbeat", "evictions",
-              table.c_str());
+  std::printf("  %-4s %-24s %-9s %8s %16s %14s %11s %10s %9s\n%s", "slot",
+              "reader", "state", "pid", "position", "lag bytes", "lag records",
+              "heartbeat", "evictions", table.c_str());
 }
 
 }  // namespace

@@ -950,7 +950,8 @@ TEST(RingflowToolTest, ListAndStatShowAByteRingItsCountersAndReaders) {
                     HasSubstr("\"payload_bytes\":18,")));
   // The held reader joined at 24 and was stopped: 16 bytes behind.
   EXPECT_THAT(stat.out, HasSubstr("\"name\":\"held\",\"state\":\"active\""));
-  EXPECT_THAT(stat.out, HasSubstr("\"position\":24,\"lag_bytes\":16"));
+  EXPECT_THAT(stat.out, HasSubstr("\"position\":24,\"lag_bytes\":16,"
+                                  "\"lag_records\":1,"));
   const ToolResult table = RunTool({"stat", ring.name()});
   ASSERT_TRUE(table.ExitedWith(0)) << table.Describe();
   EXPECT_THAT(table.out, HasSubstr("byte ring " + ring.name() +
