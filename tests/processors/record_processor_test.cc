@@ -446,7 +446,7 @@ TEST_F(RecordProcessorTest, CreateOnReaderGoesOnFromTheReadersPosition) {
     int64_t bad = 0;
   } handler;
   ASSERT_OK_AND_ASSIGN(auto p, RecordProcessor<Collect>::CreateOnReader(
-                                   *ring_, std::move(reader), handler));
+                                   std::move(reader), handler));
   EXPECT_EQ(p->name(), "mine");
   {
     ProcessorThread t(*p);

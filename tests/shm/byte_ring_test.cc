@@ -39,6 +39,7 @@
 #include "ringflow/shm/shared_byte_reader.h"
 #include "ringflow/shm/shared_byte_ring.h"
 #include "ringflow/shm/shared_consumer.h"
+#include "ringflow/shm/shared_record_processor.h"
 #include "ringflow/shm/shared_ring.h"
 #include "support/core_test_util.h"
 #include "support/shm_bytes.h"
@@ -357,6 +358,74 @@ TEST(ShmByteRingTest, ALateReaderJoinsAtTheOtherReadersNotTheFloor) {
   EXPECT_EQ(check.order_violations, 0);
   EXPECT_EQ(check.content_violations, 0);
   EXPECT_EQ(static_cast<uint64_t>(check.count), published);
+}
+
+// The same RecordProcessor runs on a shared byte ring: on a reader in the
+// producer's process (RecordProcessor::Create on the SharedByteRing) and on
+// an attached SharedByteReader (shm::CreateRecordProcessor, its processor
+// view). Both see every record in order; the attached one keeps waiting
+// through a producer restart and ends Run when the ring is halted.
+struct StreamHandler {
+  void OnRecord(std::span<const std::byte> record, int64_t, bool) noexcept {
+    check.Check(record);
+    // Release: pairs with the test thread's acquire load.
+    count.store(check.count, std::memory_order_release);
+  }
+  ByteStreamCheck check;
+  std::atomic<int64_t> count{0};
+};
+
+TEST(ShmByteRingTest, RecordProcessorsRunOnBothKindsOfSharedReader) {
+  const std::string name = UniqueRingName("bproc");
+  RingRemover remover(name);
+  const SharedByteRingOptions options = OptionsFor(name, 4096);
+  StreamHandler local_handler;
+  StreamHandler attached_handler;
+  std::unique_ptr<SharedByteReader> reader;
+  std::unique_ptr<shm::SharedRecordProcessor<StreamHandler>> attached;
+  std::thread attached_thread;
+  {
+    ASSERT_OK_AND_ASSIGN(auto ring, SharedByteRing::Create(options));
+    ASSERT_OK_AND_ASSIGN(
+        auto local,
+        RecordProcessor<StreamHandler>::Create(
+            *ring, local_handler, {.name = "local"}, ReaderStart::kOldest));
+    SharedByteReaderOptions reader_options;
+    reader_options.name = "attached";
+    ASSERT_OK_AND_ASSIGN(reader,
+                         SharedByteReader::Attach(name, reader_options));
+    ASSERT_OK_AND_ASSIGN(attached,
+                         shm::CreateRecordProcessor(*reader, attached_handler));
+    EXPECT_EQ(attached->name(), "attached");
+    std::thread local_thread([&] { local->Run(); });
+    attached_thread = std::thread([&] { attached->Run(); });
+    Publish(*ring, 0, 0, 300);  // about 10 laps of a 4 KiB ring
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          return local_handler.count.load(std::memory_order_acquire) == 300;
+        },
+        kStepGuard));
+    local->Halt();
+    local_thread.join();
+  }  // the producer goes; the attached processor keeps waiting
+  {
+    ASSERT_OK_AND_ASSIGN(auto ring, SharedByteRing::Create(options));
+    EXPECT_TRUE(ring->resumed());
+    Publish(*ring, 0, 300, 400);
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          return attached_handler.count.load(std::memory_order_acquire) == 400;
+        },
+        kStepGuard));
+    ring->Halt();  // Run returns once it has read everything
+    attached_thread.join();
+  }
+  EXPECT_EQ(attached->status(), absl::OkStatus());
+  EXPECT_EQ(local_handler.check.order_violations, 0);
+  EXPECT_EQ(local_handler.check.content_violations, 0);
+  EXPECT_EQ(attached_handler.check.count, 400);
+  EXPECT_EQ(attached_handler.check.order_violations, 0);
+  EXPECT_EQ(attached_handler.check.content_violations, 0);
 }
 
 // The view a record processor runs (RecordReader): records, then kTimeout

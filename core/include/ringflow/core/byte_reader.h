@@ -264,6 +264,13 @@ class ByteReader {
   // Reader thread.
   int64_t position() const noexcept { return position_; }
   const std::string& name() const noexcept { return handle_.name(); }
+  // The reader's slot: its gating position (the reader stores it with
+  // release after each batch; read it with LoadAcquire) and its consumer
+  // counters (what a RecordProcessor on this reader reports through).
+  const Sequence& sequence() const noexcept { return handle_.sequence(); }
+  core_internal::ConsumerCounters consumer_counters() const noexcept {
+    return handle_.counters();
+  }
 
   // Statistics (any thread; relaxed).
   uint64_t records_read() const noexcept { return counters_->records(); }

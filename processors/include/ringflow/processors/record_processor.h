@@ -68,11 +68,13 @@
 #define RINGFLOW_PROCESSORS_RECORD_PROCESSOR_H_
 
 #include <atomic>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -86,6 +88,7 @@
 #include "ringflow/core/internal/consumer_counters.h"
 #include "ringflow/core/internal/consumer_table.h"
 #include "ringflow/core/internal/status_macros.h"
+#include "ringflow/core/record_reader.h"
 #include "ringflow/core/ring_options.h"
 #include "ringflow/core/sequence.h"
 #include "ringflow/core/wait_result.h"
@@ -125,14 +128,26 @@ struct RecordProcessorOptions {
   std::string name;
 };
 
-template <typename H>
-requires RecordHandler<H>
+// `R` is the reader the processor runs on (the RecordReader concept):
+// ByteReader (the default: a reader of a ByteRing or shm::SharedByteRing,
+// owned by the processor), or shm::SharedByteReader::ProcessorView (a
+// reader in another process; shm::CreateRecordProcessor builds it).
+template <typename H, typename R = ByteReader>
+requires RecordHandler<H> && RecordReader<R>
 class RecordProcessor {
  public:
-  // Registers a reader on `ring` (starting at `start`) and builds the
-  // processor over it. `handler` must outlive the processor. Setup path.
+  // Registers a reader on `ring` (ByteRing, shm::SharedByteRing: any ring
+  // whose RegisterReader gives a ByteReader; starting at `start`) and
+  // builds the processor over it. `handler` must outlive the processor.
+  // Setup path.
+  template <typename Ring>
+  requires std::same_as<R, ByteReader> && requires(Ring& ring) {
+    {
+      ring.RegisterReader(std::string_view(), ReaderStart::kLatest)
+      } -> std::same_as<absl::StatusOr<ByteReader>>;
+  }
   static absl::StatusOr<std::unique_ptr<RecordProcessor>> Create(
-      ByteRing& ring, H& handler, RecordProcessorOptions options = {},
+      Ring& ring, H& handler, RecordProcessorOptions options = {},
       ReaderStart start = ReaderStart::kLatest) {
     RINGFLOW_RETURN_IF_ERROR(Validate(options));
     if (options.name.empty()) {
@@ -140,32 +155,33 @@ class RecordProcessor {
     }
     RINGFLOW_ASSIGN_OR_RETURN(ByteReader reader,
                               ring.RegisterReader(options.name, start));
-    return CreateOnReader(ring, std::move(reader), handler, std::move(options));
+    return CreateOnReader(std::move(reader), handler, std::move(options));
   }
 
-  // As Create, on a reader of `ring` the caller registered (and may have
-  // read from): the processor goes on from the reader's position and takes
-  // its name. Setup path.
+  // As Create, on a reader the caller registered (and may have read from):
+  // the processor goes on from the reader's position and takes its name.
+  // Setup path.
   static absl::StatusOr<std::unique_ptr<RecordProcessor>> CreateOnReader(
-      ByteRing& ring, ByteReader reader, H& handler,
+      ByteReader reader, H& handler,
+      RecordProcessorOptions options = {}) requires
+      std::same_as<R, ByteReader> {
+    const Sequence& sequence = reader.sequence();
+    const core_internal::ConsumerCounters counters = reader.consumer_counters();
+    return CreateOn(std::move(reader), sequence, counters, handler,
+                    std::move(options));
+  }
+
+  // The general form: `reader` (moved in), the gating Sequence its reads
+  // release (the processor's sequence()) and the consumer counters of its
+  // slot, both outliving the processor. Takes the reader's name.
+  static absl::StatusOr<std::unique_ptr<RecordProcessor>> CreateOn(
+      R reader, const Sequence& sequence,
+      core_internal::ConsumerCounters counters, H& handler,
       RecordProcessorOptions options = {}) {
     RINGFLOW_RETURN_IF_ERROR(Validate(options));
     options.name = reader.name();  // made unique by the ring
-    // The reader's slot (its gating Sequence and consumer counters): the
-    // one active slot with its name, names being unique while it lives.
-    int index = -1;
-    const core_internal::ConsumerTable& table = ring.readers();
-    table.ForEachActive([&](int i, const Sequence&) {
-      if (index < 0 && table.name(i) == reader.name()) index = i;
-    });
-    if (index < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "reader '", reader.name(), "' is not a reader of byte ring '",
-          ring.options().name, "'"));
-    }
     return std::unique_ptr<RecordProcessor>(new RecordProcessor(
-        std::move(reader), table.sequence(index), table.counters(index),
-        handler, std::move(options)));
+        std::move(reader), sequence, counters, handler, std::move(options)));
   }
 
   RecordProcessor(const RecordProcessor&) = delete;
@@ -195,7 +211,7 @@ class RecordProcessor {
   // The position of the next record to handle. Processor thread, or any
   // thread after Run returned.
   int64_t position() const noexcept { return reader_.position(); }
-  const ByteReader& reader() const noexcept { return reader_; }
+  const R& reader() const noexcept { return reader_; }
   const std::string& name() const noexcept { return options_.name; }
 
   // OK, or the error that made the exception policy halt the processor.
@@ -206,7 +222,7 @@ class RecordProcessor {
   }
 
  private:
-  RecordProcessor(ByteReader reader, const Sequence& sequence,
+  RecordProcessor(R reader, const Sequence& sequence,
                   core_internal::ConsumerCounters counters, H& handler,
                   RecordProcessorOptions options)
       : reader_(std::move(reader)),
@@ -329,7 +345,7 @@ class RecordProcessor {
     return {options_.name, sequence_, status_, counters_};
   }
 
-  ByteReader reader_;         // used by the processor thread only
+  R reader_;                  // used by the processor thread only
   const Sequence& sequence_;  // the reader's slot; written by reader_
   core_internal::ConsumerCounters
       counters_;  // the slot's; written by the processor thread
