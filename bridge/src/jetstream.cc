@@ -335,6 +335,13 @@ absl::Status JetStream::DeleteStream(std::string_view stream) {
   return JsStatus(s, code, absl::StrCat("delete stream '", name, "'"));
 }
 
+absl::Status JetStream::PurgeStream(std::string_view stream) {
+  const std::string name(stream);
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus s = js_PurgeStream(js_, name.c_str(), nullptr, &code);
+  return JsStatus(s, code, absl::StrCat("purge stream '", name, "'"));
+}
+
 absl::StatusOr<std::optional<StoredMessageId>> JetStream::LastMessageId(
     std::string_view stream, std::string_view subject) {
   const std::string name(stream);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -40,10 +41,37 @@ SinkCore::SinkCore(const bridge::BridgeOptions& options)
 }
 
 SinkCore::~SinkCore() {
-  // The context first (no more callbacks into this object), then the
-  // connection.
+  // No callback may run into a destroyed object: nats.c forgets what it
+  // still waits for (it then discards those acks without a callback),
+  // callbacks already inside finish (callbacks_), later ones return at the
+  // door (closing_), then the context and the connection go.
+  // (nats.c 3.4.1 crashes in js_PublishAsyncGetPendingList before the
+  // first async publish: only after one.)
+  if (js_ != nullptr && ever_published_) js_->DropPendingPublishes();
+  // Seq_cst: ordered before the loads of callbacks_ below, against the
+  // callbacks' increment before their load of closing_ (Dekker).
+  closing_.store(true, std::memory_order_seq_cst);
+  while (callbacks_.load(std::memory_order_seq_cst) != 0) {
+    std::this_thread::yield();
+  }
   js_.reset();
   connection_.reset();
+}
+
+bool SinkCore::Enter() noexcept {
+  // Seq_cst: see the destructor.
+  callbacks_.fetch_add(1, std::memory_order_seq_cst);
+  if (closing_.load(std::memory_order_seq_cst)) {
+    Leave();
+    return false;
+  }
+  return true;
+}
+
+void SinkCore::Leave() noexcept {
+  // Release: our writes to this object happen before the destructor's
+  // load that sees the count drop (it reads seq_cst).
+  callbacks_.fetch_sub(1, std::memory_order_release);
 }
 
 absl::StatusOr<std::unique_ptr<SinkCore>> SinkCore::Create(
@@ -146,6 +174,7 @@ SinkCore::SendResult SinkCore::Publish(int64_t sequence, const char* data,
     backoff_ns_ = std::min(2 * backoff_ns_, kMaxBackoffNs);
     return SendResult::kBlocked;
   }
+  ever_published_ = true;
   sent_ns_[static_cast<size_t>(sequence & mask_)] =
       core_internal::CoarseMonotonicNanos();
   next_send_ = sequence + 1;
@@ -163,7 +192,10 @@ int64_t SinkCore::Progress() noexcept {
              next_ack_) {
     ++next_ack_;
   }
-  if (next_ack_ != before) backoff_ns_ = kMinBackoffNs;
+  if (next_ack_ != before) {
+    backoff_ns_ = kMinBackoffNs;
+    wrong_last_rewinds_ = 0;
+  }
   counters_.SetInFlight(next_send_ - next_ack_);
   if (next_ack_ < next_send_) {
     // Relaxed: the flag only triggers a re-send; acks that came with it
@@ -175,6 +207,14 @@ int64_t SinkCore::Progress() noexcept {
         core_internal::CoarseMonotonicNanos() - oldest >
             absl::ToInt64Nanoseconds(options_.ack_timeout)) {
       reconnect_epoch_ = epoch;
+      // Relaxed: a hint from OnError; the stream is asked below.
+      if (wrong_last_.exchange(false, std::memory_order_relaxed)) {
+        ++wrong_last_rewinds_;
+      }
+      if (wrong_last_rewinds_ >= kReconcileAfter) {
+        wrong_last_rewinds_ = 0;
+        Reconcile();
+      }
       Rewind();
     }
   } else {
@@ -185,7 +225,39 @@ int64_t SinkCore::Progress() noexcept {
   return next_ack_ - 1;
 }
 
+void SinkCore::Reconcile() noexcept {
+  // Cold path (a request to the stream): the chain keeps failing, so the
+  // stream's last message on the subject is not the one acked last.
+  absl::StatusOr<int64_t> last = LastStored();
+  if (absl::IsNotFound(last.status())) return SetFatal(last.status());
+  if (!last.ok()) return;  // the cluster is away: the next rewinds retry
+  const int64_t acked = next_ack_ - 1;
+  if (*last >= next_send_) {
+    SetFatal(absl::FailedPreconditionError(absl::StrCat(
+        "stream '", options_.stream, "' holds event ", *last, " of ring id '",
+        ids_->prefix(), "' on subject '", options_.subject,
+        "', which this sink never published (it sent up to ", next_send_ - 1,
+        "): another ring with the same name and epoch publishes there")));
+  } else if (*last >= next_ack_) {
+    // Stored, their acks lost: move on past them.
+    next_ack_ = *last + 1;
+    start_ = next_ack_;
+    start_chained_ = true;
+  } else if (*last < acked) {
+    SetFatal(absl::DataLossError(absl::StrCat(
+        "stream '", options_.stream, "' acknowledged events up to ", acked,
+        " of ring id '", ids_->prefix(), "' but its last on subject '",
+        options_.subject, "' is now ",
+        *last < 0 ? std::string("none of this ring's")
+                  : absl::StrCat("event ", *last),
+        ": the stream lost acknowledged messages (or another ring publishes "
+        "to this subject)")));
+  }
+}
+
 void SinkCore::Rewind() noexcept {
+  // Only with something in flight (Progress), so after a publish: see the
+  // destructor.
   js_->DropPendingPublishes();
   // Relaxed: see Progress; errors for the dropped publishes that race with
   // this store cause one more rewind, never a loss.
@@ -230,8 +302,9 @@ std::optional<int64_t> SinkCore::SequenceOf(natsMsg* msg) noexcept {
 void SinkCore::OnAck(void* closure, natsMsg* msg, bool duplicate,
                      uint64_t /*stream_sequence*/) {
   auto* self = static_cast<SinkCore*>(closure);
+  if (!self->Enter()) return;
   const std::optional<int64_t> seq = SequenceOf(msg);
-  if (!seq.has_value()) return;
+  if (!seq.has_value()) return self->Leave();
   self->counters_.AddAcked();
   if (duplicate) self->counters_.AddDuplicates();
   std::atomic<int64_t>& slot = self->acked_[*seq & self->mask_];
@@ -245,11 +318,13 @@ void SinkCore::OnAck(void* closure, natsMsg* msg, bool duplicate,
                                      std::memory_order_relaxed)) {
   }
   self->Notify();
+  self->Leave();
 }
 
 void SinkCore::OnError(void* closure, natsMsg* msg, int status, int code,
                        const char* text) {
   auto* self = static_cast<SinkCore*>(closure);
+  if (!self->Enter()) return;
   self->counters_.AddErrors();
   const std::optional<int64_t> seq = SequenceOf(msg);
   if (code == kMessageTooLarge) {
@@ -259,7 +334,11 @@ void SinkCore::OnError(void* closure, natsMsg* msg, int status, int code,
                      " bytes) as larger than its max_msg_size: ", text)));
   }
   (void)status;
-  (void)kWrongLastMsgId;  // expected after a loss: the rewind re-sends
+  if (code == kWrongLastMsgId) {
+    // Expected once after a loss (the rewind re-sends); when it keeps
+    // coming, Progress asks the stream (Reconcile). Relaxed: a hint.
+    self->wrong_last_.store(true, std::memory_order_relaxed);
+  }
   if (seq.has_value()) {
     int64_t seen = self->failed_min_.load(std::memory_order_relaxed);
     // Relaxed: the loop only re-sends on it (Progress).
@@ -268,6 +347,7 @@ void SinkCore::OnError(void* closure, natsMsg* msg, int status, int code,
     }
   }
   self->Notify();
+  self->Leave();
 }
 
 void SinkCore::SetFatal(absl::Status status) {

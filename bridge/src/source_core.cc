@@ -53,6 +53,12 @@ absl::StatusOr<uint64_t> SourceCore::FirstSequence() {
   return state.first_sequence;
 }
 
+absl::StatusOr<uint64_t> SourceCore::LastSequence() {
+  RINGFLOW_ASSIGN_OR_RETURN(const bridge::StreamState state,
+                            js_->GetStream(options_.stream));
+  return state.last_sequence;
+}
+
 absl::Status SourceCore::Bind(uint64_t start) {
   Release();
   Unsubscribe();

@@ -8,12 +8,13 @@
 //   jetstream { store_dir, max_mem: 64MB, max_file: 256MB }
 //
 // Everything is stopped and removed by the destructor (also when a test
-// fails), and each server is started with PR_SET_PDEATHSIG = SIGKILL, so
-// it dies with the test process even when that is killed. Kill (SIGKILL)
-// and Stop (SIGTERM, then SIGKILL) a node, Restart it on the same ports and
-// store dir. WaitReady polls (a connection and a stream create succeeding)
-// until a deadline; nothing here sleeps for a fixed time except between
-// polls.
+// fails); each server is started with PR_SET_PDEATHSIG = SIGKILL, so it
+// dies with the test process even when that is killed, and a janitor shell
+// (PR_SET_PDEATHSIG = SIGTERM, trapped) removes the temp dir then. Kill
+// (SIGKILL) and Stop (SIGTERM, then SIGKILL) a node, Restart it on the same
+// ports and store dir. WaitReady polls (a connection and a stream create
+// succeeding) until a deadline; nothing here sleeps for a fixed time except
+// between polls.
 
 #ifndef RINGFLOW_TESTS_BRIDGE_NATS_CLUSTER_H_
 #define RINGFLOW_TESTS_BRIDGE_NATS_CLUSTER_H_
@@ -99,6 +100,7 @@ class NatsCluster {
       return absl::InternalError(absl::StrCat("mkdtemp: ", strerror(errno)));
     }
     c->dir_ = tmpl;
+    c->StartJanitor();
     for (int i = 0; i < options.nodes; ++i) {
       c->nodes_.push_back({FreePort(), FreePort(), -1, ""});
     }
@@ -137,6 +139,10 @@ class NatsCluster {
     for (int i = 0; i < size(); ++i) Kill(i);
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
+    if (janitor_ > 0) {
+      kill(janitor_, SIGTERM);  // it ends its sleep and exits
+      waitpid(janitor_, nullptr, 0);
+    }
   }
 
   int size() const { return static_cast<int>(nodes_.size()); }
@@ -244,6 +250,31 @@ class NatsCluster {
     return absl::OkStatus();
   }
 
+  // A shell that removes the temp dir when this process dies without
+  // running the destructor (killed, or _exit): PR_SET_PDEATHSIG sends it
+  // SIGTERM, which it traps. The servers die with us on their own.
+  void StartJanitor() {
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid != 0) {
+      janitor_ = pid;
+      return;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(0);
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    const std::string script = absl::StrCat(
+        "trap 'kill $! 2>/dev/null; rm -rf \"", dir_, "\"; exit 0' TERM; ",
+        "while :; do sleep 3600 & wait $!; done");
+    execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+
   void Signal(int i, int sig, absl::Duration grace) {
     Node& n = nodes_[i];
     if (n.pid <= 0) return;
@@ -265,6 +296,7 @@ class NatsCluster {
 
   std::string server_;
   std::string dir_;
+  pid_t janitor_ = -1;
   std::vector<Node> nodes_;
 };
 

@@ -153,6 +153,8 @@ class JetStream {
   // NotFound naming the stream when it does not exist.
   absl::StatusOr<StreamState> GetStream(std::string_view stream);
   absl::Status DeleteStream(std::string_view stream);
+  // Removes every message of the stream (its sequences go on).
+  absl::Status PurgeStream(std::string_view stream);
   // The id of the last message on `subject` in `stream`, or nullopt when
   // the stream holds none on it. NotFound when the stream does not exist.
   absl::StatusOr<std::optional<StoredMessageId>> LastMessageId(
@@ -161,7 +163,9 @@ class JetStream {
   absl::Status DeleteConsumer(std::string_view stream,
                               std::string_view consumer);
   // Forgets every async publish nats.c still waits an ack for (their acks
-  // are then dropped, their callbacks never run); returns how many.
+  // are then dropped, their callbacks never run); returns how many. Only
+  // after a first js_PublishAsync on this context: nats.c 3.4.1 crashes
+  // before one.
   int DropPendingPublishes() noexcept;
 
  private:

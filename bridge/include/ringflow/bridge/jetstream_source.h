@@ -44,7 +44,9 @@
 // already passed. The restarted source then re-creates its durable
 // consumer at applied + 1, so nothing after `applied` is missed and
 // everything at or below it that still arrives is acked and skipped
-// (`redelivered_skipped`). A message above applied + 1 (a gap: a fetch
+// (`redelivered_skipped`). Four empty fetches in a row while the stream
+// holds more than `applied` re-create the consumer too. A message above
+// applied + 1 (a gap: a fetch
 // lost in a failover, or messages the stream dropped) re-positions the
 // consumer at applied + 1; when the stream no longer holds applied + 1,
 // Run fails with DataLoss naming the missing sequences.
@@ -130,6 +132,18 @@ class JetStreamSource {
         bound = false;
         continue;
       }
+      if (core_->size() == 0) {
+        // Empty fetches while the stream holds more than the ring: after a
+        // whole-cluster restart a durable's pull requests can go
+        // unanswered (observed with nats-server 2.9.10); bind again.
+        if (++empty_fetches_ >= kStaleFetches) {
+          empty_fetches_ = 0;
+          absl::StatusOr<uint64_t> last = core_->LastSequence();
+          if (last.ok() && *last > applied_) bound = false;
+        }
+        continue;
+      }
+      empty_fetches_ = 0;
       bool gap = false;
       int run_begin = -1;
       int run_end = -1;
@@ -257,6 +271,8 @@ class JetStreamSource {
   std::unique_ptr<InMemorySourceMarkStore> own_marks_;
   SourceMarkStore* marks_ = nullptr;
   uint64_t applied_ = 0;  // Run's thread
+  static constexpr int kStaleFetches = 4;
+  int empty_fetches_ = 0;  // Run's thread
   std::atomic<uint64_t> applied_public_{0};
 };
 

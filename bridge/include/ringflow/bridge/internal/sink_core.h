@@ -100,6 +100,14 @@ class SinkCore {
                       int code, const char* text);
   static std::optional<int64_t> SequenceOf(struct __natsMsg* msg) noexcept;
   void Rewind() noexcept;
+  // After kReconcileAfter rewinds caused by "wrong last msg id" without
+  // progress: asks the stream for its last id and moves past what it holds,
+  // or stops with DataLoss (it lost acknowledged messages) or
+  // FailedPrecondition (another ring with our id publishes there).
+  void Reconcile() noexcept;
+  // Around every callback: false when the sink is being destroyed.
+  bool Enter() noexcept;
+  void Leave() noexcept;
   void Notify() noexcept;
   void SetFatal(absl::Status status);
 
@@ -121,6 +129,15 @@ class SinkCore {
   std::atomic<int64_t> failed_min_{INT64_MAX};
   // Bumped by every callback; the loop sleeps on it (futex).
   std::atomic<uint32_t> progress_{0};
+  // Callbacks inside this object now (Enter/Leave), and the destructor's
+  // "closing" flag. nats.c drops the acks of what DropPendingPublishes
+  // returned before calling back, so only a callback that had already
+  // taken its message off nats.c's list can still arrive; it waits for no
+  // lock of ours and returns at once once closing_ is set.
+  std::atomic<int32_t> callbacks_{0};
+  std::atomic<bool> closing_{false};
+  // Set by OnError for JSStreamWrongLastMsgIDErr; taken by Progress.
+  std::atomic<bool> wrong_last_{false};
 
   // Loop thread only.
   std::vector<int64_t> sent_ns_;  // when each in-flight slot was sent
@@ -130,6 +147,9 @@ class SinkCore {
   int64_t start_ = 0;     // Start's `next`
   bool start_chained_ = false;
   uint64_t reconnect_epoch_ = 0;
+  bool ever_published_ = false;  // a js_PublishAsync succeeded
+  static constexpr int kReconcileAfter = 4;
+  int wrong_last_rewinds_ = 0;
   // Re-sends after a rewind wait until retry_at_ns_ (0: no wait); the wait
   // doubles per rewind without progress, from 5 ms to 500 ms.
   static constexpr int64_t kMinBackoffNs = 5'000'000;

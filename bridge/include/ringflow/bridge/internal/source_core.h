@@ -40,6 +40,8 @@ class SourceCore {
   uint64_t stream_id() const noexcept { return stream_id_; }
   // The stream's first sequence now (what limits and purges left).
   absl::StatusOr<uint64_t> FirstSequence();
+  // The stream's last sequence now.
+  absl::StatusOr<uint64_t> LastSequence();
 
   // (Re)creates the durable consumer to deliver from `start` on, and
   // subscribes to it.
