@@ -9,8 +9,12 @@
 
 #include "ringflow/core.h"
 #include "ringflow/processors.h"
+#include "ringflow/shm/shared_byte_reader.h"
+#include "ringflow/shm/shared_byte_ring.h"
+#include "ringflow/shm/shared_byte_ring_options.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_event_notifier.h"
+#include "ringflow/shm/shared_record_processor.h"
 #include "ringflow/shm/shared_ring.h"
 #include "ringflow/shm/shared_ring_options.h"
 

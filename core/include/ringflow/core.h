@@ -9,6 +9,7 @@
 #include "ringflow/core/byte_reader.h"
 #include "ringflow/core/byte_ring.h"
 #include "ringflow/core/byte_ring_options.h"
+#include "ringflow/core/record_reader.h"
 #include "ringflow/core/config.h"
 #include "ringflow/core/ring_buffer.h"
 #include "ringflow/core/ring_options.h"
