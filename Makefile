@@ -1,6 +1,8 @@
 # ringflow — the two commands of the quick start, and the rest.
 #
 #   make demo       install what is missing, build (release), run `ringflow demo`
+#   make demo-cluster  the same for `ringflow demo-cluster`: rings bridged
+#                   through a 3-node NATS JetStream cluster on loopback
 #   make test       install what is missing, build (dev), run every test
 #   make test-tsan  ThreadSanitizer over the concurrency and shm tests
 #   make test-asan  AddressSanitizer + UBSan over every test
@@ -34,7 +36,7 @@ TEST_PRESET := $(if $(filter true,$(CI)),ci,dev)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps demo test test-tsan test-asan bench bench-scaling bench-static bench-smoke format clean
+.PHONY: deps demo demo-cluster test test-tsan test-asan bench bench-scaling bench-static bench-smoke format clean
 
 # Idempotent: dpkg -s each package; only when one is missing, one
 # apt-get update and one non-interactive install of the missing ones.
@@ -55,6 +57,11 @@ demo: deps
 	cmake --preset release
 	cmake --build --preset release --target ringflow
 	./build/release/tools/ringflow demo
+
+demo-cluster: deps
+	cmake --preset release
+	cmake --build --preset release --target ringflow
+	./build/release/tools/ringflow demo-cluster
 
 test: deps
 	cmake --preset $(TEST_PRESET)

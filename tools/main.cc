@@ -5,6 +5,8 @@
 //   ringflow consume NAME          attach as a consumer
 //   ringflow tail NAME             read a byte ring's records
 //   ringflow serve-metrics NAME..  a metrics sidecar
+//   ringflow bridge out|in RING    to and from NATS JetStream (with
+//                                  ringflow::bridge)
 //   ringflow help                  this list
 //
 // Each subcommand parses its own flags (`ringflow demo --help`).
@@ -13,6 +15,10 @@
 #include <cstring>
 #include <string_view>
 
+#ifdef RINGFLOW_TOOL_BRIDGE
+#include "tools/bridge_command.h"
+#include "tools/demo_cluster.h"
+#endif
 #include "tools/demo.h"
 #include "tools/shm_commands.h"
 #include "tools/tail_command.h"
@@ -40,6 +46,16 @@ constexpr Command kCommands[] = {
      ringflow::tools::TailCommand},
     {"serve-metrics", "serve /metrics for rings owned by other processes",
      ringflow::tools::ServeMetricsCommand},
+#ifdef RINGFLOW_TOOL_BRIDGE
+    {"bridge",
+     "out: a ring to a NATS JetStream subject; in: a stream into a ring",
+     ringflow::tools::BridgeCommand},
+    {"demo-cluster",
+     "the path beyond one host: rings bridged through a 3-node JetStream "
+     "cluster on loopback, the stream leader killed midway, every event "
+     "verified",
+     ringflow::tools::DemoClusterCommand},
+#endif
 };
 
 int Usage(FILE* out) {

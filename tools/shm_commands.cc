@@ -48,6 +48,7 @@
 #include "ringflow/shm/shared_consumer.h"
 #include "tools/command_line.h"
 #include "tools/json.h"
+#include "tools/latency_histogram.h"
 #include "tools/tick.h"
 
 // Each flag belongs to one command (its CommandSpec below).
@@ -109,6 +110,12 @@ constexpr CommandSpec kServeMetricsSpec{
     "serve-metrics",
     "ringflow serve-metrics NAME... [--listen=HOST:PORT] [--serve_seconds=S]",
     kServeMetricsFlags};
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 int Fail(const char* command, const absl::Status& status) {
   std::fprintf(stderr, "ringflow %s: %s\n", command,
@@ -551,6 +558,9 @@ int ConsumeCommand(int argc, char** argv) {
 
   const bool verify = absl::GetFlag(FLAGS_verify);
   StreamVerifier verifier(c.sequence() + 1);
+  // Publish-to-read latency of each tick (its publish_ns is the
+  // producer's steady clock, CLOCK_MONOTONIC: one clock on one host).
+  LatencyHistogram latency;
   int64_t received = 0;
   shm::ConsumerState status = shm::ConsumerState::kOk;
   while (max_events == 0 || received < max_events) {
@@ -575,7 +585,10 @@ int ConsumeCommand(int argc, char** argv) {
           end_of_stream = true;
           break;
         }
-        if (verify) verifier.Observe(tick, sequence);
+        if (verify) {
+          verifier.Observe(tick, sequence);
+          latency.Record(SteadyNanos() - tick.publish_ns);
+        }
         ++sequence;
         ++received;
       }
@@ -592,6 +605,14 @@ int ConsumeCommand(int argc, char** argv) {
   const bool verified =
       !verify || (verifier.lost() == 0 && verifier.duplicated() == 0 &&
                   verifier.corrupt() == 0);
+  if (verify && latency.count() > 0) {
+    std::printf(
+        "consumer %s latency (publish to read): p50 %lld ns, p99 %lld ns, "
+        "max %lld ns\n",
+        c.name().c_str(), static_cast<long long>(latency.Percentile(0.50)),
+        static_cast<long long>(latency.Percentile(0.99)),
+        static_cast<long long>(latency.max()));
+  }
   std::printf(
       "consumer %s: %s events, %lld lost, %lld duplicated, %lld corrupt, "
       "checksum %016llx, stopped: %s\n",

@@ -524,6 +524,21 @@ const std::vector<CommandFlags>& AllCommands() {
         "--hex (bool, default false)", "--max_records (integer, default 0)",
         "--start (string, default \"latest\")"},
        {"--events", "--json", "--listen", "--max_events"}},
+#ifdef RINGFLOW_TOOL_BRIDGE
+      {"bridge",
+       {"--server (string", "--stream (string, default \"\")",
+        "--subject (string, default \"\")", "--durable (string, default \"\")",
+        "--window (integer, default 256)",
+        "--create_stream (bool, default false)",
+        "--replicas (integer, default 1)",
+        "--ring_capacity (integer, default 65536)",
+        "--run_seconds (number, default 0)", "--quiet (bool, default false)"},
+       {"--events", "--json", "--max_events", "--name"}},
+      {"demo-cluster",
+       {"--cluster_events (integer, default 20000)",
+        "--rate (integer, default 2000)", "--kill_leader (bool, default true)"},
+       {"--events", "--json", "--server", "--seconds"}},
+#endif
       {"demo",
        {"--events (integer, default 0)", "--seconds (number, default 3)",
         "--capacity (integer, default 65536)",
@@ -536,6 +551,47 @@ const std::vector<CommandFlags>& AllCommands() {
   };
   return *commands;
 }
+
+#ifdef RINGFLOW_TOOL_BRIDGE
+// `ringflow bridge` without a server: every bad argument is refused by name
+// before anything connects, and an unreachable server is a clear error
+// within the connect timeout, never a hang.
+TEST(RingflowToolTest, BridgeRefusesBadArgumentsAndAnUnreachableServer) {
+  const ToolResult none = RunTool({"bridge"});
+  EXPECT_TRUE(none.ExitedWith(1)) << none.Describe();
+  EXPECT_THAT(none.err, HasSubstr("expected 'out RING' or 'in RING'"));
+  const ToolResult sideways = RunTool({"bridge", "across", "x"});
+  EXPECT_TRUE(sideways.ExitedWith(1)) << sideways.Describe();
+  EXPECT_THAT(sideways.err, HasSubstr("got 'across x'"));
+  TickRing ring("bridgeargs");
+  ASSERT_TRUE(ring.status().ok()) << ring.status();
+  const ToolResult window = RunTool({"bridge", "out", ring.name(), "--stream=S",
+                                     "--subject=s", "--window=0"});
+  EXPECT_TRUE(window.ExitedWith(1)) << window.Describe();
+  EXPECT_THAT(window.err, HasSubstr("--window=0 is outside [1, 65536]"));
+  const ToolResult stream =
+      RunTool({"bridge", "in", UniqueRingName("bin"), "--durable=d"});
+  EXPECT_TRUE(stream.ExitedWith(1)) << stream.Describe();
+  EXPECT_THAT(stream.err, HasSubstr("stream"));
+  const ToolResult capacity =
+      RunTool({"bridge", "in", UniqueRingName("bin"), "--stream=S",
+               "--durable=d", "--ring_capacity=1000"});
+  EXPECT_TRUE(capacity.ExitedWith(1)) << capacity.Describe();
+  EXPECT_THAT(capacity.err, HasSubstr("--ring_capacity=1000"));
+  // Port 1 on loopback: nobody listens.
+  const ToolResult unreachable =
+      RunTool({"bridge", "out", ring.name(), "--server=nats://127.0.0.1:1",
+               "--stream=S", "--subject=s"});
+  EXPECT_TRUE(unreachable.ExitedWith(1)) << unreachable.Describe();
+  EXPECT_THAT(unreachable.err,
+              AllOf(HasSubstr("UNAVAILABLE"), HasSubstr("nats://127.0.0.1:1")));
+  const ToolResult missing =
+      RunTool({"bridge", "out", UniqueRingName("nothere"), "--stream=S",
+               "--subject=s"});
+  EXPECT_TRUE(missing.ExitedWith(1)) << missing.Describe();
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
+}
+#endif
 
 TEST(RingflowToolTest, HelpListsEachCommandsOwnFlagsWithDefaultAndMeaning) {
   for (const CommandFlags& c : AllCommands()) {
