@@ -340,8 +340,9 @@ void SinkCore::OnError(void* closure, natsMsg* msg, int status, int code,
     self->wrong_last_.store(true, std::memory_order_relaxed);
   }
   if (seq.has_value()) {
+    // Relaxed (load and CAS-min): the loop only re-sends on it (Progress);
+    // no data rides on it.
     int64_t seen = self->failed_min_.load(std::memory_order_relaxed);
-    // Relaxed: the loop only re-sends on it (Progress).
     while (*seq < seen && !self->failed_min_.compare_exchange_weak(
                               seen, *seq, std::memory_order_relaxed)) {
     }

@@ -411,6 +411,7 @@ class ShmSinkGuard {
         // Acquire: pairs with the sink's release store of its sequence.
         lowest = std::min(lowest, s.sequence.LoadAcquire());
       }
+      // Relaxed: our own slot; only this thread writes it.
       const int64_t mine = handle_.sequence().LoadRelaxed();
       if (lowest != INT64_MAX && lowest > mine) {
         // Release: this slot lets go of events up to `lowest`, which the
