@@ -151,6 +151,27 @@ void SourceCore::Ack(int i) noexcept {
   counters_.AddAcked();
 }
 
+SourceCore::Run SourceCore::NextRun(uint64_t applied) noexcept {
+  Run run;
+  uint64_t expect = applied + 1;
+  for (int i = 0; i < size(); ++i) {
+    const uint64_t seq = messages_[static_cast<size_t>(i)].stream_sequence;
+    if (seq < expect) {
+      Ack(i);  // redelivered: already in the ring
+      counters_.AddRedeliveredSkipped();
+      continue;
+    }
+    if (seq != expect) {
+      run.gap = true;
+      break;
+    }
+    if (run.begin < 0) run.begin = i;
+    run.end = i;
+    ++expect;
+  }
+  return run;
+}
+
 void SourceCore::Release() noexcept {
   for (natsMsg* m : raw_) natsMsg_Destroy(m);
   raw_.clear();

@@ -104,6 +104,12 @@ class JetStreamSource {
     source->marks_ = marks;
     RINGFLOW_ASSIGN_OR_RETURN(source->core_,
                               bridge_internal::SourceCore::Create(options));
+    // A shared ring's counters block shows the bridge's counters to
+    // `ringflow stat` and the metrics sources (best effort).
+    if constexpr (requires { ring.control().counters(); }) {
+      (void)source->core_->counters().Bind(ring.control().counters(),
+                                           ring.control().ring_name(), "in");
+    }
     RINGFLOW_RETURN_IF_ERROR(source->Recover());
     return source;
   }
@@ -144,30 +150,12 @@ class JetStreamSource {
         continue;
       }
       empty_fetches_ = 0;
-      bool gap = false;
-      int run_begin = -1;
-      int run_end = -1;
-      uint64_t expect = applied_ + 1;
-      for (int i = 0; i < core_->size(); ++i) {
-        const uint64_t seq = core_->message(i).stream_sequence;
-        if (seq <= applied_ || (run_begin >= 0 && seq < expect)) {
-          core_->Ack(i);  // redelivered: already in the ring
-          core_->counters().AddRedeliveredSkipped();
-          continue;
-        }
-        if (seq != expect) {
-          gap = true;
-          break;
-        }
-        if (run_begin < 0) run_begin = i;
-        run_end = i;
-        ++expect;
-      }
-      if (run_begin >= 0) {
-        RINGFLOW_RETURN_IF_ERROR(PublishRun(run_begin, run_end, stop));
+      const bridge_internal::SourceCore::Run run = core_->NextRun(applied_);
+      if (run.begin >= 0) {
+        RINGFLOW_RETURN_IF_ERROR(PublishRun(run.begin, run.end, stop));
       }
       core_->Release();
-      if (gap) {
+      if (run.gap) {
         RINGFLOW_RETURN_IF_ERROR(CheckGap());
         bound = false;
       }

@@ -58,6 +58,17 @@ class SourceCore {
   // Frees the fetched batch.
   void Release() noexcept;
 
+  // The fetched messages [begin, end] that follow `applied` contiguously
+  // (begin < 0: none); messages at or below it are acked and counted as
+  // redelivered_skipped; `gap` when a message above the run's next
+  // sequence came (the consumer must be re-positioned).
+  struct Run {
+    int begin = -1;
+    int end = -1;
+    bool gap = false;
+  };
+  Run NextRun(uint64_t applied) noexcept;
+
   bridge::BridgeCounters& counters() noexcept { return counters_; }
   const bridge::BridgeOptions& options() const noexcept { return options_; }
 
