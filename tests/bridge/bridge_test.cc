@@ -35,8 +35,10 @@
 #include "ringflow/bridge/msg_id.h"
 #include "ringflow/bridge/shm_source_mark_store.h"
 #include "ringflow/core/byte_ring.h"
+#include "ringflow/core/internal/counters_block.h"
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/core/ring_buffer.h"
+#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_consumer.h"
 #include "ringflow/shm/shared_ring.h"
 #include "support/status_matchers.h"
@@ -618,6 +620,94 @@ TEST_F(JetStreamBridgeTest, ASourceKilledAndRestartedIsExactlyOnceIntoItsRing) {
   EXPECT_EQ(v.seen(), kEvents);
   EXPECT_EQ(v.errors(), 0) << v.first_error();
   EXPECT_EQ(consumer->PublishedSequence(), kEvents - 1);
+}
+
+// The counters of a bridge on a shared ring live in that ring's counters
+// block (ringflow_bridge_*{ring, bridge="out"|"in"}), where `ringflow stat`
+// and every metrics source of the ring read them from any process; they
+// leave with the bridge.
+uint64_t BlockValue(std::string_view ring, std::string_view name,
+                    std::string_view role, bool* found) {
+  *found = false;
+  absl::StatusOr<std::unique_ptr<shm_internal::Control>> control =
+      shm_internal::Control::Inspect(ring);
+  if (!control.ok() || (*control)->counters() == nullptr) return 0;
+  const std::string labels = absl::StrCat(
+      "ring=\"", std::string(ring), "\",bridge=\"", std::string(role), "\"");
+  uint64_t value = 0;
+  (*control)->counters()->ForEach([&](const core_internal::CounterView& c) {
+    if (c.name == name && c.labels == labels) {
+      value = c.value;
+      *found = true;
+    }
+  });
+  return value;
+}
+
+TEST_F(JetStreamBridgeTest, CountersShowInTheSharedRingsCountersBlock) {
+  constexpr int64_t kEvents = 200;
+  MakeStream("CB", "cb.a", 1);
+  const std::string a_name = UniqueName("rfcba");
+  const std::string b_name = UniqueName("rfcbb");
+  struct Remover {
+    std::vector<std::string> names;
+    ~Remover() {
+      for (const std::string& n : names) {
+        (void)shm_internal::Control::Remove(n, true);
+      }
+    }
+  } remover{{a_name, b_name}};
+  shm::SharedRingOptions ao;
+  ao.ring.name = a_name;
+  ao.ring.capacity = 1024;
+  ASSERT_OK_AND_ASSIGN(auto a, shm::SharedRing<Event>::Create(ao));
+  shm::SharedRingOptions bo = ao;
+  bo.ring.name = b_name;
+  ASSERT_OK_AND_ASSIGN(auto b, shm::SharedRing<Event>::Create(bo));
+  bool found = false;
+  {
+    ASSERT_OK_AND_ASSIGN(auto sink, bridge::JetStreamSink<Event>::Create(
+                                        *a, Encode, Options("CB", "cb.a")));
+    bridge::BridgeOptions ro = Options("CB");
+    ro.durable = "cbd";
+    bridge::ShmSourceMarkStore marks(b->control());
+    ASSERT_OK_AND_ASSIGN(
+        auto source, bridge::JetStreamSource<shm::SharedRing<Event>>::Create(
+                         *b, Decode, ro, &marks));
+    for (int64_t k = 0; k < kEvents; ++k) {
+      a->PublishEvent([](Event& e, int64_t seq) {
+        e.sequence = seq;
+        e.checksum = Checksum(seq);
+      });
+    }
+    std::atomic<bool> stop{false};
+    std::thread sink_thread([&] { (void)sink->Run(stop); });
+    std::thread source_thread([&] { (void)source->Run(stop); });
+    const bool applied = PollUntil([&] {
+      return source->applied_sequence() == static_cast<uint64_t>(kEvents);
+    });
+    stop = true;
+    sink_thread.join();
+    source_thread.join();
+    ASSERT_TRUE(applied) << source->applied_sequence();
+    EXPECT_EQ(BlockValue(a_name, "ringflow_bridge_acked_total", "out", &found),
+              sink->counters().acked());
+    EXPECT_TRUE(found);
+    EXPECT_GE(sink->counters().acked(), static_cast<uint64_t>(kEvents));
+    EXPECT_EQ(
+        BlockValue(b_name, "ringflow_bridge_published_total", "in", &found),
+        static_cast<uint64_t>(kEvents));
+    EXPECT_TRUE(found);
+    EXPECT_EQ(
+        BlockValue(a_name, "ringflow_bridge_in_flight_messages", "out", &found),
+        0u);
+    EXPECT_TRUE(found);
+  }
+  // Gone with the bridges.
+  (void)BlockValue(a_name, "ringflow_bridge_acked_total", "out", &found);
+  EXPECT_FALSE(found);
+  (void)BlockValue(b_name, "ringflow_bridge_published_total", "in", &found);
+  EXPECT_FALSE(found);
 }
 
 // --- failover: each test changes the cluster, so its own cluster -----------

@@ -127,6 +127,9 @@ class JetStreamSink {
     sink->slots_ = ring.slots();
     sink->barrier_ = ring.NewBarrier({});
     sink->handle_ = std::move(handle);
+    if constexpr (requires { ring.control().counters(); }) {
+      sink->counters_block_ = ring.control().counters();
+    }
     RINGFLOW_RETURN_IF_ERROR(
         sink->Init(options, ring_name, epoch, ring.PublishedSequence()));
     return sink;
@@ -175,6 +178,7 @@ class JetStreamSink {
     // Relaxed: our own slot, written by this process's RegisterConsumer.
     sink->shm_generation_ = slot.generation.load(std::memory_order_relaxed);
     const int64_t published = attached->PublishedSequence();
+    sink->counters_block_ = attached->control().counters();
     sink->attached_ = std::move(attached);
     RINGFLOW_RETURN_IF_ERROR(
         sink->Init(options, std::string(ring), epoch, published));
@@ -261,6 +265,12 @@ class JetStreamSink {
     if (!encoder_) return absl::InvalidArgumentError("the encoder is empty");
     RINGFLOW_ASSIGN_OR_RETURN(
         core_, bridge_internal::SinkCore::Create(options, ring, epoch));
+    // A shared ring's counters block shows the bridge's counters to
+    // `ringflow stat` and the metrics sources (best effort: a full block
+    // leaves them private).
+    if (counters_block_ != nullptr) {
+      (void)core_->counters().Bind(counters_block_, ring, "out");
+    }
     RINGFLOW_ASSIGN_OR_RETURN(const int64_t last, core_->LastStored());
     // The slot's sequence: the last event it has finished (its start - 1).
     const int64_t held = handle_.sequence().LoadAcquire();
@@ -336,6 +346,9 @@ class JetStreamSink {
   std::unique_ptr<SequenceBarrier> barrier_;
   // Attach only: the mapping (declared before handle_: destroyed after).
   std::unique_ptr<shm_internal::AttachedRing<E>> attached_;
+  // A shared ring's counters block (Init binds the counters to it), or
+  // null.
+  core_internal::CountersBlock* counters_block_ = nullptr;
   core_internal::ConsumerHandle handle_;
   shm_internal::ConsumerSlot* shm_slot_ = nullptr;
   uint32_t shm_generation_ = 0;
