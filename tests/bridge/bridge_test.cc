@@ -631,11 +631,15 @@ uint64_t BlockValue(std::string_view ring, std::string_view name,
   *found = false;
   absl::StatusOr<std::unique_ptr<shm_internal::Control>> control =
       shm_internal::Control::Inspect(ring);
-  if (!control.ok() || (*control)->counters() == nullptr) return 0;
+  if (!control.ok()) return 0;
+  // One call, kept: g++ 12 cannot see that a second call of counters()
+  // returns the same non-null block (-Wnull-dereference, an error in ci).
+  const core_internal::CountersBlock* block = (*control)->counters();
+  if (block == nullptr) return 0;
   const std::string labels = absl::StrCat(
       "ring=\"", std::string(ring), "\",bridge=\"", std::string(role), "\"");
   uint64_t value = 0;
-  (*control)->counters()->ForEach([&](const core_internal::CounterView& c) {
+  block->ForEach([&](const core_internal::CounterView& c) {
     if (c.name == name && c.labels == labels) {
       value = c.value;
       *found = true;
