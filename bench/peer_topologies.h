@@ -487,7 +487,9 @@ RunFn MakePeerRun(const Scenario& s) {
     case Topology::kWake:
     case Topology::kIdleCpu:
     case Topology::kBytes:
-      return nullptr;  // the Async and Bytes families' own kinds
+    case Topology::kBridge:
+    case Topology::kBridgeLatency:
+      return nullptr;  // the Async, Bytes and Bridge families' own kinds
   }
   return nullptr;
 }

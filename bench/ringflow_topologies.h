@@ -110,7 +110,9 @@ inline RunFn RingflowRun(const Scenario& s, const RingflowSetup& setup) {
     case Topology::kWake:
     case Topology::kIdleCpu:
     case Topology::kBytes:
-      return nullptr;  // the Async and Bytes families' own kinds
+    case Topology::kBridge:
+    case Topology::kBridgeLatency:
+      return nullptr;  // the Async, Bytes and Bridge families' own kinds
   }
   return nullptr;
 }

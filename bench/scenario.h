@@ -84,6 +84,12 @@ enum class Topology : uint8_t {
   // records of record_bytes; {M records/s, GB/s} (+ claim p50/p99 ns with
   // 2 producers). Checks each record's length, stamps, order and sum.
   kBytes,
+  // Bridge family only (bridge_bench.cc): events through a NATS JetStream
+  // stream; {k events/s} all at once, or {p50, p99} ns publish-to-read at
+  // a fixed rate. Checks each event's sequence (in order, once) and
+  // checksum.
+  kBridge,
+  kBridgeLatency,
 };
 
 // Which API reads a ringflow ring (kOneToOne with a batch of 1 only; every
@@ -117,6 +123,7 @@ enum class Runner : uint8_t {
   kShardedQueue,  // ShardedQueue through the peers' run code
   kAsync,         // AsyncRun (async_bench.cc): any column, the bound too
   kBytes,         // ByteRun (byte_bench.cc): any column, the bound too
+  kBridge,        // BridgeRun (bridge_bench.cc): any column
 };
 
 // One column of a scenario's row.
@@ -198,6 +205,11 @@ RunFn AsyncRun(const Scenario& s, const Column& column);
 std::vector<Scenario> ByteScenarios();
 std::vector<std::string> ByteMetrics(const Scenario& s);
 RunFn ByteRun(const Scenario& s, const Column& column);
+// The Bridge family (bridge_bench.cc): rings through NATS JetStream
+// against bare nats.c, when the bench is built with ringflow::bridge
+// (RINGFLOW_BENCH_BRIDGE); otherwise its columns are n/a.
+std::vector<Scenario> BridgeScenarios();
+RunFn BridgeRun(const Scenario& s, const Column& column);
 // The cross-process rows of the Bytes family: SharedByteOneToOne<n>.
 inline constexpr char kSharedBytePrefix[] = "SharedByteOneToOne";
 // ringflow's run of SharedByteOneToOne<n> (shared_byte_bench.cc), and its

@@ -524,6 +524,7 @@ std::vector<Scenario> AllScenarios() {
   };
   for (Scenario& s : AsyncScenarios()) all.push_back(std::move(s));
   for (Scenario& s : ByteScenarios()) all.push_back(std::move(s));
+  for (Scenario& s : BridgeScenarios()) all.push_back(std::move(s));
   for (int consumers : kScalingConsumers) {
     for (int producers : kScalingProducers) {
       all.push_back(Scaling(producers, consumers));

@@ -136,6 +136,8 @@ RunFn RunOf(const Scenario& s, const Column& column, std::string& detail) {
       return AsyncRun(s, column);
     case Runner::kBytes:
       return ByteRun(s, column);
+    case Runner::kBridge:
+      return BridgeRun(s, column);
     case Runner::kBound:
       if (s.topology == Topology::kPingPong) {
         if (detail.empty()) detail = "two padded atomics, spinning";
@@ -345,12 +347,19 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
   const bool cpu = s.topology == Topology::kIdleCpu;
   const bool latency = s.topology == Topology::kPingPong || wake;
   const bool bytes = s.topology == Topology::kBytes;
+  const bool bridge = s.topology == Topology::kBridge;
+  const bool bridge_latency = s.topology == Topology::kBridgeLatency;
   ScenarioResult result;
   result.name = s.name;
   result.family = s.family;
-  result.unit = cpu ? "us CPU" : latency ? "ns" : bytes ? "" : "M ev/s";
-  result.higher_is_better = !latency && !cpu;
-  result.metrics = wake      ? std::vector<std::string>{"p50", "p99"}
+  result.unit = cpu                         ? "us CPU"
+                : latency || bridge_latency ? "ns"
+                : bytes                     ? ""
+                : bridge                    ? "k ev/s"
+                                            : "M ev/s";
+  result.higher_is_better = !latency && !cpu && !bridge_latency;
+  result.metrics = wake || bridge_latency
+                       ? std::vector<std::string>{"p50", "p99"}
                    : latency ? std::vector<std::string>{"p50", "p99", "p99.9"}
                    : cpu     ? std::vector<std::string>{"cpu"}
                    : bytes   ? ByteMetrics(s)

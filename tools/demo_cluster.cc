@@ -181,6 +181,7 @@ absl::Status RunCluster(int64_t events, int64_t rate, bool kill_leader) {
   RINGFLOW_RETURN_IF_ERROR(cluster->WaitReady(kStepLimit, /*replicas=*/3));
   std::printf("  cluster: %s (store and configs in %s)\n",
               cluster->urls().c_str(), cluster->dir().c_str());
+  std::fflush(stdout);
   bridge::BridgeOptions options;
   options.servers = cluster->urls();
   RINGFLOW_ASSIGN_OR_RETURN(std::unique_ptr<bridge::NatsConnection> nats,
@@ -227,6 +228,7 @@ absl::Status RunCluster(int64_t events, int64_t rate, bool kill_leader) {
       "  host B: `ringflow bridge in` (pid %d) -> %s -> `ringflow consume "
       "--verify` (pid %d)\n",
       static_cast<int>(source.pid()), kRingB, static_cast<int>(verifier.pid()));
+  std::fflush(stdout);
 
   // Publish at `rate`, stamping each tick with the steady clock.
   std::string killed = "none";

@@ -44,6 +44,9 @@
 #include "support/status_matchers.h"
 #include "tools/demo_record.h"
 #include "tools/http_get.h"
+#ifdef RINGFLOW_TOOL_BRIDGE
+#include "tools/internal/nats_cluster.h"
+#endif
 #include "tools/tick.h"
 
 namespace ringflow::testing {
@@ -590,6 +593,39 @@ TEST(RingflowToolTest, BridgeRefusesBadArgumentsAndAnUnreachableServer) {
                "--subject=s"});
   EXPECT_TRUE(missing.ExitedWith(1)) << missing.Describe();
   EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
+}
+#endif
+
+#ifdef RINGFLOW_TOOL_BRIDGE
+// `ringflow demo-cluster` interrupted (Ctrl-C) once its processes run: it
+// stops and removes everything it started (the servers with their temp
+// directory, the bridge and consumer processes, both rings) and says so.
+TEST(RingflowToolTest, DemoClusterInterruptedRemovesEverythingItStarted) {
+  if (tools_internal::NatsServerPath().empty()) {
+    GTEST_SKIP() << "nats-server not installed (make deps)";
+  }
+  Tool demo({"demo-cluster", "--cluster_events=1000000", "--rate=1000"});
+  ASSERT_TRUE(demo.started());
+  std::string dir;
+  for (int i = 0; i < 6; ++i) {
+    const std::optional<std::string> line = demo.ReadLine();
+    ASSERT_TRUE(line.has_value()) << demo.Finish().Describe();
+    const size_t at = line->find("store and configs in ");
+    if (at != std::string::npos) {
+      dir = line->substr(at + 21, line->size() - at - 22);
+    }
+    if (line->find("host B:") != std::string::npos) break;
+  }
+  ASSERT_FALSE(dir.empty());
+  struct stat st;
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0) << dir;
+  ASSERT_TRUE(demo.Signal(SIGINT));
+  const ToolResult run = demo.Finish();
+  EXPECT_TRUE(run.ExitedWith(1)) << run.Describe();
+  EXPECT_THAT(run.err, HasSubstr("CANCELLED: interrupted"));
+  EXPECT_NE(::stat(dir.c_str(), &st), 0) << dir << " is still there";
+  EXPECT_NE(::stat("/dev/shm/ringflow-demo-a", &st), 0);
+  EXPECT_NE(::stat("/dev/shm/ringflow-demo-b", &st), 0);
 }
 #endif
 
