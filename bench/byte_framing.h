@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness.h"
@@ -142,6 +143,21 @@ inline int64_t ParseByteReport(const std::string& line, const Framing& framing,
   problem = ByteSink::Problem(events, count, bad, ooo, sum, lines,
                               framing.line_sum());
   return end_ns;
+}
+
+// "NAME:N", a byte child's role argument (a queue, ring or service name,
+// then the record size): false unless N is a number >= 16.
+inline bool ParseByteRoleArg(std::string_view arg, std::string& name,
+                             int64_t& n) {
+  const size_t colon = arg.rfind(':');
+  if (colon == std::string_view::npos ||
+      std::sscanf(std::string(arg.substr(colon + 1)).c_str(), "%" SCNd64, &n) !=
+          1 ||
+      n < 16) {
+    return false;
+  }
+  name = std::string(arg.substr(0, colon));
+  return true;
 }
 
 inline Metrics ByteRates(int64_t events, int64_t n, int64_t ns) {

@@ -90,17 +90,13 @@ Metrics RingflowSharedBytes(const RunContext& ctx, int64_t n) {
 
 int RunReader(std::string_view arg, int64_t events, bool pin) {
   shared_internal::ChildSetup(pin, 1);
-  const size_t colon = arg.rfind(':');
+  std::string ring;
   int64_t n = 0;
-  if (colon == std::string_view::npos ||
-      std::sscanf(std::string(arg.substr(colon + 1)).c_str(), "%" SCNd64, &n) !=
-          1 ||
-      n < 16) {
+  if (!ParseByteRoleArg(arg, ring, n)) {
     Say("error bad argument '" + std::string(arg) + "', expected RING:N");
     return 1;
   }
-  auto reader =
-      shm::SharedByteReader::Attach(arg.substr(0, colon), {.name = "bench"});
+  auto reader = shm::SharedByteReader::Attach(ring, {.name = "bench"});
   if (!reader.ok()) {
     Say("error " + std::string(reader.status().message()));
     return 1;

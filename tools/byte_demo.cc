@@ -127,25 +127,10 @@ absl::Status RunByteDemo(const DemoOptions& options) {
   shm::SharedByteRing& r = *ring;
 
   // Reader processes attach before the first record, so they see them all.
-  std::vector<ChildProcess> children;
-  for (int i = 1; i <= options.consumer_processes; ++i) {
-    RINGFLOW_ASSIGN_OR_RETURN(
-        ChildProcess child,
-        ChildProcess::SpawnSelf({"ringflow", "tail", options.ring_name,
-                                 absl::StrCat("--name=audit-", i), "--verify"},
-                                {.stdin_from = SpawnOptions::Input::kInherit}));
-    const std::optional<std::string> ready =
-        child.ReadLine(absl::InfiniteDuration());
-    if (!ready) {
-      return absl::UnavailableError(
-          absl::StrCat("reader process audit-", i, " closed its output"));
-    }
-    if (ready->find("attached") == std::string::npos) {
-      return absl::InternalError(
-          absl::StrCat("reader process audit-", i, " said: ", *ready));
-    }
-    children.push_back(std::move(child));
-  }
+  RINGFLOW_ASSIGN_OR_RETURN(
+      std::vector<ChildProcess> children,
+      StartVerifyingProcesses("tail", options.ring_name,
+                              options.consumer_processes));
 
   if (options.events > 0) {
     std::printf("ringflow demo --bytes: %s variable-length records\n",

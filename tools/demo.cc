@@ -237,26 +237,10 @@ absl::Status RunDemo(const DemoOptions& options) {
   RINGFLOW_RETURN_IF_ERROR(d.Start());
 
   // Consumer processes attach before the first tick, so they see them all.
-  std::vector<ChildProcess> children;
-  for (int i = 1; i <= options.consumer_processes; ++i) {
-    // stdin stays the demo's; stdout is the pipe the report comes back on.
-    RINGFLOW_ASSIGN_OR_RETURN(
-        ChildProcess child,
-        ChildProcess::SpawnSelf({"ringflow", "consume", options.ring_name,
-                                 absl::StrCat("--name=audit-", i), "--verify"},
-                                {.stdin_from = SpawnOptions::Input::kInherit}));
-    const std::optional<std::string> ready =
-        child.ReadLine(absl::InfiniteDuration());
-    if (!ready) {
-      return absl::UnavailableError(
-          absl::StrCat("consumer process audit-", i, " closed its output"));
-    }
-    if (ready->find("attached") == std::string::npos) {
-      return absl::InternalError(
-          absl::StrCat("consumer process audit-", i, " said: ", *ready));
-    }
-    children.push_back(std::move(child));
-  }
+  RINGFLOW_ASSIGN_OR_RETURN(
+      std::vector<ChildProcess> children,
+      StartVerifyingProcesses("consume", options.ring_name,
+                              options.consumer_processes));
 
   // The metrics endpoint; if the address is taken (another demo running),
   // fall back to any free loopback port rather than fail.
@@ -465,6 +449,34 @@ absl::Status RunDemo(const DemoOptions& options) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<tools_internal::ChildProcess>>
+StartVerifyingProcesses(std::string_view command, const std::string& ring,
+                        int count) {
+  std::vector<ChildProcess> children;
+  for (int i = 1; i <= count; ++i) {
+    // stdin stays the demo's; stdout is the pipe the report comes back on.
+    RINGFLOW_ASSIGN_OR_RETURN(
+        ChildProcess child,
+        ChildProcess::SpawnSelf({"ringflow", std::string(command), ring,
+                                 absl::StrCat("--name=audit-", i), "--verify"},
+                                {.stdin_from = SpawnOptions::Input::kInherit}));
+    const std::optional<std::string> ready =
+        child.ReadLine(absl::InfiniteDuration());
+    if (!ready) {
+      return absl::UnavailableError(
+          absl::StrCat("`ringflow ", std::string(command), "` process audit-",
+                       i, " closed its output"));
+    }
+    if (ready->find("attached") == std::string::npos) {
+      return absl::InternalError(
+          absl::StrCat("`ringflow ", std::string(command), "` process audit-",
+                       i, " said: ", *ready));
+    }
+    children.push_back(std::move(child));
+  }
+  return children;
+}
 
 int DemoCommand(int argc, char** argv) {
   const std::vector<std::string> args = ParseCommand(argc, argv, kDemoSpec);

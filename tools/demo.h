@@ -4,8 +4,12 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "ringflow/core/ring_options.h"
+#include "tools/internal/child_process.h"
 
 namespace ringflow::tools {
 
@@ -23,6 +27,14 @@ struct DemoOptions {
 
 // Entry point of the subcommand; returns the process exit code.
 int DemoCommand(int argc, char** argv);
+
+// Starts `count` processes `ringflow COMMAND RING --name=audit-<i>
+// --verify` (consume, or tail for a byte ring) and waits until each says
+// it attached, so they see everything published afterwards. The error
+// names the process and what it said instead.
+absl::StatusOr<std::vector<tools_internal::ChildProcess>>
+StartVerifyingProcesses(std::string_view command, const std::string& ring,
+                        int count);
 
 }  // namespace ringflow::tools
 

@@ -96,16 +96,12 @@ Metrics MessageQueueBytes(const RunContext& ctx, int64_t n) {
 
 int RunConsumer(std::string_view arg, int64_t events, bool pin) {
   shared_internal::ChildSetup(pin, 1);
-  const size_t colon = arg.rfind(':');
+  std::string name;
   int64_t n = 0;
-  if (colon == std::string_view::npos ||
-      std::sscanf(std::string(arg.substr(colon + 1)).c_str(), "%" SCNd64, &n) !=
-          1 ||
-      n < 16) {
+  if (!ParseByteRoleArg(arg, name, n)) {
     Say("error bad argument '" + std::string(arg) + "', expected QUEUE:N");
     return 1;
   }
-  const std::string name(arg.substr(0, colon));
   std::optional<bip::message_queue> queue;
   try {
     queue.emplace(bip::open_only, name.c_str());

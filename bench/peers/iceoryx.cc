@@ -556,16 +556,13 @@ int RunPublisher(std::string_view id, int64_t n, bool pin) {
 
 // "ID:N" of the byte roles: the service id and the record size.
 std::pair<std::string, int64_t> ByteRoleArg(std::string_view arg) {
-  const size_t colon = arg.rfind(':');
+  std::string id;
   int64_t n = 0;
-  if (colon == std::string_view::npos ||
-      std::sscanf(std::string(arg.substr(colon + 1)).c_str(), "%" SCNd64, &n) !=
-          1 ||
-      n < 16 || n > 1024) {
+  if (!ParseByteRoleArg(arg, id, n) || n > 1024) {
     Die("bad byte role argument '" + std::string(arg) +
         "', expected ID:N with N in [16, 1024]");
   }
-  return {std::string(arg.substr(0, colon)), n};
+  return {id, n};
 }
 
 int RunByteSubscriber(std::string_view arg, int64_t events, bool pin) {
