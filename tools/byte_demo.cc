@@ -185,6 +185,9 @@ absl::Status RunByteDemo(const DemoOptions& options) {
   // Progress: one line per second until the producers are done.
   int64_t last_report = start_ns;
   uint64_t last_records = 0;
+  // Acquire: pairs with each producer's release decrement, so after the
+  // loop every producer's `published` and `refused` entries are final
+  // (the joins below order them too).
   while (running.load(std::memory_order_acquire) > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     const int64_t now = NowNanos();

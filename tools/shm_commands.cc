@@ -278,6 +278,8 @@ void PrintByteStat(const shm_internal::Control& control,
   const std::vector<int64_t> lag_records = ReaderLagRecords(control, stat);
   const int64_t now = shm_internal::MonotonicNanos();
   const shm_internal::ProducerLiveness& live = control.liveness();
+  // Acquire / relaxed as PrintStat: display values of another process,
+  // each a recent one; the pid is stored with release by Create/resume.
   const int32_t pid = live.pid.load(std::memory_order_acquire);
   const bool alive = control.ProducerAlive();
   const double beat_age =
@@ -289,6 +291,8 @@ void PrintByteStat(const shm_internal::Control& control,
   for (size_t i = 0; i < stat.readers.size(); ++i) {
     const shm_internal::ByteReaderStat& r = stat.readers[i];
     const shm_internal::ConsumerSlot& slot = control.slot(r.slot);
+    // Relaxed: a display value (the reader's own heartbeat store is
+    // relaxed too); it orders nothing.
     const double age =
         static_cast<double>(now -
                             slot.heartbeat_ns.load(std::memory_order_relaxed)) /

@@ -108,6 +108,7 @@ absl::StatusOr<ByteReaderJoin> JoinByteReader(Control& control,
   if (!LockByteDrain(control, /*timeout_ns=*/2'000'000'000)) {
     return absl::UnavailableError(absl::StrCat(
         "byte ring '", control.ring_name(), "': its drain lock is held by pid ",
+        // Relaxed: the holder's tag for the message; it orders nothing.
         control.byte_drain_lock().load(std::memory_order_relaxed),
         " for more than 2 s"));
   }
@@ -218,6 +219,8 @@ absl::StatusOr<ByteRingStat> ReadByteRingStat(const Control& control) {
     ByteReaderStat reader;
     reader.slot = i;
     reader.name.assign(slot.name, strnlen(slot.name, sizeof(slot.name)));
+    // Relaxed: display values, written before the slot turned active
+    // (the state's acquire load above orders them).
     reader.pid = slot.pid.load(std::memory_order_relaxed);
     reader.state = state;
     reader.position = slot.sequence.LoadAcquire();
