@@ -278,8 +278,9 @@ void PrintByteStat(const shm_internal::Control& control,
   const std::vector<int64_t> lag_records = ReaderLagRecords(control, stat);
   const int64_t now = shm_internal::MonotonicNanos();
   const shm_internal::ProducerLiveness& live = control.liveness();
-  // Acquire / relaxed as PrintStat: display values of another process,
-  // each a recent one; the pid is stored with release by Create/resume.
+  // As PrintStat: display values of another process, each a recent one;
+  // the creator's `ready` store (acquired by Inspect) published them, and
+  // nothing printed here depends on their order.
   const int32_t pid = live.pid.load(std::memory_order_acquire);
   const bool alive = control.ProducerAlive();
   const double beat_age =
