@@ -14,8 +14,6 @@
 
 #include "tools/byte_demo.h"
 
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -43,7 +41,6 @@ namespace ringflow::tools {
 namespace {
 
 using tools_internal::ChildProcess;
-using tools_internal::DescribeWaitStatus;
 using tools_internal::SpawnOptions;
 
 int64_t NowNanos() {
@@ -149,7 +146,9 @@ absl::Status RunByteDemo(const DemoOptions& options) {
 
   std::atomic<int> running{producers};
   std::vector<int64_t> published(static_cast<size_t>(producers), 0);
-  std::vector<bool> refused(static_cast<size_t>(producers), false);
+  // One entry per producer thread (char, not bool: std::vector<bool>
+  // packs the entries into shared words, which two threads would race on).
+  std::vector<char> refused(static_cast<size_t>(producers), 0);
   const int64_t start_ns = NowNanos();
   const int64_t stop_ns =
       start_ns + static_cast<int64_t>(options.seconds * 1e9);
@@ -168,14 +167,14 @@ absl::Status RunByteDemo(const DemoOptions& options) {
         }
         const size_t n = FormatDemoRecord(p, seq, line);
         if (!r.Publish(std::as_bytes(std::span<const char>(line, n)))) {
-          refused[index] = true;
+          refused[index] = 1;
           break;
         }
         ++seq;
       }
       const size_t n = FormatDemoEnd(p, seq, producers, line);
       if (!r.Publish(std::as_bytes(std::span<const char>(line, n)))) {
-        refused[index] = true;
+        refused[index] = 1;
       }
       // Release: pairs with the acquire load of the progress loop.
       running.fetch_sub(1, std::memory_order_release);
@@ -221,16 +220,10 @@ absl::Status RunByteDemo(const DemoOptions& options) {
 
   std::vector<ReaderReport> reports;
   for (ChildProcess& child : children) {
-    const std::string output =
-        child.ReadToEnd(absl::InfiniteDuration()).value_or("");
-    const std::optional<int> status = child.Wait(absl::InfiniteDuration());
-    if (!status) return absl::InternalError("waitpid: a reader process");
-    if (WIFSIGNALED(*status)) {
-      return absl::AbortedError(
-          absl::StrCat("a reader process ", DescribeWaitStatus(*status)));
-    }
-    ReaderReport report = ParseReaderReport(output);
-    if (WEXITSTATUS(*status) != 0) report.done = false;
+    RINGFLOW_ASSIGN_OR_RETURN(const VerifierExit exit,
+                              AwaitVerifyingProcess(child));
+    ReaderReport report = ParseReaderReport(exit.output);
+    if (!exit.exited_zero) report.done = false;
     reports.push_back(report);
   }
   const int64_t elapsed_ns = NowNanos() - start_ns;

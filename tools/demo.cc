@@ -328,16 +328,10 @@ absl::Status RunDemo(const DemoOptions& options) {
   const int64_t events = published;
   std::vector<ConsumerReport> reports;
   for (ChildProcess& child : children) {
-    const std::string output =
-        child.ReadToEnd(absl::InfiniteDuration()).value_or("");
-    const std::optional<int> status = child.Wait(absl::InfiniteDuration());
-    if (!status) return absl::InternalError("waitpid: a consumer process");
-    if (WIFSIGNALED(*status)) {
-      return absl::AbortedError(
-          absl::StrCat("a consumer process ", DescribeWaitStatus(*status)));
-    }
-    ConsumerReport report = ParseConsumerReport(output);
-    if (WEXITSTATUS(*status) != 0 || report.events < 0) report.done = false;
+    RINGFLOW_ASSIGN_OR_RETURN(const VerifierExit exit,
+                              AwaitVerifyingProcess(child));
+    ConsumerReport report = ParseConsumerReport(exit.output);
+    if (!exit.exited_zero || report.events < 0) report.done = false;
     reports.push_back(report);
   }
   const int64_t elapsed_ns = NowNanos() - start_ns;
@@ -476,6 +470,19 @@ StartVerifyingProcesses(std::string_view command, const std::string& ring,
     children.push_back(std::move(child));
   }
   return children;
+}
+
+absl::StatusOr<VerifierExit> AwaitVerifyingProcess(ChildProcess& child) {
+  VerifierExit exit;
+  exit.output = child.ReadToEnd(absl::InfiniteDuration()).value_or("");
+  const std::optional<int> status = child.Wait(absl::InfiniteDuration());
+  if (!status) return absl::InternalError("waitpid: a verifying process");
+  if (WIFSIGNALED(*status)) {
+    return absl::AbortedError(
+        absl::StrCat("a verifying process ", DescribeWaitStatus(*status)));
+  }
+  exit.exited_zero = WEXITSTATUS(*status) == 0;
+  return exit;
 }
 
 int DemoCommand(int argc, char** argv) {

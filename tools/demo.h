@@ -36,6 +36,16 @@ absl::StatusOr<std::vector<tools_internal::ChildProcess>>
 StartVerifyingProcesses(std::string_view command, const std::string& ring,
                         int count);
 
+// What a verifying process printed once it ended, and whether it exited
+// 0. Aborted naming the signal when it was killed. Waits without bound:
+// the process ends at its stream's end marker or when the producer goes.
+struct VerifierExit {
+  std::string output;
+  bool exited_zero = false;
+};
+absl::StatusOr<VerifierExit> AwaitVerifyingProcess(
+    tools_internal::ChildProcess& child);
+
 }  // namespace ringflow::tools
 
 #endif  // RINGFLOW_TOOLS_DEMO_H_

@@ -8,7 +8,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "ringflow/core/internal/monotonic_clock.h"
 #include "ringflow/core/internal/status_macros.h"
 
 namespace ringflow {
@@ -22,15 +21,9 @@ absl::StatusOr<std::unique_ptr<ByteRing>> ByteRing::Create(
 absl::StatusOr<WriteClaim> ByteRing::Claim(int64_t length,
                                            absl::Duration timeout) {
   RINGFLOW_RETURN_IF_ERROR(ValidateRecordLength(length));
-  const int64_t now = core_internal::MonotonicNanos();
-  const int64_t limit = absl::ToInt64Nanoseconds(timeout);
-  // Saturating: a huge timeout is "no deadline", never an overflow.
-  const int64_t deadline = limit > INT64_MAX - now
-                               ? core_internal::ByteRingState::kNoDeadline
-                               : now + limit;
   core_internal::ClaimLayout layout;
   const core_internal::ClaimStatus status =
-      state_.ClaimUntil(length, deadline, layout);
+      state_.ClaimWithin(length, timeout, layout);
   if (status == core_internal::ClaimStatus::kClaimed) {
     return WriteClaim(&state_, layout);
   }

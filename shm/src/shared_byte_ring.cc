@@ -9,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "ringflow/core/internal/futex.h"
-#include "ringflow/core/internal/monotonic_clock.h"
 #include "ringflow/core/internal/status_macros.h"
 #include "ringflow/shm/shared_ring_options.h"
 
@@ -72,15 +71,9 @@ SharedByteRing::~SharedByteRing() {
 absl::StatusOr<WriteClaim> SharedByteRing::Claim(int64_t length,
                                                  absl::Duration timeout) {
   RINGFLOW_RETURN_IF_ERROR(ValidateRecordLength(length));
-  const int64_t now = core_internal::MonotonicNanos();
-  const int64_t limit = absl::ToInt64Nanoseconds(timeout);
-  // Saturating: a huge timeout is "no deadline", never an overflow.
-  const int64_t deadline = limit > INT64_MAX - now
-                               ? core_internal::ByteRingState::kNoDeadline
-                               : now + limit;
   core_internal::ClaimLayout layout;
   const core_internal::ClaimStatus status =
-      state_.ClaimUntil(length, deadline, layout);
+      state_.ClaimWithin(length, timeout, layout);
   if (status == core_internal::ClaimStatus::kClaimed) {
     return core_internal::WriteClaimAccess::Make(&state_, layout);
   }

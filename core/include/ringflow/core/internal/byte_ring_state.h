@@ -308,6 +308,17 @@ class ByteRingState {
     return claimed;
   }
 
+  // ClaimUntil with a deadline `timeout` from now (the timed Claim of
+  // ByteRing and shm::SharedByteRing). Saturating: a timeout too large to
+  // add to the clock is no deadline, never an overflow.
+  ClaimStatus ClaimWithin(int64_t length, absl::Duration timeout,
+                          ClaimLayout& out) noexcept {
+    const int64_t now = MonotonicNanos();
+    const int64_t limit = absl::ToInt64Nanoseconds(timeout);
+    return ClaimUntil(length,
+                      limit > INT64_MAX - now ? kNoDeadline : now + limit, out);
+  }
+
   // Claims a record of `length` payload bytes, waiting for room with the
   // producer backoff (spin, yield, nap) until `deadline_ns`
   // (MonotonicNanos; kNoDeadline: none). A claim that started before Close
