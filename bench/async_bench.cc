@@ -56,6 +56,8 @@ constexpr const char* kFutexColumn = "futex";
 constexpr const char* kChannelColumn = "asio-chan";
 constexpr const char* kDequeColumn = "mutex-deque";
 constexpr const char* kOwnColumns = "not this kind: see the row's columns";
+// AsyncIdle's unit: process CPU time.
+constexpr const char* kCpuUnit = "us CPU";
 constexpr int64_t kWakeGapNs = 50'000;  // the consumer's time to fall asleep
 constexpr size_t kAsyncCapacity = 1024;
 
@@ -450,27 +452,33 @@ Metrics IdleCpu(const RunContext& ctx) {
   return m;
 }
 
+// A Queue's run of an AsyncQueue row: the idle CPU window, or throughput.
 template <typename Queue>
 RunFn AsyncColumn(const Scenario& s) {
-  if (s.topology == Topology::kIdleCpu) return IdleCpu<Queue>;
+  if (s.measure.unit == kCpuUnit) return IdleCpu<Queue>;
   return [pc = s.producers, threads = s.threads](const RunContext& ctx) {
     return AsyncThroughput<Queue>(ctx, pc, threads);
   };
 }
 
-// An AsyncQueue row: ringflow, asio-chan, mutex-deque, then `bound`.
-Scenario AsyncRow(Scenario s, std::vector<Column> bound) {
+// An AsyncQueue row: ringflow, asio-chan, mutex-deque, then the idle
+// floor (AsyncIdle).
+Scenario AsyncRow(Scenario s) {
   s.family = "Async";
-  s.ringflow = {kRingflowColumn, "AsyncQueue, co_await Send / Receive",
-                Runner::kAsync};
-  s.columns = {{kChannelColumn,
-                "concurrent_channel, co_await async_send / async_receive",
-                Runner::kAsync},
-               {kDequeColumn,
-                "MutexDeque: std::deque + std::mutex, parked steady_timers",
-                Runner::kAsync}};
-  s.columns.insert(s.columns.end(), bound.begin(), bound.end());
-  s.bound = !bound.empty();
+  s.topology = Topology::kOwn;
+  s.ringflow = Own(kRingflowColumn, "AsyncQueue, co_await Send / Receive",
+                   AsyncColumn<RingflowQueue>(s));
+  s.columns = {Own(kChannelColumn,
+                   "concurrent_channel, co_await async_send / async_receive",
+                   AsyncColumn<EndWithSentinels<Channel>>(s)),
+               Own(kDequeColumn,
+                   "MutexDeque: std::deque + std::mutex, parked steady_timers",
+                   AsyncColumn<EndWithSentinels<MutexDeque>>(s))};
+  s.bound = s.measure.unit == kCpuUnit;
+  if (s.bound) {
+    s.columns.push_back(
+        Own(kBoundColumn, "the window with nothing waiting", CpuOverWindow));
+  }
   s.others = kOwnColumns;
   s.compare_to = kChannelColumn;
   return s;
@@ -483,20 +491,25 @@ std::vector<Scenario> AsyncScenarios() {
   std::vector<Scenario> rows = {
       {.name = "NotifierWake",
        .family = "Async",
-       .topology = Topology::kWake,
+       .topology = Topology::kOwn,
        .events = 4000,
        .smoke_events = 100,
        .capacity = 1024,
        .budget_ms = 2000,
        .smoke_budget_ms = 1000,
-       .ringflow = {kRingflowColumn,
-                    "EventNotifier: EventPoller, Arm, epoll_wait, Poll",
-                    Runner::kAsync},
-       .columns = {{kFutexColumn,
-                    "kBlocking ring, BatchEventProcessor asleep in its wait",
-                    Runner::kAsync},
-                   {kBoundColumn, "eventfd write -> epoll_wait, read",
-                    Runner::kAsync}},
+       .measure = LatencyMeasure({"p50", "p99"}),
+       .ringflow = Own(kRingflowColumn,
+                       "EventNotifier: EventPoller, Arm, epoll_wait, Poll",
+                       [](const RunContext& ctx) {
+                         return RingWake(ctx, /*notifier=*/true);
+                       }),
+       .columns = {Own(kFutexColumn,
+                       "kBlocking ring, BatchEventProcessor asleep in its wait",
+                       [](const RunContext& ctx) {
+                         return RingWake(ctx, /*notifier=*/false);
+                       }),
+                   Own(kBoundColumn, "eventfd write -> epoll_wait, read",
+                       EventfdWake)},
        .others = kOwnColumns,
        .compare_to = kFutexColumn,
        .note = "one-way publish -> handler (ns), one event at a time to a "
@@ -510,7 +523,6 @@ std::vector<Scenario> AsyncScenarios() {
       const std::string t = std::to_string(threads);
       rows.push_back(AsyncRow(
           {.name = (pc == 1 ? "AsyncOneToOne" : "AsyncTwoToTwo") + t + "T",
-           .topology = pc == 1 ? Topology::kOneToOne : Topology::kManyToWorkers,
            .producers = pc,
            .consumers = pc,
            .events = kBaseEvents / 4,
@@ -522,41 +534,25 @@ std::vector<Scenario> AsyncScenarios() {
                    " io_context thread(s), one item per co_await, 1024 "
                    "items (AsyncQueue: 1024 / senders per shard); sum, count "
                    "and each sender's order checked; target ringflow >= 2x "
-                   "asio-chan at 1P1C"},
-          {}));
+                   "asio-chan at 1P1C"}));
     }
   }
   rows.push_back(AsyncRow(
       {.name = "AsyncIdle",
-       .topology = Topology::kIdleCpu,
        .events = 1,
        .smoke_events = 1,
        .budget_ms = 200,
        .smoke_budget_ms = 20,
+       .measure = {.unit = kCpuUnit,
+                   .metrics = {"cpu"},
+                   .higher_is_better = false,
+                   .by_budget = true,
+                   .bound_label = "floor"},
        .note = "process CPU time (us) while a receiver task waits 200 ms on "
                "an empty queue, 1 io_context thread (parked: checked for "
-               "ringflow, mutex-deque); floor: nothing waiting; target ~0"},
-      {{kBoundColumn, "the window with nothing waiting", Runner::kAsync}}));
+               "ringflow, mutex-deque); floor: nothing waiting; target ~0"}));
 #endif
   return rows;
-}
-
-RunFn AsyncRun(const Scenario& s, const Column& column) {
-  const std::string& c = column.name;
-  if (s.topology == Topology::kWake) {
-    if (c == kBoundColumn) return EventfdWake;
-    return [notifier = c == kRingflowColumn](const RunContext& ctx) {
-      return RingWake(ctx, notifier);
-    };
-  }
-#if RINGFLOW_BENCH_ASYNC
-  if (c == kBoundColumn) return CpuOverWindow;
-  if (c == kChannelColumn) return AsyncColumn<EndWithSentinels<Channel>>(s);
-  if (c == kDequeColumn) return AsyncColumn<EndWithSentinels<MutexDeque>>(s);
-  return AsyncColumn<RingflowQueue>(s);
-#else
-  return nullptr;
-#endif
 }
 
 }  // namespace ringflow::bench

@@ -350,30 +350,56 @@ std::vector<Scenario> BridgeScenarios() {
   for (const int replicas : {1, 3}) {
     for (const bool latency : {false, true}) {
       const std::string r = "R" + std::to_string(replicas);
+      // Paced at a fixed rate, so the warm-up's calibration keeps a run
+      // near kTargetRunSeconds as for the throughput rows.
+      Measure measure = {.unit = "k ev/s"};
+      if (latency) {
+        measure = LatencyMeasure({"p50", "p99"});
+        measure.by_budget = false;
+      }
+      // Each column's run: bare nats.c (with or without message ids), or
+      // ringflow's sink and source (chained or not).
+      auto run = [replicas, latency](bool raw, bool flag) -> RunFn {
+#if RINGFLOW_BENCH_BRIDGE
+        if (raw) {
+          return [replicas, ids = flag, latency](const RunContext& ctx) {
+            return RawBridge(ctx, replicas, ids, latency);
+          };
+        }
+        return [replicas, chained = flag, latency](const RunContext& ctx) {
+          return RingflowBridge(ctx, replicas, chained, latency);
+        };
+#else
+        (void)raw;
+        (void)flag;
+        return nullptr;
+#endif
+      };
       rows.push_back(
           {.name = latency ? "BridgeLatency" + r : "Bridge" + r,
            .family = "Bridge",
-           .topology = latency ? Topology::kBridgeLatency : Topology::kBridge,
+           .topology = Topology::kOwn,
            .events = latency ? 4'000 : 40'000,
            .smoke_events = 200,
            .bound = false,
-           .ringflow = {kRingflowColumn,
-                        "RingBuffer -> JetStreamSink (ids, chained, window "
-                        "256) -> stream -> JetStreamSource -> RingBuffer",
-                        Runner::kBridge},
-           .columns = {{kUnchainedColumn,
-                        "the same with strict_order off: ids, no "
-                        "ExpectLastMsgId chaining (exactly once, but a "
-                        "leader change may reorder the stream)",
-                        Runner::kBridge},
-                       {kRawIdsColumn,
-                        "js_PublishAsync with Nats-Msg-Id, 256 pending; pull "
-                        "consumer, fetch 256, ack each",
-                        Runner::kBridge},
-                       {kRawColumn,
-                        "js_PublishAsync, 256 pending; pull consumer, fetch "
-                        "256, ack each",
-                        Runner::kBridge}},
+           .measure = measure,
+           .ringflow = Own(kRingflowColumn,
+                           "RingBuffer -> JetStreamSink (ids, chained, window "
+                           "256) -> stream -> JetStreamSource -> RingBuffer",
+                           run(/*raw=*/false, /*chained=*/true)),
+           .columns = {Own(kUnchainedColumn,
+                           "the same with strict_order off: ids, no "
+                           "ExpectLastMsgId chaining (exactly once, but a "
+                           "leader change may reorder the stream)",
+                           run(/*raw=*/false, /*chained=*/false)),
+                       Own(kRawIdsColumn,
+                           "js_PublishAsync with Nats-Msg-Id, 256 pending; "
+                           "pull consumer, fetch 256, ack each",
+                           run(/*raw=*/true, /*ids=*/true)),
+                       Own(kRawColumn,
+                           "js_PublishAsync, 256 pending; pull consumer, "
+                           "fetch 256, ack each",
+                           run(/*raw=*/true, /*ids=*/false))},
            .others = "not NATS clients",
            .compare_to = kRawColumn,
            .note = "64-byte events through a " + r +
@@ -385,30 +411,14 @@ std::vector<Scenario> BridgeScenarios() {
                               "publish to the last read") +
                    "; every event's sequence and checksum checked; target "
                    "ringflow >= 0.8x raw nats.c"});
+#if !RINGFLOW_BENCH_BRIDGE
+      rows.back().skip =
+          "built without ringflow::bridge (libnats-dev, "
+          "RINGFLOW_BUILD_BRIDGE)";
+#endif
     }
   }
   return rows;
-}
-
-RunFn BridgeRun(const Scenario& s, const Column& column) {
-#if RINGFLOW_BENCH_BRIDGE
-  const int replicas = s.name.ends_with("R3") ? 3 : 1;
-  const bool latency = s.topology == Topology::kBridgeLatency;
-  if (column.name == kRawColumn || column.name == kRawIdsColumn) {
-    const bool ids = column.name == kRawIdsColumn;
-    return [replicas, ids, latency](const RunContext& ctx) {
-      return RawBridge(ctx, replicas, ids, latency);
-    };
-  }
-  const bool chained = column.name != kUnchainedColumn;
-  return [replicas, chained, latency](const RunContext& ctx) {
-    return RingflowBridge(ctx, replicas, chained, latency);
-  };
-#else
-  (void)s;
-  (void)column;
-  return nullptr;
-#endif
 }
 
 }  // namespace ringflow::bench

@@ -1,5 +1,5 @@
 // bench/byte_bench.cc — the Bytes family (issue 14): ByteRing, variable-length
-// records in process, each column run here (Runner::kBytes).
+// records in and across processes; each row's columns carry their runs.
 //
 //   ByteOneToOne{16,64,256,1024,4096}  1 producer (kSingle: Claim, memcpy,
 //        Commit) -> 1 reader (ReadBatch in place, spinning).
@@ -241,12 +241,17 @@ Metrics MemcpyBytes(const RunContext& ctx, int64_t n) {
   return ByteRates(ctx.events, n, elapsed);
 }
 
-}  // namespace
-
-std::vector<std::string> ByteMetrics(const Scenario& s) {
-  if (s.producers == 1) return {"Mrec/s", "GB/s"};
-  return {"Mrec/s", "GB/s", "claim p50 ns", "claim p99 ns"};
+// Records and bytes per second, and with several producers the claim's
+// p50 and p99.
+Measure ByteMeasure(int producers) {
+  Measure m{.unit = "", .metrics = {"Mrec/s", "GB/s"}, .bound_label = "memcpy"};
+  if (producers > 1) {
+    m.metrics.insert(m.metrics.end(), {"claim p50 ns", "claim p99 ns"});
+  }
+  return m;
 }
+
+}  // namespace
 
 std::vector<Scenario> ByteScenarios() {
   std::vector<Scenario> rows;
@@ -255,25 +260,31 @@ std::vector<Scenario> ByteScenarios() {
     rows.push_back(
         {.name = name + std::to_string(n),
          .family = "Bytes",
-         .topology = Topology::kBytes,
+         .topology = Topology::kOwn,
          .producers = producers,
          .events = std::min<int64_t>(8'000'000, (int64_t{2} << 30) / n),
          .smoke_events = 2000,
          .multiple_of = producers,
          .capacity = kByteCapacity,
          .record_bytes = n,
-         .ringflow = {kRingflowColumn,
-                      producers == 1 ? "ByteRing kSingle: Claim, memcpy, Commit"
-                                     : "ByteRing kMulti: Claim (1 in 64 a "
-                                       "timed TryClaim), memcpy, Commit",
-                      Runner::kBytes},
-         .columns = {{std::string(BoostSpscPeer::kName),
-                      "spsc_queue<char>, length prefix, bulk push/pop" +
-                          std::string(producers > 1 ? ", push under a mutex"
-                                                    : ""),
-                      Runner::kBytes},
-                     {kBoundColumn, "1 thread, same records, no reader",
-                      Runner::kBytes}},
+         .measure = ByteMeasure(producers),
+         .ringflow =
+             Own(kRingflowColumn,
+                 producers == 1 ? "ByteRing kSingle: Claim, memcpy, Commit"
+                                : "ByteRing kMulti: Claim (1 in 64 a timed "
+                                  "TryClaim), memcpy, Commit",
+                 [n, producers](const RunContext& ctx) {
+                   return RingflowBytes(ctx, n, producers);
+                 }),
+         .columns =
+             {Own(std::string(BoostSpscPeer::kName),
+                  "spsc_queue<char>, length prefix, bulk push/pop" +
+                      std::string(producers > 1 ? ", push under a mutex" : ""),
+                  [n, producers](const RunContext& ctx) {
+                    return BoostBytes(ctx, n, producers);
+                  }),
+              Own(kBoundColumn, "1 thread, same records, no reader",
+                  [n](const RunContext& ctx) { return MemcpyBytes(ctx, n); })},
          .others = "no byte-record API (boost-spsc: spsc_queue<char> framing)",
          .note = std::to_string(n) +
                  "-byte records, 1 MiB ring; length, both 8-byte stamps, "
@@ -287,22 +298,22 @@ std::vector<Scenario> ByteScenarios() {
   for (int64_t n : {16, 64, 256, 1024, 4096}) row(1, n);
   for (int64_t n : {64, 256}) row(2, n);
   // Across processes: the reader in a child process.
-  const std::string iceoryx_skip = IceoryxSkipReason();
   for (int64_t n : {64, 1024}) {
     Scenario s{
         .name = std::string(kSharedBytePrefix) + std::to_string(n),
         .family = "Bytes",
-        .topology = Topology::kBytes,
+        .topology = Topology::kOwn,
         .events = n <= 64 ? 4'000'000 : 1'000'000,
         .smoke_events = 2000,
         .capacity = kByteCapacity,
         .record_bytes = n,
         .bound = false,
-        .ringflow = {kRingflowColumn,
-                     "shm::SharedByteRing kSingle: Claim, memcpy, Commit; "
-                     "shm::SharedByteReader ReadBatch in a child process",
-                     Runner::kBytes},
-        .peers = {kMessageQueueColumn},
+        .measure = ByteMeasure(1),
+        .ringflow = Own(kRingflowColumn,
+                        "shm::SharedByteRing kSingle: Claim, memcpy, Commit; "
+                        "shm::SharedByteReader ReadBatch in a child process",
+                        SharedByteRun(n)),
+        .peers = PeersWith([](const PeerApi& p) { return p.shm_bytes; }),
         .peer_detail = "",
         .others = "in process only",
         .note = std::to_string(n) +
@@ -315,31 +326,9 @@ std::vector<Scenario> ByteScenarios() {
                 "sum and a word of every 64-byte line; targets ringflow >= "
                 "2x the best peer and >= 0.9x ByteOneToOne" +
                 std::to_string(n)};
-    if (iceoryx_skip.empty()) {
-      s.peers.push_back(kIceoryxColumn);
-    } else {
-      s.not_applicable[kIceoryxColumn] = iceoryx_skip;
-    }
     rows.push_back(std::move(s));
   }
   return rows;
-}
-
-RunFn ByteRun(const Scenario& s, const Column& column) {
-  const int64_t n = s.record_bytes;
-  const int producers = s.producers;
-  if (s.name.starts_with(kSharedBytePrefix)) return SharedByteRun(n);
-  if (column.name == kBoundColumn) {
-    return [n](const RunContext& ctx) { return MemcpyBytes(ctx, n); };
-  }
-  if (column.name == BoostSpscPeer::kName) {
-    return [n, producers](const RunContext& ctx) {
-      return BoostBytes(ctx, n, producers);
-    };
-  }
-  return [n, producers](const RunContext& ctx) {
-    return RingflowBytes(ctx, n, producers);
-  };
 }
 
 }  // namespace ringflow::bench

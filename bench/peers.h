@@ -14,6 +14,8 @@
 //   static constexpr bool kSpsc;               // one producer, one consumer
 //   static constexpr bool kProducerFifo;       // each producer's values
 //                                              // come out in its order
+//   static constexpr bool kLockFree;           // false: the lock-based
+//                                              // reference (mutex)
 //   P(int64_t capacity, int producers);
 //   P::Producer MakeProducer();  P::Consumer MakeConsumer();
 // A Producer has TryPush(v) (false when full) and, where the library has

@@ -107,12 +107,8 @@ inline RunFn RingflowRun(const Scenario& s, const RingflowSetup& setup) {
     case Topology::kPingPong:
       if (!plain || multi) return nullptr;
       return [wait](const RunContext& c) { return RingflowPingPong(c, wait); };
-    case Topology::kWake:
-    case Topology::kIdleCpu:
-    case Topology::kBytes:
-    case Topology::kBridge:
-    case Topology::kBridgeLatency:
-      return nullptr;  // the Async, Bytes and Bridge families' own kinds
+    case Topology::kOwn:
+      return nullptr;  // a family's own shape: its columns carry their runs
   }
   return nullptr;
 }

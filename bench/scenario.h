@@ -1,23 +1,34 @@
 // bench/scenario.h
 //
-// A topology scenario as data: its shape (a Topology with its producers,
-// consumers and batch), its sizes, and the columns of its table row
-// (ringflow in one or more setups, the peers by name, the bound). What a
-// scenario verifies follows from its Topology (each kind below names its
-// check): every implementation of a kind verifies that check and fails
-// loudly when it does not hold.
+// A scenario as data: its shape (a Topology with its producers, consumers
+// and batch), its sizes, what it measures (Measure), and the columns of
+// its table row (ringflow in one or more setups, the peers, the bound).
+// What a scenario verifies follows from its Topology (each kind below
+// names its check; topology.h's Verify functions are those checks, and
+// every implementation of a kind calls them), or, for a family's own shape
+// (kOwn), from that family's file. A run whose check does not hold fails
+// the process loudly.
 //
-// Who implements what, each kind once:
-//   scenarios.cc           the registry: every scenario, one entry each
+// Who implements what, each once:
+//   scenarios.cc           the registry: every LMAX-shaped scenario, one
+//                          entry each, and the list of families
 //   ringflow_topologies.*  ringflow (RingflowRun), every kind
 //   shared_topologies.*    ringflow over shared memory (SharedRun),
-//                          kOneToOne with a batch of 1
-//   peer_topologies.h      any peer adapter (PeerRun<P>), the kinds that
-//                          adapter's API supports; peers.cc lists the peers
-//   async_bench.cc         the Async family (AsyncScenarios, AsyncRun):
-//                          its own kinds and every column of its rows
-//   byte_bench.cc          the Bytes family (ByteRing), the same way
+//                          kOneToOne with a batch of 1 and kPingPong
+//   sharded_topologies.*   the ShardedRing and ShardedQueue columns
+//   peer_topologies.h      any peer adapter (MakePeerRun<P>), the kinds that
+//                          adapter's API offers; peers.cc lists the peers
+//                          with what each offers (PeerApi), and a scenario
+//                          picks its peers by that (PeersWith)
+//   async_bench.cc, byte_bench.cc, bridge_bench.cc
+//                          a family each: its scenarios, whose columns
+//                          carry their runs (Runner::kOwn)
 //   topology_bench.cc      the bounds, and the run loop over the columns
+//
+// Adding a scenario of an existing kind is one entry in scenarios.cc;
+// adding a peer is one adapter header under peers/ and one line in
+// peers.cc; adding a family is one file with its scenarios and one line in
+// AllScenarios.
 //
 // Thread-safety: plain values, built and read by the scenario thread.
 
@@ -73,23 +84,9 @@ enum class Topology : uint8_t {
   // ns. Checks that every pong carries its ping's value and that every
   // round trip was timed.
   kPingPong,
-  // Async family only (async_bench.cc). One event at a time to a consumer
-  // asleep before each; publish -> handler {p50, p99} ns, every event
-  // handled once and in order.
-  kWake,
-  // Async family only: process CPU time (us) of a consumer waiting on an
-  // empty queue for budget_ms; the one item sent afterwards is received.
-  kIdleCpu,
-  // Bytes family only (byte_bench.cc): `producers` producers -> 1 reader,
-  // records of record_bytes; {M records/s, GB/s} (+ claim p50/p99 ns with
-  // 2 producers). Checks each record's length, stamps, order and sum.
-  kBytes,
-  // Bridge family only (bridge_bench.cc): events through a NATS JetStream
-  // stream; {k events/s} all at once, or {p50, p99} ns publish-to-read at
-  // a fixed rate. Checks each event's sequence (in order, once) and
-  // checksum.
-  kBridge,
-  kBridgeLatency,
+  // A family's own shape (Async, Bytes, Bridge): every column carries its
+  // run (Column::run), and the family's file says what that run checks.
+  kOwn,
 };
 
 // Which API reads a ringflow ring (kOneToOne with a batch of 1 only; every
@@ -112,7 +109,7 @@ struct RingflowSetup {
   int backoff_pauses = kDefaultBackoff;
 };
 
-// Who runs a column.
+// Who runs a column: one implementation of each Topology per runner.
 enum class Runner : uint8_t {
   kRingflow,            // RingflowRun with the column's `ringflow` setup
   kSharedCrossProcess,  // SharedRun: the consumer in a child process
@@ -121,10 +118,12 @@ enum class Runner : uint8_t {
   kBound,               // ceiling (k = batch), or floor for kPingPong
   kShardedRing,   // ShardedRing + ShardedEventProcessor (sharded_topologies)
   kShardedQueue,  // ShardedQueue through the peers' run code
-  kAsync,         // AsyncRun (async_bench.cc): any column, the bound too
-  kBytes,         // ByteRun (byte_bench.cc): any column, the bound too
-  kBridge,        // BridgeRun (bridge_bench.cc): any column
+  kOwn,           // Column::run: a family's column (Topology::kOwn)
 };
+
+// One timed, verified run of a column (a Fail() ends the process when its
+// check does not hold).
+using RunFn = std::function<Metrics(const RunContext&)>;
 
 // One column of a scenario's row.
 struct Column {
@@ -134,7 +133,29 @@ struct Column {
   Runner runner = Runner::kRingflow;
   RingflowSetup ringflow;        // kRingflow
   int bound_backoff_pauses = 0;  // kBound: the raw ring consumer's backoff
+  RunFn run;                     // kOwn
 };
+
+// What a row measures, and how the run loop treats its runs.
+struct Measure {
+  std::string unit = "M ev/s";
+  std::vector<std::string> metrics = {"throughput"};
+  bool higher_is_better = true;
+  // Each run stops at its time budget (Scenario::budget_ms), not after a
+  // number of events: the warm-up does not calibrate its events.
+  bool by_budget = false;
+  std::string bound_label;  // empty: "ceil k=<batch>"
+};
+
+// Round-trip or wake-up latencies in ns, each run within its time budget.
+inline Measure LatencyMeasure(std::vector<std::string> metrics = {"p50", "p99",
+                                                                  "p99.9"}) {
+  return {.unit = "ns",
+          .metrics = std::move(metrics),
+          .higher_is_better = false,
+          .by_budget = true,
+          .bound_label = "floor"};
+}
 
 // One scenario: a row of the table (a row per metric for kPingPong).
 struct Scenario {
@@ -153,7 +174,8 @@ struct Scenario {
   int64_t smoke_events = 0;  // --smoke
   int64_t multiple_of = 1;   // events rounded down to a multiple of this
   int64_t capacity = kDefaultCapacity;  // --capacity replaces the default
-  int64_t record_bytes = 0;             // kBytes: payload bytes per record
+  int64_t record_bytes = 0;             // Bytes family: payload bytes per
+                                        // record (> 0: a byte-record row)
   int rep_factor = 1;                   // repetitions = --reps x this
   int64_t budget_ms = 0;                // kPingPong: time limit per run
   int64_t smoke_budget_ms = 0;          // the same with --smoke
@@ -162,6 +184,10 @@ struct Scenario {
   bool opt_in = false;
   int threads = 0;    // Async family: threads running the io_context
   bool bound = true;  // false: the row has no bound column
+  Measure measure;    // throughput in M ev/s unless the scenario says
+  // Why this build cannot measure the row (its table line says so instead);
+  // empty: measured.
+  std::string skip;
 
   // The row, in this order: `ringflow`, the `peers` (each with
   // `peer_detail`), `columns`, then the bound unless `columns` places it.
@@ -190,26 +216,44 @@ inline Column Bound() {
 // Every scenario, in table order (scenarios.cc).
 std::vector<Scenario> AllScenarios();
 
-// One timed, verified run of a column (a Fail() ends the process when its
-// check does not hold).
-using RunFn = std::function<Metrics(const RunContext&)>;
+// What a peer's API offers (peers.cc fills it in, from each in-process
+// adapter's traits, peers.h): a scenario picks its peer columns by it.
+struct PeerApi {
+  bool in_process = false;  // its queues live in this process
+  bool spsc = false;        // one producer and one consumer per queue
+  bool bulk = false;        // bulk push and pop
+  bool blocking = false;    // a blocking wait (the Blocking PingPongs)
+  bool lock_free = false;   // false: a lock-based reference
+  bool shm_events = false;  // int64_t across processes: SharedOneToOne and
+                            // SharedPingPong
+  bool shm_bytes = false;   // byte records across processes:
+                            // SharedByteOneToOne
+};
+// The peer columns whose API `offers` accepts, in column order.
+std::vector<std::string> PeersWith(bool (*offers)(const PeerApi&));
+// What peer `column` offers; empty when there is no such peer.
+std::optional<PeerApi> PeerApiOf(std::string_view column);
+// Why peer `column` cannot run on this machine (iceoryx without RouDi),
+// or empty.
+std::string PeerUnavailable(std::string_view column);
 
-// The Async family (async_bench.cc): NotifierWake, and the AsyncQueue rows
-// when the bench is built with ringflow::async (RINGFLOW_BENCH_ASYNC).
+// The families whose columns carry their own runs (Topology::kOwn), each
+// in its own file: Async (async_bench.cc: NotifierWake, and the AsyncQueue
+// rows when the bench is built with ringflow::async, RINGFLOW_BENCH_ASYNC),
+// Bytes (byte_bench.cc: ByteRing rows in and across processes), Bridge
+// (bridge_bench.cc: rings through NATS JetStream against bare nats.c, when
+// built with ringflow::bridge, RINGFLOW_BENCH_BRIDGE; otherwise its columns
+// are n/a). A new family is one such file and one line in AllScenarios.
 std::vector<Scenario> AsyncScenarios();
-// The run of `column` in an Async-family row (Runner::kAsync).
-RunFn AsyncRun(const Scenario& s, const Column& column);
-
-// The Bytes family (byte_bench.cc): ByteRing rows, their metrics, and the
-// run of a column (Runner::kBytes).
 std::vector<Scenario> ByteScenarios();
-std::vector<std::string> ByteMetrics(const Scenario& s);
-RunFn ByteRun(const Scenario& s, const Column& column);
-// The Bridge family (bridge_bench.cc): rings through NATS JetStream
-// against bare nats.c, when the bench is built with ringflow::bridge
-// (RINGFLOW_BENCH_BRIDGE); otherwise its columns are n/a.
 std::vector<Scenario> BridgeScenarios();
-RunFn BridgeRun(const Scenario& s, const Column& column);
+// A column that runs `run` (Runner::kOwn).
+inline Column Own(std::string name, std::string detail, RunFn run) {
+  return {.name = std::move(name),
+          .detail = std::move(detail),
+          .runner = Runner::kOwn,
+          .run = std::move(run)};
+}
 // The cross-process rows of the Bytes family: SharedByteOneToOne<n>.
 inline constexpr char kSharedBytePrefix[] = "SharedByteOneToOne";
 // ringflow's run of SharedByteOneToOne<n> (shared_byte_bench.cc), and its

@@ -18,35 +18,27 @@
 namespace ringflow::bench {
 namespace {
 
-// The cross-process peers: columns of SharedOneToOne and SharedPingPong
-// only (their runs start child processes).
-bool CrossProcessPeer(const std::string& column) {
-  return column == kBoostShmColumn || column == kIceoryxColumn ||
-         column == kMessageQueueColumn;
-}
-constexpr const char* kCrossProcessOnly =
-    "a cross-process peer: SharedOneToOne and SharedPingPong only";
-constexpr const char* kCrossProcessBytesOnly =
-    "a cross-process byte-record peer: SharedByteOneToOne only";
+// Peer columns by what their APIs offer (PeerApi).
+bool InProcess(const PeerApi& p) { return p.in_process; }
+bool Spsc(const PeerApi& p) { return p.in_process && p.spsc; }
+bool Bulk(const PeerApi& p) { return p.in_process && p.bulk; }
+bool Blocking(const PeerApi& p) { return p.in_process && p.blocking; }
+// One queue per edge of a graph: the SPSC queues, and the lock-based
+// reference.
+bool Edge(const PeerApi& p) { return p.in_process && (p.spsc || !p.lock_free); }
+bool Mpmc(const PeerApi& p) { return p.in_process && !p.spsc; }
+bool LockFreeMpmc(const PeerApi& p) { return Mpmc(p) && p.lock_free; }
+bool ShmEvents(const PeerApi& p) { return p.shm_events; }
+bool ShmEventsBlocking(const PeerApi& p) { return p.shm_events && p.blocking; }
 
-// Every in-process peer column (PeerColumns without the cross-process
-// ones).
-std::vector<std::string> InProcessPeers() {
-  std::vector<std::string> peers = PeerColumns();
-  std::erase_if(peers, CrossProcessPeer);
-  return peers;
-}
-
-// Peer columns (PeerColumns) by the queues' shapes.
-std::vector<std::string> SpscPeers() {
-  return {"aq-spsc", "rwq", "boost-spsc"};
-}
-// The SPSC peers and the mutex: one queue per edge of a graph.
-std::vector<std::string> EdgePeers() {
-  return {"aq-spsc", "rwq", "boost-spsc", "mutex"};
-}
-std::vector<std::string> MpmcPeers() {
-  return {"aq-mpmc", "mc-cq", "boost-q", "mutex"};
+// Why a cross-process peer is n/a in the other rows.
+std::string CrossProcessOnly(const PeerApi& p) {
+  if (p.shm_events && p.shm_bytes)
+    return "a cross-process peer: Shared rows only";
+  if (p.shm_events) {
+    return "a cross-process peer: SharedOneToOne and SharedPingPong only";
+  }
+  return "a cross-process byte-record peer: SharedByteOneToOne only";
 }
 
 constexpr const char* kNoBulk = "no bulk push/pop API";
@@ -85,7 +77,7 @@ Scenario OneToOneBatch(int64_t k) {
           .events = kBaseEvents,
           .smoke_events = 6400,
           .ringflow = Ringflow("PublishEvents(k), BatchEventProcessor"),
-          .peers = {"mc-cq", "boost-spsc", "mutex"},
+          .peers = PeersWith(Bulk),
           .peer_detail = "bulk push of k, bulk pop",
           .others = kNoBulk,
           .note = "ringflow: PublishEvents(" + ks + "); peers: bulk push of " +
@@ -99,7 +91,7 @@ Scenario OneToOnePoller(bool lease) {
           .ringflow =
               Ringflow(lease ? "EventPoller::TryLeaseBatch" : "Poll",
                        {.reader = lease ? Reader::kLeaseBatch : Reader::kPoll}),
-          .peers = SpscPeers(),
+          .peers = PeersWith(Spsc),
           .peer_detail = "one push / one pop per event",
           .others =
               "measured in OneToOne (same shape); the SPSC peers "
@@ -114,24 +106,23 @@ Scenario OneToOnePoller(bool lease) {
 }
 
 Scenario PingPong(bool blocking) {
-  Scenario s{
-      .name = blocking ? "PingPongBlocking" : "PingPongBusySpin",
-      .family = "PingPong",
-      .topology = Topology::kPingPong,
-      .wait =
-          blocking ? WaitStrategyKind::kBlocking : WaitStrategyKind::kBusySpin,
-      .events = blocking ? 100'000 : 1'000'000,
-      .smoke_events = blocking ? 500 : 2000,
-      .capacity = 1024,  // LMAX PingPong
-      .budget_ms = 500,
-      .smoke_budget_ms = 100,
-      .ringflow =
-          Ringflow(blocking ? "two rings, kBlocking" : "two rings, kBusySpin"),
-      .peers = blocking ? std::vector<std::string>{"rwq", "mc-cq", "mutex"}
-                        : InProcessPeers(),
-      .peer_detail =
-          blocking ? "two queues, blocking pop" : "two queues, spinning pop",
-      .others = "no blocking wait"};
+  Scenario s{.name = blocking ? "PingPongBlocking" : "PingPongBusySpin",
+             .family = "PingPong",
+             .topology = Topology::kPingPong,
+             .wait = blocking ? WaitStrategyKind::kBlocking
+                              : WaitStrategyKind::kBusySpin,
+             .events = blocking ? 100'000 : 1'000'000,
+             .smoke_events = blocking ? 500 : 2000,
+             .capacity = 1024,  // LMAX PingPong
+             .budget_ms = 500,
+             .smoke_budget_ms = 100,
+             .measure = LatencyMeasure(),
+             .ringflow = Ringflow(blocking ? "two rings, kBlocking"
+                                           : "two rings, kBusySpin"),
+             .peers = PeersWith(blocking ? Blocking : InProcess),
+             .peer_detail = blocking ? "two queues, blocking pop"
+                                     : "two queues, spinning pop",
+             .others = "no blocking wait"};
   s.note = "round trip between two rings of " + std::to_string(s.capacity) +
            " (" +
            (blocking ? "ringflow kBlocking; peers with a blocking wait"
@@ -145,8 +136,7 @@ Scenario PingPong(bool blocking) {
 
 // PingPong across two processes: ringflow over two SharedRings, and the
 // cross-process peers (boost-shm busy spin only: it has no blocking wait).
-// `iceoryx_skip`: why the iceoryx column is skipped (empty: it runs).
-Scenario SharedPingPong(bool blocking, const std::string& iceoryx_skip) {
+Scenario SharedPingPong(bool blocking) {
   Scenario s{
       .name = blocking ? "SharedPingPongBlocking" : "SharedPingPongBusySpin",
       .family = "SharedPingPong",
@@ -159,27 +149,23 @@ Scenario SharedPingPong(bool blocking, const std::string& iceoryx_skip) {
       .capacity = 1024,  // as PingPong
       .budget_ms = 500,
       .smoke_budget_ms = 100,
+      .measure = LatencyMeasure(),
       .ringflow = {kRingflowColumn,
                    blocking ? "two SharedRings, kBlocking, ponger in a child "
                               "process"
                             : "two SharedRings, kBusySpin, ponger in a child "
                               "process",
                    Runner::kSharedCrossProcess},
+      .peers = PeersWith(blocking ? ShmEventsBlocking : ShmEvents),
       .peer_detail = blocking ? "pinger and ponger in two child processes, "
                                 "each waiting in a WaitSet"
                               : "ponger in a child process (iceoryx: pinger "
                                 "too), spinning",
-      .others = "in-process queues: measured in PingPong"};
-  if (!blocking) s.peers.push_back(kBoostShmColumn);
+      .others = "in-process queues: measured in PingPong",
+      .compare_to = kIceoryxColumn};
   if (blocking) {
     s.not_applicable[kBoostShmColumn] =
         "a raw lock-free ring has no blocking wait";
-  }
-  if (iceoryx_skip.empty()) {
-    s.peers.push_back(kIceoryxColumn);
-    s.compare_to = kIceoryxColumn;
-  } else {
-    s.not_applicable[kIceoryxColumn] = iceoryx_skip;
   }
   s.note =
       "round trip between two processes over two rings of " +
@@ -198,8 +184,8 @@ Scenario SharedPingPong(bool blocking, const std::string& iceoryx_skip) {
       "(BLOCK_PRODUCER); every pong checked against its ping; each run stops "
       "after " +
       std::to_string(s.events) + " round trips or " +
-      std::to_string(s.budget_ms) + " ms" +
-      (iceoryx_skip.empty() ? "; ratio against iceoryx (target <= 0.5)" : "");
+      std::to_string(s.budget_ms) +
+      " ms; ratio against iceoryx (target <= 0.5)";
   return s;
 }
 
@@ -228,7 +214,7 @@ Scenario Scaling(int producers, int consumers) {
       "ring, PublishEvent), ";
   const std::string threads = ThreadsOnCpus(producers + consumers);
   const std::string lock_free_only =
-      "Scaling runs the lock-free MPMC peers only; this one is measured in "
+      "Scaling runs the lock-free MPMC peers only; the mutex is measured in "
       "ThreeToOne and WorkerPool";
   return {.name = "ScalingP" + std::to_string(producers) + "C" +
                   std::to_string(consumers),
@@ -244,13 +230,12 @@ Scenario Scaling(int producers, int consumers) {
               pool ? "kMulti ring, WorkerPool of " + std::to_string(consumers)
                    : "kMulti ring, BatchEventProcessor",
               {.producer_type = ProducerType::kMulti}),
-          .peers = {"aq-mpmc", "mc-cq"},
+          .peers = PeersWith(LockFreeMpmc),
           .peer_detail = "MPMC queue, " + Count(producers, "producer") + ", " +
                          Count(consumers, "consumer"),
           .columns = {Sharded(pool, producers, consumers)},
           .others = kNeedsMpmc,
-          .not_applicable = {{"boost-q", lock_free_only},
-                             {"mutex", lock_free_only}},
+          .not_applicable = {{"mutex", lock_free_only}},
           .note = pool
                       ? publishing + std::to_string(consumers) +
                             " competing consumers (" + threads +
@@ -353,17 +338,7 @@ Scenario QueueScenario(int64_t batch, int producers, int consumers) {
 
 std::vector<Scenario> AllScenarios() {
   const std::string spin2 = "2 threads, busy spin";
-  // Why the iceoryx column cannot run here (empty: it runs).
-  const std::string iceoryx_skip = IceoryxSkipReason();
   const std::string yield4 = ThreadsOnCpus(4);
-  // SharedOneToOne's cross-process peers.
-  std::vector<std::string> shared_peers = {kBoostShmColumn};
-  std::map<std::string, std::string> shared_not_applicable;
-  if (iceoryx_skip.empty()) {
-    shared_peers.push_back(kIceoryxColumn);
-  } else {
-    shared_not_applicable[kIceoryxColumn] = iceoryx_skip;
-  }
   // SharedOneToOne's other ringflow setups (notes, JSON, plot).
   const std::string in_process_one_to_one = "in-process OneToOne";
   const std::string in_process_shared_ring = "in-process SharedRing";
@@ -373,7 +348,7 @@ std::vector<Scenario> AllScenarios() {
        .events = kBaseEvents,
        .smoke_events = 5000,
        .ringflow = Ringflow("PublishEvent, BatchEventProcessor"),
-       .peers = InProcessPeers(),
+       .peers = PeersWith(InProcess),
        .peer_detail = "one push / one pop per event",
        // Two more references, in the summary below the table: the stream
        // backoff's effect, and the raw ring given the same backoff.
@@ -399,7 +374,7 @@ std::vector<Scenario> AllScenarios() {
        .events = kBaseEvents / 4,
        .smoke_events = 3000,
        .ringflow = Ringflow("3 BatchEventProcessors on one ring"),
-       .peers = EdgePeers(),
+       .peers = PeersWith(Edge),
        .peer_detail = "one queue per consumer",
        .others = kSpscShape,
        .note = "every consumer sees every event (" + yield4 +
@@ -410,7 +385,7 @@ std::vector<Scenario> AllScenarios() {
        .events = kBaseEvents / 4,
        .smoke_events = 3000,
        .ringflow = Ringflow("3 dependent BatchEventProcessors"),
-       .peers = EdgePeers(),
+       .peers = PeersWith(Edge),
        .peer_detail = "a queue per edge",
        .others = kSpscShape,
        .note = "stage1 +1 -> stage2 +1 -> sum (" + yield4 +
@@ -421,7 +396,7 @@ std::vector<Scenario> AllScenarios() {
        .events = kBaseEvents / 4,
        .smoke_events = 3000,
        .ringflow = Ringflow("fizz, buzz -> fizzbuzz processors"),
-       .peers = EdgePeers(),
+       .peers = PeersWith(Edge),
        .peer_detail = "a queue per edge",
        .others = kSpscShape,
        .note = "fizz, buzz in parallel -> fizzbuzz count (" + yield4 +
@@ -435,7 +410,7 @@ std::vector<Scenario> AllScenarios() {
        .multiple_of = kProducers,
        .ringflow = Ringflow("kMulti ring, BatchEventProcessor",
                             {.producer_type = ProducerType::kMulti}),
-       .peers = MpmcPeers(),
+       .peers = PeersWith(Mpmc),
        .peer_detail = "MPMC queue, 3 producers",
        .others = kNeedsMpmc,
        .note = "3 producers, 1 consumer (" + yield4 +
@@ -449,7 +424,7 @@ std::vector<Scenario> AllScenarios() {
        .events = kBaseEvents / 4,
        .smoke_events = 3000,
        .ringflow = Ringflow("WorkerPool, 3 WorkProcessors"),
-       .peers = MpmcPeers(),
+       .peers = PeersWith(Mpmc),
        .peer_detail = "MPMC queue, 3 consumers",
        .others = kNeedsMpmc,
        .note = "1 producer, 3 competing consumers (" + yield4 +
@@ -475,7 +450,7 @@ std::vector<Scenario> AllScenarios() {
        .ringflow = {kRingflowColumn,
                     "SharedRing -> SharedConsumer in another process",
                     Runner::kSharedCrossProcess},
-       .peers = shared_peers,
+       .peers = PeersWith(ShmEvents),
        .peer_detail = "producer here (iceoryx: in a child process too), "
                       "consumer in a child process, spinning",
        .columns = {Column{in_process_one_to_one,
@@ -484,7 +459,6 @@ std::vector<Scenario> AllScenarios() {
                     "SharedRing -> SharedConsumer, both in this process",
                     Runner::kSharedInProcess}},
        .others = "in-process queues: measured in OneToOne",
-       .not_applicable = shared_not_applicable,
        .compare_to = in_process_one_to_one,
        .note = "OneToOne across two processes (ringflow column): "
                "shm::SharedRing (kSingle, kBusySpin, counters on), "
@@ -514,8 +488,8 @@ std::vector<Scenario> AllScenarios() {
                "starts per scenario), timed from the publisher's first loan; "
                "every peer's count, sum and first value checked (target "
                "ringflow >= 3x iceoryx)"},
-      SharedPingPong(/*blocking=*/false, iceoryx_skip),
-      SharedPingPong(/*blocking=*/true, iceoryx_skip),
+      SharedPingPong(/*blocking=*/false),
+      SharedPingPong(/*blocking=*/true),
       ShardedScenario(1),
       ShardedScenario(kProducers),
       QueueScenario(1, 1, 1),
@@ -530,16 +504,28 @@ std::vector<Scenario> AllScenarios() {
       all.push_back(Scaling(producers, consumers));
     }
   }
+  // Why a peer cannot run on this machine, asked once per peer.
+  std::map<std::string, std::string> unavailable;
+  for (const std::string& column : PeerColumns()) {
+    unavailable[column] = PeerUnavailable(column);
+  }
   for (Scenario& s : all) {
     if (s.family.empty()) s.family = s.name;
-    // The in-process scenarios: the cross-process columns are n/a (the
-    // reason given by name, not the scenario's `others`).
+    // A peer that cannot run here is n/a, saying why.
+    std::erase_if(s.peers, [&](const std::string& column) {
+      const std::string& why = unavailable[column];
+      if (why.empty()) return false;
+      s.not_applicable[column] = why;
+      if (s.compare_to == column) s.compare_to.clear();
+      return true;
+    });
+    // The cross-process peers outside their rows: n/a by name, with why
+    // (not the scenario's `others`).
     for (const std::string& column : PeerColumns()) {
-      if (CrossProcessPeer(column) &&
+      const std::optional<PeerApi> api = PeerApiOf(column);
+      if (!api->in_process &&
           std::ranges::find(s.peers, column) == s.peers.end()) {
-        s.not_applicable.emplace(column, column == kMessageQueueColumn
-                                             ? kCrossProcessBytesOnly
-                                             : kCrossProcessOnly);
+        s.not_applicable.emplace(column, CrossProcessOnly(*api));
       }
     }
   }

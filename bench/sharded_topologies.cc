@@ -156,8 +156,7 @@ Metrics RunShardedManyToOne(const RunContext& ctx, int producers) {
     Check(ctx, !refused[static_cast<size_t>(p)],
           "the ring refused producer " + std::to_string(p) + " a claim");
   }
-  CheckEqual(ctx, sink.out_of_order(), 0, "events out of producer order");
-  CheckEqual(ctx, sink.sum(), SumBelow(n), "sum");
+  VerifyManyToOne(ctx, sink.out_of_order(), sink.sum());
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
 }
 

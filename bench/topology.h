@@ -1,10 +1,12 @@
 // bench/topology.h
 //
-// What the topology runs of ringflow (ringflow_topologies.cc) and of its
-// peers (peer_topologies.h) share: the result type, the shape constants,
-// the checks that end the process on a wrong result, thread spawning with
+// What the topology runs of ringflow (ringflow_topologies.cc), of its
+// peers (peer_topologies.h) and of the sharded columns share: the result
+// type, the shape constants, what each Topology checks (the Verify
+// functions: one per kind, called by every implementation of that kind, so
+// that every column of a row passes the same test), thread spawning with
 // optional pinning, the wait mode for a thread count, and the many-to-one
-// sink of ThreeToOne and Scaling (the same order check for everyone).
+// sink of ThreeToOne and Scaling.
 //
 // Thread-safety: stateless helpers; a sink belongs to its consumer thread.
 
@@ -13,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -45,6 +48,67 @@ inline void CheckEqual(const RunContext& ctx, int64_t got, int64_t want,
   Check(ctx, got == want,
         what + " is " + std::to_string(got) + ", expected " +
             std::to_string(want));
+}
+
+// ---- what each Topology checks (scenario.h) -------------------------------
+// ctx.events is N; the events are the values 0..N-1.
+
+// kOneToOne: the consumer's sum.
+inline void VerifyOneToOne(const RunContext& ctx, int64_t sum) {
+  CheckEqual(ctx, sum, SumBelow(ctx.events), "sum");
+}
+
+// kOneToThreeMulticast: every consumer's sum.
+inline void VerifyMulticast(const RunContext& ctx,
+                            std::span<const int64_t> sums) {
+  for (size_t c = 0; c < sums.size(); ++c) {
+    CheckEqual(ctx, sums[c], SumBelow(ctx.events),
+               "consumer " + std::to_string(c) + " sum");
+  }
+}
+
+// kOneToThreePipeline: how many events the sink saw with another value
+// than event + 2, and its sum.
+inline void VerifyPipeline(const RunContext& ctx, int64_t wrong, int64_t sum) {
+  CheckEqual(ctx, wrong, 0, "events not passed through both stages");
+  CheckEqual(ctx, sum, SumBelow(ctx.events) + 2 * ctx.events, "sum");
+}
+
+// kOneToThreeDiamond: events whose value at the join was wrong, and the
+// fizzbuzz count (multiples of 15 below N).
+inline void VerifyDiamond(const RunContext& ctx, int64_t wrong,
+                          int64_t fizzbuzz) {
+  CheckEqual(ctx, wrong, 0, "events with the wrong value");
+  CheckEqual(ctx, fizzbuzz, (ctx.events + 14) / 15, "fizzbuzz count");
+}
+
+// kPingPong: round trips sent and received (at least one), each timed,
+// every pong carrying its ping's value.
+inline void VerifyPingPong(const RunContext& ctx, int64_t sent,
+                           int64_t received, int64_t timed, int64_t wrong) {
+  Check(ctx, received >= 1, "no round trip");
+  CheckEqual(ctx, received, sent, "pongs received");
+  CheckEqual(ctx, timed, received, "round trips timed");
+  CheckEqual(ctx, wrong, 0, "pongs with the wrong value");
+}
+
+// kManyToOne: events that came out of their producer's order (unless the
+// implementation does not keep it, `producer_fifo` false), and the sum.
+inline void VerifyManyToOne(const RunContext& ctx, int64_t out_of_order,
+                            int64_t sum, bool producer_fifo = true) {
+  if (producer_fifo) {
+    CheckEqual(ctx, out_of_order, 0, "events out of producer order");
+  }
+  CheckEqual(ctx, sum, SumBelow(ctx.events), "sum");
+}
+
+// kManyToWorkers: the events handled by all consumers together, and that
+// each was handled exactly once (`seen`: one bitmap per consumer).
+inline void VerifyWorkers(const RunContext& ctx, int64_t handled,
+                          const std::vector<SeenBitmap>& seen) {
+  CheckEqual(ctx, handled, ctx.events, "events handled");
+  const std::string problem = CheckExactlyOnce(seen, ctx.events);
+  Check(ctx, problem.empty(), problem);
 }
 
 // A thread pinned (with --pin) to slot `index` of `threads`.

@@ -54,13 +54,9 @@
 // Internal (not in --help): --shared_consumer=RING --events=N [--pin] runs
 // this binary as SharedOneToOne's consumer process (shared_topologies.h).
 //
-// Layout: scenario.h describes a scenario as data and scenarios.cc lists
-// them; this file holds the flags, the bounds' runs and the run loop over a
-// scenario's columns; ringflow_topologies.cc, shared_topologies.cc and
-// peer_topologies.h implement each topology once (peers.h adapts each peer
-// queue, peers.cc lists them), async_bench.cc the Async family, bounds.h
-// the ceiling and floor, harness.h and topology.h what they share,
-// report.{h,cc} the table, JSON and plot.
+// Layout: scenario.h describes a scenario as data and says which file
+// implements what; scenarios.cc lists the scenarios; this file holds the
+// flags, the bounds' runs and the run loop over a scenario's columns.
 
 #include <algorithm>
 #include <array>
@@ -99,14 +95,14 @@ constexpr double kTargetRunSeconds = 0.25;
 
 Metrics Ceiling(const RunContext& ctx, int64_t k, int backoff_pauses) {
   const RawRingResult r = RawRingThroughput(ctx, k, backoff_pauses);
-  CheckEqual(ctx, r.sum, SumBelow(ctx.events), "sum");
+  VerifyOneToOne(ctx, r.sum);
   return {MegaEventsPerSecond(ctx.events, r.elapsed_ns)};
 }
 
 Metrics Floor(const RunContext& ctx) {
   const RttResult r = AtomicPingPongRtt(ctx);
-  Check(ctx, r.round_trips >= 1, "no round trip");
-  CheckEqual(ctx, r.histogram.count(), r.round_trips, "round trips timed");
+  // Each ping waits for its pong; the atomics carry no value to compare.
+  VerifyPingPong(ctx, r.round_trips, r.round_trips, r.histogram.count(), 0);
   return Percentiles(r.histogram);
 }
 
@@ -132,12 +128,8 @@ RunFn RunOf(const Scenario& s, const Column& column, std::string& detail) {
     case Runner::kShardedRing:
     case Runner::kShardedQueue:
       return ShardedRun(s, column.runner);
-    case Runner::kAsync:
-      return AsyncRun(s, column);
-    case Runner::kBytes:
-      return ByteRun(s, column);
-    case Runner::kBridge:
-      return BridgeRun(s, column);
+    case Runner::kOwn:
+      return column.run;
     case Runner::kBound:
       if (s.topology == Topology::kPingPong) {
         if (detail.empty()) detail = "two padded atomics, spinning";
@@ -343,33 +335,24 @@ std::string Today() {
 
 // Runs one scenario: warm-up, then reps interleaved.
 ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
-  const bool wake = s.topology == Topology::kWake;
-  const bool cpu = s.topology == Topology::kIdleCpu;
-  const bool latency = s.topology == Topology::kPingPong || wake;
-  const bool bytes = s.topology == Topology::kBytes;
-  const bool bridge = s.topology == Topology::kBridge;
-  const bool bridge_latency = s.topology == Topology::kBridgeLatency;
+  const Measure& measure = s.measure;
   ScenarioResult result;
   result.name = s.name;
   result.family = s.family;
-  result.unit = cpu                         ? "us CPU"
-                : latency || bridge_latency ? "ns"
-                : bytes                     ? ""
-                : bridge                    ? "k ev/s"
-                                            : "M ev/s";
-  result.higher_is_better = !latency && !cpu && !bridge_latency;
-  result.metrics = wake || bridge_latency
-                       ? std::vector<std::string>{"p50", "p99"}
-                   : latency ? std::vector<std::string>{"p50", "p99", "p99.9"}
-                   : cpu     ? std::vector<std::string>{"cpu"}
-                   : bytes   ? ByteMetrics(s)
-                             : std::vector<std::string>{"throughput"};
+  result.unit = measure.unit;
+  result.higher_is_better = measure.higher_is_better;
+  result.metrics = measure.metrics;
   result.note = s.note;
-  result.bound_label = latency || cpu ? "floor"
-                       : bytes        ? "memcpy"
-                                      : "ceil k=" + std::to_string(s.batch);
+  result.bound_label = measure.bound_label.empty()
+                           ? "ceil k=" + std::to_string(s.batch)
+                           : measure.bound_label;
   result.compare_to = s.compare_to;
   result.not_applicable = NotApplicable(s);
+  if (!s.skip.empty()) {
+    result.status = s.skip;
+    std::fprintf(stderr, "%-20s skipped: %s\n", s.name.c_str(), s.skip.c_str());
+    return result;
+  }
   const std::vector<Impl> impls = ImplsOf(s);
 
   int64_t events = s.smoke_events;
@@ -416,7 +399,7 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
               .count();
-      if (latency || cpu || seconds <= 0) continue;  // budget, not events
+      if (measure.by_budget || seconds <= 0) continue;  // budget, not events
       const double rate = static_cast<double>(warm) / seconds;
       int64_t n = std::clamp(static_cast<int64_t>(rate * kTargetRunSeconds),
                              warm, events);

@@ -34,6 +34,7 @@ class AtomicQueuePeer {
   // same slot one lap later ("This loop is not FIFO" in the header); the
   // ThreeToOne check caught it here. One producer keeps its order.
   static constexpr bool kProducerFifo = kSpscMode;
+  static constexpr bool kLockFree = true;
 
   AtomicQueuePeer(int64_t capacity, int /*producers*/)
       : q_(static_cast<unsigned>(capacity)) {}

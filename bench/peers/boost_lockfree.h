@@ -26,6 +26,7 @@ class BoostSpscPeer {
   static constexpr std::string_view kName = "boost-spsc";
   static constexpr bool kSpsc = true;
   static constexpr bool kProducerFifo = true;
+  static constexpr bool kLockFree = true;
 
   BoostSpscPeer(int64_t capacity, int /*producers*/)
       : q_(static_cast<size_t>(capacity)) {}
@@ -59,6 +60,7 @@ class BoostQueuePeer {
   static constexpr std::string_view kName = "boost-q";
   static constexpr bool kSpsc = false;
   static constexpr bool kProducerFifo = true;
+  static constexpr bool kLockFree = true;
 
   BoostQueuePeer(int64_t capacity, int /*producers*/)
       : q_(static_cast<size_t>(capacity)) {}

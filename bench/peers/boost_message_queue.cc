@@ -127,7 +127,7 @@ int RunConsumer(std::string_view arg, int64_t events, bool pin) {
 }  // namespace
 
 RunFn BoostMessageQueueRun(const Scenario& s) {
-  if (s.topology != Topology::kBytes || s.producers != 1) return nullptr;
+  if (s.record_bytes == 0 || s.producers != 1) return nullptr;
   return [n = s.record_bytes](const RunContext& ctx) {
     return MessageQueueBytes(ctx, n);
   };

@@ -39,6 +39,7 @@ class McCqPeer {
   static constexpr std::string_view kName = "mc-cq";
   static constexpr bool kSpsc = false;
   static constexpr bool kProducerFifo = true;
+  static constexpr bool kLockFree = true;
   static constexpr int64_t kCheckEvery = 1024;
 
   McCqPeer(int64_t capacity, int producers)
@@ -98,6 +99,7 @@ class BlockingMcCqPeer {
   static constexpr std::string_view kName = "mc-cq";
   static constexpr bool kSpsc = false;
   static constexpr bool kProducerFifo = true;
+  static constexpr bool kLockFree = true;
 
   BlockingMcCqPeer(int64_t capacity, int producers)
       : q_(static_cast<size_t>(capacity), static_cast<size_t>(producers), 0) {}

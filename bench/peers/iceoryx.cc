@@ -743,7 +743,7 @@ RunFn IceoryxRun(const Scenario& s) {
       return IceoryxOneToOne(ctx, *session);
     };
   }
-  if (s.topology == Topology::kBytes && s.producers == 1) {
+  if (s.record_bytes > 0 && s.producers == 1) {
     return [session, n = s.record_bytes](const RunContext& ctx) {
       return IceoryxBytes(ctx, *session, n);
     };

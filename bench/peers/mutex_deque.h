@@ -24,6 +24,7 @@ class MutexDequePeer {
   static constexpr std::string_view kName = "mutex";
   static constexpr bool kSpsc = false;
   static constexpr bool kProducerFifo = true;
+  static constexpr bool kLockFree = false;  // the lock-based reference
 
   MutexDequePeer(int64_t capacity, int /*producers*/)
       : capacity_(static_cast<size_t>(capacity)) {}

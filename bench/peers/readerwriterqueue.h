@@ -29,6 +29,7 @@ class RwqPeer {
   static constexpr std::string_view kName = "rwq";
   static constexpr bool kSpsc = true;
   static constexpr bool kProducerFifo = true;
+  static constexpr bool kLockFree = true;
 
   RwqPeer(int64_t capacity, int /*producers*/)
       : q_(static_cast<size_t>(capacity)) {}
@@ -56,6 +57,7 @@ class BlockingRwqPeer {
   static constexpr std::string_view kName = "rwq";
   static constexpr bool kSpsc = true;
   static constexpr bool kProducerFifo = true;
+  static constexpr bool kLockFree = true;
 
   BlockingRwqPeer(int64_t capacity, int /*producers*/)
       : q_(static_cast<size_t>(capacity)) {}
