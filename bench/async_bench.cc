@@ -481,6 +481,9 @@ Scenario AsyncRow(Scenario s) {
   }
   s.others = kOwnColumns;
   s.compare_to = kChannelColumn;
+  if (s.producers == 1 && !s.bound) {
+    s.comparisons = {{.b = kChannelColumn, .target = 2}};
+  }
   return s;
 }
 #endif  // RINGFLOW_BENCH_ASYNC

@@ -286,6 +286,7 @@ std::vector<Scenario> ByteScenarios() {
               Own(kBoundColumn, "1 thread, same records, no reader",
                   [n](const RunContext& ctx) { return MemcpyBytes(ctx, n); })},
          .others = "no byte-record API (boost-spsc: spsc_queue<char> framing)",
+         .comparisons = {{.b = std::string(BoostSpscPeer::kName), .target = 2}},
          .note = std::to_string(n) +
                  "-byte records, 1 MiB ring; length, both 8-byte stamps, "
                  "order, sum and a word of every 64-byte line checked" +
@@ -295,7 +296,11 @@ std::vector<Scenario> ByteScenarios() {
                  "; targets ringflow >= 2x boost-spsc" +
                  (n >= 1024 ? ", >= 0.7x memcpy" : "")});
   };
-  for (int64_t n : {16, 64, 256, 1024, 4096}) row(1, n);
+  for (int64_t n : {16, 64, 256, 1024, 4096}) {
+    row(1, n);
+    if (n >= 1024)
+      rows.back().comparisons.push_back({.b = kBoundColumn, .target = 0.7});
+  }
   for (int64_t n : {64, 256}) row(2, n);
   // Across processes: the reader in a child process.
   for (int64_t n : {64, 1024}) {
@@ -316,6 +321,7 @@ std::vector<Scenario> ByteScenarios() {
         .peers = PeersWith([](const PeerApi& p) { return p.shm_bytes; }),
         .peer_detail = "",
         .others = "in process only",
+        .comparisons = {{.b = kBestPeer, .target = 2}},
         .note = std::to_string(n) +
                 "-byte records, 1 MiB ring, reader in a child process; "
                 "message_queue: boost::interprocess::message_queue of "

@@ -310,117 +310,13 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
       std::fprintf(out, "  %s: %s\n", s.name.c_str(), line.c_str());
     }
   }
-  for (const ScenarioResult& s : results) {
-    if (s.name != "OneToOne" || !s.status.empty()) continue;
-    const ImplResult* ringflow = s.Find(kRingflowColumn);
-    const ImplResult* no_backoff = s.Find(kOneToOneNoBackoff);
-    const ImplResult* raw_backoff = s.Find(kRawRingWithBackoff);
-    if (ringflow == nullptr || no_backoff == nullptr ||
-        raw_backoff == nullptr) {
-      continue;
-    }
-    const std::optional<Stat> on_off = PairedRatio(*ringflow, *no_backoff, 0);
-    const std::optional<Stat> vs_raw = PairedRatio(*ringflow, *raw_backoff, 0);
-    if (!on_off || !vs_raw) continue;
-    std::fprintf(
-        out,
-        "\nOneToOne stream backoff (ProcessorOptions::stream_backoff_pauses): "
-        "ringflow %s M ev/s, with stream_backoff_pauses = 0 %s M ev/s; "
-        "with / without = %s. Raw ring whose consumer takes the same "
-        "backoff %s M ev/s; ringflow / it = %s (medians of %zu "
-        "paired repetitions [min-max])\n",
-        Cell(Summarize(ringflow->samples[0])).c_str(),
-        Cell(Summarize(no_backoff->samples[0])).c_str(),
-        RatioRange(*on_off).c_str(),
-        Cell(Summarize(raw_backoff->samples[0])).c_str(),
-        RatioRange(*vs_raw).c_str(), ringflow->samples[0].size());
-    // The raw ring with the same backoff has none of ringflow's features:
-    // its ratio to the best peer bounds what a ring of this design (one
-    // cursor store per event, an eager consumer slowed by the same
-    // backoff) can show against that peer on this machine.
-    const ImplResult* best = BestPeer(s, 0);
-    if (best == nullptr) continue;
-    const std::optional<Stat> raw_vs_best = PairedRatio(*raw_backoff, *best, 0);
-    if (!raw_vs_best) continue;
-    std::fprintf(out,
-                 "Raw ring + backoff / best peer (%s) = %s: the most a ring "
-                 "that stores its cursor once per event shows against that "
-                 "peer here\n",
-                 best->column.c_str(), RatioRange(*raw_vs_best).c_str());
-  }
-  for (const ScenarioResult& s : results) {
-    if (s.name != "CountersOverhead" || !s.status.empty()) continue;
-    const ImplResult* on = s.Find(kRingflowColumn);
-    const ImplResult* off = s.Find(s.compare_to);
-    if (on == nullptr || off == nullptr) continue;
-    const std::optional<Stat> ratio = PairedRatio(*on, *off, 0);
-    if (!ratio) continue;
-    std::fprintf(out,
-                 "\nCountersOverhead: OneToOne with RingOptions::counters = "
-                 "true %s M ev/s vs false %s M ev/s; on/off = %s (median of "
-                 "%zu paired repetitions, min %s, max %s); target >= 0.97: "
-                 "%s\n",
-                 Cell(Summarize(on->samples[0])).c_str(),
-                 Cell(Summarize(off->samples[0])).c_str(),
-                 Ratio(ratio->median).c_str(), on->samples[0].size(),
-                 Ratio(ratio->min).c_str(), Ratio(ratio->max).c_str(),
-                 info.smoke ? "not judged in smoke mode"
-                 : ratio->median >= 0.97
-                     ? "met"
-                     : "NOT met on this run (noisy machine: rerun with "
-                       "--scenarios=CountersOverhead --reps=15)");
-  }
-  for (const ScenarioResult& s : results) {
-    if (s.name != "SharedOneToOne" || !s.status.empty()) continue;
-    const ImplResult* shared = s.Find(kRingflowColumn);
-    const ImplResult* in_process = s.Find(s.compare_to);
-    if (shared == nullptr || in_process == nullptr) continue;
-    const std::optional<Stat> ratio = PairedRatio(*shared, *in_process, 0);
-    if (!ratio) continue;
-    // The other ringflow setups of the row (in-process SharedRing): each
-    // with its paired ratio cross-process / it.
-    std::string others;
-    for (const ImplResult& impl : s.impls) {
-      if (&impl == shared || &impl == in_process ||
-          impl.column == kBoundColumn) {
-        continue;
-      }
-      const std::optional<Stat> r = PairedRatio(*shared, impl, 0);
-      others += "; " + impl.column + " " + Cell(Summarize(impl.samples[0])) +
-                " M ev/s, cross-process / it = " +
-                (r ? RatioRange(*r) : std::string("-"));
-    }
-    std::fprintf(out,
-                 "\nSharedOneToOne: producer and consumer in two processes "
-                 "%s M ev/s vs %s %s M ev/s; shared / in-process = %s "
-                 "(median of %zu paired repetitions, min %s, max %s); target "
-                 ">= 0.9: %s%s\n",
-                 Cell(Summarize(shared->samples[0])).c_str(),
-                 s.compare_to.c_str(),
-                 Cell(Summarize(in_process->samples[0])).c_str(),
-                 Ratio(ratio->median).c_str(), shared->samples[0].size(),
-                 Ratio(ratio->min).c_str(), Ratio(ratio->max).c_str(),
-                 info.smoke ? "not judged in smoke mode"
-                 : ratio->median >= 0.9
-                     ? "met"
-                     : "NOT met on this run (noisy machine: rerun with "
-                       "--scenarios=SharedOneToOne --reps=15)",
-                 others.c_str());
-  }
-  // The other columns of the sharded, Scaling and Async rows (the kMulti
-  // ring beside ShardedThreeToOne, OneToOne beside ShardedOneToOne,
-  // Scaling's `sharded` column, the Async rows' futex, asio-chan and
-  // mutex-deque): each metric with the paired ratio of the ringflow column
-  // to it, and of it to the best peer for Scaling.
+  // The columns outside the table (another ringflow setup, a family's own
+  // columns): each metric, with the paired ratio of ringflow to it.
   bool titled = false;
   const std::vector<std::string> peers = PeerColumns();
   for (const ScenarioResult& s : results) {
-    if (!s.status.empty() || (s.family != "Sharded" && s.family != "Scaling" &&
-                              s.family != "Async")) {
-      continue;
-    }
     const ImplResult* ringflow = s.Find(kRingflowColumn);
-    if (ringflow == nullptr) continue;
+    if (!s.status.empty() || ringflow == nullptr) continue;
     for (const ImplResult& impl : s.impls) {
       if (&impl == ringflow || impl.column == kBoundColumn ||
           std::ranges::find(peers, impl.column) != peers.end()) {
@@ -431,23 +327,50 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
         titled = true;
       }
       for (size_t m = 0; m < s.metrics.size(); ++m) {
-        std::string ratios;
         const std::optional<Stat> r = PairedRatio(*ringflow, impl, m);
-        if (r) ratios = "ringflow / " + impl.column + " = " + RatioRange(*r);
-        for (const std::string& peer :
-             {std::string("mc-cq"), std::string("aq-mpmc")}) {
-          const ImplResult* p = s.Find(peer);
-          if (p == nullptr) continue;
-          const std::optional<Stat> q = PairedRatio(impl, *p, m);
-          if (q) {
-            ratios +=
-                "; " + impl.column + " / " + peer + " = " + RatioRange(*q);
-          }
+        std::fprintf(out, "  %s: %s %s %s (%s); ringflow / %s = %s\n",
+                     RowName(s, m).c_str(), impl.column.c_str(),
+                     Cell(impl.samples[m]).c_str(), s.unit.c_str(),
+                     impl.detail.c_str(), impl.column.c_str(),
+                     r ? RatioRange(*r).c_str() : "-");
+      }
+    }
+  }
+  // What each row asks to compare (Scenario::comparisons), judged against
+  // its target where it has one.
+  titled = false;
+  for (const ScenarioResult& s : results) {
+    if (!s.status.empty()) continue;
+    for (const Comparison& c : s.comparisons) {
+      for (size_t m = 0; m < s.metrics.size(); ++m) {
+        const ImplResult* a = s.Find(c.a);
+        const ImplResult* b = c.b == kBestPeer ? BestPeer(s, m) : s.Find(c.b);
+        if (a == nullptr || b == nullptr) continue;
+        const std::optional<Stat> r = PairedRatio(*a, *b, m);
+        if (!r) continue;
+        if (!titled) {
+          std::fprintf(out,
+                       "\nComparisons (median [min-max] of paired "
+                       "repetitions):\n");
+          titled = true;
         }
-        std::fprintf(out, "  %s: %s %s %s (%s); %s\n", RowName(s, m).c_str(),
-                     impl.column.c_str(),
-                     Cell(Summarize(impl.samples[m])).c_str(), s.unit.c_str(),
-                     impl.detail.c_str(), ratios.c_str());
+        std::string verdict;
+        if (c.target > 0) {
+          const bool met = s.higher_is_better ? r->median >= c.target
+                                              : r->median <= c.target;
+          verdict = std::string("; target ") +
+                    (s.higher_is_better ? ">= " : "<= ") + Number(c.target) +
+                    ": " +
+                    (info.smoke ? "not judged in smoke mode"
+                     : met      ? "met"
+                                : "NOT met on this run (noisy machine: "
+                                  "rerun with --scenarios=" +
+                                 s.name + " --reps=15)");
+        }
+        std::fprintf(out, "  %s: %s / %s = %s%s%s%s\n", RowName(s, m).c_str(),
+                     a->column.c_str(), b->column.c_str(),
+                     RatioRange(*r).c_str(), verdict.c_str(),
+                     c.why.empty() ? "" : "; ", c.why.c_str());
       }
     }
   }

@@ -33,6 +33,18 @@ inline constexpr const char* kRawRingWithBackoff = "raw ring + backoff";
 // The peers' columns, in table order (peers.cc).
 std::vector<std::string> PeerColumns();
 
+// A ratio the summary below the table reports for a row: column `a` over
+// column `b` (kBestPeer: the row's best peer), per metric, as the median
+// [min-max] of the paired repetitions; with a target, whether a / b met it
+// (>= when higher is better, <= when lower is).
+inline constexpr const char* kBestPeer = "best peer";
+struct Comparison {
+  std::string a = kRingflowColumn;
+  std::string b;
+  double target = 0;  // 0: none
+  std::string why;    // what the ratio shows
+};
+
 struct ImplResult {
   std::string column;  // ringflow, a peer, "bound", or another ringflow setup
   std::string detail;  // what exactly ran (API, wait strategy, bound's k)
@@ -52,6 +64,7 @@ struct ScenarioResult {
   // When set, ringflow is compared with this column instead of the best
   // peer (CountersOverhead: counters off).
   std::string compare_to;
+  std::vector<Comparison> comparisons;  // Scenario::comparisons
   int64_t events = 0;  // the scenario's count (the most any run makes)
   int reps = 0;
   std::vector<ImplResult> impls;

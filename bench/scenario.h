@@ -201,6 +201,8 @@ struct Scenario {
   std::map<std::string, std::string> not_applicable;
   // When set, ringflow's ratio is to this column, not to the best peer.
   std::string compare_to;
+  // The ratios the summary reports for this row, with their targets.
+  std::vector<Comparison> comparisons;
   std::string note;
 };
 

@@ -162,7 +162,8 @@ Scenario SharedPingPong(bool blocking) {
                               : "ponger in a child process (iceoryx: pinger "
                                 "too), spinning",
       .others = "in-process queues: measured in PingPong",
-      .compare_to = kIceoryxColumn};
+      .compare_to = kIceoryxColumn,
+      .comparisons = {{.b = kIceoryxColumn, .target = 0.5}}};
   if (blocking) {
     s.not_applicable[kBoostShmColumn] =
         "a raw lock-free ring has no blocking wait";
@@ -236,6 +237,8 @@ Scenario Scaling(int producers, int consumers) {
           .columns = {Sharded(pool, producers, consumers)},
           .others = kNeedsMpmc,
           .not_applicable = {{"mutex", lock_free_only}},
+          .comparisons = {{.a = kShardedColumn, .b = "mc-cq"},
+                          {.a = kShardedColumn, .b = "aq-mpmc"}},
           .note = pool
                       ? publishing + std::to_string(consumers) +
                             " competing consumers (" + threads +
@@ -278,6 +281,8 @@ Scenario ShardedScenario(int producers) {
       .others = one ? "in-process queues: measured in OneToOne"
                     : "measured in ThreeToOne",
       .compare_to = one ? "OneToOne" : "kMulti"};
+  s.comparisons = {{.b = s.compare_to, .target = one ? 0.9 : 1.5}};
+  if (!one) s.comparisons.push_back({.b = "mc-cq", .target = 2});
   s.note = one ? "one producer registered on a ShardedRing (its shard is a "
                  "kSingle RingBuffer), ShardedEventProcessor with the default "
                  "stream backoff, busy spin, sum and order checked; OneToOne: "
@@ -331,6 +336,7 @@ Scenario QueueScenario(int64_t batch, int producers, int consumers) {
                       : "one item per call with producer and "
                         "consumer tokens, sum checked") +
       "; mc-cq with its tokens and bulk calls; target >= 1.5x mc-cq";
+  s.comparisons = {{.b = "mc-cq", .target = 1.5}};
   return s;
 }
 
@@ -363,6 +369,10 @@ std::vector<Scenario> AllScenarios() {
                               "consumer with ringflow's stream backoff",
                     .runner = Runner::kBound,
                     .bound_backoff_pauses = kDefaultBackoff}},
+       .comparisons = {{.a = kRawRingWithBackoff,
+                        .b = kBestPeer,
+                        .why = "the most a ring that stores its cursor once "
+                               "per event shows against that peer here"}},
        .note = "ringflow: PublishEvent + BatchEventProcessor, busy spin"},
       OneToOneBatch(10),
       OneToOneBatch(64),
@@ -442,6 +452,9 @@ std::vector<Scenario> AllScenarios() {
                     {.counters = false}}},
        .others = "ringflow against itself",
        .compare_to = "counters off",
+       .comparisons = {{.b = "counters off",
+                        .target = 0.97,
+                        .why = "RingOptions::counters = true / false"}},
        .note = "OneToOne with RingOptions::counters = true (ringflow "
                "column) vs false; target on/off >= 0.97"},
       {.name = "SharedOneToOne",
@@ -460,6 +473,10 @@ std::vector<Scenario> AllScenarios() {
                     Runner::kSharedInProcess}},
        .others = "in-process queues: measured in OneToOne",
        .compare_to = in_process_one_to_one,
+       .comparisons = {{.b = in_process_one_to_one,
+                        .target = 0.9,
+                        .why = "the process boundary and the shared ring"},
+                       {.b = kIceoryxColumn, .target = 3}},
        .note = "OneToOne across two processes (ringflow column): "
                "shm::SharedRing (kSingle, kBusySpin, counters on), "
                "PublishEvent one at a time, in this process; "

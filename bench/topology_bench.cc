@@ -347,6 +347,7 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
                            ? "ceil k=" + std::to_string(s.batch)
                            : measure.bound_label;
   result.compare_to = s.compare_to;
+  result.comparisons = s.comparisons;
   result.not_applicable = NotApplicable(s);
   if (!s.skip.empty()) {
     result.status = s.skip;
