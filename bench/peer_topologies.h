@@ -479,10 +479,6 @@ RunFn MakePeerRun(const Scenario& s) {
   return nullptr;
 }
 
-// The run of scenario `s` for the peer column `peer` (peers.cc), or null
-// when there is no such peer or it does not offer `s`'s topology.
-RunFn PeerRun(const Scenario& s, std::string_view peer);
-
 }  // namespace ringflow::bench
 
 #endif  // RINGFLOW_BENCH_PEER_TOPOLOGIES_H_

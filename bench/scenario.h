@@ -238,6 +238,9 @@ std::optional<PeerApi> PeerApiOf(std::string_view column);
 // Why peer `column` cannot run on this machine (iceoryx without RouDi),
 // or empty.
 std::string PeerUnavailable(std::string_view column);
+// The run of scenario `s` for the peer column `peer`, or null when there
+// is no such peer or its API does not offer `s`'s topology.
+RunFn PeerRun(const Scenario& s, std::string_view peer);
 
 // The families whose columns carry their own runs (Topology::kOwn), each
 // in its own file: Async (async_bench.cc: NotifierWake, and the AsyncQueue

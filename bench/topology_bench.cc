@@ -74,13 +74,10 @@
 #include <utility>
 #include <vector>
 
-#include "bounds.h"
+#include "columns.h"
 #include "harness.h"
-#include "peer_topologies.h"
 #include "report.h"
-#include "ringflow_topologies.h"
 #include "scenario.h"
-#include "sharded_topologies.h"
 #include "shared_topologies.h"
 #include "topology.h"
 
@@ -90,103 +87,6 @@ namespace {
 // A throughput run aims at this long; slower implementations run fewer
 // events (see RunScenario).
 constexpr double kTargetRunSeconds = 0.25;
-
-// ---- bounds ----------------------------------------------------------------
-
-Metrics Ceiling(const RunContext& ctx, int64_t k, int backoff_pauses) {
-  const RawRingResult r = RawRingThroughput(ctx, k, backoff_pauses);
-  VerifyOneToOne(ctx, r.sum);
-  return {MegaEventsPerSecond(ctx.events, r.elapsed_ns)};
-}
-
-Metrics Floor(const RunContext& ctx) {
-  const RttResult r = AtomicPingPongRtt(ctx);
-  // Each ping waits for its pong; the atomics carry no value to compare.
-  VerifyPingPong(ctx, r.round_trips, r.round_trips, r.histogram.count(), 0);
-  return Percentiles(r.histogram);
-}
-
-// ---- a scenario's columns --------------------------------------------------
-
-struct Impl {
-  std::string column;
-  std::string detail;
-  RunFn run;
-};
-
-// The run of `column` in `s`, or null when its runner does not offer `s`'s
-// topology in that setup. Fills in a bound's detail.
-RunFn RunOf(const Scenario& s, const Column& column, std::string& detail) {
-  switch (column.runner) {
-    case Runner::kRingflow:
-      return RingflowRun(s, column.ringflow);
-    case Runner::kSharedCrossProcess:
-    case Runner::kSharedInProcess:
-      return SharedRun(s, column.runner == Runner::kSharedInProcess);
-    case Runner::kPeer:
-      return PeerRun(s, column.name);
-    case Runner::kShardedRing:
-    case Runner::kShardedQueue:
-      return ShardedRun(s, column.runner);
-    case Runner::kOwn:
-      return column.run;
-    case Runner::kBound:
-      if (s.topology == Topology::kPingPong) {
-        if (detail.empty()) detail = "two padded atomics, spinning";
-        return Floor;
-      }
-      if (detail.empty()) {
-        detail = "raw ring, cursor published every " + std::to_string(s.batch) +
-                 " events";
-      }
-      return [k = s.batch, pauses = column.bound_backoff_pauses](
-                 const RunContext& c) { return Ceiling(c, k, pauses); };
-  }
-  return nullptr;
-}
-
-// The row of `s`, in order (scenario.h). Exits 2 when a column cannot run
-// the scenario: a mistake in the registry.
-std::vector<Impl> ImplsOf(const Scenario& s) {
-  std::vector<Column> columns = {s.ringflow};
-  for (const std::string& peer : s.peers) {
-    columns.push_back({peer, s.peer_detail, Runner::kPeer});
-  }
-  columns.insert(columns.end(), s.columns.begin(), s.columns.end());
-  if (s.bound && std::ranges::none_of(columns, [](const Column& c) {
-        return c.name == kBoundColumn;
-      })) {
-    columns.push_back(Bound());
-  }
-  std::vector<Impl> impls;
-  for (const Column& column : columns) {
-    std::string detail = column.detail;
-    RunFn run = RunOf(s, column, detail);
-    if (!run) {
-      std::fprintf(stderr,
-                   "ringflow_bench: scenario %s: column '%s' cannot run its "
-                   "topology in that setup (scenarios.cc)\n",
-                   s.name.c_str(), column.name.c_str());
-      std::exit(2);
-    }
-    impls.push_back({column.name, std::move(detail), std::move(run)});
-  }
-  return impls;
-}
-
-// Every peer column left out of the row, with why it is n/a.
-std::map<std::string, std::string> NotApplicable(const Scenario& s) {
-  std::map<std::string, std::string> reasons = s.not_applicable;
-  for (const std::string& column : PeerColumns()) {
-    if (std::ranges::find(s.peers, column) == s.peers.end() &&
-        std::ranges::none_of(s.columns, [&](const Column& c) {
-          return c.name == column;  // a family's own run of that peer
-        })) {
-      reasons.emplace(column, s.others);  // keeps a reason given by name
-    }
-  }
-  return reasons;
-}
 
 // ---- flags -----------------------------------------------------------------
 
@@ -354,7 +254,13 @@ ScenarioResult RunScenario(const Scenario& s, const Flags& flags) {
     std::fprintf(stderr, "%-20s skipped: %s\n", s.name.c_str(), s.skip.c_str());
     return result;
   }
-  const std::vector<Impl> impls = ImplsOf(s);
+  const absl::StatusOr<std::vector<Impl>> row = ImplsOf(s);
+  if (!row.ok()) {
+    std::fprintf(stderr, "ringflow_bench: %s\n",
+                 row.status().ToString().c_str());
+    std::exit(2);
+  }
+  const std::vector<Impl>& impls = *row;
 
   int64_t events = s.smoke_events;
   if (!flags.smoke) {
