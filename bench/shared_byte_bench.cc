@@ -5,13 +5,12 @@
 // child process (--shared_consumer=rf-bytes:RING:N) attaches a
 // shm::SharedByteReader, reads every record in place with ReadBatch
 // (spinning), checks it like every reader of the family and reports its
-// ByteSink line. Timed from the producer's first claim to the child's
-// CLOCK_MONOTONIC after its last record, as SharedOneToOne.
+// ByteSink line (shared_internal::ReadByteRecords). Timed from the producer's
+// first claim to the child's CLOCK_MONOTONIC after its last record, as
+// SharedOneToOne.
 
-#include <cinttypes>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <span>
@@ -22,7 +21,6 @@
 #include "byte_framing.h"
 #include "harness.h"
 #include "ringflow/core/config.h"
-#include "ringflow/shm/internal/control.h"
 #include "ringflow/shm/shared_byte_reader.h"
 #include "ringflow/shm/shared_byte_ring.h"
 #include "scenario.h"
@@ -34,23 +32,18 @@ namespace ringflow::bench {
 namespace {
 
 using shared_internal::CrossProcessRun;
-using shared_internal::MonotonicNs;
 using shared_internal::Say;
 using tools_internal::ChildProcess;
 
 Metrics RingflowSharedBytes(const RunContext& ctx, int64_t n) {
   const int64_t events = ctx.events;
-  // Ring names: [A-Za-z0-9_.-], at most 32 characters.
-  const std::string name = shared_internal::UniqueName("rfb-bytes");
   // The segments go on every path: a stale ring of a recycled pid now,
   // the run's before any Fail and at the end (the mappings stay valid).
-  auto remove = [name] { (void)shm_internal::Control::Remove(name); };
-  remove();
-  struct Remover {
-    decltype(remove) fn;
-    ~Remover() { fn(); }
-  } remover{remove};
-  CrossProcessRun run(ctx, remove);
+  // Ring names: [A-Za-z0-9_.-], at most 32 characters.
+  shared_internal::NameRemover remover(shared_internal::UniqueName("rfb-bytes"),
+                                       shared_internal::RemoveSharedRing);
+  const std::string& name = remover.name();
+  CrossProcessRun run(ctx, [&] { remover.Remove(); });
   auto ring = shm::SharedByteRing::Create(
       {.ring = {.capacity = ctx.capacity,
                 .producer_type = ProducerType::kSingle,
@@ -59,14 +52,12 @@ Metrics RingflowSharedBytes(const RunContext& ctx, int64_t n) {
   if (!ring.ok()) run.Fail(std::string(ring.status().message()));
   ChildProcess& child =
       run.Spawn("rf-bytes:" + name + ":" + std::to_string(n), events);
-  if (const std::string line = run.Line(child, "ready"); line != "ready") {
-    run.Fail("reader process: " + line);
-  }
+  run.AwaitReady(child, "reader process");
   const Framing framing(n);
   int64_t start_ns = 0;  // written by the producer, read after join
   bool claimed_all = true;
   std::thread producer = Spawn(0, 2, [&] {
-    start_ns = MonotonicNs();
+    start_ns = shared_internal::MonotonicNs();
     for (int64_t i = 0; i < events; ++i) {
       std::optional<WriteClaim> claim = (*ring)->Claim(n);
       if (!claim) {
@@ -81,31 +72,22 @@ Metrics RingflowSharedBytes(const RunContext& ctx, int64_t n) {
   producer.join();  // the child read every record: the producer is done
   if (!claimed_all) run.Fail("a Claim failed");
   run.ExpectExitZero(child, "reader process");
-  std::string problem;
-  const int64_t end_ns = ParseByteReport(done, framing, events, problem);
-  if (!problem.empty()) run.Fail(problem);
-  if (end_ns <= start_ns) run.Fail("the reader finished before the start");
-  return ByteRates(events, n, end_ns - start_ns);
+  return shared_internal::CheckByteReport(run, done, n, events, start_ns,
+                                          "reader process");
 }
 
 int RunReader(std::string_view arg, int64_t events, bool pin) {
-  shared_internal::ChildSetup(pin, 1);
-  std::string ring;
-  int64_t n = 0;
-  if (!ParseByteRoleArg(arg, ring, n)) {
-    Say("error bad argument '" + std::string(arg) + "', expected RING:N");
-    return 1;
-  }
+  const std::optional<shared_internal::ByteChildArg> start =
+      shared_internal::StartByteChild(arg, pin, 1, "RING:N");
+  if (!start) return 1;
+  const auto& [ring, n] = *start;
   auto reader = shm::SharedByteReader::Attach(ring, {.name = "bench"});
   if (!reader.ok()) {
     Say("error " + std::string(reader.status().message()));
     return 1;
   }
-  const Framing framing(n);
-  ByteSink sink(framing, 1);
-  Say("ready");
   uint64_t idle = 0;
-  while (sink.count < events) {
+  return shared_internal::ReadByteRecords(n, events, [&](ByteSink& sink) {
     const int64_t got = (*reader)->ReadBatch(
         [&](std::span<const std::byte> r, int64_t, bool) noexcept {
           sink.Take(r.data(), static_cast<int64_t>(r.size()));
@@ -117,12 +99,11 @@ int RunReader(std::string_view arg, int64_t events, bool pin) {
           (*reader)->state() != shm::ConsumerState::kOk) {
         Say("error reader state " +
             std::to_string(static_cast<int>((*reader)->state())));
-        return 1;
+        return false;
       }
     }
-  }
-  Say(sink.Report(MonotonicNs()));
-  return 0;
+    return true;
+  });
 }
 
 }  // namespace

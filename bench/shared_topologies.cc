@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "byte_framing.h"
 #include "harness.h"
 #include "peers/boost_interprocess.h"
 #include "peers/boost_message_queue.h"
@@ -54,37 +55,31 @@ using SharedConsumer = shm::SharedConsumer<int64_t>;
 
 using shared_internal::CrossProcessRun;
 using shared_internal::MonotonicNs;
+using shared_internal::NameRemover;
 using shared_internal::PingStats;
 using shared_internal::Say;
+using shared_internal::StreamReport;
 
-// "rfbench-<pid>-<run>": unique per process and run, within the 32
-// characters a ring name may have.
-std::string UniqueRingName() { return shared_internal::UniqueName("rfbench"); }
-
-// Removes the ring's segments on destruction (the mappings stay valid).
-class RingRemover {
+// The ring's segments, removed now (a stale ring of a recycled pid), at
+// the end and before any Fail; its name "rfbench-<pid>-<run>" is unique
+// per process and run, within the 32 characters a ring name may have.
+class RingRemover : public NameRemover {
  public:
-  explicit RingRemover(std::string name) : name_(std::move(name)) {
-    (void)shm_internal::Control::Remove(
-        name_);  // a stale ring of a recycled pid
-  }
-  RingRemover(const RingRemover&) = delete;
-  RingRemover& operator=(const RingRemover&) = delete;
-  ~RingRemover() { (void)shm_internal::Control::Remove(name_); }
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
+  RingRemover()
+      : NameRemover(shared_internal::UniqueName("rfbench"),
+                    shared_internal::RemoveSharedRing) {}
 };
 
-std::unique_ptr<SharedRing> MakeSharedRing(const RunContext& ctx,
-                                           const RingRemover& remover) {
+// SharedOneToOne's ring (named `name`); Fail()s when it cannot be made.
+std::unique_ptr<SharedRing> MakeSharedRing(CrossProcessRun& run,
+                                           const std::string& name) {
+  const RunContext& ctx = run.ctx();
   auto ring = SharedRing::Create({
       .ring = {.capacity = ctx.capacity,
                .producer_type = ProducerType::kSingle,
                .wait_strategy = WaitStrategyKind::kBusySpin,
                .max_consumers = 2,
-               .name = remover.name()},
+               .name = name},
       // A consumer process is evicted at once when it dies; a live one
       // only after this long without a heartbeat. On a loaded 2-core
       // machine a spinning consumer may be descheduled for seconds, and an
@@ -93,19 +88,14 @@ std::unique_ptr<SharedRing> MakeSharedRing(const RunContext& ctx,
       .consumer_timeout = absl::Seconds(ctx.timeout_s),
   });
   if (!ring.ok()) {
-    (void)shm_internal::Control::Remove(remover.name());
-    Fail(ctx.scenario, ctx.impl,
-         "SharedRing::Create: " + ring.status().ToString());
+    run.Fail("SharedRing::Create(" + name + "): " + ring.status().ToString());
   }
   return std::move(*ring);
 }
 
-// What the consumer read.
+// What the consumer read, and how its SharedConsumer::Run ended.
 struct SharedSum {
-  int64_t sum = 0;
-  int64_t first = -1;  // the first event's value
-  int64_t count = 0;
-  int64_t end_ns = 0;  // MonotonicNs() after the last event
+  StreamReport report;
   shm::ConsumerState status = shm::ConsumerState::kOk;
 };
 
@@ -116,7 +106,7 @@ struct SharedSum {
 // evicted or the producer is gone.
 SharedSum ConsumeShared(SharedConsumer& consumer, int64_t n) noexcept {
   struct Summer {
-    SharedSum* r;
+    StreamReport* r;
     int64_t n;
     std::atomic<bool>* stop;
     void OnEvent(const int64_t& event, int64_t /*sequence*/,
@@ -129,10 +119,10 @@ SharedSum ConsumeShared(SharedConsumer& consumer, int64_t n) noexcept {
   };
   SharedSum r;
   std::atomic<bool> stop{n <= 0};
-  Summer summer{&r, n, &stop};
+  Summer summer{&r.report, n, &stop};
   const shm::ConsumerState status = consumer.Run(summer, stop);
   if (status != shm::ConsumerState::kStopped) r.status = status;
-  r.end_ns = MonotonicNs();
+  r.report.end_ns = MonotonicNs();
   return r;
 }
 
@@ -147,41 +137,16 @@ bool ProduceShared(SharedRing& ring, int64_t n) noexcept {
   return true;
 }
 
-// Empty when the consumer read exactly 0, 1, ..., n-1 by count, sum and
-// first value and the producer published them all; else the first problem.
+// The consumer's problem (SharedOneToOneInProcess): empty when it read
+// exactly 0, 1, ..., n-1 by count, sum and first value (VerifyStream) and
+// the producer published them all; else the first problem.
 std::string Verify(const SharedSum& got, int64_t n, bool refused) {
   if (got.status != shm::ConsumerState::kOk) {
-    return "consumer stopped after " + std::to_string(got.count) +
+    return "consumer stopped after " + std::to_string(got.report.count) +
            " events: " + std::string(shm::ConsumerStateName(got.status));
   }
   if (refused) return "the ring refused a claim";
-  return shared_internal::VerifyStream(got.count, got.sum, got.first, n);
-}
-
-// Ends the process loudly (Fail, or FailTimeout when `timed_out`) after
-// killing the consumer process and removing the ring.
-[[noreturn]] void FailRun(const RunContext& ctx, ChildProcess* child,
-                          const RingRemover& remover, const std::string& what,
-                          bool timed_out = false) {
-  if (child != nullptr) child->WaitOrKill(absl::ZeroDuration());
-  (void)shm_internal::Control::Remove(remover.name());
-  if (timed_out) FailTimeout(ctx.scenario, ctx.impl, ctx.timeout_s);
-  Fail(ctx.scenario, ctx.impl, what);
-}
-
-// The child's next line; fails when it ends first or after ctx.timeout_s.
-std::string NextLine(const RunContext& ctx, ChildProcess& child,
-                     const RingRemover& remover, const char* waiting_for) {
-  if (std::optional<std::string> line =
-          child.ReadLine(absl::Seconds(ctx.timeout_s))) {
-    return *std::move(line);
-  }
-  if (child.output_closed()) {
-    FailRun(
-        ctx, &child, remover,
-        std::string("the consumer process ended before '") + waiting_for + "'");
-  }
-  FailRun(ctx, &child, remover, "", /*timed_out=*/true);
+  return shared_internal::VerifyStream(got.report, n);
 }
 
 // ---- SharedPingPong --------------------------------------------------------
@@ -329,24 +294,13 @@ int RunChildRole(std::string_view role, std::string_view arg, int64_t events,
 
 Metrics SharedOneToOne(const RunContext& ctx) {
   const int64_t n = ctx.events;
-  RingRemover remover(UniqueRingName());
-  std::unique_ptr<SharedRing> ring = MakeSharedRing(ctx, remover);
-  // This executable again, with the parent's stdin and environment; its
-  // stdout is the pipe the handshake lines come back on.
-  std::vector<std::string> args = {"ringflow_bench",
-                                   "--shared_consumer=" + remover.name(),
-                                   "--events=" + std::to_string(n)};
-  if (Pinning::Get().enabled()) args.push_back("--pin");
-  absl::StatusOr<ChildProcess> spawned = ChildProcess::SpawnSelf(
-      args, {.stdin_from = SpawnOptions::Input::kInherit});
-  if (!spawned.ok()) {
-    FailRun(ctx, nullptr, remover, std::string(spawned.status().message()));
-  }
-  ChildProcess& child = *spawned;
-  if (const std::string line = NextLine(ctx, child, remover, "ready");
-      line != "ready") {
-    FailRun(ctx, &child, remover, "consumer process: " + line);
-  }
+  RingRemover remover;
+  CrossProcessRun run(ctx, [&] { remover.Remove(); });
+  std::unique_ptr<SharedRing> ring = MakeSharedRing(run, remover.name());
+  // This executable again; its stdout is the pipe the handshake lines come
+  // back on.
+  ChildProcess& child = run.Spawn(remover.name(), n);
+  run.AwaitReady(child, "consumer process");
 
   int64_t start_ns = 0;  // written by the producer, read after join
   bool refused = false;
@@ -354,47 +308,25 @@ Metrics SharedOneToOne(const RunContext& ctx) {
     start_ns = MonotonicNs();
     refused = !ProduceShared(*ring, n);
   });
-  const std::string done = NextLine(ctx, child, remover, "done");
-  SharedSum got;
-  if (std::sscanf(done.c_str(),
-                  "done sum=%" SCNd64 " first=%" SCNd64 " count=%" SCNd64
-                  " end_ns=%" SCNd64,
-                  &got.sum, &got.first, &got.count, &got.end_ns) != 4) {
-    // "error ...": the producer may still wait for it; FailRun kills it.
-    FailRun(ctx, &child, remover, "consumer process: " + done);
-  }
+  // "error ...": the producer may still wait for the child; Fail kills it.
+  const StreamReport got =
+      shared_internal::ReadStreamReport(run, child, "consumer process");
   producer.join();  // the child read every event: the producer is done
-  const std::optional<int> status = child.Wait(absl::Seconds(ctx.timeout_s));
-  if (!status) {
-    FailRun(ctx, &child, remover,
-            child.pid() < 0
-                ? std::string("consumer process: waitpid failed")
-                : "consumer process still running " +
-                      std::to_string(ctx.timeout_s) + " s after its last line");
-  }
-  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    FailRun(ctx, &child, remover,
-            "consumer process " + DescribeWaitStatus(*status));
-  }
-  const std::string problem = Verify(got, n, refused);
-  if (!problem.empty()) FailRun(ctx, nullptr, remover, problem);
-  if (got.end_ns <= start_ns) {
-    FailRun(ctx, nullptr, remover,
-            "the consumer finished (" + std::to_string(got.end_ns) +
-                ") before the producer started (" + std::to_string(start_ns) +
-                ")");
-  }
-  return {MegaEventsPerSecond(n, got.end_ns - start_ns)};
+  run.ExpectExitZero(child, "consumer process");
+  if (refused) run.Fail("the ring refused a claim");
+  const int64_t elapsed_ns =
+      shared_internal::CheckStream(run, got, n, start_ns, "consumer process");
+  return {MegaEventsPerSecond(n, elapsed_ns)};
 }
 
 Metrics SharedOneToOneInProcess(const RunContext& ctx) {
   const int64_t n = ctx.events;
-  RingRemover remover(UniqueRingName());
-  std::unique_ptr<SharedRing> ring = MakeSharedRing(ctx, remover);
+  RingRemover remover;
+  CrossProcessRun run(ctx, [&] { remover.Remove(); });  // no child
+  std::unique_ptr<SharedRing> ring = MakeSharedRing(run, remover.name());
   auto consumer = SharedConsumer::Attach(remover.name(), {.name = "bench"});
   if (!consumer.ok()) {
-    FailRun(ctx, nullptr, remover,
-            "SharedConsumer::Attach: " + consumer.status().ToString());
+    run.Fail("SharedConsumer::Attach: " + consumer.status().ToString());
   }
   RunClock clock(2, 1);
   SharedSum got;
@@ -410,13 +342,11 @@ Metrics SharedOneToOneInProcess(const RunContext& ctx) {
     refused = !ProduceShared(*ring, n);
   });
   clock.Start();
-  if (!clock.WaitFinished(ctx.timeout_s)) {
-    FailRun(ctx, nullptr, remover, "", /*timed_out=*/true);
-  }
+  if (!clock.WaitFinished(ctx.timeout_s)) run.Fail("", /*timed_out=*/true);
   reader.join();
   producer.join();
   const std::string problem = Verify(got, n, refused);
-  if (!problem.empty()) FailRun(ctx, nullptr, remover, problem);
+  if (!problem.empty()) run.Fail(problem);
   return {MegaEventsPerSecond(n, clock.elapsed_ns())};
 }
 
@@ -435,28 +365,23 @@ int RunSharedConsumer(std::string_view ring, int64_t events, bool pin) {
   Say("ready");
   const SharedSum got = ConsumeShared(**consumer, events);
   if (got.status != shm::ConsumerState::kOk) {
-    Say("error consumer stopped after " + std::to_string(got.count) +
+    Say("error consumer stopped after " + std::to_string(got.report.count) +
         " events: " + std::string(shm::ConsumerStateName(got.status)));
     return 1;
   }
-  char line[160];
-  std::snprintf(line, sizeof(line),
-                "done sum=%" PRId64 " first=%" PRId64 " count=%" PRId64
-                " end_ns=%" PRId64,
-                got.sum, got.first, got.count, got.end_ns);
-  Say(line);
+  shared_internal::SayDone(got.report);
   return 0;
 }
 
 Metrics SharedPingPong(const RunContext& ctx, WaitStrategyKind wait) {
   const bool blocking = wait == WaitStrategyKind::kBlocking;
-  RingRemover ping_name(UniqueRingName());
-  RingRemover pong_name(UniqueRingName());
+  RingRemover ping_name;
+  RingRemover pong_name;
   auto ping =
       CreatePingPongRing(ping_name.name(), ctx.capacity, wait, ctx.timeout_s);
   CrossProcessRun run(ctx, [&] {
-    (void)shm_internal::Control::Remove(ping_name.name());
-    (void)shm_internal::Control::Remove(pong_name.name());
+    ping_name.Remove();
+    pong_name.Remove();
   });
   if (!ping.ok()) {
     run.Fail("SharedRing::Create(" + ping_name.name() +
@@ -467,9 +392,7 @@ Metrics SharedPingPong(const RunContext& ctx, WaitStrategyKind wait) {
           ping_name.name() + "," + pong_name.name() + "," +
           std::to_string(ctx.capacity) + "," + std::to_string(ctx.timeout_s),
       ctx.events);
-  if (const std::string line = run.Line(ponger, "ready"); line != "ready") {
-    run.Fail("ponger process: " + line);
-  }
+  run.AwaitReady(ponger, "ponger process");
   // Attached before the first ping: the first pong is after this slot.
   auto pong = SharedConsumer::Attach(pong_name.name(), {.name = "pinger"});
   if (!pong.ok()) {
@@ -492,12 +415,7 @@ Metrics SharedPingPong(const RunContext& ctx, WaitStrategyKind wait) {
         if (!v) run.Fail("pong ring " + pong_name.name() + ": " + why);
         return *v;
       });
-  send(-1);  // stop
-  const int64_t echoed = shared_internal::ReadEchoed(run, ponger);
-  run.ExpectExitZero(ponger, "ponger process");
-  const std::string problem = shared_internal::VerifyPings(stats, echoed);
-  if (!problem.empty()) run.Fail(problem);
-  return Percentiles(stats.histogram);
+  return shared_internal::EndPingPong(run, ponger, stats, send);
 }
 
 // ---- shared_internal -------------------------------------------------------
@@ -535,6 +453,15 @@ void ChildSetup(bool pin, int slot) {
     Pinning::Get().Enable();
     Pinning::Get().PinSelf(slot, 2);
   }
+}
+
+NameRemover::NameRemover(std::string name, RemoveFn remove)
+    : name_(std::move(name)), remove_(remove) {
+  Remove();  // a stale one of a recycled pid
+}
+
+void RemoveSharedRing(const std::string& name) {
+  (void)shm_internal::Control::Remove(name);
 }
 
 CrossProcessRun::CrossProcessRun(const RunContext& ctx,
@@ -583,6 +510,12 @@ std::string CrossProcessRun::Line(ChildProcess& child,
     Fail("child process (waiting for '" + waiting_for + "'): " + *line);
   }
   return *std::move(line);
+}
+
+void CrossProcessRun::AwaitReady(ChildProcess& child, const std::string& who) {
+  if (const std::string line = Line(child, "ready"); line != "ready") {
+    Fail(who + ": " + line);
+  }
 }
 
 std::string CrossProcessRun::LineWatching(ChildProcess& child,
@@ -641,41 +574,129 @@ int64_t ReadEchoed(CrossProcessRun& run, tools_internal::ChildProcess& ponger) {
   return echoed;
 }
 
-std::string VerifyStream(int64_t count, int64_t sum, int64_t first, int64_t n) {
-  if (count != n) {
-    return "count is " + std::to_string(count) + ", expected " +
+std::string VerifyPings(const PingCounts& counts, std::optional<int64_t> timed,
+                        int64_t echoed) {
+  if (counts.received < 1) return "no round trip";
+  if (counts.received != counts.sent) {
+    return "pongs received is " + std::to_string(counts.received) +
+           ", expected " + std::to_string(counts.sent);
+  }
+  if (counts.wrong != 0) {
+    return std::to_string(counts.wrong) + " pongs with the wrong value";
+  }
+  if (timed && *timed != counts.received) {
+    return "round trips timed is " + std::to_string(*timed) + ", expected " +
+           std::to_string(counts.received);
+  }
+  if (echoed != counts.sent) {
+    return "the ponger echoed " + std::to_string(echoed) + " pings, " +
+           std::to_string(counts.sent) + " were sent";
+  }
+  return {};
+}
+
+Metrics EndPingPong(CrossProcessRun& run, tools_internal::ChildProcess& ponger,
+                    const PingStats& stats,
+                    const std::function<void(int64_t)>& send) {
+  send(-1);  // the stop value
+  const int64_t echoed = ReadEchoed(run, ponger);
+  run.ExpectExitZero(ponger, "ponger process");
+  const std::string problem =
+      VerifyPings(stats, stats.histogram.count(), echoed);
+  if (!problem.empty()) run.Fail(problem);
+  return Percentiles(stats.histogram);
+}
+
+namespace {
+
+// start_ns < end_ns, where end_ns is the reader's (`who`) clock after the
+// last value or record and start_ns the sender's before the first: the
+// run's time, or Fail()s.
+int64_t ElapsedNs(CrossProcessRun& run, int64_t start_ns, int64_t end_ns,
+                  const std::string& who) {
+  if (end_ns <= start_ns) {
+    run.Fail("the " + who + " finished (end_ns=" + std::to_string(end_ns) +
+             ") before the start (start_ns=" + std::to_string(start_ns) + ")");
+  }
+  return end_ns - start_ns;
+}
+
+}  // namespace
+
+// The stream's "done" line: SayDone writes it, ParseStreamReport reads it
+// (the same fields, in the same order).
+void SayDone(const StreamReport& report) {
+  char line[160];
+  std::snprintf(line, sizeof(line),
+                "done sum=%" PRId64 " first=%" PRId64 " count=%" PRId64
+                " end_ns=%" PRId64,
+                report.sum, report.first, report.count, report.end_ns);
+  Say(line);
+}
+
+StreamReport ParseStreamReport(CrossProcessRun& run, const std::string& line,
+                               const std::string& who) {
+  StreamReport report;
+  if (std::sscanf(line.c_str(),
+                  "done sum=%" SCNd64 " first=%" SCNd64 " count=%" SCNd64
+                  " end_ns=%" SCNd64,
+                  &report.sum, &report.first, &report.count,
+                  &report.end_ns) != 4) {
+    run.Fail(who + ": " + line);
+  }
+  return report;
+}
+
+StreamReport ReadStreamReport(CrossProcessRun& run,
+                              tools_internal::ChildProcess& child,
+                              const std::string& who) {
+  return ParseStreamReport(run, run.Line(child, "done"), who);
+}
+
+std::string VerifyStream(const StreamReport& report, int64_t n) {
+  if (report.count != n) {
+    return "count is " + std::to_string(report.count) + ", expected " +
            std::to_string(n);
   }
-  if (sum != SumBelow(n)) {
-    return "sum is " + std::to_string(sum) + ", expected " +
+  if (report.sum != SumBelow(n)) {
+    return "sum is " + std::to_string(report.sum) + ", expected " +
            std::to_string(SumBelow(n));
   }
-  if (first != 0) {
-    return "first value is " + std::to_string(first) + ", expected 0";
+  if (report.first != 0) {
+    return "first value is " + std::to_string(report.first) + ", expected 0";
   }
   return {};
 }
 
-std::string VerifyPings(const PingStats& stats, int64_t echoed) {
-  if (stats.received < 1) return "no round trip";
-  if (stats.received != stats.sent) {
-    return "pongs received is " + std::to_string(stats.received) +
-           ", expected " + std::to_string(stats.sent);
+int64_t CheckStream(CrossProcessRun& run, const StreamReport& report, int64_t n,
+                    int64_t start_ns, const std::string& who) {
+  if (const std::string problem = VerifyStream(report, n); !problem.empty()) {
+    run.Fail(problem);
   }
-  if (stats.wrong != 0) {
-    return std::to_string(stats.wrong) + " pongs with the wrong value";
-  }
-  if (stats.histogram.count() != stats.received) {
-    return "round trips timed is " + std::to_string(stats.histogram.count()) +
-           ", expected " + std::to_string(stats.received);
-  }
-  if (echoed != stats.sent) {
-    return "the ponger echoed " + std::to_string(echoed) + " pings, " +
-           std::to_string(stats.sent) + " were sent";
-  }
-  return {};
+  return ElapsedNs(run, start_ns, report.end_ns, who);
 }
 
+std::optional<ByteChildArg> StartByteChild(std::string_view arg, bool pin,
+                                           int slot,
+                                           const std::string& expected,
+                                           int64_t max_n) {
+  ChildSetup(pin, slot);
+  ByteChildArg parsed;
+  if (!ParseByteRoleArg(arg, parsed.name, parsed.n) || parsed.n > max_n) {
+    Say("error bad argument '" + std::string(arg) + "', expected " + expected);
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+Metrics CheckByteReport(CrossProcessRun& run, const std::string& done,
+                        int64_t n, int64_t events, int64_t start_ns,
+                        const std::string& who) {
+  std::string problem;
+  const int64_t end_ns = ParseByteReport(done, Framing(n), events, problem);
+  if (!problem.empty()) run.Fail(problem);
+  return ByteRates(events, n, ElapsedNs(run, start_ns, end_ns, who));
+}
 }  // namespace shared_internal
 
 }  // namespace ringflow::bench

@@ -17,10 +17,13 @@
 //
 // T is CLOCK_MONOTONIC, one clock for every process on the machine: the run
 // is timed from the producer's first claim (after "ready") to T. The run
-// fails loudly (Fail) unless C == N, S == N(N-1)/2, F == 0 and the child
-// exits 0; every wait on the child is bounded by ctx.timeout_s, after which
-// the child is killed. The ring has a name unique to this process and run
-// and is removed on every path that returns, and before every Fail.
+// fails loudly (Fail) unless C == N, S == N(N-1)/2, F == 0, T is after the
+// first claim and the child exits 0; every wait on the child is bounded by
+// ctx.timeout_s, after which the child is killed. The ring has a name
+// unique to this process and run and is removed on every path that
+// returns, and before every Fail. The "done" line is a StreamReport
+// (shared_internal below): the cross-process peers' consumers write it and
+// their runs check it with the same code.
 //
 // SharedOneToOneInProcess runs the same producer and the same consumer loop
 // as two threads of this process: SharedOneToOne / SharedOneToOneInProcess
@@ -42,7 +45,9 @@
 //
 // The cross-process peers (peers/boost_interprocess.h, peers/iceoryx.h)
 // run the same two shapes with their own child roles, through the helpers
-// in shared_internal below.
+// in shared_internal below; so do the byte-record runs
+// (shared_byte_bench.cc, peers/boost_message_queue.h, peers/iceoryx.h),
+// whose reader children report a ByteSink line (byte_framing.h).
 //
 // Thread-safety: each call builds its own ring, threads and child and tears
 // them down before returning; call from one thread at a time.
@@ -52,11 +57,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "byte_framing.h"
 #include "harness.h"
 #include "scenario.h"
 #include "tools/internal/child_process.h"
@@ -114,10 +122,36 @@ void Say(const std::string& text);
 // orphan never skews a later run; pins to CPU slot `slot` of 2 with --pin.
 void ChildSetup(bool pin, int slot);
 
+// A run's named resource (a SharedRing's segments, a Boost segment or
+// message queue): `remove(name)` runs on construction (a stale one of a
+// recycled pid), on destruction and at every Remove() (a CrossProcessRun's
+// cleanup, before a Fail); removing what is not there is no error, and
+// mappings of it stay valid. Scenario thread only.
+class NameRemover {
+ public:
+  using RemoveFn = void (*)(const std::string& name);
+  NameRemover(std::string name, RemoveFn remove);
+  NameRemover(const NameRemover&) = delete;
+  NameRemover& operator=(const NameRemover&) = delete;
+  ~NameRemover() { Remove(); }
+
+  void Remove() const { remove_(name_); }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  RemoveFn remove_;
+};
+
+// A NameRemover's RemoveFn for a SharedRing's segments
+// (shm_internal::Control::Remove, its status ignored).
+void RemoveSharedRing(const std::string& name);
+
 // The parent's side of one cross-process run: the children it started,
 // killed and reaped on every path (the destructor, and Fail before it
 // reports), and `cleanup` (remove segments, stop a daemon) run before any
-// Fail. Scenario thread only.
+// Fail. SharedOneToOneInProcess uses one without children, for the
+// cleanup. Scenario thread only.
 class CrossProcessRun {
  public:
   CrossProcessRun(const RunContext& ctx, std::function<void()> cleanup);
@@ -126,14 +160,17 @@ class CrossProcessRun {
   ~CrossProcessRun();
 
   // Starts this binary as --shared_consumer=ROLE_AND_ARG --events=N
-  // [--pin], its stdin a pipe (CloseStdin tells a child it may exit);
-  // Fail()s naming the role when it cannot.
+  // [--pin] (ROLE_AND_ARG: ROLE:ARG, or SharedOneToOne's ring name; see
+  // RunSharedConsumer), its stdin a pipe (CloseStdin tells a child it may
+  // exit); Fail()s naming the role when it cannot.
   tools_internal::ChildProcess& Spawn(const std::string& role_and_arg,
                                       int64_t events);
   // The child's next line; Fail()s when it ends first or after
   // ctx.timeout_s, and when the line starts with "error".
   std::string Line(tools_internal::ChildProcess& child,
                    const std::string& waiting_for);
+  // Line(child, "ready"); Fail()s with "WHO: LINE" for any other line.
+  void AwaitReady(tools_internal::ChildProcess& child, const std::string& who);
   // Line, but Fail()s as soon as `other` (the other end of the run) ends
   // other than by exiting 0, instead of waiting out ctx.timeout_s for a
   // line that its death means will never come.
@@ -158,12 +195,16 @@ class CrossProcessRun {
   std::vector<std::unique_ptr<tools_internal::ChildProcess>> children_;
 };
 
-// What the ping side of a round-trip run saw.
-struct PingStats {
-  LatencyHistogram histogram;  // one sample per round trip, ns
+// The ping side's counts (PingLoop's, or a pinger child's report).
+struct PingCounts {
   int64_t sent = 0;
   int64_t received = 0;
   int64_t wrong = 0;  // pongs whose value was not their ping's
+};
+
+// What the ping side of a round-trip run saw.
+struct PingStats : PingCounts {
+  LatencyHistogram histogram;  // one sample per round trip, ns
 };
 
 // The ping side's loop, the same for every implementation: `send(v)` sends
@@ -190,16 +231,105 @@ PingStats PingLoop(int64_t events, int64_t budget_ns, Send&& send,
 }
 
 // Empty when every ping got its own pong back, at least one round trip
-// was timed and the ponger echoed exactly the pings sent (`echoed`, from
-// ReadEchoed); else the first problem.
-std::string VerifyPings(const PingStats& stats, int64_t echoed);
+// was made, every one was timed (`timed` of them: the histogram's count
+// where this process pinged; empty for a pinger child, which reports its
+// percentiles only) and the ponger echoed exactly the pings sent
+// (`echoed`, from ReadEchoed); else the first problem.
+std::string VerifyPings(const PingCounts& counts, std::optional<int64_t> timed,
+                        int64_t echoed);
 
 // The ponger's "done echoed=N" line: N, or Fail()s naming the line.
 int64_t ReadEchoed(CrossProcessRun& run, tools_internal::ChildProcess& ponger);
 
-// Empty when a stream of values 0..n-1 arrived whole: `count` values
+// The end of a run whose ponger is a child and whose ping side is this
+// process, after PingLoop: sends the stop value (-1) with `send`, reads
+// the ponger's "done echoed=N" (ReadEchoed), expects it to exit 0, then
+// checks the pings (VerifyPings; Fail()s with the problem). The round
+// trips' {p50, p99, p99.9} ns.
+Metrics EndPingPong(CrossProcessRun& run, tools_internal::ChildProcess& ponger,
+                    const PingStats& stats,
+                    const std::function<void(int64_t)>& send);
+
+// ---- one-to-one streams of int64 values 0..N-1 (SharedOneToOne's shape) --
+//
+// A consumer child reports what it read as one line,
+//   done sum=S first=F count=C end_ns=T
+// written by SayDone and read by ReadStreamReport / ParseStreamReport; the
+// parent checks it with CheckStream.
+
+// What a stream's consumer read.
+struct StreamReport {
+  int64_t sum = 0;
+  int64_t first = -1;  // the first value read
+  int64_t count = 0;
+  int64_t end_ns = 0;  // MonotonicNs() after the last value
+};
+
+// The consumer child's "done ..." line for `report` (Say).
+void SayDone(const StreamReport& report);
+
+// `line`, a consumer child's "done ..." line, parsed; Fail()s with
+// "WHO: LINE" when it is not one.
+StreamReport ParseStreamReport(CrossProcessRun& run, const std::string& line,
+                               const std::string& who);
+
+// The consumer child's next line (CrossProcessRun::Line, waiting for
+// "done"), parsed as ParseStreamReport does.
+StreamReport ReadStreamReport(CrossProcessRun& run,
+                              tools_internal::ChildProcess& child,
+                              const std::string& who);
+
+// Empty when a stream of values 0..n-1 arrived whole: report.count values
 // summing to SumBelow(n), the first one 0; else the first problem.
-std::string VerifyStream(int64_t count, int64_t sum, int64_t first, int64_t n);
+std::string VerifyStream(const StreamReport& report, int64_t n);
+
+// The stream's time, report.end_ns - start_ns (start_ns: MonotonicNs()
+// before the first value was sent); Fail()s with VerifyStream's problem,
+// or when the consumer (`who`) finished before start_ns.
+int64_t CheckStream(CrossProcessRun& run, const StreamReport& report, int64_t n,
+                    int64_t start_ns, const std::string& who);
+
+// ---- byte-record streams (SharedByteOneToOne's shape) ----------------------
+
+// A byte-record child's role argument "NAME:N".
+struct ByteChildArg {
+  std::string name;  // a queue, ring or service name
+  int64_t n = 0;     // the record size, bytes
+};
+
+// A byte-record child's start: ChildSetup(pin, slot), then its role
+// argument (ParseByteRoleArg, and N <= max_n); empty after saying "error
+// bad argument 'ARG', expected EXPECTED" when it is not one.
+std::optional<ByteChildArg> StartByteChild(
+    std::string_view arg, bool pin, int slot, const std::string& expected,
+    int64_t max_n = std::numeric_limits<int64_t>::max());
+
+// A reader child's run once its end is open: a ByteSink for n-byte
+// records, "ready", then `read(sink)` until `events` records arrived
+// (each call hands what arrived, if anything, to sink.Take; it returns
+// false after saying "error WHAT" when the reader cannot go on), then the
+// sink's "done ..." line (ByteSink::Report) with MonotonicNs() after the
+// last record. The exit status: 0, or 1 when `read` gave up.
+template <typename Read>
+int ReadByteRecords(int64_t n, int64_t events, Read&& read) {
+  const Framing framing(n);
+  ByteSink sink(framing, 1);
+  Say("ready");
+  while (sink.count < events) {
+    if (!read(sink)) return 1;
+  }
+  Say(sink.Report(MonotonicNs()));
+  return 0;
+}
+
+// The parent's check of a reader child's "done ..." line `done`
+// (ParseByteReport: n-byte records 0..events-1, whole and in order), after
+// the child exited 0: the run's {Mrec/s, GB/s} from start_ns (MonotonicNs()
+// before the first record was sent) to the reader's end; Fail()s with the
+// problem, or when the reader (`who`) finished before start_ns.
+Metrics CheckByteReport(CrossProcessRun& run, const std::string& done,
+                        int64_t n, int64_t events, int64_t start_ns,
+                        const std::string& who);
 
 }  // namespace shared_internal
 

@@ -3,10 +3,7 @@
 
 #include "boost_interprocess.h"
 
-#include <atomic>
-#include <cinttypes>
 #include <cstdint>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +28,7 @@ namespace {
 namespace bip = boost::interprocess;
 using shared_internal::CrossProcessRun;
 using shared_internal::MonotonicNs;
+using shared_internal::NameRemover;
 using shared_internal::Say;
 using tools_internal::ChildProcess;
 
@@ -46,21 +44,15 @@ constexpr char kQueue[] = "queue";  // SharedOneToOne's queue
 constexpr char kPing[] = "ping";
 constexpr char kPong[] = "pong";
 
-// Removes the segment on construction (a stale one of a recycled pid) and
-// on destruction.
-class SegmentRemover {
+// The run's segment, removed now (a stale one of a recycled pid), at the
+// end and before any Fail.
+class SegmentRemover : public NameRemover {
  public:
-  explicit SegmentRemover(std::string name) : name_(std::move(name)) {
-    bip::shared_memory_object::remove(name_.c_str());
-  }
-  SegmentRemover(const SegmentRemover&) = delete;
-  SegmentRemover& operator=(const SegmentRemover&) = delete;
-  ~SegmentRemover() { Remove(); }
-  void Remove() const { bip::shared_memory_object::remove(name_.c_str()); }
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
+  SegmentRemover()
+      : NameRemover(shared_internal::UniqueName("rfbench-bx"),
+                    [](const std::string& name) {
+                      bip::shared_memory_object::remove(name.c_str());
+                    }) {}
 };
 
 // The segment for `queues` queues of `capacity` values, with the queues
@@ -94,14 +86,12 @@ ShmQueue* Find(Segment& segment, const char* queue) {
 
 Metrics BoostShmOneToOne(const RunContext& ctx) {
   const int64_t n = ctx.events;
-  SegmentRemover remover(shared_internal::UniqueName("rfbench-bx"));
+  SegmentRemover remover;
   CrossProcessRun run(ctx, [&] { remover.Remove(); });
   Segment segment = CreateSegment(run, remover.name(), ctx.capacity, {kQueue});
   ShmQueue& queue = *Find(segment, kQueue);
   ChildProcess& child = run.Spawn("boost-sub:" + remover.name(), n);
-  if (const std::string line = run.Line(child, "ready"); line != "ready") {
-    run.Fail("consumer process: " + line);
-  }
+  run.AwaitReady(child, "consumer process");
   int64_t start_ns = 0;  // written by the producer, read after join
   std::thread producer = Spawn(0, 2, [&] {
     start_ns = MonotonicNs();
@@ -109,39 +99,24 @@ Metrics BoostShmOneToOne(const RunContext& ctx) {
       while (!queue.push(i)) CpuRelax();
     }
   });
-  const std::string done = run.Line(child, "done");
-  int64_t sum = 0;
-  int64_t first = -1;
-  int64_t count = 0;
-  int64_t end_ns = 0;
-  if (std::sscanf(done.c_str(),
-                  "done sum=%" SCNd64 " first=%" SCNd64 " count=%" SCNd64
-                  " end_ns=%" SCNd64,
-                  &sum, &first, &count, &end_ns) != 4) {
-    run.Fail("consumer process: " + done);
-  }
+  const shared_internal::StreamReport got =
+      shared_internal::ReadStreamReport(run, child, "consumer process");
   producer.join();  // the child popped every value: the producer is done
   run.ExpectExitZero(child, "consumer process");
-  if (const std::string problem =
-          shared_internal::VerifyStream(count, sum, first, n);
-      !problem.empty()) {
-    run.Fail(problem);
-  }
-  if (end_ns <= start_ns) run.Fail("the consumer finished before the start");
-  return {MegaEventsPerSecond(n, end_ns - start_ns)};
+  const int64_t elapsed_ns =
+      shared_internal::CheckStream(run, got, n, start_ns, "consumer process");
+  return {MegaEventsPerSecond(n, elapsed_ns)};
 }
 
 Metrics BoostShmPingPong(const RunContext& ctx) {
-  SegmentRemover remover(shared_internal::UniqueName("rfbench-bx"));
+  SegmentRemover remover;
   CrossProcessRun run(ctx, [&] { remover.Remove(); });
   Segment segment =
       CreateSegment(run, remover.name(), ctx.capacity, {kPing, kPong});
   ShmQueue& ping = *Find(segment, kPing);
   ShmQueue& pong = *Find(segment, kPong);
   ChildProcess& ponger = run.Spawn("boost-pong:" + remover.name(), ctx.events);
-  if (const std::string line = run.Line(ponger, "ready"); line != "ready") {
-    run.Fail("ponger process: " + line);
-  }
+  run.AwaitReady(ponger, "ponger process");
   auto send = [&](int64_t v) {
     while (!ping.push(v)) CpuRelax();  // one value in flight: never full
   };
@@ -159,12 +134,7 @@ Metrics BoostShmPingPong(const RunContext& ctx) {
         }
         return v;
       });
-  send(-1);  // stop
-  const int64_t echoed = shared_internal::ReadEchoed(run, ponger);
-  run.ExpectExitZero(ponger, "ponger process");
-  const std::string problem = shared_internal::VerifyPings(stats, echoed);
-  if (!problem.empty()) run.Fail(problem);
-  return Percentiles(stats.histogram);
+  return shared_internal::EndPingPong(run, ponger, stats, send);
 }
 
 // Opens the parent's segment; empty (after saying why) when it cannot.
@@ -202,13 +172,8 @@ int RunConsumer(std::string_view name, int64_t n, bool pin) {
     sum += v;
     ++count;
   }
-  const int64_t end_ns = MonotonicNs();
-  char line[160];
-  std::snprintf(line, sizeof(line),
-                "done sum=%" PRId64 " first=%" PRId64 " count=%" PRId64
-                " end_ns=%" PRId64,
-                sum, first, count, end_ns);
-  Say(line);
+  shared_internal::SayDone(
+      {.sum = sum, .first = first, .count = count, .end_ns = MonotonicNs()});
   return 0;
 }
 

@@ -12,9 +12,12 @@
 //                          (--shared_consumer=boost-sub:SEGMENT) pops and
 //                          sums them and reports as the ringflow row's
 //                          consumer does ("done sum= first= count=
-//                          end_ns="), checked the same way.
+//                          end_ns=", shared_internal::SayDone), checked by
+//                          the same code (ReadStreamReport, CheckStream).
 //   SharedPingPongBusySpin two queues in one segment; this process pings,
-//                          the child (boost-pong:SEGMENT) echoes until -1.
+//                          the child (boost-pong:SEGMENT) echoes until -1;
+//                          the run ends as the ringflow row's does
+//                          (shared_internal::EndPingPong).
 //
 // The segment has a name unique to this process and run, mode 0600, and
 // is removed on every path that returns and before every Fail. Boost's

@@ -3,15 +3,12 @@
 
 #include "boost_message_queue.h"
 
-#include <cinttypes>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "../byte_framing.h"
@@ -31,30 +28,19 @@ namespace {
 
 namespace bip = boost::interprocess;
 using shared_internal::CrossProcessRun;
-using shared_internal::MonotonicNs;
-using shared_internal::Say;
 using tools_internal::ChildProcess;
 
-// Removes the queue on construction (a stale one of a recycled pid) and on
-// destruction.
-class QueueRemover {
- public:
-  explicit QueueRemover(std::string name) : name_(std::move(name)) {
-    bip::message_queue::remove(name_.c_str());
-  }
-  QueueRemover(const QueueRemover&) = delete;
-  QueueRemover& operator=(const QueueRemover&) = delete;
-  ~QueueRemover() { Remove(); }
-  void Remove() const { bip::message_queue::remove(name_.c_str()); }
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
-};
+// Removes a queue (a NameRemover's RemoveFn).
+void RemoveQueue(const std::string& name) {
+  bip::message_queue::remove(name.c_str());
+}
 
 Metrics MessageQueueBytes(const RunContext& ctx, int64_t n) {
   const int64_t events = ctx.events;
-  QueueRemover remover(shared_internal::UniqueName("rfbench-mq"));
+  // The queue goes now (a stale one of a recycled pid), at the end and
+  // before any Fail.
+  shared_internal::NameRemover remover(
+      shared_internal::UniqueName("rfbench-mq"), RemoveQueue);
   CrossProcessRun run(ctx, [&] { remover.Remove(); });
   const size_t messages = static_cast<size_t>(ctx.capacity / (n + 8));
   std::optional<bip::message_queue> queue;
@@ -70,15 +56,13 @@ Metrics MessageQueueBytes(const RunContext& ctx, int64_t n) {
   }
   ChildProcess& child = run.Spawn(
       "bmq-bytes:" + remover.name() + ":" + std::to_string(n), events);
-  if (const std::string line = run.Line(child, "ready"); line != "ready") {
-    run.Fail("consumer process: " + line);
-  }
+  run.AwaitReady(child, "consumer process");
   int64_t start_ns = 0;  // written by the producer, read after join
   std::thread producer = Spawn(0, 2, [&] {
     const Framing framing(n);
     std::vector<std::byte> record(static_cast<size_t>(n));
     framing.Write(record.data(), 0);
-    start_ns = MonotonicNs();
+    start_ns = shared_internal::MonotonicNs();
     for (int64_t i = 0; i < events; ++i) {
       framing.Stamp(record.data(), i);
       queue->send(record.data(), record.size(), 0);  // waits while full
@@ -87,41 +71,31 @@ Metrics MessageQueueBytes(const RunContext& ctx, int64_t n) {
   const std::string done = run.Line(child, "done");
   producer.join();  // the child received every record: the producer is done
   run.ExpectExitZero(child, "consumer process");
-  std::string problem;
-  const int64_t end_ns = ParseByteReport(done, Framing(n), events, problem);
-  if (!problem.empty()) run.Fail(problem);
-  if (end_ns <= start_ns) run.Fail("the consumer finished before the start");
-  return ByteRates(events, n, end_ns - start_ns);
+  return shared_internal::CheckByteReport(run, done, n, events, start_ns,
+                                          "consumer process");
 }
 
 int RunConsumer(std::string_view arg, int64_t events, bool pin) {
-  shared_internal::ChildSetup(pin, 1);
-  std::string name;
-  int64_t n = 0;
-  if (!ParseByteRoleArg(arg, name, n)) {
-    Say("error bad argument '" + std::string(arg) + "', expected QUEUE:N");
-    return 1;
-  }
+  const std::optional<shared_internal::ByteChildArg> start =
+      shared_internal::StartByteChild(arg, pin, 1, "QUEUE:N");
+  if (!start) return 1;
+  const auto& [name, n] = *start;
   std::optional<bip::message_queue> queue;
   try {
     queue.emplace(bip::open_only, name.c_str());
   } catch (const bip::interprocess_exception& e) {
-    Say("error boost::interprocess::message_queue open '" + name +
-        "': " + e.what());
+    shared_internal::Say("error boost::interprocess::message_queue open '" +
+                         name + "': " + e.what());
     return 1;
   }
-  const Framing framing(n);
-  ByteSink sink(framing, 1);
   std::vector<std::byte> buffer(queue->get_max_msg_size());
-  Say("ready");
-  while (sink.count < events) {
+  return shared_internal::ReadByteRecords(n, events, [&](ByteSink& sink) {
     size_t received = 0;
     unsigned int priority = 0;
     queue->receive(buffer.data(), buffer.size(), received, priority);
     sink.Take(buffer.data(), static_cast<int64_t>(received));
-  }
-  Say(sink.Report(MonotonicNs()));
-  return 0;
+    return true;
+  });
 }
 
 }  // namespace

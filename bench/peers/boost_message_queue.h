@@ -12,7 +12,9 @@
 //                          child process (--shared_consumer=bmq-bytes:
 //                          QUEUE:N) receives each into its buffer, checks
 //                          it like every reader of the family and reports
-//                          its ByteSink line.
+//                          its ByteSink line (shared_internal::
+//                          ReadByteRecords), which this process checks as
+//                          the ringflow row's (CheckByteReport).
 //
 // The queue holds as many records as the ringflow ring's bytes hold
 // (capacity / (n + 8)), has a name unique to this process and run, mode

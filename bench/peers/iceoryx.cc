@@ -275,6 +275,25 @@ ChildProcess& SpawnChild(CrossProcessRun& run, RunCleanup& cleanup,
 
 // ---- the bench's side --------------------------------------------------
 
+// The end of a one-to-one run after the subscriber's "done" line: the
+// publisher's "done start_ns=T" (its clock before the first loan), read
+// before the publisher is told it may go (its stdin closed: the
+// subscriber has taken every sample) and both are expected to exit 0. T,
+// or Fail()s naming the line.
+int64_t EndPublisher(CrossProcessRun& run, ChildProcess& sub,
+                     ChildProcess& pub) {
+  const std::string published = run.Line(pub, "done");
+  int64_t start_ns = 0;
+  if (std::sscanf(published.c_str(), "done start_ns=%" SCNd64, &start_ns) !=
+      1) {
+    run.Fail("publisher process: " + published);
+  }
+  pub.CloseStdin();
+  run.ExpectExitZero(sub, "subscriber process");
+  run.ExpectExitZero(pub, "publisher process");
+  return start_ns;
+}
+
 Metrics IceoryxOneToOne(const RunContext& ctx, RouDiSession& session) {
   const int64_t n = ctx.events;
   RunCleanup cleanup{&session, {}};
@@ -282,38 +301,15 @@ Metrics IceoryxOneToOne(const RunContext& ctx, RouDiSession& session) {
   session.Ensure(run);
   const std::string id = shared_internal::UniqueName("rfbench");
   ChildProcess& sub = SpawnChild(run, cleanup, "iox-sub:" + id, n);
-  if (const std::string line = run.Line(sub, "ready"); line != "ready") {
-    run.Fail("subscriber process: " + line);
-  }
+  run.AwaitReady(sub, "subscriber process");
   ChildProcess& pub = SpawnChild(run, cleanup, "iox-pub:" + id, n);
-  const std::string done =
-      run.LineWatching(sub, "done", pub, "publisher process");
-  int64_t sum = 0;
-  int64_t first = -1;
-  int64_t count = 0;
-  int64_t end_ns = 0;
-  if (std::sscanf(done.c_str(),
-                  "done sum=%" SCNd64 " first=%" SCNd64 " count=%" SCNd64
-                  " end_ns=%" SCNd64,
-                  &sum, &first, &count, &end_ns) != 4) {
-    run.Fail("subscriber process: " + done);
-  }
-  const std::string published = run.Line(pub, "done");
-  int64_t start_ns = 0;
-  if (std::sscanf(published.c_str(), "done start_ns=%" SCNd64, &start_ns) !=
-      1) {
-    run.Fail("publisher process: " + published);
-  }
-  pub.CloseStdin();  // the subscriber has it all: the publisher may go
-  run.ExpectExitZero(sub, "subscriber process");
-  run.ExpectExitZero(pub, "publisher process");
-  if (const std::string problem =
-          shared_internal::VerifyStream(count, sum, first, n);
-      !problem.empty()) {
-    run.Fail(problem);
-  }
-  if (end_ns <= start_ns) run.Fail("the subscriber finished before the start");
-  return {MegaEventsPerSecond(n, end_ns - start_ns)};
+  const shared_internal::StreamReport got = shared_internal::ParseStreamReport(
+      run, run.LineWatching(sub, "done", pub, "publisher process"),
+      "subscriber process");
+  const int64_t start_ns = EndPublisher(run, sub, pub);
+  const int64_t elapsed_ns =
+      shared_internal::CheckStream(run, got, n, start_ns, "subscriber process");
+  return {MegaEventsPerSecond(n, elapsed_ns)};
 }
 
 Metrics IceoryxPingPong(const RunContext& ctx, RouDiSession& session,
@@ -325,42 +321,34 @@ Metrics IceoryxPingPong(const RunContext& ctx, RouDiSession& session,
   const std::string wait = blocking ? "wait:" : "spin:";
   ChildProcess& ponger =
       SpawnChild(run, cleanup, "iox-pong-" + wait + id, ctx.events);
-  if (const std::string line = run.Line(ponger, "ready"); line != "ready") {
-    run.Fail("ponger process: " + line);
-  }
+  run.AwaitReady(ponger, "ponger process");
   ChildProcess& pinger =
       SpawnChild(run, cleanup,
                  "iox-ping-" + wait + id + ":" + std::to_string(ctx.budget_ns),
                  ctx.events);
   const std::string done =
       run.LineWatching(pinger, "done", ponger, "ponger process");
-  int64_t sent = 0;
-  int64_t received = 0;
-  int64_t wrong = 0;
+  shared_internal::PingCounts counts;
   double p50 = 0;
   double p99 = 0;
   double p999 = 0;
   if (std::sscanf(done.c_str(),
                   "done sent=%" SCNd64 " received=%" SCNd64 " wrong=%" SCNd64
                   " p50=%lf p99=%lf p999=%lf",
-                  &sent, &received, &wrong, &p50, &p99, &p999) != 6) {
+                  &counts.sent, &counts.received, &counts.wrong, &p50, &p99,
+                  &p999) != 6) {
     run.Fail("pinger process: " + done);
   }
   const int64_t echoed = shared_internal::ReadEchoed(run, ponger);
   pinger.CloseStdin();  // the ponger took the stop value: the pinger may go
   run.ExpectExitZero(ponger, "ponger process");
   run.ExpectExitZero(pinger, "pinger process");
-  if (received < 1) run.Fail("no round trip");
-  if (received != sent) {
-    run.Fail("pongs received is " + std::to_string(received) + ", expected " +
-             std::to_string(sent));
-  }
-  if (wrong != 0) {
-    run.Fail(std::to_string(wrong) + " pongs with the wrong value");
-  }
-  if (echoed != sent) {
-    run.Fail("the ponger echoed " + std::to_string(echoed) + " pings, " +
-             std::to_string(sent) + " were sent");
+  // The pinger timed every round trip it counts (PingLoop) and reports
+  // their percentiles only.
+  if (const std::string problem =
+          shared_internal::VerifyPings(counts, std::nullopt, echoed);
+      !problem.empty()) {
+    run.Fail(problem);
   }
   return {p50, p99, p999};
 }
@@ -376,26 +364,13 @@ Metrics IceoryxBytes(const RunContext& ctx, RouDiSession& session, int64_t n) {
   const std::string id =
       shared_internal::UniqueName("rfbench") + ":" + std::to_string(n);
   ChildProcess& sub = SpawnChild(run, cleanup, "iox-bytes-sub:" + id, events);
-  if (const std::string line = run.Line(sub, "ready"); line != "ready") {
-    run.Fail("subscriber process: " + line);
-  }
+  run.AwaitReady(sub, "subscriber process");
   ChildProcess& pub = SpawnChild(run, cleanup, "iox-bytes-pub:" + id, events);
   const std::string done =
       run.LineWatching(sub, "done", pub, "publisher process");
-  const std::string published = run.Line(pub, "done");
-  int64_t start_ns = 0;
-  if (std::sscanf(published.c_str(), "done start_ns=%" SCNd64, &start_ns) !=
-      1) {
-    run.Fail("publisher process: " + published);
-  }
-  pub.CloseStdin();
-  run.ExpectExitZero(sub, "subscriber process");
-  run.ExpectExitZero(pub, "publisher process");
-  std::string problem;
-  const int64_t end_ns = ParseByteReport(done, Framing(n), events, problem);
-  if (!problem.empty()) run.Fail(problem);
-  if (end_ns <= start_ns) run.Fail("the subscriber finished before the start");
-  return ByteRates(events, n, end_ns - start_ns);
+  const int64_t start_ns = EndPublisher(run, sub, pub);
+  return shared_internal::CheckByteReport(run, done, n, events, start_ns,
+                                          "subscriber process");
 }
 
 // ---- the child processes -----------------------------------------------
@@ -481,22 +456,44 @@ void Send(Publisher& publisher, int64_t value) {
   loaned.value().publish();
 }
 
+// Whether take() gave a sample (`taken`, its result); false when the
+// queue was empty; Dies on any other error.
+template <typename Taken>
+bool Arrived(const Taken& taken) {
+  if (!taken.has_error()) return true;
+  if (taken.get_error() != iox::popo::ChunkReceiveResult::NO_CHUNK_AVAILABLE) {
+    Die("take failed (too many chunks held)");
+  }
+  return false;
+}
+
 // Take, read, release (the sample's destructor): the next value, spinning
 // on take or, with `waitset`, waiting in it while the queue is empty.
 int64_t Receive(Subscriber& subscriber, iox::popo::WaitSet<>* waitset) {
   for (;;) {
     auto taken = subscriber.take();
-    if (!taken.has_error()) return *taken.value();
-    if (taken.get_error() !=
-        iox::popo::ChunkReceiveResult::NO_CHUNK_AVAILABLE) {
-      Die("take failed (too many chunks held)");
-    }
+    if (Arrived(taken)) return *taken.value();
     if (waitset != nullptr) {
       (void)waitset->wait();
     } else {
       CpuRelax();
     }
   }
+}
+
+// The WaitSet for Receive: null when not `blocking` (Receive spins);
+// else `waitset`, emplaced and attached to `subscriber`'s HAS_DATA state.
+// Dies when it cannot attach.
+iox::popo::WaitSet<>* AttachWaitSet(
+    bool blocking, Subscriber& subscriber,
+    std::optional<iox::popo::WaitSet<>>& waitset) {
+  if (!blocking) return nullptr;
+  waitset.emplace();
+  if (waitset->attachState(subscriber, iox::popo::SubscriberState::HAS_DATA)
+          .has_error()) {
+    Die("WaitSet::attachState failed");
+  }
+  return &*waitset;
 }
 
 // Keeps the process (and its publisher's chunks, which a subscriber may
@@ -519,11 +516,7 @@ int RunSubscriber(std::string_view id, int64_t n, bool pin) {
   int64_t count = 0;
   while (count < n) {
     auto taken = subscriber.take();
-    if (taken.has_error()) {
-      if (taken.get_error() !=
-          iox::popo::ChunkReceiveResult::NO_CHUNK_AVAILABLE) {
-        Die("take failed (too many chunks held)");
-      }
+    if (!Arrived(taken)) {
       CpuRelax();
       continue;
     }
@@ -532,13 +525,8 @@ int RunSubscriber(std::string_view id, int64_t n, bool pin) {
     sum += v;
     ++count;
   }  // each sample released when `taken` goes
-  const int64_t end_ns = MonotonicNs();
-  char line[160];
-  std::snprintf(line, sizeof(line),
-                "done sum=%" PRId64 " first=%" PRId64 " count=%" PRId64
-                " end_ns=%" PRId64,
-                sum, first, count, end_ns);
-  Say(line);
+  shared_internal::SayDone(
+      {.sum = sum, .first = first, .count = count, .end_ns = MonotonicNs()});
   return 0;
 }
 
@@ -554,49 +542,42 @@ int RunPublisher(std::string_view id, int64_t n, bool pin) {
   return 0;
 }
 
-// "ID:N" of the byte roles: the service id and the record size.
-std::pair<std::string, int64_t> ByteRoleArg(std::string_view arg) {
-  std::string id;
-  int64_t n = 0;
-  if (!ParseByteRoleArg(arg, id, n) || n > 1024) {
-    Die("bad byte role argument '" + std::string(arg) +
-        "', expected ID:N with N in [16, 1024]");
-  }
-  return {id, n};
+// A byte role's start (StartByteChild): ChildSetup(pin, slot), then its
+// "ID:N", the service id and the record size (at most what the largest
+// mempool's chunk holds); ends the child (exit status 1) after saying why
+// when it is not one.
+shared_internal::ByteChildArg StartByteRole(std::string_view arg, bool pin,
+                                            int slot) {
+  std::optional<shared_internal::ByteChildArg> start =
+      shared_internal::StartByteChild(arg, pin, slot,
+                                      "ID:N with N in [16, 1024]",
+                                      /*max_n=*/1024);
+  if (!start) std::exit(1);
+  return *std::move(start);
 }
 
 int RunByteSubscriber(std::string_view arg, int64_t events, bool pin) {
-  shared_internal::ChildSetup(pin, 1);
-  const auto [id, n] = ByteRoleArg(arg);
+  const auto [id, n] = StartByteRole(arg, pin, 1);
   InitRuntime();
   iox::popo::UntypedSubscriber subscriber(Service(id, "-bytes"),
                                           SubscriberOptions());
-  const Framing framing(n);
-  ByteSink sink(framing, 1);
-  Say("ready");
-  while (sink.count < events) {
+  return shared_internal::ReadByteRecords(n, events, [&](ByteSink& sink) {
     auto taken = subscriber.take();
-    if (taken.has_error()) {
-      if (taken.get_error() !=
-          iox::popo::ChunkReceiveResult::NO_CHUNK_AVAILABLE) {
-        Die("take failed (too many chunks held)");
-      }
+    if (!Arrived(taken)) {
       CpuRelax();
-      continue;
+      return true;
     }
     const void* payload = taken.value();
     const uint32_t size =
         iox::mepoo::ChunkHeader::fromUserPayload(payload)->userPayloadSize();
     sink.Take(static_cast<const std::byte*>(payload), size);
     subscriber.release(payload);
-  }
-  Say(sink.Report(MonotonicNs()));
-  return 0;
+    return true;
+  });
 }
 
 int RunBytePublisher(std::string_view arg, int64_t events, bool pin) {
-  shared_internal::ChildSetup(pin, 0);
-  const auto [id, n] = ByteRoleArg(arg);
+  const auto [id, n] = StartByteRole(arg, pin, 0);
   InitRuntime();
   iox::popo::UntypedPublisher publisher(Service(id, "-bytes"),
                                         PublisherOptions());
@@ -638,14 +619,7 @@ int RunPinger(std::string_view arg, int64_t events, bool blocking, bool pin) {
       },
       "pinger");
   std::optional<iox::popo::WaitSet<>> waitset;
-  if (blocking) {
-    waitset.emplace();
-    if (waitset->attachState(pongs, iox::popo::SubscriberState::HAS_DATA)
-            .has_error()) {
-      Die("WaitSet::attachState failed");
-    }
-  }
-  iox::popo::WaitSet<>* wait = waitset ? &*waitset : nullptr;
+  iox::popo::WaitSet<>* wait = AttachWaitSet(blocking, pongs, waitset);
   const shared_internal::PingStats stats = shared_internal::PingLoop(
       events, budget_ns, [&](int64_t v) { Send(pings, v); },
       [&] { return Receive(pongs, wait); });
@@ -668,15 +642,8 @@ int RunPonger(std::string_view id, bool blocking, bool pin) {
   Subscriber pings(Service(id, "-ping"), SubscriberOptions());
   Publisher pongs(Service(id, "-pong"), PublisherOptions());
   std::optional<iox::popo::WaitSet<>> waitset;
-  if (blocking) {
-    waitset.emplace();
-    if (waitset->attachState(pings, iox::popo::SubscriberState::HAS_DATA)
-            .has_error()) {
-      Die("WaitSet::attachState failed");
-    }
-  }
+  iox::popo::WaitSet<>* wait = AttachWaitSet(blocking, pings, waitset);
   Say("ready");
-  iox::popo::WaitSet<>* wait = waitset ? &*waitset : nullptr;
   int64_t echoed = 0;
   for (;;) {
     const int64_t v = Receive(pings, wait);

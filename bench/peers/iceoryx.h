@@ -12,12 +12,21 @@
 //                    BLOCK_PRODUCER (queue of 256, iceoryx's maximum), so a
 //                    full queue makes publish wait. The subscriber reports
 //                    count, sum and first value (checked: exactly 0..N-1)
-//                    and its CLOCK_MONOTONIC after the last one; the
-//                    publisher its clock before the first loan.
+//                    and its CLOCK_MONOTONIC after the last one, in the
+//                    ringflow row's consumer's line
+//                    (shared_internal::StreamReport); the publisher its
+//                    clock before the first loan.
 //   SharedPingPong*  a publisher/subscriber pair each way; the pinger times
 //                    each round trip and checks each pong's value; busy
 //                    spin: both sides spin on take; blocking: both wait in
 //                    a WaitSet (attachState HAS_DATA) before each take.
+//   SharedByteOneToOne*
+//                    n-byte records (byte_framing.h) from an
+//                    UntypedPublisher (loan(n), write, publish) in one
+//                    child to an UntypedSubscriber (take, check, release)
+//                    in another, which reports its ByteSink line
+//                    (shared_internal::ReadByteRecords), checked as the
+//                    ringflow row's (CheckByteReport).
 //
 // iceoryx's runtime registers a process with the RouDi daemon once per
 // process and cannot outlive that RouDi, so both ends run in child
@@ -25,7 +34,8 @@
 // --shared_consumer=iox-*:...), and the bench only starts them, reads
 // their handshake lines and checks what they report. RouDi itself is
 // started by the first iceoryx run of a scenario (iox-roudi with a private
-// config: one 64-byte mempool; process monitoring off, since heartbeat
+// config: mempools of 64, 128 and 1152 bytes, for the int64 rows and the
+// 64- and 1024-byte records; process monitoring off, since heartbeat
 // monitoring gives false positives on a loaded machine, iceoryx #1361 —
 // the bench's bounded waits catch a stuck child instead), after the bench
 // read its "RouDi is ready for clients" line (bounded wait, no sleep), and
@@ -59,10 +69,10 @@ inline constexpr char kIceoryxColumn[] = "iceoryx";
 // (printed as the column's n/a reason).
 std::string IceoryxSkipReason();
 
-// The run of `s` (kOneToOne with a batch of 1, or kPingPong), null for any
-// other or when built without iceoryx. The runs of one RunFn (one
-// scenario's column) share one RouDi, stopped when the last copy of the
-// RunFn is destroyed.
+// The run of `s` (kOneToOne with a batch of 1, kBytes with one producer,
+// or kPingPong), null for any other or when built without iceoryx. The runs of
+// one RunFn (one scenario's column) share one RouDi, stopped when the last copy
+// of the RunFn is destroyed.
 RunFn IceoryxRun(const Scenario& s);
 
 // The child process of an iceoryx run when `role` is one of its roles
