@@ -8,7 +8,7 @@
 // in between (so every line of the record crosses to the reader), checked
 // against the pattern's at the end. A child reader reports its ByteSink as
 // one "done ..." line (Report), which the parent parses and checks
-// (VerifyByteReport) exactly as it checks an in-process sink.
+// (ParseByteReport) exactly as it checks an in-process sink.
 //
 // Thread-safety: a Framing is read-only after construction; a ByteSink
 // belongs to its reader thread.

@@ -36,8 +36,8 @@ namespace ringflow::bench {
 
 inline constexpr char kMessageQueueColumn[] = "message_queue";
 
-// The run of a cross-process kBytes scenario with one producer; null for
-// any other.
+// The run of a byte-record row (SharedByteOneToOne) with one producer;
+// null for any other.
 RunFn BoostMessageQueueRun(const Scenario& s);
 
 // The child process when `role` is bmq-bytes: the exit status; empty for

@@ -69,10 +69,10 @@ inline constexpr char kIceoryxColumn[] = "iceoryx";
 // (printed as the column's n/a reason).
 std::string IceoryxSkipReason();
 
-// The run of `s` (kOneToOne with a batch of 1, kBytes with one producer,
-// or kPingPong), null for any other or when built without iceoryx. The runs of
-// one RunFn (one scenario's column) share one RouDi, stopped when the last copy
-// of the RunFn is destroyed.
+// The run of `s` (kOneToOne with a batch of 1, a byte-record row with one
+// producer, or kPingPong), null for any other or when built without iceoryx.
+// The runs of one RunFn (one scenario's column) share one RouDi, stopped when
+// the last copy of the RunFn is destroyed.
 RunFn IceoryxRun(const Scenario& s);
 
 // The child process of an iceoryx run when `role` is one of its roles
