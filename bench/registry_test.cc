@@ -5,6 +5,8 @@
 // wrong result would let a benchmark time wrong data.
 
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -150,7 +152,7 @@ TEST(BenchRegistryTest, AColumnThatCannotRunItsRowIsNamed) {
 
 // ---- the report judges each row's declared comparisons -----------------
 
-std::string Summary(double ringflow, double peer, double target) {
+ScenarioResult Row(double ringflow, double peer, double target) {
   ScenarioResult s{.name = "Row",
                    .unit = "M ev/s",
                    .metrics = {"throughput"},
@@ -159,6 +161,11 @@ std::string Summary(double ringflow, double peer, double target) {
                    .reps = 2};
   s.impls = {{kRingflowColumn, "", 1000, {{ringflow, ringflow}}},
              {"mc-cq", "", 1000, {{peer, peer}}}};
+  return s;
+}
+
+std::string Summary(double ringflow, double peer, double target) {
+  const ScenarioResult s = Row(ringflow, peer, target);
   char* text = nullptr;
   size_t size = 0;
   std::FILE* out = open_memstream(&text, &size);
@@ -176,6 +183,21 @@ TEST(BenchReportTest, ARowsTargetIsJudgedOnItsPairedRatio) {
                   "2.00: met"));
   EXPECT_THAT(Summary(15, 10, 2),
               ::testing::HasSubstr("target >= 2.00: NOT met on this run"));
+}
+
+TEST(BenchReportTest, TheJsonCarriesEachComparisonAndItsVerdict) {
+  const std::string path = ::testing::TempDir() + "/bench_report_test.json";
+  ASSERT_TRUE(WriteJson(path, {Row(30, 10, 2), Row(15, 10, 2)}, RunInfo{}));
+  std::ifstream file(path);
+  std::string json;
+  for (std::string line; std::getline(file, line);) json += line + "\n";
+  std::remove(path.c_str());
+  EXPECT_THAT(json,
+              ::testing::HasSubstr(
+                  "\"a\": \"ringflow\", \"b\": \"mc-cq\", "
+                  "\"a_over_b\": {\"median\": 3, \"min\": 3, \"max\": 3}, "
+                  "\"target\": 2, \"met\": true}"));
+  EXPECT_THAT(json, ::testing::HasSubstr("\"target\": 2, \"met\": false}"));
 }
 
 // ---- each Topology's check fails the run on a wrong result -------------

@@ -104,6 +104,30 @@ std::string RatioCell(const Stat& s, const std::string& against) {
   return RatioRange(s) + " " + against;
 }
 
+// A row's comparison `c` for metric `m`: both columns and the paired ratio
+// a / b; empty when either column did not run or has no sample of `m`.
+struct Compared {
+  const ImplResult* a;
+  const ImplResult* b;
+  Stat ratio;
+};
+std::optional<Compared> Compare(const ScenarioResult& s, const Comparison& c,
+                                size_t m) {
+  const ImplResult* a = s.Find(c.a);
+  const ImplResult* b = c.b == kBestPeer ? BestPeer(s, m) : s.Find(c.b);
+  if (a == nullptr || b == nullptr) return std::nullopt;
+  const std::optional<Stat> r = PairedRatio(*a, *b, m);
+  if (!r) return std::nullopt;
+  return Compared{a, b, *r};
+}
+
+// Whether a ratio meets the comparison's target (>= when higher is better,
+// <= when lower is); call only when it has one.
+bool Met(const ScenarioResult& s, const Comparison& c, const Stat& ratio) {
+  return s.higher_is_better ? ratio.median >= c.target
+                            : ratio.median <= c.target;
+}
+
 std::string RowName(const ScenarioResult& s, size_t metric) {
   if (s.metrics.size() <= 1) return s.name;
   return s.name + " " + s.metrics[metric];
@@ -343,10 +367,7 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
     if (!s.status.empty()) continue;
     for (const Comparison& c : s.comparisons) {
       for (size_t m = 0; m < s.metrics.size(); ++m) {
-        const ImplResult* a = s.Find(c.a);
-        const ImplResult* b = c.b == kBestPeer ? BestPeer(s, m) : s.Find(c.b);
-        if (a == nullptr || b == nullptr) continue;
-        const std::optional<Stat> r = PairedRatio(*a, *b, m);
+        const std::optional<Compared> r = Compare(s, c, m);
         if (!r) continue;
         if (!titled) {
           std::fprintf(out,
@@ -356,8 +377,7 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
         }
         std::string verdict;
         if (c.target > 0) {
-          const bool met = s.higher_is_better ? r->median >= c.target
-                                              : r->median <= c.target;
+          const bool met = Met(s, c, r->ratio);
           verdict = std::string("; target ") +
                     (s.higher_is_better ? ">= " : "<= ") + Number(c.target) +
                     ": " +
@@ -368,8 +388,8 @@ void PrintTable(std::FILE* out, const std::vector<ScenarioResult>& results,
                                  s.name + " --reps=15)");
         }
         std::fprintf(out, "  %s: %s / %s = %s%s%s%s\n", RowName(s, m).c_str(),
-                     a->column.c_str(), b->column.c_str(),
-                     RatioRange(*r).c_str(), verdict.c_str(),
+                     r->a->column.c_str(), r->b->column.c_str(),
+                     RatioRange(r->ratio).c_str(), verdict.c_str(),
                      c.why.empty() ? "" : "; ", c.why.c_str());
       }
     }
@@ -456,7 +476,26 @@ bool WriteJson(const std::string& path,
       }
       j << ", \"ringflow_over_bound\": " << (b ? JsonStat(*b) : "null") << "}";
     }
-    j << "}}" << (i + 1 < results.size() ? ",\n" : "\n");
+    j << "},\n     \"comparisons\": [";
+    bool first_comparison = true;
+    for (const Comparison& c : s.comparisons) {
+      for (size_t m = 0; m < s.metrics.size(); ++m) {
+        const std::optional<Compared> r = Compare(s, c, m);
+        if (!r) continue;
+        j << (first_comparison ? "" : ", ")
+          << "{\"metric\": " << JsonString(s.metrics[m])
+          << ", \"a\": " << JsonString(r->a->column)
+          << ", \"b\": " << JsonString(r->b->column)
+          << ", \"a_over_b\": " << JsonStat(r->ratio);
+        if (c.target > 0) {
+          j << ", \"target\": " << JsonNumber(c.target)
+            << ", \"met\": " << (Met(s, c, r->ratio) ? "true" : "false");
+        }
+        j << "}";
+        first_comparison = false;
+      }
+    }
+    j << "]}" << (i + 1 < results.size() ? ",\n" : "\n");
   }
   j << "  ]\n}\n";
   std::ofstream file(path, std::ios::trunc);

@@ -27,7 +27,7 @@ inline constexpr const char* kRingflowColumn = "ringflow";
 inline constexpr const char* kBoundColumn = "bound";
 // Scaling's ShardedRing / ShardedQueue column.
 inline constexpr const char* kShardedColumn = "sharded";
-// OneToOne's two extra references (summary line below the table).
+// OneToOne's two extra references (listed under "Other columns").
 inline constexpr const char* kOneToOneNoBackoff = "ringflow, no backoff";
 inline constexpr const char* kRawRingWithBackoff = "raw ring + backoff";
 // The peers' columns, in table order (peers.cc).
