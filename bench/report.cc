@@ -488,8 +488,10 @@ bool WriteJson(const std::string& path,
           << ", \"b\": " << JsonString(r->b->column)
           << ", \"a_over_b\": " << JsonStat(r->ratio);
         if (c.target > 0) {
-          j << ", \"target\": " << JsonNumber(c.target)
-            << ", \"met\": " << (Met(s, c, r->ratio) ? "true" : "false");
+          j << ", \"target\": " << JsonNumber(c.target) << ", \"met\": "
+            << (info.smoke            ? "null"  // not judged
+                : Met(s, c, r->ratio) ? "true"
+                                      : "false");
         }
         j << "}";
         first_comparison = false;
