@@ -32,6 +32,7 @@
 #include "harness.h"
 #include "ringflow/core/config.h"
 #include "ringflow/core/internal/stream_backoff.h"
+#include "topology.h"
 
 namespace ringflow::bench {
 
@@ -183,6 +184,12 @@ inline RttResult AtomicPingPongRtt(const RunContext& ctx) {
   ponger.join();
   return result;
 }
+
+// The bound column's runs (bounds.cc): the ceiling for a batch of k, with
+// the consumer's stream backoff (0: none), and the floor; {M events/s} and
+// {p50, p99, p99.9} ns, each verified.
+Metrics Ceiling(const RunContext& ctx, int64_t k, int backoff_pauses);
+Metrics Floor(const RunContext& ctx);
 
 }  // namespace ringflow::bench
 

@@ -22,21 +22,6 @@
 namespace ringflow::bench {
 namespace {
 
-// ---- bounds ----------------------------------------------------------------
-
-Metrics Ceiling(const RunContext& ctx, int64_t k, int backoff_pauses) {
-  const RawRingResult r = RawRingThroughput(ctx, k, backoff_pauses);
-  VerifyOneToOne(ctx, r.sum);
-  return {MegaEventsPerSecond(ctx.events, r.elapsed_ns)};
-}
-
-Metrics Floor(const RunContext& ctx) {
-  const RttResult r = AtomicPingPongRtt(ctx);
-  // Each ping waits for its pong; the atomics carry no value to compare.
-  VerifyPingPong(ctx, r.round_trips, r.round_trips, r.histogram.count(), 0);
-  return Percentiles(r.histogram);
-}
-
 // ---- a scenario's columns --------------------------------------------------
 
 // The run of `column` in `s`, or null when its runner does not offer `s`'s
