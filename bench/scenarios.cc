@@ -340,187 +340,177 @@ Scenario QueueScenario(int64_t batch, int producers, int consumers) {
   return s;
 }
 
-}  // namespace
+// "4 threads on 2 CPUs: spin then yield" for the 1 -> 3 and 3 -> 1 rows.
+std::string Yield4() { return ThreadsOnCpus(4); }
 
-std::vector<Scenario> AllScenarios() {
-  const std::string spin2 = "2 threads, busy spin";
-  const std::string yield4 = ThreadsOnCpus(4);
-  // SharedOneToOne's other ringflow setups (notes, JSON, plot).
+Scenario OneToOne() {
+  return {.name = "OneToOne",
+          .events = kBaseEvents,
+          .smoke_events = 5000,
+          .ringflow = Ringflow("PublishEvent, BatchEventProcessor"),
+          .peers = PeersWith(InProcess),
+          .peer_detail = "one push / one pop per event",
+          // Two more references, listed below the table: the stream backoff's
+          // effect, and the raw ring given the same backoff.
+          .columns = {Bound(),
+                      {kOneToOneNoBackoff,
+                       "PublishEvent, BatchEventProcessor, "
+                       "stream_backoff_pauses = 0",
+                       Runner::kRingflow,
+                       {.backoff_pauses = 0}},
+                      {.name = kRawRingWithBackoff,
+                       .detail = "raw ring, cursor published every event, "
+                                 "consumer with ringflow's stream backoff",
+                       .runner = Runner::kBound,
+                       .bound_backoff_pauses = kDefaultBackoff}},
+          .comparisons = {{.a = kRawRingWithBackoff,
+                           .b = kBestPeer,
+                           .why = "the most a ring that stores its cursor once "
+                                  "per event shows against that peer here"}},
+          .note = "ringflow: PublishEvent + BatchEventProcessor, busy spin"};
+}
+
+// One producer, three consumers in the graph `topology`: a queue per edge
+// for the peers.
+Scenario OneToThree(Topology topology) {
+  Scenario s{.topology = topology,
+             .consumers = kConsumers,
+             .events = kBaseEvents / 4,
+             .smoke_events = 3000,
+             .peers = PeersWith(Edge),
+             .peer_detail = "a queue per edge",
+             .others = kSpscShape};
+  switch (topology) {
+    case Topology::kOneToThreeMulticast:
+      s.name = "OneToThreeMulticast";
+      s.ringflow = Ringflow("3 BatchEventProcessors on one ring");
+      s.peer_detail = "one queue per consumer";
+      s.note = "every consumer sees every event (" + Yield4() +
+               "); peers: one SPSC queue per consumer";
+      break;
+    case Topology::kOneToThreePipeline:
+      s.name = "OneToThreePipeline";
+      s.ringflow = Ringflow("3 dependent BatchEventProcessors");
+      s.note = "stage1 +1 -> stage2 +1 -> sum (" + Yield4() +
+               "); peers: a queue between stages";
+      break;
+    default:
+      s.name = "OneToThreeDiamond";
+      s.ringflow = Ringflow("fizz, buzz -> fizzbuzz processors");
+      s.note = "fizz, buzz in parallel -> fizzbuzz count (" + Yield4() +
+               "); ringflow event {int64 value; bool fizz, buzz}; peers: "
+               "four queues (fan out, join)";
+      break;
+  }
+  return s;
+}
+
+// Three producers into one consumer (kManyToOne), or one producer into
+// three competing consumers (kManyToWorkers): the MPMC peers.
+Scenario ManyTo(Topology topology) {
+  const bool pool = topology == Topology::kManyToWorkers;
+  return {.name = pool ? "WorkerPool" : "ThreeToOne",
+          .topology = topology,
+          .producers = pool ? 1 : kProducers,
+          .consumers = pool ? kConsumers : 1,
+          .events = kBaseEvents / 4,
+          .smoke_events = 3000,
+          .multiple_of = pool ? 1 : kProducers,
+          .ringflow = pool ? Ringflow("WorkerPool, 3 WorkProcessors")
+                           : Ringflow("kMulti ring, BatchEventProcessor",
+                                      {.producer_type = ProducerType::kMulti}),
+          .peers = PeersWith(Mpmc),
+          .peer_detail =
+              pool ? "MPMC queue, 3 consumers" : "MPMC queue, 3 producers",
+          .others = kNeedsMpmc,
+          .note = pool ? "1 producer, 3 competing consumers (" + Yield4() +
+                             "), each event handled exactly once (checked)"
+                       : "3 producers, 1 consumer (" + Yield4() +
+                             "), sum and per-producer order checked; ringflow "
+                             "kMulti; aq-mpmc: sum only (atomic_queue's MPMC "
+                             "mode does not keep a producer's order when that "
+                             "producer is preempted between claiming and "
+                             "filling a slot)"};
+}
+
+Scenario CountersOverhead() {
+  return {.name = "CountersOverhead",
+          .events = kBaseEvents,
+          .smoke_events = 5000,
+          .rep_factor = 3,
+          .ringflow = Ringflow("OneToOne, counters = true"),
+          .columns = {{"counters off",
+                       "OneToOne, counters = false",
+                       Runner::kRingflow,
+                       {.counters = false}}},
+          .others = "ringflow against itself",
+          .compare_to = "counters off",
+          .comparisons = {{.b = "counters off",
+                           .target = 0.97,
+                           .why = "RingOptions::counters = true / false"}},
+          .note =
+              "OneToOne with RingOptions::counters = true (ringflow "
+              "column) vs false; target on/off >= 0.97"};
+}
+
+// OneToOne across two processes, beside the same events in process.
+Scenario SharedOneToOne() {
   const std::string in_process_one_to_one = "in-process OneToOne";
   const std::string in_process_shared_ring = "in-process SharedRing";
+  return {.name = "SharedOneToOne",
+          .events = kBaseEvents,
+          .smoke_events = 5000,
+          .ringflow = {kRingflowColumn,
+                       "SharedRing -> SharedConsumer in another process",
+                       Runner::kSharedCrossProcess},
+          .peers = PeersWith(ShmEvents),
+          .peer_detail =
+              "producer here (iceoryx: in a child process too), "
+              "consumer in a child process, spinning",
+          .columns = {Column{in_process_one_to_one,
+                             "OneToOne: RingBuffer, BatchEventProcessor"},
+                      {in_process_shared_ring,
+                       "SharedRing -> SharedConsumer, both in this process",
+                       Runner::kSharedInProcess}},
+          .others = "in-process queues: measured in OneToOne",
+          .compare_to = in_process_one_to_one,
+          .comparisons = {{.b = in_process_one_to_one,
+                           .target = 0.9,
+                           .why = "the process boundary and the shared ring"},
+                          {.b = kIceoryxColumn, .target = 3}},
+          .note =
+              "OneToOne across two processes (ringflow column): "
+              "shm::SharedRing (kSingle, kBusySpin, counters on), "
+              "PublishEvent one at a time, in this process; "
+              "shm::SharedConsumer::Run (a BatchEventProcessor, busy spin, "
+              "stream backoff) in a child process (this binary "
+              "re-executed), timed from the first claim to the child's "
+              "CLOCK_MONOTONIC after its last event. " +
+              in_process_one_to_one +
+              ": the OneToOne run (RingBuffer, BatchEventProcessor, "
+              "counters on). " +
+              in_process_shared_ring +
+              ": the cross-process run's producer and consumer as two "
+              "threads of this process (the shm ring without the process "
+              "boundary). All 2 threads, busy spin; target shared / "
+              "in-process OneToOne >= 0.9. boost-shm: "
+              "boost::lockfree::spsc_queue<int64_t> in a "
+              "boost::interprocess::managed_shared_memory segment, spinning "
+              "push here, spinning pop in the child. iceoryx: "
+              "Publisher<int64_t> loan/write/publish "
+              "(WAIT_FOR_CONSUMER, lossless) in one child process, "
+              "Subscriber<int64_t> take/read/release (queue 256, "
+              "BLOCK_PRODUCER) spinning in another (iceoryx's runtime is "
+              "once per process and cannot outlive the RouDi the bench "
+              "starts per scenario), timed from the publisher's first loan; "
+              "every peer's count, sum and first value checked (target "
+              "ringflow >= 3x iceoryx)"};
+}
 
-  std::vector<Scenario> all = {
-      {.name = "OneToOne",
-       .events = kBaseEvents,
-       .smoke_events = 5000,
-       .ringflow = Ringflow("PublishEvent, BatchEventProcessor"),
-       .peers = PeersWith(InProcess),
-       .peer_detail = "one push / one pop per event",
-       // Two more references, in the summary below the table: the stream
-       // backoff's effect, and the raw ring given the same backoff.
-       .columns = {Bound(),
-                   {kOneToOneNoBackoff,
-                    "PublishEvent, BatchEventProcessor, "
-                    "stream_backoff_pauses = 0",
-                    Runner::kRingflow,
-                    {.backoff_pauses = 0}},
-                   {.name = kRawRingWithBackoff,
-                    .detail = "raw ring, cursor published every event, "
-                              "consumer with ringflow's stream backoff",
-                    .runner = Runner::kBound,
-                    .bound_backoff_pauses = kDefaultBackoff}},
-       .comparisons = {{.a = kRawRingWithBackoff,
-                        .b = kBestPeer,
-                        .why = "the most a ring that stores its cursor once "
-                               "per event shows against that peer here"}},
-       .note = "ringflow: PublishEvent + BatchEventProcessor, busy spin"},
-      OneToOneBatch(10),
-      OneToOneBatch(64),
-      OneToOnePoller(/*lease=*/false),
-      OneToOnePoller(/*lease=*/true),
-      {.name = "OneToThreeMulticast",
-       .topology = Topology::kOneToThreeMulticast,
-       .consumers = kConsumers,
-       .events = kBaseEvents / 4,
-       .smoke_events = 3000,
-       .ringflow = Ringflow("3 BatchEventProcessors on one ring"),
-       .peers = PeersWith(Edge),
-       .peer_detail = "one queue per consumer",
-       .others = kSpscShape,
-       .note = "every consumer sees every event (" + yield4 +
-               "); peers: one SPSC queue per consumer"},
-      {.name = "OneToThreePipeline",
-       .topology = Topology::kOneToThreePipeline,
-       .consumers = kConsumers,
-       .events = kBaseEvents / 4,
-       .smoke_events = 3000,
-       .ringflow = Ringflow("3 dependent BatchEventProcessors"),
-       .peers = PeersWith(Edge),
-       .peer_detail = "a queue per edge",
-       .others = kSpscShape,
-       .note = "stage1 +1 -> stage2 +1 -> sum (" + yield4 +
-               "); peers: a queue between stages"},
-      {.name = "OneToThreeDiamond",
-       .topology = Topology::kOneToThreeDiamond,
-       .consumers = kConsumers,
-       .events = kBaseEvents / 4,
-       .smoke_events = 3000,
-       .ringflow = Ringflow("fizz, buzz -> fizzbuzz processors"),
-       .peers = PeersWith(Edge),
-       .peer_detail = "a queue per edge",
-       .others = kSpscShape,
-       .note = "fizz, buzz in parallel -> fizzbuzz count (" + yield4 +
-               "); ringflow event {int64 value; bool fizz, buzz}; peers: "
-               "four queues (fan out, join)"},
-      {.name = "ThreeToOne",
-       .topology = Topology::kManyToOne,
-       .producers = kProducers,
-       .events = kBaseEvents / 4,
-       .smoke_events = 3000,
-       .multiple_of = kProducers,
-       .ringflow = Ringflow("kMulti ring, BatchEventProcessor",
-                            {.producer_type = ProducerType::kMulti}),
-       .peers = PeersWith(Mpmc),
-       .peer_detail = "MPMC queue, 3 producers",
-       .others = kNeedsMpmc,
-       .note = "3 producers, 1 consumer (" + yield4 +
-               "), sum and per-producer order checked; ringflow kMulti; "
-               "aq-mpmc: sum only (atomic_queue's MPMC mode does not keep a "
-               "producer's order when that producer is preempted between "
-               "claiming and filling a slot)"},
-      {.name = "WorkerPool",
-       .topology = Topology::kManyToWorkers,
-       .consumers = kConsumers,
-       .events = kBaseEvents / 4,
-       .smoke_events = 3000,
-       .ringflow = Ringflow("WorkerPool, 3 WorkProcessors"),
-       .peers = PeersWith(Mpmc),
-       .peer_detail = "MPMC queue, 3 consumers",
-       .others = kNeedsMpmc,
-       .note = "1 producer, 3 competing consumers (" + yield4 +
-               "), each event handled exactly once (checked)"},
-      PingPong(/*blocking=*/false),
-      PingPong(/*blocking=*/true),
-      {.name = "CountersOverhead",
-       .events = kBaseEvents,
-       .smoke_events = 5000,
-       .rep_factor = 3,
-       .ringflow = Ringflow("OneToOne, counters = true"),
-       .columns = {{"counters off",
-                    "OneToOne, counters = false",
-                    Runner::kRingflow,
-                    {.counters = false}}},
-       .others = "ringflow against itself",
-       .compare_to = "counters off",
-       .comparisons = {{.b = "counters off",
-                        .target = 0.97,
-                        .why = "RingOptions::counters = true / false"}},
-       .note = "OneToOne with RingOptions::counters = true (ringflow "
-               "column) vs false; target on/off >= 0.97"},
-      {.name = "SharedOneToOne",
-       .events = kBaseEvents,
-       .smoke_events = 5000,
-       .ringflow = {kRingflowColumn,
-                    "SharedRing -> SharedConsumer in another process",
-                    Runner::kSharedCrossProcess},
-       .peers = PeersWith(ShmEvents),
-       .peer_detail = "producer here (iceoryx: in a child process too), "
-                      "consumer in a child process, spinning",
-       .columns = {Column{in_process_one_to_one,
-                          "OneToOne: RingBuffer, BatchEventProcessor"},
-                   {in_process_shared_ring,
-                    "SharedRing -> SharedConsumer, both in this process",
-                    Runner::kSharedInProcess}},
-       .others = "in-process queues: measured in OneToOne",
-       .compare_to = in_process_one_to_one,
-       .comparisons = {{.b = in_process_one_to_one,
-                        .target = 0.9,
-                        .why = "the process boundary and the shared ring"},
-                       {.b = kIceoryxColumn, .target = 3}},
-       .note = "OneToOne across two processes (ringflow column): "
-               "shm::SharedRing (kSingle, kBusySpin, counters on), "
-               "PublishEvent one at a time, in this process; "
-               "shm::SharedConsumer::Run (a BatchEventProcessor, busy spin, "
-               "stream backoff) "
-               "in a child process (this binary re-executed), timed from "
-               "the first claim to the child's CLOCK_MONOTONIC after its "
-               "last event. " +
-               in_process_one_to_one +
-               ": the OneToOne run (RingBuffer, BatchEventProcessor, "
-               "counters on). " +
-               in_process_shared_ring +
-               ": the cross-process run's producer and consumer as two "
-               "threads of this process (the shm ring without the process "
-               "boundary). All " +
-               spin2 +
-               "; target shared / in-process OneToOne >= 0.9. boost-shm: "
-               "boost::lockfree::spsc_queue<int64_t> in a "
-               "boost::interprocess::managed_shared_memory segment, spinning "
-               "push here, spinning pop in the child. iceoryx: "
-               "Publisher<int64_t> loan/write/publish "
-               "(WAIT_FOR_CONSUMER, lossless) in one child process, "
-               "Subscriber<int64_t> take/read/release (queue 256, "
-               "BLOCK_PRODUCER) spinning in another (iceoryx's runtime is "
-               "once per process and cannot outlive the RouDi the bench "
-               "starts per scenario), timed from the publisher's first loan; "
-               "every peer's count, sum and first value checked (target "
-               "ringflow >= 3x iceoryx)"},
-      SharedPingPong(/*blocking=*/false),
-      SharedPingPong(/*blocking=*/true),
-      ShardedScenario(1),
-      ShardedScenario(kProducers),
-      QueueScenario(1, 1, 1),
-      QueueScenario(1000, 1, 1),
-      QueueScenario(1, kProducers, kConsumers),
-  };
-  for (Scenario& s : AsyncScenarios()) all.push_back(std::move(s));
-  for (Scenario& s : ByteScenarios()) all.push_back(std::move(s));
-  for (Scenario& s : BridgeScenarios()) all.push_back(std::move(s));
-  for (int consumers : kScalingConsumers) {
-    for (int producers : kScalingProducers) {
-      all.push_back(Scaling(producers, consumers));
-    }
-  }
+// What every row gets once the list is built: its family (its own name
+// when it has none), and the peers that cannot run here or do not run
+// across processes named n/a with their reasons.
+void Complete(std::vector<Scenario>& all) {
   // Why a peer cannot run on this machine, asked once per peer.
   std::map<std::string, std::string> unavailable;
   for (const std::string& column : PeerColumns()) {
@@ -528,7 +518,6 @@ std::vector<Scenario> AllScenarios() {
   }
   for (Scenario& s : all) {
     if (s.family.empty()) s.family = s.name;
-    // A peer that cannot run here is n/a, saying why.
     std::erase_if(s.peers, [&](const std::string& column) {
       const std::string& why = unavailable[column];
       if (why.empty()) return false;
@@ -546,6 +535,44 @@ std::vector<Scenario> AllScenarios() {
       }
     }
   }
+}
+
+}  // namespace
+
+std::vector<Scenario> AllScenarios() {
+  std::vector<Scenario> all = {
+      OneToOne(),
+      OneToOneBatch(10),
+      OneToOneBatch(64),
+      OneToOnePoller(/*lease=*/false),
+      OneToOnePoller(/*lease=*/true),
+      OneToThree(Topology::kOneToThreeMulticast),
+      OneToThree(Topology::kOneToThreePipeline),
+      OneToThree(Topology::kOneToThreeDiamond),
+      ManyTo(Topology::kManyToOne),
+      ManyTo(Topology::kManyToWorkers),
+      PingPong(/*blocking=*/false),
+      PingPong(/*blocking=*/true),
+      CountersOverhead(),
+      SharedOneToOne(),
+      SharedPingPong(/*blocking=*/false),
+      SharedPingPong(/*blocking=*/true),
+      ShardedScenario(1),
+      ShardedScenario(kProducers),
+      QueueScenario(1, 1, 1),
+      QueueScenario(1000, 1, 1),
+      QueueScenario(1, kProducers, kConsumers),
+  };
+  // The families in their own files.
+  for (auto* family : {AsyncScenarios, ByteScenarios, BridgeScenarios}) {
+    for (Scenario& s : family()) all.push_back(std::move(s));
+  }
+  for (int consumers : kScalingConsumers) {
+    for (int producers : kScalingProducers) {
+      all.push_back(Scaling(producers, consumers));
+    }
+  }
+  Complete(all);
   return all;
 }
 
