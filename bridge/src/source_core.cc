@@ -140,7 +140,15 @@ absl::Status SourceCore::Fetch(int max) {
     messages_.push_back(f);
   }
   natsMsgList_Destroy(&list);
+  if (!messages_.empty()) empty_fetches_ = 0;
   return absl::OkStatus();
+}
+
+bool SourceCore::BindingLooksStale(uint64_t applied) {
+  if (++empty_fetches_ < kStaleFetches) return false;
+  empty_fetches_ = 0;
+  const absl::StatusOr<uint64_t> last = LastSequence();
+  return last.ok() && *last > applied;
 }
 
 void SourceCore::Ack(int i) noexcept {

@@ -67,7 +67,6 @@ class JetStreamByteSource {
   // FailedPrecondition (the ring was closed or halted).
   absl::Status Run(const std::atomic<bool>& stop) {
     bool bound = false;
-    int empty_fetches = 0;
     // Relaxed: a stop request; no data rides on it.
     while (!stop.load(std::memory_order_relaxed)) {
       if (!bound) {
@@ -86,16 +85,9 @@ class JetStreamByteSource {
         continue;
       }
       if (core_->size() == 0) {
-        // As JetStreamSource: a consumer whose pulls go unanswered while
-        // the stream holds more is created again.
-        if (++empty_fetches >= 4) {
-          empty_fetches = 0;
-          absl::StatusOr<uint64_t> last = core_->LastSequence();
-          if (last.ok() && *last > applied_) bound = false;
-        }
+        if (core_->BindingLooksStale(applied_)) bound = false;
         continue;
       }
-      empty_fetches = 0;
       const bridge_internal::SourceCore::Run run = core_->NextRun(applied_);
       for (int i = run.begin; run.begin >= 0 && i <= run.end; ++i) {
         const bridge_internal::FetchedMessage& m = core_->message(i);

@@ -139,17 +139,9 @@ class JetStreamSource {
         continue;
       }
       if (core_->size() == 0) {
-        // Empty fetches while the stream holds more than the ring: after a
-        // whole-cluster restart a durable's pull requests can go
-        // unanswered (observed with nats-server 2.9.10); bind again.
-        if (++empty_fetches_ >= kStaleFetches) {
-          empty_fetches_ = 0;
-          absl::StatusOr<uint64_t> last = core_->LastSequence();
-          if (last.ok() && *last > applied_) bound = false;
-        }
+        if (core_->BindingLooksStale(applied_)) bound = false;
         continue;
       }
-      empty_fetches_ = 0;
       const bridge_internal::SourceCore::Run run = core_->NextRun(applied_);
       if (run.begin >= 0) {
         RINGFLOW_RETURN_IF_ERROR(PublishRun(run.begin, run.end, stop));
@@ -259,8 +251,6 @@ class JetStreamSource {
   std::unique_ptr<InMemorySourceMarkStore> own_marks_;
   SourceMarkStore* marks_ = nullptr;
   uint64_t applied_ = 0;  // Run's thread
-  static constexpr int kStaleFetches = 4;
-  int empty_fetches_ = 0;  // Run's thread
   std::atomic<uint64_t> applied_public_{0};
 };
 

@@ -57,6 +57,12 @@ class SourceCore {
   void Ack(int i) noexcept;
   // Frees the fetched batch.
   void Release() noexcept;
+  // Call after a Fetch that brought nothing: true on the kStaleFetches-th
+  // empty fetch in a row while the stream holds messages past `applied`.
+  // After a whole-cluster restart a durable's pull requests can go
+  // unanswered (observed with nats-server 2.9.10); the caller binds again.
+  // A fetch that brings messages starts the count again.
+  bool BindingLooksStale(uint64_t applied);
 
   // The fetched messages [begin, end] that follow `applied` contiguously
   // (begin < 0: none); messages at or below it are acked and counted as
@@ -85,6 +91,8 @@ class SourceCore {
   uint64_t stream_id_ = 0;
   std::vector<struct __natsMsg*> raw_;  // the fetched batch, owned
   std::vector<FetchedMessage> messages_;
+  static constexpr int kStaleFetches = 4;
+  int empty_fetches_ = 0;  // empty fetches in a row (the Run thread's)
 };
 
 }  // namespace ringflow::bridge_internal
